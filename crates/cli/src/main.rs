@@ -1,0 +1,395 @@
+//! `audiovault`: the engine on the command line. Each subcommand parses its
+//! arguments, unlocks the vault, calls one engine operation and prints its
+//! report (text for people, `--json` for scripts). No logic of its own.
+
+mod output;
+mod unlock;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use audiovault_engine::{
+    CancelToken, CreateOptions, ExportOptions, ImportOptions, OsKeyring, TrackFilter, Vault,
+    keys::KdfParams,
+};
+use clap::{Parser, Subcommand};
+
+use crate::output::{BarProgress, print_json};
+use crate::unlock::{Secrets, vault_dir};
+
+#[derive(Parser)]
+#[command(
+    name = "audiovault",
+    version,
+    about = "Keep an audio library safe: encrypted, checksummed, deduplicated"
+)]
+struct Cli {
+    /// Vault folder [default: the platform data folder]
+    #[arg(long, global = true, env = "AUDIOVAULT_VAULT")]
+    vault: Option<PathBuf>,
+    /// Read the passphrase from the first line of this file (AUDIOVAULT_PASSPHRASE also works)
+    #[arg(long, global = true)]
+    passphrase_file: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new vault
+    Init {
+        /// Remember the key in the OS keyring so the vault opens without a passphrase
+        #[arg(long)]
+        remember: bool,
+        #[arg(long, hide = true, default_value_t = KdfParams::DEFAULT_MEMORY_KIB)]
+        kdf_memory_kib: u32,
+        #[arg(long, hide = true, default_value_t = KdfParams::DEFAULT_ITERATIONS)]
+        kdf_iterations: u32,
+    },
+    /// Import files and folders (recursively)
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List tracks
+    List {
+        /// Only tracks in the trash
+        #[arg(long)]
+        trashed: bool,
+        /// Active and trashed tracks
+        #[arg(long, conflicts_with = "trashed")]
+        all: bool,
+    },
+    /// Show one track and its chunk list
+    Show { id: String },
+    /// Export tracks to a folder, byte-identical to what was imported
+    Export {
+        /// Track ids (or unique prefixes)
+        ids: Vec<String>,
+        /// Export every active track
+        #[arg(long, conflicts_with_all = ["ids", "query"])]
+        all: bool,
+        /// Export active tracks whose file name contains this text
+        #[arg(long, conflicts_with = "ids")]
+        query: Option<String>,
+        /// Destination folder
+        #[arg(long)]
+        to: PathBuf,
+        /// Replace files of the same name instead of adding " (1)"
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Authenticate every chunk and re-hash every track
+    Verify,
+    /// Library statistics: tracks, bytes, dedup savings, quota
+    Stats,
+    /// Move tracks to the trash
+    Trash {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Restore tracks from the trash
+    Restore {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Delete trashed tracks for good, then remove their chunks
+    Purge {
+        /// Only tracks trashed at least this many days ago
+        #[arg(long)]
+        older_than_days: Option<u32>,
+    },
+    /// Remove chunks no track references
+    Gc,
+    /// Change the passphrase (the master key is rewrapped; chunks are untouched)
+    Passwd {
+        /// Read the new passphrase from this file (AUDIOVAULT_NEW_PASSPHRASE also works)
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Remove the remembered key from the OS keyring
+    Forget,
+    /// Show or change settings
+    Settings {
+        #[command(subcommand)]
+        action: Option<SettingsAction>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsAction {
+    /// Set a setting: allowed_extensions, max_file_size_bytes, quota_bytes
+    Set { key: String, value: String },
+}
+
+/// Exit status for a batch that completed with some items rejected, failed or damaged.
+const EXIT_PARTIAL: u8 = 3;
+const EXIT_CANCELLED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn cancel_on_ctrl_c() -> CancelToken {
+    let cancel = CancelToken::new();
+    let handle = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if handle.is_cancelled() {
+            std::process::exit(i32::from(EXIT_CANCELLED));
+        }
+        eprintln!("\ncancelling… (press Ctrl-C again to quit at once)");
+        handle.cancel();
+    });
+    cancel
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    let root = vault_dir(cli.vault.clone())?;
+    let secrets = Secrets::from_env(cli.passphrase_file.clone())?;
+    let json = cli.json;
+    match cli.command {
+        Command::Init {
+            remember,
+            kdf_memory_kib,
+            kdf_iterations,
+        } => {
+            let passphrase = secrets.new_passphrase("Passphrase for the new vault")?;
+            let options = CreateOptions {
+                kdf_memory_kib,
+                kdf_iterations,
+                ..CreateOptions::default()
+            };
+            let vault = Vault::create(&root, &passphrase, &options)?;
+            if remember {
+                unlock::remember(&vault);
+            }
+            if json {
+                print_json(&serde_json::json!({"vault": root, "vault_id": vault.vault_id()}))?;
+            } else {
+                println!("Created vault {} at {}", vault.vault_id(), root.display());
+            }
+            Ok(0)
+        }
+        Command::Import { paths } => {
+            let vault = secrets.unlock(&root)?;
+            let cancel = cancel_on_ctrl_c();
+            let bar = BarProgress::bytes("Importing");
+            let report = vault.import(&paths, &ImportOptions::default(), &bar, &cancel)?;
+            bar.finish();
+            if json {
+                print_json(&report)?;
+            } else {
+                output::print_import(&report);
+            }
+            Ok(if report.cancelled {
+                EXIT_CANCELLED
+            } else if report.rejected + report.failed > 0 {
+                EXIT_PARTIAL
+            } else {
+                0
+            })
+        }
+        Command::List { trashed, all } => {
+            let vault = secrets.unlock(&root)?;
+            let filter = match (trashed, all) {
+                (true, _) => TrackFilter::Trashed,
+                (_, true) => TrackFilter::All,
+                _ => TrackFilter::Active,
+            };
+            let tracks = vault.tracks(filter)?;
+            if json {
+                print_json(&tracks)?;
+            } else {
+                output::print_tracks(&tracks);
+            }
+            Ok(0)
+        }
+        Command::Show { id } => {
+            let vault = secrets.unlock(&root)?;
+            let id = vault.resolve_ids(&[id])?.remove(0);
+            let catalog = vault.catalog();
+            let track = catalog
+                .track(&id)?
+                .with_context(|| format!("track {id} disappeared"))?;
+            let chunks = catalog.track_chunks(&id)?;
+            if json {
+                let mut value = serde_json::to_value(&track)?;
+                value["chunks"] = serde_json::to_value(&chunks)?;
+                print_json(&value)?;
+            } else {
+                output::print_track_details(&track, &chunks);
+            }
+            Ok(0)
+        }
+        Command::Export {
+            ids,
+            all,
+            query,
+            to,
+            overwrite,
+        } => {
+            let vault = secrets.unlock(&root)?;
+            let ids = if all {
+                vault
+                    .tracks(TrackFilter::Active)?
+                    .into_iter()
+                    .map(|t| t.id)
+                    .collect()
+            } else if let Some(q) = query {
+                vault
+                    .catalog()
+                    .tracks_matching_name(&q)?
+                    .into_iter()
+                    .map(|t| t.id)
+                    .collect()
+            } else if ids.is_empty() {
+                bail!("name the tracks to export: track ids, --all, or --query TEXT");
+            } else {
+                vault.resolve_ids(&ids)?
+            };
+            let cancel = cancel_on_ctrl_c();
+            let bar = BarProgress::bytes("Exporting");
+            let report = vault.export(&ids, &to, &ExportOptions { overwrite }, &bar, &cancel)?;
+            bar.finish();
+            if json {
+                print_json(&report)?;
+            } else {
+                output::print_export(&report);
+            }
+            Ok(if report.cancelled {
+                EXIT_CANCELLED
+            } else if !report.failed.is_empty() {
+                EXIT_PARTIAL
+            } else {
+                0
+            })
+        }
+        Command::Verify => {
+            let vault = secrets.unlock(&root)?;
+            let cancel = cancel_on_ctrl_c();
+            let bar = BarProgress::bytes("Verifying");
+            let report = vault.verify(&bar, &cancel)?;
+            bar.finish();
+            if json {
+                print_json(&report)?;
+            } else {
+                output::print_verify(&report);
+            }
+            Ok(if report.cancelled {
+                EXIT_CANCELLED
+            } else if report.ok {
+                0
+            } else {
+                EXIT_PARTIAL
+            })
+        }
+        Command::Stats => {
+            let vault = secrets.unlock(&root)?;
+            let stats = vault.stats()?;
+            if json {
+                print_json(&stats)?;
+            } else {
+                output::print_stats(&stats);
+            }
+            Ok(0)
+        }
+        Command::Trash { ids } => trash(&secrets, &root, &ids, true, json),
+        Command::Restore { ids } => trash(&secrets, &root, &ids, false, json),
+        Command::Purge { older_than_days } => {
+            let vault = secrets.unlock(&root)?;
+            let report = vault.purge(older_than_days)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "Purged {} track(s); removed {} chunk(s), {}",
+                    report.purged_tracks.len(),
+                    report.removed_chunks,
+                    output::bytes(report.removed_bytes)
+                );
+            }
+            Ok(0)
+        }
+        Command::Gc => {
+            let vault = secrets.unlock(&root)?;
+            let report = vault.gc()?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "Removed {} unreferenced chunk(s), {}",
+                    report.removed_chunks,
+                    output::bytes(report.removed_bytes)
+                );
+            }
+            Ok(0)
+        }
+        Command::Passwd {
+            new_passphrase_file,
+        } => {
+            let mut vault = secrets.unlock(&root)?;
+            let new = secrets.replacement_passphrase(new_passphrase_file)?;
+            vault.change_passphrase(&new)?;
+            if !json {
+                println!("Passphrase changed.");
+            }
+            Ok(0)
+        }
+        Command::Forget => {
+            let vault = secrets.unlock(&root)?;
+            let removed = vault.forget_key(&OsKeyring)?;
+            if json {
+                print_json(&serde_json::json!({"removed": removed}))?;
+            } else if removed {
+                println!("The key is no longer remembered on this device.");
+            } else {
+                println!("No key was remembered for this vault.");
+            }
+            Ok(0)
+        }
+        Command::Settings { action } => {
+            let vault = secrets.unlock(&root)?;
+            if let Some(SettingsAction::Set { key, value }) = action {
+                vault.set_setting(&key, &value)?;
+            }
+            let settings = vault.settings()?;
+            if json {
+                print_json(&settings)?;
+            } else {
+                output::print_settings(&settings);
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn trash(
+    secrets: &Secrets,
+    root: &std::path::Path,
+    ids: &[String],
+    to_trash: bool,
+    json: bool,
+) -> Result<u8> {
+    let vault = secrets.unlock(root)?;
+    let ids = vault.resolve_ids(ids)?;
+    let changed = vault.set_trashed(&ids, to_trash)?;
+    if json {
+        print_json(&serde_json::json!({"changed": changed}))?;
+    } else if to_trash {
+        println!("Moved {changed} track(s) to the trash.");
+    } else {
+        println!("Restored {changed} track(s) from the trash.");
+    }
+    Ok(0)
+}

@@ -1,0 +1,193 @@
+//! What the CLI prints: human-readable reports and the progress bar.
+
+use std::path::Path;
+use std::time::Duration;
+
+use audiovault_engine::catalog::TrackChunk;
+use audiovault_engine::{
+    ExportReport, ImportReport, Outcome, Progress, Settings, Stats, Track, VerifyReport,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub fn bytes(n: u64) -> String {
+    indicatif::BinaryBytes(n).to_string()
+}
+
+/// A terminal progress bar over bytes, with rate and ETA. Hidden when stderr
+/// is not a terminal, so scripts and logs stay clean.
+pub struct BarProgress {
+    bar: ProgressBar,
+}
+
+impl BarProgress {
+    pub fn bytes(verb: &str) -> Self {
+        let bar = ProgressBar::new(0);
+        let style = ProgressStyle::with_template(&format!(
+            "{verb} {{pos_files}}[{{bar:30}}] {{bytes}}/{{total_bytes}} {{binary_bytes_per_sec}} ETA {{eta}} {{wide_msg}}"
+        ))
+        .map(|s| s.progress_chars("=> ").with_key("pos_files", |_: &indicatif::ProgressState, _: &mut dyn std::fmt::Write| {}))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        BarProgress { bar }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Progress for BarProgress {
+    fn start(&self, _items: u64, bytes: u64) {
+        self.bar.set_length(bytes);
+    }
+
+    fn item_started(&self, path: &Path) {
+        let name = path
+            .file_name()
+            .unwrap_or(path.as_os_str())
+            .to_string_lossy();
+        self.bar.set_message(name.into_owned());
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+}
+
+pub fn print_import(r: &ImportReport) {
+    for f in &r.files {
+        if f.outcome != Outcome::Imported {
+            println!(
+                "{:<9} {}: {}",
+                f.outcome.as_str(),
+                f.path,
+                f.reason.as_deref().unwrap_or("")
+            );
+        }
+    }
+    println!(
+        "{} imported, {} duplicate(s), {} rejected, {} failed{}",
+        r.imported,
+        r.duplicates,
+        r.rejected,
+        r.failed,
+        if r.cancelled { " (cancelled)" } else { "" }
+    );
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+pub fn print_tracks(tracks: &[Track]) {
+    for t in tracks {
+        println!(
+            "{}  {:<5} {:>10}  {}{}",
+            t.id,
+            t.format,
+            bytes(t.size_bytes),
+            t.file_name,
+            if t.trashed_at.is_some() {
+                "  (trashed)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("{} track(s)", tracks.len());
+}
+
+pub fn print_track_details(t: &Track, chunks: &[TrackChunk]) {
+    println!("id:          {}", t.id);
+    println!("file name:   {}", t.file_name);
+    println!("format:      {}", t.format);
+    println!(
+        "size:        {} ({} bytes)",
+        bytes(t.size_bytes),
+        t.size_bytes
+    );
+    println!("sha256:      {}", t.sha256);
+    println!("imported:    {}", t.imported_at);
+    println!("state:       {:?}", t.state);
+    if let Some(src) = &t.source_path {
+        println!("imported from: {src}");
+    }
+    println!(
+        "chunks:      {} ({} stored)",
+        chunks.len(),
+        bytes(t.stored_bytes)
+    );
+}
+
+pub fn print_export(r: &ExportReport) {
+    for f in &r.failed {
+        println!("failed    {} ({}): {}", f.file_name, f.id, f.reason);
+    }
+    println!("{} exported, {} failed", r.exported.len(), r.failed.len());
+}
+
+pub fn print_verify(r: &VerifyReport) {
+    for c in &r.damaged_chunks {
+        let tracks: Vec<String> = c.tracks.iter().map(|t| t.to_string()).collect();
+        println!(
+            "chunk {} is {}: breaks {}",
+            c.id,
+            c.reason,
+            tracks.join(", ")
+        );
+    }
+    for t in &r.damaged_tracks {
+        println!("damaged   {} ({}): {}", t.file_name, t.id, t.reason);
+    }
+    println!(
+        "{} track(s), {} chunk(s), {} checked: {}",
+        r.tracks_checked,
+        r.chunks_checked,
+        bytes(r.bytes_checked),
+        if r.ok { "all intact" } else { "DAMAGE FOUND" }
+    );
+}
+
+pub fn print_stats(s: &Stats) {
+    println!("tracks:        {} ({} in the trash)", s.tracks, s.trashed);
+    println!("library size:  {}", bytes(s.logical_bytes));
+    println!(
+        "stored size:   {} in {} chunks",
+        bytes(s.stored_bytes),
+        s.chunks
+    );
+    println!("dedup saves:   {}", bytes(s.dedup_saved_bytes));
+    if let (Some(q), Some(f)) = (s.quota_bytes, s.quota_used_fraction) {
+        println!("size limit:    {} ({:.1}% used)", bytes(q), f * 100.0);
+    }
+    for f in &s.by_format {
+        println!(
+            "  {:<6} {:>6} track(s) {:>12}",
+            f.format,
+            f.tracks,
+            bytes(f.logical_bytes)
+        );
+    }
+    for w in &s.warnings {
+        println!("warning: {w}");
+    }
+}
+
+pub fn print_settings(s: &Settings) {
+    println!("allowed_extensions   {}", s.allowed_extensions.join(","));
+    println!(
+        "max_file_size_bytes  {}",
+        s.max_file_size_bytes
+            .map_or("0 (no limit)".into(), |n| n.to_string())
+    );
+    println!(
+        "quota_bytes          {}",
+        s.quota_bytes
+            .map_or("0 (no limit)".into(), |n| n.to_string())
+    );
+}

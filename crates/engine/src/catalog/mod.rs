@@ -1,0 +1,293 @@
+//! The catalog: a SQLite file beside the chunks (`catalog.db`, WAL mode).
+//!
+//! Migrations are numbered SQL files embedded in the binary and applied in one
+//! transaction, tracked by `PRAGMA user_version`. A catalog newer than this
+//! binary is refused, never "repaired". Statistics are queries, not counters
+//! that drift. Settings hold preferences only: secrets live in the OS keyring.
+
+mod tracks;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use tracks::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "catalog {path} has schema version {found}, newer than this Audiovault knows ({known}); upgrade Audiovault"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+}
+
+/// Embedded migrations; the schema version is the count applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_foundation.sql")];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub struct Catalog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+pub(crate) fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Catalog {
+    /// Opens (creating if needed) and migrates the catalog.
+    pub fn open(path: &Path) -> Result<Self, CatalogError> {
+        let err = |source| CatalogError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+        // journal_mode returns a row, so it is read rather than executed.
+        let _: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(err)?;
+        // FULL: a commit that reports success survives power loss, which the
+        // watcher's "remove the source after import" policy relies on.
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+            .map_err(err)?;
+        migrate(&mut conn, path)?;
+        Ok(Catalog {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> CatalogError {
+        CatalogError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn schema_version(&self) -> Result<i64, CatalogError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn log_activity(&self, kind: &str, message: &str) -> Result<(), CatalogError> {
+        self.conn
+            .execute(
+                "INSERT INTO activity (at, kind, message) VALUES (?1, ?2, ?3)",
+                params![now_unix(), kind, message],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn recent_activity(&self, limit: u32) -> Result<Vec<Activity>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT at, kind, message FROM activity ORDER BY id DESC LIMIT ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(Activity {
+                    at: format_time(r.get(0)?),
+                    kind: r.get(1)?,
+                    message: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>, CatalogError> {
+        self.conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), CatalogError> {
+        self.conn
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Import jobs left 'running' by a process that no longer exists were cut
+    /// short (a crash, a kill, a power cut).
+    pub fn mark_interrupted_jobs(&self) -> Result<usize, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, pid FROM import_jobs WHERE status = 'running'")
+            .map_err(|e| self.err(e))?;
+        let running: Vec<(i64, Option<i64>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))?;
+        let mut n = 0;
+        for (id, pid) in running {
+            let alive = pid.is_some_and(|p| crate::store::process_alive(p as i32));
+            if !alive {
+                n += self
+                    .conn
+                    .execute(
+                        "UPDATE import_jobs SET status = 'interrupted', finished_at = ?2 WHERE id = ?1 AND status = 'running'",
+                        params![id, now_unix()],
+                    )
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
+    let err = |source| CatalogError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    // IMMEDIATE takes the write lock first, so two processes opening a new vault
+    // at once cannot both apply the same migration.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    if version > SCHEMA_VERSION {
+        return Err(CatalogError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for sql in &MIGRATIONS[version as usize..] {
+        tx.execute_batch(sql).map_err(err)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(err)?;
+    tx.commit().map_err(err)
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Activity {
+    pub at: String,
+    pub kind: String,
+    pub message: String,
+}
+
+/// RFC 3339 in UTC, the form every JSON document uses.
+pub fn format_time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_from_empty_and_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        let c = Catalog::open(&path).unwrap();
+        assert_eq!(c.schema_version().unwrap(), SCHEMA_VERSION);
+        c.set_setting("k", "v").unwrap();
+        drop(c);
+        let c = Catalog::open(&path).unwrap();
+        assert_eq!(c.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(c.setting("k").unwrap().as_deref(), Some("v"));
+        let tables: i64 = c
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'tracks'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1);
+        let mode: String = c
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_newer_catalog_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        drop(Catalog::open(&path).unwrap());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+                .unwrap();
+        }
+        match Catalog::open(&path) {
+            Err(CatalogError::TooNew { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 5),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("a newer catalog was opened"),
+        }
+        let conn = Connection::open(&path).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION + 5);
+    }
+
+    #[test]
+    fn a_failed_migration_leaves_the_old_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        let mut conn = Connection::open(&path).unwrap();
+        // A table in the way makes migration 1 fail halfway through.
+        conn.execute_batch("CREATE TABLE activity (x INTEGER);")
+            .unwrap();
+        assert!(migrate(&mut conn, &path).is_err());
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 0);
+        let tracks: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'tracks'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            tracks, 0,
+            "the transaction rolled back the tables it created"
+        );
+    }
+}

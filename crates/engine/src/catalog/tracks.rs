@@ -1,0 +1,631 @@
+//! Tracks, their chunk lists, chunks, import jobs and statistics: the SQL and
+//! the row mapping for each live together here.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Serialize, Serializer};
+
+use super::{Catalog, CatalogError, format_time, now_unix};
+use crate::store::{ChunkId, hex};
+
+/// A track's id: 16 lowercase hex characters (64 random bits), stable across
+/// devices so catalogs can merge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrackId(pub String);
+
+impl TrackId {
+    pub fn generate() -> Result<Self, crate::keys::KeyError> {
+        let bytes: [u8; 8] = crate::keys::random_array()?;
+        Ok(TrackId(hex(&bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TrackId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for TrackId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackState {
+    Active,
+    Trashed,
+}
+
+impl TrackState {
+    fn parse(s: &str) -> Self {
+        if s == "trashed" {
+            TrackState::Trashed
+        } else {
+            TrackState::Active
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Track {
+    pub id: TrackId,
+    pub sha256: String,
+    pub file_name: String,
+    /// The name's original bytes when it is not valid UTF-8 (restored on export).
+    #[serde(skip)]
+    pub file_name_raw: Option<Vec<u8>>,
+    pub size_bytes: u64,
+    pub format: String,
+    pub imported_at: String,
+    pub state: TrackState,
+    pub trashed_at: Option<String>,
+    pub chunk_count: u64,
+    /// Encrypted bytes of the chunks this track references (shared chunks count in full).
+    pub stored_bytes: u64,
+    pub source_path: Option<String>,
+    #[serde(skip)]
+    pub source_mtime: Option<i64>,
+}
+
+/// One entry of a track's ordered chunk list.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackChunk {
+    #[serde(serialize_with = "ser_chunk_id")]
+    pub id: ChunkId,
+    pub offset: u64,
+    pub length: u64,
+}
+
+fn ser_chunk_id<S: Serializer>(id: &ChunkId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&id.to_hex())
+}
+
+/// A track ready to be committed by an import.
+pub struct NewTrack<'a> {
+    pub id: &'a TrackId,
+    pub sha256: &'a [u8; 32],
+    pub size_bytes: u64,
+    pub file_name: &'a str,
+    pub file_name_raw: Option<&'a [u8]>,
+    pub source_path: &'a str,
+    pub source_mtime: Option<i64>,
+    pub format: &'a str,
+    pub import_job_id: Option<i64>,
+    /// (chunk, offset, plaintext length, stored size)
+    pub chunks: &'a [(ChunkId, u64, u64, u64)],
+}
+
+/// What committing an import did.
+pub enum CommitOutcome {
+    Inserted,
+    /// Another import committed the same content first.
+    Duplicate(TrackId, TrackState),
+    /// The vault size limit would be exceeded.
+    OverQuota {
+        stored: u64,
+        new: u64,
+        quota: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackFilter {
+    Active,
+    Trashed,
+    All,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct FormatStats {
+    pub format: String,
+    pub tracks: u64,
+    pub logical_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Stats {
+    /// Active tracks.
+    pub tracks: u64,
+    pub trashed: u64,
+    /// Bytes of the active tracks as the user sees them.
+    pub logical_bytes: u64,
+    pub trashed_bytes: u64,
+    /// Encrypted bytes on disk for every referenced chunk.
+    pub stored_bytes: u64,
+    /// Plaintext bytes of the distinct chunks.
+    pub unique_bytes: u64,
+    /// What dedup saves: the tracks' bytes (active and trashed) minus the distinct chunks' bytes.
+    pub dedup_saved_bytes: u64,
+    pub chunks: u64,
+    pub quota_bytes: Option<u64>,
+    pub quota_used_fraction: Option<f64>,
+    pub by_format: Vec<FormatStats>,
+    pub warnings: Vec<String>,
+}
+
+const TRACK_COLUMNS: &str = "t.id, t.sha256, t.file_name, t.file_name_raw, t.size_bytes, t.format,
+     t.imported_at, t.state, t.trashed_at, t.source_path, t.source_mtime,
+     (SELECT count(*) FROM track_chunks tc WHERE tc.track_id = t.id),
+     (SELECT coalesce(sum(c.stored_size), 0) FROM track_chunks tc JOIN chunks c ON c.id = tc.chunk_id WHERE tc.track_id = t.id)";
+
+fn track_from_row(r: &Row<'_>) -> rusqlite::Result<Track> {
+    let sha: Vec<u8> = r.get(1)?;
+    Ok(Track {
+        id: TrackId(r.get(0)?),
+        sha256: hex(&sha),
+        file_name: r.get(2)?,
+        file_name_raw: r.get(3)?,
+        size_bytes: r.get::<_, i64>(4)? as u64,
+        format: r.get(5)?,
+        imported_at: format_time(r.get(6)?),
+        state: TrackState::parse(&r.get::<_, String>(7)?),
+        trashed_at: r.get::<_, Option<i64>>(8)?.map(format_time),
+        source_path: r.get(9)?,
+        source_mtime: r.get(10)?,
+        chunk_count: r.get::<_, i64>(11)? as u64,
+        stored_bytes: r.get::<_, i64>(12)? as u64,
+    })
+}
+
+impl Catalog {
+    pub fn track(&self, id: &TrackId) -> Result<Option<Track>, CatalogError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.id = ?1"),
+                [id.as_str()],
+                track_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Tracks whose id starts with `prefix` (at most `limit`).
+    pub fn tracks_with_id_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<TrackId>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM tracks WHERE id >= ?1 AND id < ?1 || '~' ORDER BY id LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map(params![prefix, limit], |r| Ok(TrackId(r.get(0)?)))
+            .map_err(|e| self.err(e))?;
+        ids.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn tracks(&self, filter: TrackFilter) -> Result<Vec<Track>, CatalogError> {
+        let condition = match filter {
+            TrackFilter::Active => "WHERE t.state = 'active'",
+            TrackFilter::Trashed => "WHERE t.state = 'trashed'",
+            TrackFilter::All => "",
+        };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {TRACK_COLUMNS} FROM tracks t {condition} ORDER BY t.imported_at, t.id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], track_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Active tracks whose file name contains `text` (case-insensitive).
+    pub fn tracks_matching_name(&self, text: &str) -> Result<Vec<Track>, CatalogError> {
+        let pattern = format!(
+            "%{}%",
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {TRACK_COLUMNS} FROM tracks t
+                 WHERE t.state = 'active' AND t.file_name LIKE ?1 ESCAPE '\\'
+                 ORDER BY t.imported_at, t.id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([pattern], track_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn track_chunks(&self, id: &TrackId) -> Result<Vec<TrackChunk>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT chunk_id, offset, length FROM track_chunks WHERE track_id = ?1 ORDER BY seq",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([id.as_str()], |r| {
+                let raw: Vec<u8> = r.get(0)?;
+                Ok((raw, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (raw, offset, length) = row.map_err(|e| self.err(e))?;
+            let id = ChunkId::from_slice(&raw).ok_or_else(|| {
+                self.err(rusqlite::Error::InvalidColumnType(
+                    0,
+                    "chunk_id".into(),
+                    rusqlite::types::Type::Blob,
+                ))
+            })?;
+            out.push(TrackChunk {
+                id,
+                offset: offset as u64,
+                length: length as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn track_by_sha256(
+        &self,
+        sha256: &[u8; 32],
+    ) -> Result<Option<(TrackId, TrackState)>, CatalogError> {
+        self.conn
+            .query_row(
+                "SELECT id, state FROM tracks WHERE sha256 = ?1",
+                [&sha256[..]],
+                |r| {
+                    Ok((
+                        TrackId(r.get(0)?),
+                        TrackState::parse(&r.get::<_, String>(1)?),
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Whether any track has this size: if none does, a file cannot be an exact
+    /// duplicate and the import skips the separate hashing pass.
+    pub fn any_track_with_size(&self, size: u64) -> Result<bool, CatalogError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM tracks WHERE size_bytes = ?1)",
+                [size as i64],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn stored_bytes_total(&self) -> Result<u64, CatalogError> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(sum(stored_size), 0) FROM chunks",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|v| v as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Commits one imported file: its chunks, the track and its chunk list, in one
+    /// transaction. The caller has made the chunks durable first.
+    pub fn commit_track(
+        &mut self,
+        t: &NewTrack<'_>,
+        quota: Option<u64>,
+    ) -> Result<CommitOutcome, CatalogError> {
+        let path = self.path.clone();
+        let err = |source| CatalogError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let existing = tx
+            .query_row(
+                "SELECT id, state FROM tracks WHERE sha256 = ?1",
+                [&t.sha256[..]],
+                |r| {
+                    Ok((
+                        TrackId(r.get(0)?),
+                        TrackState::parse(&r.get::<_, String>(1)?),
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err)?;
+        if let Some((id, state)) = existing {
+            return Ok(CommitOutcome::Duplicate(id, state));
+        }
+        let now = now_unix();
+        let mut new_stored = 0u64;
+        {
+            let mut known = tx
+                .prepare_cached("SELECT 1 FROM chunks WHERE id = ?1")
+                .map_err(err)?;
+            let mut seen = HashSet::new();
+            for (id, _, _, stored) in t.chunks {
+                if seen.insert(*id) && !known.exists([&id.0[..]]).map_err(err)? {
+                    new_stored += stored;
+                }
+            }
+        }
+        if let Some(quota) = quota {
+            let stored: i64 = tx
+                .query_row(
+                    "SELECT coalesce(sum(stored_size), 0) FROM chunks",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(err)?;
+            if stored as u64 + new_stored > quota {
+                return Ok(CommitOutcome::OverQuota {
+                    stored: stored as u64,
+                    new: new_stored,
+                    quota,
+                });
+            }
+        }
+        {
+            let mut insert_chunk = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(err)?;
+            for (id, _, len, stored) in t.chunks {
+                insert_chunk
+                    .execute(params![&id.0[..], *len as i64, *stored as i64, now])
+                    .map_err(err)?;
+            }
+            tx.execute(
+                "INSERT INTO tracks (id, sha256, size_bytes, file_name, file_name_raw, source_path,
+                                     source_mtime, format, imported_at, import_job_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    t.id.as_str(),
+                    &t.sha256[..],
+                    t.size_bytes as i64,
+                    t.file_name,
+                    t.file_name_raw,
+                    t.source_path,
+                    t.source_mtime,
+                    t.format,
+                    now,
+                    t.import_job_id
+                ],
+            )
+            .map_err(err)?;
+            let mut insert_ref = tx
+                .prepare_cached(
+                    "INSERT INTO track_chunks (track_id, seq, chunk_id, offset, length) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(err)?;
+            for (seq, (id, offset, len, _)) in t.chunks.iter().enumerate() {
+                insert_ref
+                    .execute(params![
+                        t.id.as_str(),
+                        seq as i64,
+                        &id.0[..],
+                        *offset as i64,
+                        *len as i64
+                    ])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(CommitOutcome::Inserted)
+    }
+
+    /// Moves tracks to the trash; returns how many changed state.
+    pub fn set_trashed(&self, ids: &[TrackId], trashed: bool) -> Result<usize, CatalogError> {
+        let mut n = 0;
+        let sql = if trashed {
+            "UPDATE tracks SET state = 'trashed', trashed_at = ?2 WHERE id = ?1 AND state = 'active'"
+        } else {
+            "UPDATE tracks SET state = 'active', trashed_at = NULL WHERE id = ?1 AND state = 'trashed'"
+        };
+        for id in ids {
+            n += if trashed {
+                self.conn.execute(sql, params![id.as_str(), now_unix()])
+            } else {
+                self.conn.execute(sql, params![id.as_str()])
+            }
+            .map_err(|e| self.err(e))?;
+        }
+        Ok(n)
+    }
+
+    /// Deletes trashed tracks trashed at or before `cutoff` (unix seconds).
+    pub fn purge_trashed(&self, cutoff: i64) -> Result<Vec<TrackId>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare("DELETE FROM tracks WHERE state = 'trashed' AND trashed_at <= ?1 RETURNING id")
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([cutoff], |r| Ok(TrackId(r.get(0)?)))
+            .map_err(|e| self.err(e))?;
+        ids.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Removes chunk rows no track references and returns them: their files can go.
+    pub fn delete_unreferenced_chunks(&self) -> Result<Vec<ChunkId>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "DELETE FROM chunks WHERE NOT EXISTS
+                   (SELECT 1 FROM track_chunks tc WHERE tc.chunk_id = chunks.id)
+                 RETURNING id",
+            )
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for raw in ids {
+            if let Some(id) = ChunkId::from_slice(&raw.map_err(|e| self.err(e))?) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn chunk_ids(&self) -> Result<HashSet<ChunkId>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM chunks")
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = HashSet::new();
+        for raw in ids {
+            if let Some(id) = ChunkId::from_slice(&raw.map_err(|e| self.err(e))?) {
+                out.insert(id);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn stats(&self, quota: Option<u64>) -> Result<Stats, CatalogError> {
+        let e = |e| self.err(e);
+        let (tracks, logical, trashed, trashed_bytes): (i64, i64, i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT
+                   count(*) FILTER (WHERE state = 'active'),
+                   coalesce(sum(size_bytes) FILTER (WHERE state = 'active'), 0),
+                   count(*) FILTER (WHERE state = 'trashed'),
+                   coalesce(sum(size_bytes) FILTER (WHERE state = 'trashed'), 0)
+                 FROM tracks",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .map_err(e)?;
+        let (chunks, unique, stored): (i64, i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(size), 0), coalesce(sum(stored_size), 0) FROM chunks",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(e)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT format, count(*), sum(size_bytes) FROM tracks WHERE state = 'active'
+                 GROUP BY format ORDER BY sum(size_bytes) DESC, format",
+            )
+            .map_err(e)?;
+        let by_format = stmt
+            .query_map([], |r| {
+                Ok(FormatStats {
+                    format: r.get(0)?,
+                    tracks: r.get::<_, i64>(1)? as u64,
+                    logical_bytes: r.get::<_, i64>(2)? as u64,
+                })
+            })
+            .map_err(e)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(e)?;
+        let stored = stored as u64;
+        let quota_used_fraction = quota.filter(|q| *q > 0).map(|q| stored as f64 / q as f64);
+        let mut warnings = Vec::new();
+        if let (Some(q), Some(f)) = (quota, quota_used_fraction)
+            && f >= 0.9
+        {
+            warnings.push(format!(
+                "the vault uses {:.0}% of its size limit ({stored} of {q} bytes)",
+                f * 100.0
+            ));
+        }
+        Ok(Stats {
+            tracks: tracks as u64,
+            trashed: trashed as u64,
+            logical_bytes: logical as u64,
+            trashed_bytes: trashed_bytes as u64,
+            stored_bytes: stored,
+            unique_bytes: unique as u64,
+            dedup_saved_bytes: ((logical + trashed_bytes) - unique).max(0) as u64,
+            chunks: chunks as u64,
+            quota_bytes: quota,
+            quota_used_fraction,
+            by_format,
+            warnings,
+        })
+    }
+
+    pub fn start_import_job(&self, source: &str) -> Result<i64, CatalogError> {
+        self.conn
+            .execute(
+                "INSERT INTO import_jobs (started_at, status, source, pid) VALUES (?1, 'running', ?2, ?3)",
+                params![now_unix(), source, std::process::id() as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records a job's outcome and its per-file results in one transaction.
+    pub fn finish_import_job(
+        &mut self,
+        job_id: i64,
+        status: &str,
+        items: &[(String, &'static str, Option<String>, Option<TrackId>)],
+    ) -> Result<(), CatalogError> {
+        let path = self.path.clone();
+        let err = |source| CatalogError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        let count = |o: &str| items.iter().filter(|i| i.1 == o).count() as i64;
+        tx.execute(
+            "UPDATE import_jobs SET status = ?2, finished_at = ?3, files_total = ?4, imported = ?5,
+               duplicates = ?6, rejected = ?7, failed = ?8 WHERE id = ?1",
+            params![
+                job_id,
+                status,
+                now_unix(),
+                items.len() as i64,
+                count("imported"),
+                count("duplicate"),
+                count("rejected"),
+                count("failed")
+            ],
+        )
+        .map_err(err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO import_job_items (job_id, seq, path, outcome, reason, track_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(err)?;
+            for (seq, (path, outcome, reason, track)) in items.iter().enumerate() {
+                stmt.execute(params![
+                    job_id,
+                    seq as i64,
+                    path,
+                    outcome,
+                    reason,
+                    track.as_ref().map(|t| t.as_str())
+                ])
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+}

@@ -1,0 +1,551 @@
+//! The import pipeline: scan → per file (validate, hash, chunk, encrypt, store)
+//! → make chunks durable → commit to the catalog.
+//!
+//! Files are imported in parallel (one worker per core), each streamed with
+//! memory bounded by the chunker's maximum chunk size. Every file gets its own
+//! outcome; one bad file never stops the batch. Sources are opened read-only.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{Catalog, CommitOutcome, NewTrack, TrackId, TrackState};
+use crate::error::{Error, Result};
+use crate::progress::{CancelToken, Progress};
+use crate::store::{ChunkId, chunker, hex};
+use crate::vault::{Settings, Vault};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Imported,
+    Duplicate,
+    Rejected,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Imported => "imported",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected => "rejected",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileResult {
+    pub path: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub id: Option<TrackId>,
+    pub size_bytes: Option<u64>,
+    pub sha256: Option<String>,
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+impl FileResult {
+    fn new(source: &Path, outcome: Outcome, reason: Option<String>) -> Self {
+        FileResult {
+            path: source.to_string_lossy().into_owned(),
+            outcome,
+            reason,
+            id: None,
+            size_bytes: None,
+            sha256: None,
+            source: source.to_path_buf(),
+        }
+    }
+
+    fn rejected(source: &Path, reason: impl Into<String>) -> Self {
+        Self::new(source, Outcome::Rejected, Some(reason.into()))
+    }
+
+    fn failed(source: &Path, reason: impl Into<String>) -> Self {
+        Self::new(source, Outcome::Failed, Some(reason.into()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ImportReport {
+    pub job_id: i64,
+    pub files: Vec<FileResult>,
+    pub imported: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub failed: usize,
+    pub cancelled: bool,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Who started the import, recorded with the job: "cli", "app", "watch".
+    pub source: String,
+    /// Files imported at once; 0 means one per core.
+    pub workers: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            source: "cli".into(),
+            workers: 0,
+        }
+    }
+}
+
+/// A file the scan found, or a path the scan could not read.
+struct Candidate {
+    path: PathBuf,
+    size: u64,
+    scan_error: Option<String>,
+}
+
+/// Words a user can act on for the I/O errors a scan or read meets.
+pub(crate) fn describe_io_error(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => return "symbolic link loop".into(),
+        Some(libc::ENOENT) => {
+            return "no such file or folder (it was moved or deleted)".into();
+        }
+        Some(libc::EACCES) | Some(libc::EPERM) => return "permission denied".into(),
+        Some(libc::EISDIR) => return "is a folder".into(),
+        Some(libc::EIO) => return "read error from the disk (I/O error)".into(),
+        _ => {}
+    }
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file or folder (it was moved or deleted)".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn scan(inputs: &[PathBuf]) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    let mut push_error = |path: PathBuf, reason: String| {
+        out.push(Candidate {
+            path,
+            size: 0,
+            scan_error: Some(reason),
+        })
+    };
+    let mut files = Vec::new();
+    for input in inputs {
+        match fs::metadata(input) {
+            Err(e) => push_error(input.clone(), describe_io_error(&e)),
+            Ok(meta) if meta.is_dir() => {
+                let walker = walkdir::WalkDir::new(input)
+                    .follow_links(true)
+                    .sort_by_file_name();
+                for entry in walker {
+                    match entry {
+                        Ok(entry) if entry.file_type().is_dir() => {}
+                        Ok(entry) => {
+                            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                            files.push((entry.into_path(), size));
+                        }
+                        Err(e) => {
+                            let path = e
+                                .path()
+                                .map(Path::to_path_buf)
+                                .unwrap_or_else(|| input.clone());
+                            let reason = if e.loop_ancestor().is_some() {
+                                "symbolic link loop".to_string()
+                            } else if let Some(io) = e.io_error() {
+                                describe_io_error(io)
+                            } else {
+                                e.to_string()
+                            };
+                            push_error(path, reason);
+                        }
+                    }
+                }
+            }
+            Ok(meta) => files.push((input.clone(), meta.len())),
+        }
+    }
+    out.extend(files.into_iter().map(|(path, size)| Candidate {
+        path,
+        size,
+        scan_error: None,
+    }));
+    out
+}
+
+pub(crate) fn format_for_extension(ext: &str) -> String {
+    match ext.to_ascii_lowercase().as_str() {
+        "wave" => "wav".into(),
+        "aif" | "aifc" => "aiff".into(),
+        "oga" => "ogg".into(),
+        "mp4" | "alac" => "m4a".into(),
+        other => other.into(),
+    }
+}
+
+impl Vault {
+    /// Imports files and folders (recursively). Returns a report with one result
+    /// per file; errors that stop the whole batch (the catalog cannot be opened)
+    /// are the only `Err`.
+    pub fn import(
+        &self,
+        inputs: &[PathBuf],
+        options: &ImportOptions,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<ImportReport> {
+        let _lock = self.lock_shared()?;
+        let settings = self.settings()?;
+        let job_id = self.catalog().start_import_job(&options.source)?;
+        let candidates = scan(inputs);
+        progress.start(
+            candidates.len() as u64,
+            candidates.iter().map(|c| c.size).sum(),
+        );
+
+        let workers = match options.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+        .min(candidates.len().max(1));
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; candidates.len()]);
+        let fatal: Mutex<Option<Error>> = Mutex::new(None);
+
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    let mut catalog = match self.open_catalog() {
+                        Ok(c) => c,
+                        Err(e) => {
+                            lock(&fatal).get_or_insert(e);
+                            return;
+                        }
+                    };
+                    loop {
+                        if cancel.is_cancelled() || lock(&fatal).is_some() {
+                            return;
+                        }
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(candidate) = candidates.get(i) else {
+                            return;
+                        };
+                        progress.item_started(&candidate.path);
+                        let result = match &candidate.scan_error {
+                            Some(reason) => FileResult::failed(&candidate.path, reason.clone()),
+                            None => self.import_one(
+                                &mut catalog,
+                                &candidate.path,
+                                &settings,
+                                job_id,
+                                progress,
+                                cancel,
+                            ),
+                        };
+                        progress.item_finished(
+                            &candidate.path,
+                            matches!(result.outcome, Outcome::Imported | Outcome::Duplicate),
+                        );
+                        lock(&results)[i] = Some(result);
+                    }
+                });
+            }
+        });
+
+        let cancelled = cancel.is_cancelled();
+        let files: Vec<FileResult> = results
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut report = ImportReport {
+            job_id,
+            imported: files
+                .iter()
+                .filter(|f| f.outcome == Outcome::Imported)
+                .count(),
+            duplicates: files
+                .iter()
+                .filter(|f| f.outcome == Outcome::Duplicate)
+                .count(),
+            rejected: files
+                .iter()
+                .filter(|f| f.outcome == Outcome::Rejected)
+                .count(),
+            failed: files
+                .iter()
+                .filter(|f| f.outcome == Outcome::Failed)
+                .count(),
+            cancelled,
+            warnings: Vec::new(),
+            files,
+        };
+        let fatal = fatal.into_inner().unwrap_or_else(|p| p.into_inner());
+        let status = if fatal.is_some() {
+            "failed"
+        } else if cancelled {
+            "cancelled"
+        } else {
+            "completed"
+        };
+        let items: Vec<_> = report
+            .files
+            .iter()
+            .map(|f| {
+                (
+                    f.path.clone(),
+                    f.outcome.as_str(),
+                    f.reason.clone(),
+                    f.id.clone(),
+                )
+            })
+            .collect();
+        {
+            let mut catalog = self.catalog();
+            catalog.finish_import_job(job_id, status, &items)?;
+            catalog.log_activity(
+                "import",
+                &format!(
+                    "import {status}: {} imported, {} duplicate(s), {} rejected, {} failed",
+                    report.imported, report.duplicates, report.rejected, report.failed
+                ),
+            )?;
+        }
+        if let Some(e) = fatal {
+            return Err(e);
+        }
+        report.warnings = self.stats()?.warnings;
+        Ok(report)
+    }
+
+    fn import_one(
+        &self,
+        catalog: &mut Catalog,
+        path: &Path,
+        settings: &Settings,
+        job_id: i64,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> FileResult {
+        match self.try_import_one(catalog, path, settings, job_id, progress, cancel) {
+            Ok(r) => r,
+            Err(ImportFailure::Rejected(reason)) => FileResult::rejected(path, reason),
+            Err(ImportFailure::Failed(reason)) => FileResult::failed(path, reason),
+        }
+    }
+
+    fn try_import_one(
+        &self,
+        catalog: &mut Catalog,
+        path: &Path,
+        settings: &Settings,
+        job_id: i64,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<FileResult, ImportFailure> {
+        let io_failed = |e: io::Error| ImportFailure::Failed(describe_io_error(&e));
+        let meta = fs::metadata(path).map_err(io_failed)?;
+        if !meta.is_file() {
+            return Err(ImportFailure::Rejected("not a regular file".into()));
+        }
+        let file_name = path.file_name().unwrap_or(path.as_os_str());
+        let ext = Path::new(file_name)
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match &ext {
+            None => {
+                return Err(ImportFailure::Rejected(
+                    "no file extension, so not recognized as audio".into(),
+                ));
+            }
+            Some(ext) if !settings.allows_extension(ext) => {
+                return Err(ImportFailure::Rejected(format!(
+                    "'.{ext}' is not an allowed audio extension (allowed: {})",
+                    settings.allowed_extensions.join(", ")
+                )));
+            }
+            _ => {}
+        }
+        let size = meta.len();
+        if size == 0 {
+            return Err(ImportFailure::Rejected("empty file (0 bytes)".into()));
+        }
+        if let Some(max) = settings.max_file_size_bytes
+            && size > max
+        {
+            return Err(ImportFailure::Rejected(format!(
+                "file is {size} bytes, over the maximum file size of {max} bytes"
+            )));
+        }
+        let catalog_err = |e: crate::catalog::CatalogError| ImportFailure::Failed(e.to_string());
+        if let Some(quota) = settings.quota_bytes
+            && catalog.stored_bytes_total().map_err(catalog_err)? >= quota
+        {
+            return Err(ImportFailure::Rejected(format!(
+                "the vault is at its size limit ({quota} bytes)"
+            )));
+        }
+
+        let mut file = File::open(path).map_err(io_failed)?;
+        let mut result = FileResult::new(path, Outcome::Imported, None);
+        result.size_bytes = Some(size);
+
+        // Only a file whose size matches a track's can be an exact copy: for those,
+        // a hashing pass decides before anything is written, so re-importing a
+        // library costs one read and nothing on disk.
+        let mut prehashed = None;
+        if catalog.any_track_with_size(size).map_err(catalog_err)? {
+            let sha = hash_stream(&mut file, progress, cancel)?;
+            if let Some((id, state)) = catalog.track_by_sha256(&sha).map_err(catalog_err)? {
+                return Ok(duplicate(result, id, state, &sha));
+            }
+            file.seek(SeekFrom::Start(0)).map_err(io_failed)?;
+            prehashed = Some(sha);
+        }
+
+        let mut sha = Sha256::new();
+        let mut chunks: Vec<(ChunkId, u64, u64, u64)> = Vec::new();
+        let mut written = Vec::new();
+        let mut total = 0u64;
+        let store = self.store();
+        for chunk in chunker::chunks(&mut file, &self.config().chunker) {
+            if cancel.is_cancelled() {
+                return Err(ImportFailure::Failed("cancelled".into()));
+            }
+            let chunk = chunk.map_err(io_failed)?;
+            sha.update(&chunk.data);
+            let id = store.id_for(&chunk.data);
+            let put = store
+                .put(&id, &chunk.data)
+                .map_err(|e| ImportFailure::Failed(e.to_string()))?;
+            if put.written {
+                written.push(id);
+            }
+            let len = chunk.data.len() as u64;
+            chunks.push((id, chunk.offset, len, put.stored_size));
+            total += len;
+            if prehashed.is_none() {
+                progress.advance(len);
+            }
+        }
+        let sha: [u8; 32] = sha.finalize().into();
+        let changed =
+            || ImportFailure::Failed("the file changed while it was being imported".into());
+        let after = fs::metadata(path).ok();
+        if total != size
+            || prehashed.is_some_and(|p| p != sha)
+            || after.is_some_and(|m| m.len() != size || m.modified().ok() != meta.modified().ok())
+        {
+            return Err(changed());
+        }
+
+        store
+            .make_durable(&written)
+            .map_err(|e| ImportFailure::Failed(e.to_string()))?;
+        let id = TrackId::generate().map_err(|e| ImportFailure::Failed(e.to_string()))?;
+        let name_lossy = file_name.to_string_lossy();
+        let raw_name = name_bytes_if_not_utf8(file_name);
+        let format = format_for_extension(ext.as_deref().unwrap_or(""));
+        let source_path = path.to_string_lossy();
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64);
+        let outcome = catalog
+            .commit_track(
+                &NewTrack {
+                    id: &id,
+                    sha256: &sha,
+                    size_bytes: size,
+                    file_name: &name_lossy,
+                    file_name_raw: raw_name.as_deref(),
+                    source_path: &source_path,
+                    source_mtime: mtime,
+                    format: &format,
+                    import_job_id: Some(job_id),
+                    chunks: &chunks,
+                },
+                settings.quota_bytes,
+            )
+            .map_err(catalog_err)?;
+        match outcome {
+            CommitOutcome::Inserted => {
+                result.id = Some(id);
+                result.sha256 = Some(hex(&sha));
+                Ok(result)
+            }
+            CommitOutcome::Duplicate(existing, state) => {
+                Ok(duplicate(result, existing, state, &sha))
+            }
+            CommitOutcome::OverQuota { stored, new, quota } => {
+                Err(ImportFailure::Rejected(format!(
+                    "storing it would exceed the vault size limit: {stored} + {new} bytes > {quota} bytes"
+                )))
+            }
+        }
+    }
+}
+
+enum ImportFailure {
+    Rejected(String),
+    Failed(String),
+}
+
+fn duplicate(mut result: FileResult, id: TrackId, state: TrackState, sha: &[u8; 32]) -> FileResult {
+    result.outcome = Outcome::Duplicate;
+    result.reason = Some(match state {
+        TrackState::Active => format!("already in the vault as track {id}"),
+        TrackState::Trashed => format!("already in the vault as track {id} (in the trash)"),
+    });
+    result.id = Some(id);
+    result.sha256 = Some(hex(sha));
+    result
+}
+
+fn hash_stream(
+    reader: &mut impl Read,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<[u8; 32], ImportFailure> {
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(ImportFailure::Failed("cancelled".into()));
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ImportFailure::Failed(describe_io_error(&e))),
+        };
+        sha.update(&buf[..n]);
+        progress.advance(n as u64);
+    }
+    Ok(sha.finalize().into())
+}
+
+#[cfg(unix)]
+fn name_bytes_if_not_utf8(name: &std::ffi::OsStr) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    name.to_str().is_none().then(|| name.as_bytes().to_vec())
+}
+
+#[cfg(not(unix))]
+fn name_bytes_if_not_utf8(_name: &std::ffi::OsStr) -> Option<Vec<u8>> {
+    None
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

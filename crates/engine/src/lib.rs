@@ -1,0 +1,27 @@
+//! Audiovault's engine: everything a user's data goes through, with no window
+//! attached. The desktop shell and the CLI both call this API.
+//!
+//! Start at [`LockedVault::open`] / [`Vault::create`]; a [`Vault`] imports,
+//! exports, verifies and maintains the library.
+
+pub mod catalog;
+pub mod error;
+pub mod export;
+pub mod ingest;
+pub mod keys;
+pub mod media;
+pub mod progress;
+pub mod secret;
+pub mod store;
+pub mod vault;
+pub mod verify;
+
+pub use catalog::{Stats, Track, TrackFilter, TrackId, TrackState};
+pub use error::{Error, Result};
+pub use export::{ExportOptions, ExportReport};
+pub use ingest::{FileResult, ImportOptions, ImportReport, Outcome};
+pub use keys::{KeyError, KeyStore, OsKeyring};
+pub use progress::{CancelToken, NoProgress, Progress};
+pub use secret::Passphrase;
+pub use vault::{CreateOptions, LockedVault, Settings, Vault, default_vault_dir};
+pub use verify::VerifyReport;

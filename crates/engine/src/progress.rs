@@ -1,0 +1,40 @@
+//! Progress and cancellation for long work. The engine reports through a sink
+//! the front end implements (a terminal bar, an IPC channel, a test collector)
+//! and checks a token the front end can trip (Ctrl-C, a Cancel button).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Clone, Default, Debug)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Events of a batch (import, export, verify). All methods have empty defaults,
+/// so a sink implements only what it shows. Called from worker threads.
+pub trait Progress: Send + Sync {
+    /// The batch's size, once known.
+    fn start(&self, _items: u64, _bytes: u64) {}
+    fn item_started(&self, _path: &Path) {}
+    /// Bytes processed since the last call.
+    fn advance(&self, _bytes: u64) {}
+    /// One item is done; `ok` is false when it was rejected, failed or damaged.
+    fn item_finished(&self, _path: &Path, _ok: bool) {}
+}
+
+pub struct NoProgress;
+
+impl Progress for NoProgress {}

@@ -1,0 +1,523 @@
+//! A vault folder: `vault.json` (format, ids, KDF parameters, the wrapped master
+//! key, chunker parameters; no secret in clear), `catalog.db`, `chunks/`, `tmp/`.
+//!
+//! A vault is opened in two steps: [`LockedVault::open`] reads and checks
+//! `vault.json`; `unlock` (passphrase or a remembered key) gives a [`Vault`], the
+//! only type with operations that need the key.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Stats, TrackFilter, TrackId};
+use crate::error::{Error, Result};
+use crate::keys::{KdfParams, KeyError, KeyStore, MasterKey, WrappedKey, random_array};
+use crate::secret::Passphrase;
+use crate::store::chunker::ChunkerParams;
+use crate::store::{ChunkStore, clean_tmp, hex};
+
+pub const FORMAT_VERSION: u32 = 1;
+const CONFIG_FILE: &str = "vault.json";
+
+/// The contents of `vault.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VaultConfig {
+    pub format: String,
+    pub format_version: u32,
+    pub vault_id: String,
+    pub created_at: String,
+    pub kdf: KdfParams,
+    pub wrapped_master_key: WrappedKey,
+    /// Lets a key from the keyring be checked against this vault without the passphrase.
+    pub key_check: String,
+    pub cipher: String,
+    pub chunk_id: String,
+    pub chunker: ChunkerParams,
+}
+
+/// Options for creating a vault.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    pub kdf_memory_kib: u32,
+    pub kdf_iterations: u32,
+    pub chunker: ChunkerParams,
+}
+
+impl Default for CreateOptions {
+    fn default() -> Self {
+        CreateOptions {
+            kdf_memory_kib: KdfParams::DEFAULT_MEMORY_KIB,
+            kdf_iterations: KdfParams::DEFAULT_ITERATIONS,
+            chunker: ChunkerParams::default(),
+        }
+    }
+}
+
+/// The platform's default vault folder, e.g. `~/.local/share/audiovault/vault`.
+pub fn default_vault_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "audiovault").map(|d| d.data_dir().join("vault"))
+}
+
+fn key_check(master: &MasterKey, vault_id: &str) -> String {
+    let k = master.derive(vault_id, "audiovault key check v1");
+    hex(&blake3::keyed_hash(k.expose(), vault_id.as_bytes()).as_bytes()[..16])
+}
+
+/// Writes a file so that readers see the old or the new contents, never a mix.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let suffix: [u8; 6] = random_array()?;
+    let tmp = dir.join(format!(".{}.{}.tmp", CONFIG_FILE, hex(&suffix)));
+    let result = (|| {
+        let mut f = File::create_new(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(|e| Error::io(path, e))
+}
+
+pub struct LockedVault {
+    root: PathBuf,
+    config: VaultConfig,
+}
+
+impl LockedVault {
+    pub fn open(root: &Path) -> Result<Self> {
+        let path = root.join(CONFIG_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoVault(root.to_path_buf()));
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::BadConfig {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        let version = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as u32;
+        if version > FORMAT_VERSION {
+            return Err(Error::VaultTooNew {
+                path,
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let config: VaultConfig = serde_json::from_value(value).map_err(|e| Error::BadConfig {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        config
+            .chunker
+            .validate()
+            .map_err(|reason| Error::BadConfig {
+                path: path.clone(),
+                reason,
+            })?;
+        Ok(LockedVault {
+            root: root.to_path_buf(),
+            config,
+        })
+    }
+
+    pub fn vault_id(&self) -> &str {
+        &self.config.vault_id
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn unlock(&self, passphrase: &Passphrase) -> Result<Vault> {
+        let master = MasterKey::unwrap(
+            &self.config.wrapped_master_key,
+            passphrase,
+            &self.config.kdf,
+            &self.config.vault_id,
+        )?;
+        Vault::new(self.root.clone(), self.config.clone(), master)
+    }
+
+    /// Unlocks with the key remembered in `keys`; `Ok(None)` when none is stored.
+    pub fn unlock_with_key_store(&self, keys: &dyn KeyStore) -> Result<Option<Vault>> {
+        let Some(master) = keys.load(&self.config.vault_id)? else {
+            return Ok(None);
+        };
+        if key_check(&master, &self.config.vault_id) != self.config.key_check {
+            return Err(
+                KeyError::Keyring("the remembered key does not open this vault".into()).into(),
+            );
+        }
+        Vault::new(self.root.clone(), self.config.clone(), master).map(Some)
+    }
+}
+
+pub struct Vault {
+    root: PathBuf,
+    config: VaultConfig,
+    master: MasterKey,
+    store: ChunkStore,
+    catalog: Mutex<Catalog>,
+}
+
+impl Vault {
+    /// Creates a new vault in `root` (which must not hold one) and opens it.
+    pub fn create(root: &Path, passphrase: &Passphrase, options: &CreateOptions) -> Result<Vault> {
+        if root.join(CONFIG_FILE).exists() {
+            return Err(Error::VaultExists(root.to_path_buf()));
+        }
+        options.chunker.validate().map_err(Error::Invalid)?;
+        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        for sub in ["chunks", "tmp"] {
+            fs::create_dir_all(root.join(sub)).map_err(|e| Error::io(root.join(sub), e))?;
+        }
+        let vault_id = hex(&random_array::<16>()?);
+        let master = MasterKey::generate()?;
+        let kdf = KdfParams::generate(options.kdf_memory_kib, options.kdf_iterations)?;
+        let config = VaultConfig {
+            format: "audiovault-vault".into(),
+            format_version: FORMAT_VERSION,
+            created_at: crate::catalog::format_time(crate::catalog::now_unix()),
+            wrapped_master_key: master.wrap(passphrase, &kdf, &vault_id)?,
+            key_check: key_check(&master, &vault_id),
+            kdf,
+            cipher: "aes-256-gcm".into(),
+            chunk_id: "blake3-keyed".into(),
+            chunker: options.chunker,
+            vault_id,
+        };
+        let vault = Vault::new(root.to_path_buf(), config, master)?;
+        vault.write_config()?;
+        vault.catalog().log_activity("vault", "vault created")?;
+        Ok(vault)
+    }
+
+    fn new(root: PathBuf, config: VaultConfig, master: MasterKey) -> Result<Vault> {
+        for sub in ["chunks", "tmp"] {
+            fs::create_dir_all(root.join(sub)).map_err(|e| Error::io(root.join(sub), e))?;
+        }
+        clean_tmp(&root.join("tmp")).map_err(|e| Error::io(root.join("tmp"), e))?;
+        let catalog = Catalog::open(&root.join("catalog.db"))?;
+        catalog.mark_interrupted_jobs()?;
+        let store = ChunkStore::new(&root, &master, &config.vault_id);
+        Ok(Vault {
+            root,
+            config,
+            master,
+            store,
+            catalog: Mutex::new(catalog),
+        })
+    }
+
+    fn write_config(&self) -> Result<()> {
+        let json = serde_json::to_vec_pretty(&self.config).map_err(|e| Error::BadConfig {
+            path: self.root.join(CONFIG_FILE),
+            reason: e.to_string(),
+        })?;
+        write_atomic(&self.root.join(CONFIG_FILE), &json)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn vault_id(&self) -> &str {
+        &self.config.vault_id
+    }
+
+    pub fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    pub fn store(&self) -> &ChunkStore {
+        &self.store
+    }
+
+    pub(crate) fn catalog_path(&self) -> PathBuf {
+        self.root.join("catalog.db")
+    }
+
+    /// The vault's own catalog connection. Long batch work opens its own
+    /// connections instead, so readers are never blocked behind it.
+    pub fn catalog(&self) -> MutexGuard<'_, Catalog> {
+        match self.catalog.lock() {
+            Ok(g) => g,
+            // A panic while holding the lock leaves SQLite consistent (transactions
+            // roll back on drop), so the connection stays usable.
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    pub(crate) fn open_catalog(&self) -> Result<Catalog> {
+        Ok(Catalog::open(&self.catalog_path())?)
+    }
+
+    /// Remembers the master key in `keys` so the vault opens without a passphrase.
+    pub fn remember_key(&self, keys: &dyn KeyStore) -> Result<()> {
+        keys.store(&self.config.vault_id, &self.master)?;
+        Ok(())
+    }
+
+    pub fn forget_key(&self, keys: &dyn KeyStore) -> Result<bool> {
+        Ok(keys.forget(&self.config.vault_id)?)
+    }
+
+    /// Rewraps the master key under a new passphrase (new salt). Chunks are untouched.
+    pub fn change_passphrase(&mut self, new: &Passphrase) -> Result<()> {
+        let kdf = KdfParams::generate(self.config.kdf.memory_kib, self.config.kdf.iterations)?;
+        let wrapped = self.master.wrap(new, &kdf, &self.config.vault_id)?;
+        let mut config = self.config.clone();
+        config.kdf = kdf;
+        config.wrapped_master_key = wrapped;
+        let old = std::mem::replace(&mut self.config, config);
+        if let Err(e) = self.write_config() {
+            self.config = old;
+            return Err(e);
+        }
+        self.catalog().log_activity("vault", "passphrase changed")?;
+        Ok(())
+    }
+
+    /// Resolves ids or unique id prefixes (at least 4 characters) to track ids.
+    pub fn resolve_ids(&self, inputs: &[String]) -> Result<Vec<TrackId>> {
+        let catalog = self.catalog();
+        let mut out = Vec::new();
+        for input in inputs {
+            let prefix = input.trim().to_ascii_lowercase();
+            if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(Error::TrackNotFound(input.clone()));
+            }
+            let found = catalog.tracks_with_id_prefix(&prefix, 2)?;
+            match found.len() {
+                0 => return Err(Error::TrackNotFound(input.clone())),
+                1 => out.extend(found),
+                _ => return Err(Error::AmbiguousTrack(input.clone())),
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn settings(&self) -> Result<Settings> {
+        Settings::load(&self.catalog())
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        let normalized = Settings::normalize(key, value)?;
+        let catalog = self.catalog();
+        catalog.set_setting(key, &normalized)?;
+        catalog.log_activity("settings", &format!("{key} set to {normalized}"))?;
+        Ok(())
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let quota = self.settings()?.quota_bytes;
+        Ok(self.catalog().stats(quota)?)
+    }
+
+    pub fn set_trashed(&self, ids: &[TrackId], trashed: bool) -> Result<usize> {
+        let catalog = self.catalog();
+        let n = catalog.set_trashed(ids, trashed)?;
+        let what = if trashed {
+            "moved to trash"
+        } else {
+            "restored from trash"
+        };
+        catalog.log_activity("trash", &format!("{n} track(s) {what}"))?;
+        Ok(n)
+    }
+
+    /// A shared lock held while chunks may be written that the catalog does not
+    /// reference yet (imports); GC takes it exclusively, so it can never delete
+    /// a chunk an import in flight relies on, in this process or another.
+    pub(crate) fn lock_shared(&self) -> Result<File> {
+        let file = self.lock_file()?;
+        file.lock_shared()
+            .map_err(|e| Error::io(self.root.join("lock"), e))?;
+        Ok(file)
+    }
+
+    fn lock_exclusive(&self) -> Result<File> {
+        let file = self.lock_file()?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(fs::TryLockError::WouldBlock) => Err(Error::Busy(
+                "an import is running; try again when it has finished".into(),
+            )),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io(self.root.join("lock"), e)),
+        }
+    }
+
+    fn lock_file(&self) -> Result<File> {
+        let path = self.root.join("lock");
+        fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))
+    }
+
+    /// Removes chunks that no track references: rows the catalog dropped (purge)
+    /// and files no commit ever referenced (an import that crashed or was refused).
+    pub fn gc(&self) -> Result<GcReport> {
+        let _lock = self.lock_exclusive()?;
+        self.gc_locked()
+    }
+
+    fn gc_locked(&self) -> Result<GcReport> {
+        let catalog = self.catalog();
+        catalog.delete_unreferenced_chunks()?;
+        let referenced = catalog.chunk_ids()?;
+        let mut report = GcReport::default();
+        for (id, size) in self.store.list()? {
+            if !referenced.contains(&id) {
+                self.store.remove(&id)?;
+                report.removed_chunks += 1;
+                report.removed_bytes += size;
+            }
+        }
+        if report.removed_chunks > 0 {
+            catalog.log_activity(
+                "gc",
+                &format!(
+                    "removed {} unreferenced chunk(s), {} bytes",
+                    report.removed_chunks, report.removed_bytes
+                ),
+            )?;
+        }
+        Ok(report)
+    }
+
+    /// Deletes trashed tracks for good (only those trashed at least
+    /// `older_than_days` ago, when given), then collects their chunks.
+    pub fn purge(&self, older_than_days: Option<u32>) -> Result<PurgeReport> {
+        let _lock = self.lock_exclusive()?;
+        let cutoff = crate::catalog::now_unix() - i64::from(older_than_days.unwrap_or(0)) * 86_400;
+        let purged = {
+            let catalog = self.catalog();
+            let purged = catalog.purge_trashed(cutoff)?;
+            catalog.log_activity("trash", &format!("{} track(s) purged", purged.len()))?;
+            purged
+        };
+        let gc = self.gc_locked()?;
+        Ok(PurgeReport {
+            purged_tracks: purged,
+            removed_chunks: gc.removed_chunks,
+            removed_bytes: gc.removed_bytes,
+        })
+    }
+
+    pub fn tracks(&self, filter: TrackFilter) -> Result<Vec<crate::catalog::Track>> {
+        Ok(self.catalog().tracks(filter)?)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GcReport {
+    pub removed_chunks: u64,
+    pub removed_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PurgeReport {
+    pub purged_tracks: Vec<TrackId>,
+    pub removed_chunks: u64,
+    pub removed_bytes: u64,
+}
+
+/// User preferences that shape imports. Stored in the catalog's settings table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub allowed_extensions: Vec<String>,
+    pub max_file_size_bytes: Option<u64>,
+    pub quota_bytes: Option<u64>,
+}
+
+impl Settings {
+    pub const DEFAULT_EXTENSIONS: &'static [&'static str] = &[
+        "wav", "wave", "aif", "aiff", "aifc", "flac", "m4a", "mp4", "alac", "aac", "mp3", "ogg",
+        "oga", "opus",
+    ];
+    pub const KEYS: &'static [&'static str] =
+        &["allowed_extensions", "max_file_size_bytes", "quota_bytes"];
+
+    fn load(catalog: &Catalog) -> Result<Settings> {
+        let extensions = match catalog.setting("allowed_extensions")? {
+            Some(v) => v
+                .split(',')
+                .map(str::to_string)
+                .filter(|s| !s.is_empty())
+                .collect(),
+            None => Self::DEFAULT_EXTENSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        let number = |key: &str| -> Result<Option<u64>> {
+            Ok(catalog
+                .setting(key)?
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|n| *n > 0))
+        };
+        Ok(Settings {
+            allowed_extensions: extensions,
+            max_file_size_bytes: number("max_file_size_bytes")?,
+            quota_bytes: number("quota_bytes")?,
+        })
+    }
+
+    fn normalize(key: &str, value: &str) -> Result<String> {
+        let invalid = |reason: &str| Error::InvalidSetting {
+            key: key.to_string(),
+            reason: reason.to_string(),
+        };
+        match key {
+            "allowed_extensions" => {
+                let exts: Vec<String> = value
+                    .split(',')
+                    .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+                    .filter(|e| !e.is_empty())
+                    .collect();
+                if exts.is_empty() {
+                    return Err(invalid("give at least one extension, e.g. wav,flac,mp3"));
+                }
+                if exts
+                    .iter()
+                    .any(|e| !e.chars().all(|c| c.is_ascii_alphanumeric()))
+                {
+                    return Err(invalid(
+                        "extensions are letters and digits, separated by commas",
+                    ));
+                }
+                Ok(exts.join(","))
+            }
+            "max_file_size_bytes" | "quota_bytes" => value
+                .trim()
+                .parse::<u64>()
+                .map(|n| n.to_string())
+                .map_err(|_| invalid("expected a whole number of bytes (0 for no limit)")),
+            _ => Err(invalid(&format!(
+                "unknown setting; known settings: {}",
+                Self::KEYS.join(", ")
+            ))),
+        }
+    }
+
+    pub fn allows_extension(&self, ext: &str) -> bool {
+        self.allowed_extensions
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(ext))
+    }
+}
