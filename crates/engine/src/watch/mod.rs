@@ -1,0 +1,565 @@
+//! The watched import folder: every audio file that lands in a folder the user
+//! chose (a recorder's card, a download folder, a DAW's bounce folder) ends up in
+//! the vault once and complete, and is never lost.
+//!
+//! A [`Watcher`] runs on the caller's thread until cancelled (or, with
+//! [`WatchConfig::once`], after one pass) and reports what it does through
+//! [`WatchEvents`]: the CLI prints events, the app forwards them over IPC.
+//!
+//! How a file gets in:
+//! 1. **Found** by a file-system event (`notify`: inotify on Linux), by the scan
+//!    when a folder is first watched or comes back (files that arrived while
+//!    nothing watched), or by polling where events are unavailable.
+//! 2. **Skipped** if its name is temporary (`.part`, `.crdownload`, hidden,
+//!    lock files: taken up once renamed), if its extension is not an allowed
+//!    audio one, or if it is remembered as already imported with the same size
+//!    and mtime.
+//! 3. **Stable**: its size and mtime have not changed for the settle time (the
+//!    clock starts at the file's last change time, so files that sat there while
+//!    the app was closed need no wait), no process holds it open for writing
+//!    (Linux, [`procfs`]), and it reads to the end with the size it had.
+//!    Anything else puts it back to wait.
+//! 4. **Imported** in batches (one import job per burst, not per event) through
+//!    [`Vault::import`]; the SHA-256 read in step 3 must equal the import's.
+//! 5. **Afterwards**, per folder: keep the file (remembered by path, size, mtime
+//!    and SHA-256, so a restart or a `touch` does not import it again) or remove
+//!    it — only once the track has been read back from the vault and
+//!    authenticated against that SHA-256. Files the import rejects or fails are
+//!    listed with the reason and moved into the folder's 'Not imported'
+//!    subfolder (or left in place); they are never deleted.
+//!
+//! A folder that disappears (an unmounted card, a deleted folder) makes the
+//! watcher report it 'unavailable' and wait for it; nothing in the library
+//! changes because of it.
+
+mod disk;
+mod filter;
+mod folder;
+mod policy;
+mod procfs;
+mod runner;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+use crate::catalog::{Activity, CatalogError, TrackId};
+use crate::vault::Vault;
+
+pub use runner::Watcher;
+
+/// The subfolder of a watched folder that failed files are moved into.
+pub const NOT_IMPORTED_DIR: &str = "Not imported";
+
+/// How long a file's size and mtime must stay unchanged before it is imported.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("{path}: {reason}")]
+    Folder { path: PathBuf, reason: String },
+    #[error(
+        "{folder} contains the vault ({vault}): watching it would import the vault's own files"
+    )]
+    ContainsVault { folder: PathBuf, vault: PathBuf },
+    #[error("{folder} is inside the vault ({vault})")]
+    InsideVault { folder: PathBuf, vault: PathBuf },
+    #[error("{0} is not a watched folder (see `audiovault watch list`)")]
+    NotWatched(PathBuf),
+    #[error(
+        "no folder to watch: name one (`audiovault watch DIR`) or add one (`audiovault watch add DIR`)"
+    )]
+    NothingToWatch,
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Vault(#[from] crate::Error),
+}
+
+impl WatchError {
+    /// A short, stable name for the kind of error (the `{kind, message}` IPC form).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            WatchError::Folder { .. } => "watch_folder",
+            WatchError::ContainsVault { .. } | WatchError::InsideVault { .. } => {
+                "watch_folder_overlaps_vault"
+            }
+            WatchError::NotWatched(_) => "not_watched",
+            WatchError::NothingToWatch => "nothing_to_watch",
+            WatchError::Catalog(_) => "catalog",
+            WatchError::Vault(e) => e.kind(),
+        }
+    }
+}
+
+/// What happens to a file in the watched folder once it is safely in the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterImport {
+    /// Leave it; remembered so it is not imported again.
+    #[default]
+    Keep,
+    /// Delete it from the folder after the track was read back and verified.
+    Remove,
+}
+
+impl AfterImport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterImport::Keep => "keep",
+            AfterImport::Remove => "remove",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        if s == "remove" {
+            AfterImport::Remove
+        } else {
+            AfterImport::Keep
+        }
+    }
+}
+
+/// A watched folder and its policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WatchFolder {
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    /// Watched when `audiovault watch` (or the app) runs all folders.
+    pub enabled: bool,
+    /// Files in subfolders too.
+    pub recursive: bool,
+    pub after_import: AfterImport,
+    /// Move files that fail into the 'Not imported' subfolder (else leave them).
+    pub move_failures: bool,
+    #[serde(rename = "settle_seconds", serialize_with = "seconds")]
+    pub settle: Duration,
+    /// Poll instead of using file-system events.
+    pub poll: bool,
+}
+
+impl WatchFolder {
+    /// A folder with the default policy: enabled, recursive, keep files, move
+    /// failures aside, 3 s settle time, events.
+    pub fn new(path: PathBuf) -> Self {
+        WatchFolder {
+            path,
+            enabled: true,
+            recursive: true,
+            after_import: AfterImport::Keep,
+            move_failures: true,
+            settle: DEFAULT_SETTLE,
+            poll: false,
+        }
+    }
+}
+
+/// What a [`Watcher`] watches and how.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    pub folders: Vec<WatchFolder>,
+    /// Scan, import what is stable (waiting about one settle time, plus a
+    /// second, for files that changed recently), then return. For tests, cron
+    /// and scripts.
+    pub once: bool,
+    /// How often a polled folder is scanned (stretched for trees whose scan
+    /// takes long, so polling never keeps the disk busy).
+    pub poll_interval: Duration,
+    /// A full scan even when events work: a safety net for events the kernel
+    /// dropped without saying so.
+    pub rescan_interval: Duration,
+    /// Files per import job; a larger burst becomes several jobs.
+    pub max_batch: usize,
+}
+
+impl WatchConfig {
+    pub fn new(folders: Vec<WatchFolder>) -> Self {
+        WatchConfig {
+            folders,
+            once: false,
+            poll_interval: Duration::from_secs(2),
+            rescan_interval: Duration::from_secs(600),
+            max_batch: 256,
+        }
+    }
+}
+
+/// A watched folder's state, as the app's status area shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FolderState {
+    /// File-system events arrive for it.
+    Watching,
+    /// Scanned every few seconds (events unavailable, over their limit, a
+    /// network share, or asked for).
+    Polling,
+    /// The folder is missing or unreadable; the watcher waits for it.
+    Unavailable,
+    /// The watcher stopped.
+    Stopped,
+}
+
+impl FolderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderState::Watching => "watching",
+            FolderState::Polling => "polling",
+            FolderState::Unavailable => "unavailable",
+            FolderState::Stopped => "stopped",
+        }
+    }
+}
+
+/// What the watcher reports while it runs. Serialized with an `"event"` tag
+/// (`{"event": "imported", ...}`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum WatchEvent {
+    /// A folder's state changed; `reason` says why for polling and unavailable.
+    State {
+        #[serde(serialize_with = "lossy_path")]
+        folder: PathBuf,
+        state: FolderState,
+        reason: Option<String>,
+    },
+    /// A full scan of a folder finished (when it is first watched or comes back):
+    /// `files` audio files seen, `known` of them already imported.
+    Scanned {
+        #[serde(serialize_with = "lossy_path")]
+        folder: PathBuf,
+        files: usize,
+        known: usize,
+    },
+    /// A file left alone until it changes (e.g. a `.part` download, not audio).
+    Ignored {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+        reason: String,
+    },
+    /// A file not imported yet because it is not stable (still written, held
+    /// open, unreadable for now). Reported once per file.
+    Waiting {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+        reason: String,
+    },
+    Imported {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+        track_id: TrackId,
+        sha256: String,
+        size_bytes: u64,
+        /// Removed from the folder (policy `remove`) after verification.
+        source_removed: bool,
+    },
+    /// Not imported because it needs no import: its content is already in the
+    /// vault, or it was imported before and only its date changed.
+    Skipped {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+        reason: String,
+        track_id: Option<TrackId>,
+        source_removed: bool,
+    },
+    /// The import rejected or failed the file: it is on the 'Not imported' list.
+    NotImported {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+        /// "rejected" or "failed", as the import reported it.
+        outcome: String,
+        reason: String,
+        /// Where the file is now; null when it was left in place.
+        #[serde(serialize_with = "lossy_opt_path")]
+        moved_to: Option<PathBuf>,
+    },
+    /// One import job finished.
+    Batch {
+        job_id: i64,
+        files: usize,
+        imported: usize,
+        duplicates: usize,
+        rejected: usize,
+        failed: usize,
+    },
+    /// Something the user should know that is not about one file's outcome.
+    Notice {
+        #[serde(serialize_with = "lossy_opt_path")]
+        folder: Option<PathBuf>,
+        message: String,
+    },
+}
+
+/// Where the watcher's events go. Called on the watcher's thread.
+pub trait WatchEvents {
+    fn event(&self, event: &WatchEvent);
+}
+
+impl<F: Fn(&WatchEvent)> WatchEvents for F {
+    fn event(&self, event: &WatchEvent) {
+        self(event)
+    }
+}
+
+/// Discards events.
+pub struct NoWatchEvents;
+
+impl WatchEvents for NoWatchEvents {
+    fn event(&self, _event: &WatchEvent) {}
+}
+
+/// One file in a [`WatchReport`].
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct WatchedFile {
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    pub reason: Option<String>,
+    pub track_id: Option<TrackId>,
+    pub sha256: Option<String>,
+    #[serde(serialize_with = "lossy_opt_path")]
+    pub moved_to: Option<PathBuf>,
+    pub source_removed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FolderStatus {
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    pub state: FolderState,
+    pub reason: Option<String>,
+}
+
+/// What a run did. Per-file lists are kept for [`WatchConfig::once`] runs; a
+/// continuous run reports through [`WatchEvents`] and keeps only the counts.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct WatchReport {
+    /// Each folder's state when the run ended (before it was stopped).
+    pub folders: Vec<FolderStatus>,
+    pub imported: Vec<WatchedFile>,
+    pub skipped: Vec<WatchedFile>,
+    pub not_imported: Vec<WatchedFile>,
+    /// Files still not stable when a `once` run ended: the next run takes them.
+    pub waiting: Vec<WatchedFile>,
+    pub imported_count: usize,
+    pub skipped_count: usize,
+    pub not_imported_count: usize,
+    pub cancelled: bool,
+}
+
+/// An entry of the 'Not imported' list.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchFailure {
+    pub id: i64,
+    #[serde(serialize_with = "lossy_path")]
+    pub folder: PathBuf,
+    /// Where the watcher found the file.
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    /// Where it is now, in 'Not imported'; null when it was left in place.
+    #[serde(serialize_with = "lossy_opt_path")]
+    pub moved_to: Option<PathBuf>,
+    /// "rejected" or "failed".
+    pub outcome: String,
+    pub reason: String,
+    pub size_bytes: Option<u64>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// What the watcher remembers about a file it took up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownFile {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub sha256: Option<[u8; 32]>,
+    pub status: KnownStatus,
+    pub track_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownStatus {
+    Imported,
+    /// Its content was already in the vault.
+    Duplicate,
+    /// It failed and was left in place: not retried until it changes.
+    NotImported,
+}
+
+impl KnownStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnownStatus::Imported => "imported",
+            KnownStatus::Duplicate => "duplicate",
+            KnownStatus::NotImported => "not_imported",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "duplicate" => KnownStatus::Duplicate,
+            "not_imported" => KnownStatus::NotImported,
+            _ => KnownStatus::Imported,
+        }
+    }
+}
+
+fn lossy_path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    // serde's own Path impl fails on names that are not UTF-8; a listing must not.
+    s.serialize_str(&path.to_string_lossy())
+}
+
+fn lossy_opt_path<S: Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => s.serialize_str(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
+fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// The folder as the watcher will know it: absolute, symbolic links resolved.
+fn canonical_folder(path: &Path) -> Result<PathBuf, WatchError> {
+    let folder_err = |reason: String| WatchError::Folder {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let canonical = std::fs::canonicalize(path)
+        .map_err(|e| folder_err(crate::ingest::describe_io_error(&e)))?;
+    if !canonical.is_dir() {
+        return Err(folder_err("not a folder".into()));
+    }
+    Ok(canonical)
+}
+
+/// The path a stored folder would have: canonical when it exists, else made
+/// absolute as given (an unmounted drive can still be named and removed).
+fn lookup_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Refuses folders that overlap the vault: watching the vault would feed its
+/// own chunk files back into it. A vault under a hidden subfolder of the watched
+/// folder is fine (the watcher never looks into hidden folders).
+pub(crate) fn check_overlap(folder: &WatchFolder, vault_root: &Path) -> Result<(), WatchError> {
+    let vault = std::fs::canonicalize(vault_root).unwrap_or_else(|_| vault_root.to_path_buf());
+    if folder.path.starts_with(&vault) {
+        return Err(WatchError::InsideVault {
+            folder: folder.path.clone(),
+            vault,
+        });
+    }
+    if let Ok(rel) = vault.strip_prefix(&folder.path) {
+        let hidden = rel
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+        // Not recursive, only files directly in the folder are looked at, and
+        // the vault's files are all in its own folder.
+        if folder.recursive && !hidden {
+            return Err(WatchError::ContainsVault {
+                folder: folder.path.clone(),
+                vault,
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// The folders the user added, enabled or not, in the order added.
+    pub fn watch_folders(&self) -> Result<Vec<WatchFolder>, WatchError> {
+        Ok(self.catalog().watch_folders()?)
+    }
+
+    /// Adds a folder to watch, or replaces the policy of one already added.
+    /// The folder must exist; it is stored with symbolic links resolved.
+    pub fn add_watch_folder(&self, folder: &WatchFolder) -> Result<WatchFolder, WatchError> {
+        let mut folder = folder.clone();
+        folder.path = canonical_folder(&folder.path)?;
+        check_overlap(&folder, self.root())?;
+        let catalog = self.catalog();
+        let existed = catalog.watch_folder(&folder.path)?.is_some();
+        catalog.upsert_watch_folder(&folder)?;
+        catalog.log_activity(
+            "watch",
+            &format!(
+                "{} watched folder {} (recursive: {}, after import: {}, settle: {} s)",
+                if existed { "updated" } else { "added" },
+                folder.path.display(),
+                folder.recursive,
+                folder.after_import.as_str(),
+                folder.settle.as_secs_f64()
+            ),
+        )?;
+        Ok(folder)
+    }
+
+    /// Stops watching a folder for good. Its files and tracks are untouched.
+    pub fn remove_watch_folder(&self, path: &Path) -> Result<(), WatchError> {
+        let key = lookup_path(path);
+        let catalog = self.catalog();
+        if !catalog.remove_watch_folder(&key)? {
+            return Err(WatchError::NotWatched(path.to_path_buf()));
+        }
+        catalog.log_activity(
+            "watch",
+            &format!("removed watched folder {}", key.display()),
+        )?;
+        Ok(())
+    }
+
+    pub fn set_watch_folder_enabled(&self, path: &Path, enabled: bool) -> Result<(), WatchError> {
+        let key = lookup_path(path);
+        let catalog = self.catalog();
+        if !catalog.set_watch_folder_enabled(&key, enabled)? {
+            return Err(WatchError::NotWatched(path.to_path_buf()));
+        }
+        catalog.log_activity(
+            "watch",
+            &format!(
+                "{} watched folder {}",
+                if enabled { "enabled" } else { "disabled" },
+                key.display()
+            ),
+        )?;
+        Ok(())
+    }
+
+    /// The stored policy of `path` if it was added, else the default policy;
+    /// either way with the canonical path. For `audiovault watch DIR`.
+    pub fn watch_folder_or_default(&self, path: &Path) -> Result<WatchFolder, WatchError> {
+        let canonical = canonical_folder(path)?;
+        Ok(self
+            .catalog()
+            .watch_folder(&canonical)?
+            .unwrap_or_else(|| WatchFolder::new(canonical)))
+    }
+
+    /// The 'Not imported' list, oldest first.
+    pub fn watch_failures(&self) -> Result<Vec<WatchFailure>, WatchError> {
+        Ok(self.catalog().watch_failures()?)
+    }
+
+    /// Empties the 'Not imported' list (files are not touched); files that were
+    /// left in place are tried again.
+    pub fn clear_watch_failures(&self) -> Result<usize, WatchError> {
+        let catalog = self.catalog();
+        let n = catalog.clear_watch_failures()?;
+        catalog.log_activity(
+            "watch",
+            &format!("cleared {n} entries of the 'Not imported' list"),
+        )?;
+        Ok(n)
+    }
+
+    /// The watcher's newest activity entries, newest first.
+    pub fn watch_activity(&self, limit: u32) -> Result<Vec<Activity>, WatchError> {
+        Ok(self.catalog().watch_activity(limit)?)
+    }
+}
