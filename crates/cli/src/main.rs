@@ -4,6 +4,7 @@
 
 mod output;
 mod unlock;
+mod watch_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,8 +65,20 @@ enum Command {
         #[arg(long, conflicts_with = "trashed")]
         all: bool,
     },
-    /// Show one track and its chunk list
+    /// Show one track: metadata, all tags, its chunk list
     Show { id: String },
+    /// Search by text (prefix, any case, any accents) with filters, sorted and paged
+    Search(SearchArgs),
+    /// Analyse tracks waiting for it: waveform peaks and the same-audio fingerprint (a full decode)
+    Analyze,
+    /// Exact copies and same-audio groups (a WAV and its FLAC, a re-tagged MP3), with the space they would free
+    Duplicates,
+    /// Read metadata again (after an extractor upgrade): tracks read by an older extractor, or --all, or the given ids
+    Rescan {
+        ids: Vec<String>,
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
     /// Export tracks to a folder, byte-identical to what was imported
     Export {
         /// Track ids (or unique prefixes)
@@ -118,6 +131,88 @@ enum Command {
         #[command(subcommand)]
         action: Option<SettingsAction>,
     },
+    /// Watch folders and import the audio files that land in them
+    Watch(watch_cmd::WatchArgs),
+}
+
+#[derive(clap::Args)]
+struct SearchArgs {
+    /// Words to find in titles, artists, albums, composers, genres, comments and file names
+    query: Vec<String>,
+    /// Only these formats (repeatable): wav, aiff, flac, m4a, mp3, ogg, opus
+    #[arg(long = "format")]
+    formats: Vec<String>,
+    #[arg(long)]
+    codec: Option<String>,
+    #[arg(long)]
+    sample_rate: Option<u32>,
+    #[arg(long)]
+    bit_depth: Option<u32>,
+    #[arg(long)]
+    channels: Option<u32>,
+    /// Seconds
+    #[arg(long)]
+    min_duration: Option<f64>,
+    /// Seconds
+    #[arg(long)]
+    max_duration: Option<f64>,
+    #[arg(long)]
+    min_year: Option<i32>,
+    #[arg(long)]
+    max_year: Option<i32>,
+    /// Only tracks with embedded cover art
+    #[arg(long, conflicts_with = "no_artwork")]
+    has_artwork: bool,
+    /// Only tracks without cover art
+    #[arg(long)]
+    no_artwork: bool,
+    /// Search the trash instead of the library
+    #[arg(long)]
+    trashed: bool,
+    /// imported, title, artist, album, duration, format, sample_rate, size, year, file_name
+    #[arg(long, default_value = "imported", value_parser = clap::builder::PossibleValuesParser::new(audiovault_engine::catalog::SortKey::NAMES))]
+    sort: String,
+    /// Sort descending
+    #[arg(long)]
+    desc: bool,
+    /// Page size
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    /// Continue after this cursor (the previous page's next_cursor)
+    #[arg(long)]
+    after: Option<String>,
+}
+
+impl SearchArgs {
+    fn to_query(&self) -> audiovault_engine::catalog::SearchQuery {
+        use audiovault_engine::catalog::{SearchQuery, SortKey};
+        SearchQuery {
+            text: (!self.query.is_empty()).then(|| self.query.join(" ")),
+            state: self
+                .trashed
+                .then_some(audiovault_engine::TrackState::Trashed),
+            formats: self.formats.clone(),
+            codec: self.codec.clone(),
+            sample_rate: self.sample_rate,
+            bit_depth: self.bit_depth,
+            channels: self.channels,
+            min_duration: self.min_duration,
+            max_duration: self.max_duration,
+            min_year: self.min_year,
+            max_year: self.max_year,
+            has_artwork: if self.has_artwork {
+                Some(true)
+            } else if self.no_artwork {
+                Some(false)
+            } else {
+                None
+            },
+            sort: SortKey::parse(&self.sort).unwrap_or_default(),
+            descending: self.desc,
+            limit: Some(self.limit),
+            after: self.after.clone(),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -223,12 +318,90 @@ fn run(cli: Cli) -> Result<u8> {
                 .track(&id)?
                 .with_context(|| format!("track {id} disappeared"))?;
             let chunks = catalog.track_chunks(&id)?;
+            let tags = catalog.other_tags(&id)?;
             if json {
                 let mut value = serde_json::to_value(&track)?;
                 value["chunks"] = serde_json::to_value(&chunks)?;
+                value["artwork_chunk"] = serde_json::json!(track.artwork_chunk.map(|c| c.to_hex()));
+                value["analysis"] = serde_json::json!(catalog.analysis_status(&id)?);
+                value["tags"] = tags
+                    .iter()
+                    .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
+                    .collect();
                 print_json(&value)?;
             } else {
-                output::print_track_details(&track, &chunks);
+                output::print_track_details(&track, &chunks, &tags);
+            }
+            Ok(0)
+        }
+        Command::Search(args) => {
+            let vault = secrets.unlock(&root)?;
+            let query = args.to_query();
+            let catalog = vault.catalog();
+            let page = catalog.search(&query)?;
+            let summary = catalog.search_summary(&query)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "tracks": page.tracks,
+                    "next_cursor": page.next_cursor,
+                    "total": summary,
+                }))?;
+            } else {
+                output::print_tracks(&page.tracks);
+                if let Some(c) = &page.next_cursor {
+                    println!("more: --after '{c}'");
+                }
+            }
+            Ok(0)
+        }
+        Command::Analyze => {
+            let vault = secrets.unlock(&root)?;
+            let cancel = cancel_on_ctrl_c();
+            let bar = BarProgress::items("Analysing");
+            let report = vault.analyze_pending(&bar, &cancel)?;
+            bar.finish();
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "{} analysed, {} could not be decoded, {} still pending",
+                    report.analyzed, report.failed, report.pending
+                );
+            }
+            Ok(if report.cancelled { EXIT_CANCELLED } else { 0 })
+        }
+        Command::Duplicates => {
+            let vault = secrets.unlock(&root)?;
+            let cancel = cancel_on_ctrl_c();
+            let bar = BarProgress::items("Analysing");
+            let report = vault.duplicates(&bar, &cancel)?;
+            bar.finish();
+            if json {
+                print_json(&report)?;
+            } else {
+                output::print_duplicates(&report);
+            }
+            Ok(0)
+        }
+        Command::Rescan { ids, all } => {
+            let vault = secrets.unlock(&root)?;
+            let ids = if ids.is_empty() {
+                None
+            } else {
+                Some(vault.resolve_ids(&ids)?)
+            };
+            let report = vault.rescan(ids, all)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "{} track(s) rescanned, {} failed",
+                    report.rescanned,
+                    report.failed.len()
+                );
+                for (id, reason) in &report.failed {
+                    println!("failed    {id}: {reason}");
+                }
             }
             Ok(0)
         }
@@ -371,6 +544,7 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(0)
         }
+        Command::Watch(args) => watch_cmd::run(args, &secrets, &root, json),
     }
 }
 

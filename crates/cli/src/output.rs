@@ -22,6 +22,7 @@ pub fn bytes(n: u64) -> String {
 /// is not a terminal, so scripts and logs stay clean.
 pub struct BarProgress {
     bar: ProgressBar,
+    by_items: bool,
 }
 
 impl BarProgress {
@@ -34,7 +35,26 @@ impl BarProgress {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(200));
-        BarProgress { bar }
+        BarProgress {
+            bar,
+            by_items: false,
+        }
+    }
+
+    /// A bar over items (tracks) rather than bytes.
+    pub fn items(verb: &str) -> Self {
+        let bar = ProgressBar::new(0);
+        let style = ProgressStyle::with_template(&format!(
+            "{verb} [{{bar:30}}] {{pos}}/{{len}} ETA {{eta}} {{wide_msg}}"
+        ))
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        BarProgress {
+            bar,
+            by_items: true,
+        }
     }
 
     pub fn finish(&self) {
@@ -43,8 +63,9 @@ impl BarProgress {
 }
 
 impl Progress for BarProgress {
-    fn start(&self, _items: u64, bytes: u64) {
-        self.bar.set_length(bytes);
+    fn start(&self, items: u64, bytes: u64) {
+        self.bar
+            .set_length(if self.by_items { items } else { bytes });
     }
 
     fn item_started(&self, path: &Path) {
@@ -56,7 +77,15 @@ impl Progress for BarProgress {
     }
 
     fn advance(&self, bytes: u64) {
-        self.bar.inc(bytes);
+        if !self.by_items {
+            self.bar.inc(bytes);
+        }
+    }
+
+    fn item_finished(&self, _path: &Path, _ok: bool) {
+        if self.by_items {
+            self.bar.inc(1);
+        }
     }
 }
 
@@ -86,12 +115,23 @@ pub fn print_import(r: &ImportReport) {
 
 pub fn print_tracks(tracks: &[Track]) {
     for t in tracks {
+        let title = match (&t.meta.artist, &t.meta.title) {
+            (Some(a), Some(ti)) => format!("{a} – {ti}"),
+            (None, Some(ti)) => ti.clone(),
+            _ => t.file_name.clone(),
+        };
+        let duration = t
+            .meta
+            .duration_seconds
+            .map(|d| format!("{}:{:02}", (d / 60.0) as u64, (d % 60.0) as u64))
+            .unwrap_or_else(|| "-".into());
         println!(
-            "{}  {:<5} {:>10}  {}{}",
+            "{}  {:<5} {:>6} {:>10}  {}{}",
             t.id,
             t.format,
+            duration,
             bytes(t.size_bytes),
-            t.file_name,
+            title,
             if t.trashed_at.is_some() {
                 "  (trashed)"
             } else {
@@ -102,10 +142,37 @@ pub fn print_tracks(tracks: &[Track]) {
     println!("{} track(s)", tracks.len());
 }
 
-pub fn print_track_details(t: &Track, chunks: &[TrackChunk]) {
+pub fn print_track_details(t: &Track, chunks: &[TrackChunk], tags: &[(String, String)]) {
+    let m = &t.meta;
     println!("id:          {}", t.id);
     println!("file name:   {}", t.file_name);
     println!("format:      {}", t.format);
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    println!("title:       {}", opt(m.title.clone()));
+    println!("artist:      {}", opt(m.artist.clone()));
+    println!("album:       {}", opt(m.album.clone()));
+    println!(
+        "audio:       {} {} Hz, {} bit, {} ch, {} kb/s, {} s",
+        opt(m.codec.clone()),
+        opt(m.sample_rate.map(|v| v.to_string())),
+        opt(m.bit_depth.map(|v| v.to_string())),
+        opt(m.channels.map(|v| v.to_string())),
+        opt(m.bitrate.map(|v| (v / 1000).to_string())),
+        opt(m.duration_seconds.map(|v| format!("{v:.2}")))
+    );
+    if let Some(e) = &m.metadata_error {
+        println!("metadata:    incomplete: {e}");
+    }
+    if m.has_artwork {
+        println!(
+            "artwork:     {} ({} bytes)",
+            opt(m.artwork_mime.clone()),
+            m.artwork_size.unwrap_or(0)
+        );
+    }
+    for (k, v) in tags {
+        println!("tag {k}: {v}");
+    }
     println!(
         "size:        {} ({} bytes)",
         bytes(t.size_bytes),
@@ -121,6 +188,38 @@ pub fn print_track_details(t: &Track, chunks: &[TrackChunk]) {
         "chunks:      {} ({} stored)",
         chunks.len(),
         bytes(t.stored_bytes)
+    );
+}
+
+pub fn print_duplicates(r: &audiovault_engine::analysis::DuplicatesReport) {
+    for g in &r.exact_copies {
+        println!("exact copies of {} ({}):", g.track.file_name, g.track.id);
+        for c in &g.copies {
+            println!("    {c}");
+        }
+    }
+    for g in &r.same_audio {
+        println!("same audio ({}):", g.fingerprint_kind);
+        for (i, t) in g.tracks.iter().enumerate() {
+            println!(
+                "  {} {}  {:<5} {:>10}  {}",
+                if i == 0 { "keep" } else { "    " },
+                t.id,
+                t.format,
+                bytes(t.size_bytes),
+                t.file_name
+            );
+        }
+        println!("  frees {}", bytes(g.reclaimable_bytes));
+    }
+    if r.unanalyzed > 0 {
+        println!("{} track(s) could not be analysed", r.unanalyzed);
+    }
+    println!(
+        "{} exact-copy group(s), {} same-audio group(s); {} could be freed",
+        r.exact_copies.len(),
+        r.same_audio.len(),
+        bytes(r.reclaimable_bytes)
     );
 }
 

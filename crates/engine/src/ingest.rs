@@ -14,8 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::catalog::{Catalog, CommitOutcome, NewTrack, TrackId, TrackState};
+use crate::catalog::{
+    Catalog, CommitOutcome, NewArtwork, NewTrack, TrackId, TrackMetadata, TrackState,
+};
 use crate::error::{Error, Result};
+use crate::media::{self, MediaError, MediaInfo};
 use crate::progress::{CancelToken, Progress};
 use crate::store::{ChunkId, chunker, hex};
 use crate::vault::{Settings, Vault};
@@ -143,9 +146,15 @@ fn scan(inputs: &[PathBuf]) -> Vec<Candidate> {
         match fs::metadata(input) {
             Err(e) => push_error(input.clone(), describe_io_error(&e)),
             Ok(meta) if meta.is_dir() => {
+                // Hidden files and folders inside a folder (.DS_Store, ._ AppleDouble
+                // files, .git) are the system's, not the user's music: skipped.
                 let walker = walkdir::WalkDir::new(input)
                     .follow_links(true)
-                    .sort_by_file_name();
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_entry(|e| {
+                        e.depth() == 0 || !e.file_name().as_encoded_bytes().starts_with(b".")
+                    });
                 for entry in walker {
                     match entry {
                         Ok(entry) if entry.file_type().is_dir() => {}
@@ -412,11 +421,48 @@ impl Vault {
             prehashed = Some(sha);
         }
 
+        // Headers only (milliseconds): deep analysis (waveform, audio hash) runs later.
+        let info = match media::probe(path) {
+            Ok(info) => info,
+            Err(MediaError::NotAudio { reason }) => {
+                return Err(ImportFailure::Rejected(format!(
+                    "not a recognized audio file ({reason})"
+                )));
+            }
+            Err(e) => MediaInfo {
+                metadata_error: Some(e.to_string()),
+                ..MediaInfo::default()
+            },
+        };
+        let CatalogMetadata {
+            meta: track_meta,
+            other_tags,
+            artwork: artwork_bytes,
+        } = catalog_metadata(info);
+
         let mut sha = Sha256::new();
         let mut chunks: Vec<(ChunkId, u64, u64, u64)> = Vec::new();
         let mut written = Vec::new();
         let mut total = 0u64;
         let store = self.store();
+        let artwork = match artwork_bytes {
+            Some((mime_type, data)) => {
+                let chunk = store.id_for(&data);
+                let put = store
+                    .put(&chunk, &data)
+                    .map_err(|e| ImportFailure::Failed(e.to_string()))?;
+                if put.written {
+                    written.push(chunk);
+                }
+                Some(NewArtwork {
+                    chunk,
+                    size: data.len() as u64,
+                    stored_size: put.stored_size,
+                    mime_type,
+                })
+            }
+            None => None,
+        };
         for chunk in chunker::chunks(&mut file, &self.config().chunker) {
             if cancel.is_cancelled() {
                 return Err(ImportFailure::Failed("cancelled".into()));
@@ -474,6 +520,10 @@ impl Vault {
                     format: &format,
                     import_job_id: Some(job_id),
                     chunks: &chunks,
+                    meta: &track_meta,
+                    other_tags: &other_tags,
+                    artwork: artwork.as_ref(),
+                    metadata_version: media::EXTRACTOR_VERSION,
                 },
                 settings.quota_bytes,
             )
@@ -494,6 +544,56 @@ impl Vault {
             }
         }
     }
+}
+
+/// The catalog's view of what the media probe read; artwork larger than a chunk
+/// is not kept (cover art is kilobytes; megabytes are a scan, not a thumbnail).
+pub(crate) fn catalog_metadata(info: MediaInfo) -> CatalogMetadata {
+    let t = info.tags;
+    let artwork = info
+        .artwork
+        .filter(|a| !a.data.is_empty() && a.data.len() <= 4 * 1024 * 1024)
+        .map(|a| (a.mime_type, a.data));
+    let meta = TrackMetadata {
+        container: info.container,
+        codec: info.codec,
+        duration_seconds: info.duration_seconds,
+        sample_rate: info.sample_rate,
+        bit_depth: info.bit_depth,
+        channels: info.channels,
+        bitrate: info.bitrate,
+        decodable: Some(info.decodable),
+        title: t.title,
+        artist: t.artist,
+        album: t.album,
+        album_artist: t.album_artist,
+        track_number: t.track_number,
+        track_total: t.track_total,
+        disc_number: t.disc_number,
+        disc_total: t.disc_total,
+        year: t.year,
+        date: t.date,
+        genre: t.genre,
+        composer: t.composer,
+        comment: t.comment,
+        has_artwork: artwork.is_some(),
+        artwork_mime: artwork.as_ref().map(|a| a.0.clone()),
+        artwork_size: artwork.as_ref().map(|a| a.1.len() as u64),
+        metadata_error: info.metadata_error,
+    };
+    CatalogMetadata {
+        meta,
+        other_tags: t.other,
+        artwork,
+    }
+}
+
+/// Metadata as the catalog stores it, and the artwork bytes to put in the chunk store.
+pub(crate) struct CatalogMetadata {
+    pub meta: TrackMetadata,
+    pub other_tags: Vec<(String, String)>,
+    /// (mime type, bytes)
+    pub artwork: Option<(String, Vec<u8>)>,
 }
 
 enum ImportFailure {
@@ -548,4 +648,93 @@ fn name_bytes_if_not_utf8(_name: &std::ffi::OsStr) -> Option<Vec<u8>> {
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RescanReport {
+    pub rescanned: usize,
+    pub failed: Vec<(TrackId, String)>,
+}
+
+impl Vault {
+    /// Reads metadata again from the stored bytes (the source may be long gone):
+    /// the given tracks, every track (`all`), or those read by an older extractor.
+    pub fn rescan(&self, ids: Option<Vec<TrackId>>, all: bool) -> Result<RescanReport> {
+        // New artwork chunks are unreferenced until their update commits.
+        let _lock = self.lock_shared()?;
+        let ids = match ids {
+            Some(ids) => ids,
+            None => {
+                let version = if all {
+                    i64::MAX
+                } else {
+                    media::EXTRACTOR_VERSION
+                };
+                self.catalog().tracks_needing_rescan(version)?
+            }
+        };
+        let mut report = RescanReport::default();
+        let mut catalog = self.open_catalog()?;
+        for id in ids {
+            let Some(track) = catalog.track(&id)? else {
+                continue;
+            };
+            let chunks = catalog.track_chunks(&id)?;
+            let ext = Path::new(&track.file_name)
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            let mut reader = crate::store::reader::TrackReader::new(self.store(), chunks);
+            let info = match media::probe_reader(&mut reader, track.size_bytes, ext.as_deref()) {
+                Ok(info) => info,
+                Err(e) => MediaInfo {
+                    metadata_error: Some(e.to_string()),
+                    ..MediaInfo::default()
+                },
+            };
+            let CatalogMetadata {
+                meta,
+                other_tags,
+                artwork: artwork_bytes,
+            } = catalog_metadata(info);
+            let artwork = match artwork_bytes {
+                Some((mime_type, data)) => {
+                    let chunk = self.store().id_for(&data);
+                    match self.store().put(&chunk, &data) {
+                        Ok(put) => {
+                            if put.written
+                                && let Err(e) = self.store().make_durable(&[chunk])
+                            {
+                                report.failed.push((id, e.to_string()));
+                                continue;
+                            }
+                            Some(NewArtwork {
+                                chunk,
+                                size: data.len() as u64,
+                                stored_size: put.stored_size,
+                                mime_type,
+                            })
+                        }
+                        Err(e) => {
+                            report.failed.push((id, e.to_string()));
+                            continue;
+                        }
+                    }
+                }
+                None => None,
+            };
+            catalog.update_metadata(
+                &id,
+                &meta,
+                &other_tags,
+                artwork.as_ref(),
+                media::EXTRACTOR_VERSION,
+            )?;
+            report.rescanned += 1;
+        }
+        self.catalog().log_activity(
+            "rescan",
+            &format!("metadata read again for {} track(s)", report.rescanned),
+        )?;
+        Ok(report)
+    }
 }

@@ -4,6 +4,7 @@
 //! Start at [`LockedVault::open`] / [`Vault::create`]; a [`Vault`] imports,
 //! exports, verifies and maintains the library.
 
+pub mod analysis;
 pub mod catalog;
 pub mod error;
 pub mod export;
@@ -12,9 +13,11 @@ pub mod keys;
 pub mod media;
 pub mod progress;
 pub mod secret;
+pub mod serve;
 pub mod store;
 pub mod vault;
 pub mod verify;
+pub mod watch;
 
 pub use catalog::{Stats, Track, TrackFilter, TrackId, TrackState};
 pub use error::{Error, Result};

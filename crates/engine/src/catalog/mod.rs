@@ -5,13 +5,16 @@
 //! binary is refused, never "repaired". Statistics are queries, not counters
 //! that drift. Settings hold preferences only: secrets live in the OS keyring.
 
+mod search;
 mod tracks;
+pub(crate) mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use search::*;
 pub use tracks::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +36,12 @@ pub enum CatalogError {
 }
 
 /// Embedded migrations; the schema version is the count applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_foundation.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_foundation.sql"),
+    include_str!("migrations/0002_watch.sql"),
+    include_str!("migrations/0003_metadata.sql"),
+    include_str!("migrations/0004_analysis.sql"),
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

@@ -38,7 +38,7 @@ impl Serialize for TrackId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrackState {
     Active,
@@ -74,6 +74,49 @@ pub struct Track {
     pub source_path: Option<String>,
     #[serde(skip)]
     pub source_mtime: Option<i64>,
+    #[serde(flatten)]
+    pub meta: TrackMetadata,
+    /// The chunk holding the embedded cover art.
+    #[serde(skip)]
+    pub artwork_chunk: Option<ChunkId>,
+}
+
+/// What the media module read from the file: technical metadata and tags.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TrackMetadata {
+    pub container: Option<String>,
+    pub codec: Option<String>,
+    pub duration_seconds: Option<f64>,
+    pub sample_rate: Option<u32>,
+    pub bit_depth: Option<u32>,
+    pub channels: Option<u32>,
+    pub bitrate: Option<u32>,
+    pub decodable: Option<bool>,
+    pub title: Option<String>,
+    pub artist: Option<String>,
+    pub album: Option<String>,
+    pub album_artist: Option<String>,
+    pub track_number: Option<u32>,
+    pub track_total: Option<u32>,
+    pub disc_number: Option<u32>,
+    pub disc_total: Option<u32>,
+    pub year: Option<i32>,
+    pub date: Option<String>,
+    pub genre: Option<String>,
+    pub composer: Option<String>,
+    pub comment: Option<String>,
+    pub has_artwork: bool,
+    pub artwork_mime: Option<String>,
+    pub artwork_size: Option<u64>,
+    pub metadata_error: Option<String>,
+}
+
+/// Embedded cover art stored as one chunk.
+pub struct NewArtwork {
+    pub chunk: ChunkId,
+    pub size: u64,
+    pub stored_size: u64,
+    pub mime_type: String,
 }
 
 /// One entry of a track's ordered chunk list.
@@ -102,6 +145,10 @@ pub struct NewTrack<'a> {
     pub import_job_id: Option<i64>,
     /// (chunk, offset, plaintext length, stored size)
     pub chunks: &'a [(ChunkId, u64, u64, u64)],
+    pub meta: &'a TrackMetadata,
+    pub other_tags: &'a [(String, String)],
+    pub artwork: Option<&'a NewArtwork>,
+    pub metadata_version: i64,
 }
 
 /// What committing an import did.
@@ -152,14 +199,50 @@ pub struct Stats {
     pub warnings: Vec<String>,
 }
 
-const TRACK_COLUMNS: &str = "t.id, t.sha256, t.file_name, t.file_name_raw, t.size_bytes, t.format,
+pub(crate) const TRACK_COLUMNS: &str = "t.id, t.sha256, t.file_name, t.file_name_raw, t.size_bytes, t.format,
      t.imported_at, t.state, t.trashed_at, t.source_path, t.source_mtime,
      (SELECT count(*) FROM track_chunks tc WHERE tc.track_id = t.id),
-     (SELECT coalesce(sum(c.stored_size), 0) FROM track_chunks tc JOIN chunks c ON c.id = tc.chunk_id WHERE tc.track_id = t.id)";
+     (SELECT coalesce(sum(c.stored_size), 0) FROM track_chunks tc JOIN chunks c ON c.id = tc.chunk_id WHERE tc.track_id = t.id),
+     t.container, t.codec, t.duration_seconds, t.sample_rate, t.bit_depth, t.channels, t.bitrate,
+     t.decodable, t.title, t.artist, t.album, t.album_artist, t.track_number, t.track_total,
+     t.disc_number, t.disc_total, t.year, t.date, t.genre, t.composer, t.comment,
+     t.artwork_id, t.artwork_mime, t.artwork_size, t.metadata_error";
 
-fn track_from_row(r: &Row<'_>) -> rusqlite::Result<Track> {
+pub(crate) fn track_from_row(r: &Row<'_>) -> rusqlite::Result<Track> {
     let sha: Vec<u8> = r.get(1)?;
+    let artwork_chunk = r
+        .get::<_, Option<Vec<u8>>>(34)?
+        .and_then(|raw| ChunkId::from_slice(&raw));
+    let meta = TrackMetadata {
+        container: r.get(13)?,
+        codec: r.get(14)?,
+        duration_seconds: r.get(15)?,
+        sample_rate: r.get(16)?,
+        bit_depth: r.get(17)?,
+        channels: r.get(18)?,
+        bitrate: r.get(19)?,
+        decodable: r.get(20)?,
+        title: r.get(21)?,
+        artist: r.get(22)?,
+        album: r.get(23)?,
+        album_artist: r.get(24)?,
+        track_number: r.get(25)?,
+        track_total: r.get(26)?,
+        disc_number: r.get(27)?,
+        disc_total: r.get(28)?,
+        year: r.get(29)?,
+        date: r.get(30)?,
+        genre: r.get(31)?,
+        composer: r.get(32)?,
+        comment: r.get(33)?,
+        has_artwork: artwork_chunk.is_some(),
+        artwork_mime: r.get(35)?,
+        artwork_size: r.get::<_, Option<i64>>(36)?.map(|v| v as u64),
+        metadata_error: r.get(37)?,
+    };
     Ok(Track {
+        meta,
+        artwork_chunk,
         id: TrackId(r.get(0)?),
         sha256: hex(&sha),
         file_name: r.get(2)?,
@@ -392,6 +475,16 @@ impl Catalog {
                     .execute(params![&id.0[..], *len as i64, *stored as i64, now])
                     .map_err(err)?;
             }
+            if let Some(a) = t.artwork {
+                insert_chunk
+                    .execute(params![
+                        &a.chunk.0[..],
+                        a.size as i64,
+                        a.stored_size as i64,
+                        now
+                    ])
+                    .map_err(err)?;
+            }
             tx.execute(
                 "INSERT INTO tracks (id, sha256, size_bytes, file_name, file_name_raw, source_path,
                                      source_mtime, format, imported_at, import_job_id)
@@ -408,6 +501,15 @@ impl Catalog {
                     now,
                     t.import_job_id
                 ],
+            )
+            .map_err(err)?;
+            write_metadata(
+                &tx,
+                t.id,
+                t.meta,
+                t.other_tags,
+                t.artwork,
+                t.metadata_version,
             )
             .map_err(err)?;
             let mut insert_ref = tx
@@ -429,6 +531,96 @@ impl Catalog {
         }
         tx.commit().map_err(err)?;
         Ok(CommitOutcome::Inserted)
+    }
+
+    /// Replaces a track's metadata (rescan after an extractor upgrade).
+    pub fn update_metadata(
+        &mut self,
+        id: &TrackId,
+        meta: &TrackMetadata,
+        other_tags: &[(String, String)],
+        artwork: Option<&NewArtwork>,
+        metadata_version: i64,
+    ) -> Result<(), CatalogError> {
+        let path = self.path.clone();
+        let err = |source| CatalogError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        if let Some(a) = artwork {
+            tx.execute(
+                "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![&a.chunk.0[..], a.size as i64, a.stored_size as i64, now_unix()],
+            )
+            .map_err(err)?;
+        }
+        write_metadata(&tx, id, meta, other_tags, artwork, metadata_version).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Tracks whose metadata was read by an older extractor than `version`.
+    pub fn tracks_needing_rescan(&self, version: i64) -> Result<Vec<TrackId>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM tracks WHERE metadata_version < ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let ids = stmt
+            .query_map([version], |r| Ok(TrackId(r.get(0)?)))
+            .map_err(|e| self.err(e))?;
+        ids.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn other_tags(&self, id: &TrackId) -> Result<Vec<(String, String)>, CatalogError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT key, value FROM track_tags WHERE track_id = ?1 ORDER BY seq")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([id.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Inserts a track inside the caller's open transaction, without quota or
+    /// duplicate checks: for building large synthetic catalogs in benchmarks.
+    pub fn commit_track_unsynced(&self, t: &NewTrack<'_>) -> Result<(), CatalogError> {
+        let now = now_unix();
+        let e = |e| self.err(e);
+        for (id, _, len, stored) in t.chunks {
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(e)?
+                .execute(params![&id.0[..], *len as i64, *stored as i64, now])
+                .map_err(e)?;
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tracks (id, sha256, size_bytes, file_name, source_path, format, imported_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )
+            .map_err(e)?
+            .execute(params![
+                t.id.as_str(),
+                &t.sha256[..],
+                t.size_bytes as i64,
+                t.file_name,
+                t.source_path,
+                t.format,
+                now
+            ])
+            .map_err(e)?;
+        write_metadata(
+            &self.conn,
+            t.id,
+            t.meta,
+            t.other_tags,
+            t.artwork,
+            t.metadata_version,
+        )
+        .map_err(e)
     }
 
     /// Moves tracks to the trash; returns how many changed state.
@@ -469,6 +661,7 @@ impl Catalog {
             .prepare(
                 "DELETE FROM chunks WHERE NOT EXISTS
                    (SELECT 1 FROM track_chunks tc WHERE tc.chunk_id = chunks.id)
+                   AND NOT EXISTS (SELECT 1 FROM tracks t WHERE t.artwork_id = chunks.id)
                  RETURNING id",
             )
             .map_err(|e| self.err(e))?;
@@ -628,4 +821,60 @@ impl Catalog {
         }
         tx.commit().map_err(err)
     }
+}
+
+fn write_metadata(
+    tx: &rusqlite::Connection,
+    id: &TrackId,
+    m: &TrackMetadata,
+    other_tags: &[(String, String)],
+    artwork: Option<&NewArtwork>,
+    metadata_version: i64,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE tracks SET container = ?2, codec = ?3, duration_seconds = ?4, sample_rate = ?5,
+           bit_depth = ?6, channels = ?7, bitrate = ?8, decodable = ?9, title = ?10, artist = ?11,
+           album = ?12, album_artist = ?13, track_number = ?14, track_total = ?15,
+           disc_number = ?16, disc_total = ?17, year = ?18, date = ?19, genre = ?20,
+           composer = ?21, comment = ?22, metadata_error = ?23, artwork_id = ?24,
+           artwork_mime = ?25, artwork_size = ?26, metadata_version = ?27
+         WHERE id = ?1",
+        params![
+            id.as_str(),
+            m.container,
+            m.codec,
+            m.duration_seconds,
+            m.sample_rate,
+            m.bit_depth,
+            m.channels,
+            m.bitrate,
+            m.decodable,
+            m.title,
+            m.artist,
+            m.album,
+            m.album_artist,
+            m.track_number,
+            m.track_total,
+            m.disc_number,
+            m.disc_total,
+            m.year,
+            m.date,
+            m.genre,
+            m.composer,
+            m.comment,
+            m.metadata_error,
+            artwork.map(|a| a.chunk.0.to_vec()),
+            artwork.map(|a| a.mime_type.clone()),
+            artwork.map(|a| a.size as i64),
+            metadata_version
+        ],
+    )?;
+    tx.execute("DELETE FROM track_tags WHERE track_id = ?1", [id.as_str()])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO track_tags (track_id, seq, key, value) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (seq, (k, v)) in other_tags.iter().enumerate() {
+        insert.execute(params![id.as_str(), seq as i64, k, v])?;
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@
 //! which importers call before the catalog transaction that references new chunks.
 
 pub mod chunker;
+pub mod reader;
 
 use std::fmt;
 use std::fs::{self, File};
@@ -96,7 +97,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
