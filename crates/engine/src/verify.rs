@@ -114,6 +114,27 @@ impl Vault {
                         if problem.is_none() && hex(&sha.finalize()) != track.sha256 {
                             problem = Some("content does not match its SHA-256 checksum".into());
                         }
+                        // Cover art is a chunk of its own: authenticate it too. Damaged
+                        // art does not touch the audio, and the reason says so.
+                        if let Some(art) = track.artwork_chunk {
+                            let checked = match self.store().get(&art) {
+                                Ok(_) => None,
+                                Err(StoreError::Missing { .. }) => Some("missing"),
+                                Err(_) => Some("corrupt"),
+                            };
+                            let mut f = lock(&findings);
+                            f.chunks_seen.insert(art);
+                            if let Some(reason) = checked {
+                                f.damaged_chunks
+                                    .entry(art)
+                                    .or_insert_with(|| (reason.to_string(), BTreeSet::new()))
+                                    .1
+                                    .insert(track.id.clone());
+                                problem.get_or_insert_with(|| {
+                                    format!("its cover art (chunk {art}) is {reason}; the audio is intact")
+                                });
+                            }
+                        }
                         let mut f = lock(&findings);
                         f.bytes += bytes;
                         f.tracks += 1;

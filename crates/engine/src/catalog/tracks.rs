@@ -188,7 +188,8 @@ pub struct Stats {
     pub trashed_bytes: u64,
     /// Encrypted bytes on disk for every referenced chunk.
     pub stored_bytes: u64,
-    /// Plaintext bytes of the distinct chunks.
+    /// Plaintext bytes of the distinct audio chunks (cover art is counted in
+    /// `stored_bytes` only).
     pub unique_bytes: u64,
     /// What dedup saves: the tracks' bytes (active and trashed) minus the distinct chunks' bytes.
     pub dedup_saved_bytes: u64,
@@ -712,7 +713,11 @@ impl Catalog {
         let (chunks, unique, stored): (i64, i64, i64) = self
             .conn
             .query_row(
-                "SELECT count(*), coalesce(sum(size), 0), coalesce(sum(stored_size), 0) FROM chunks",
+                "SELECT count(*),
+                   coalesce(sum(size) FILTER (WHERE EXISTS
+                     (SELECT 1 FROM track_chunks tc WHERE tc.chunk_id = chunks.id)), 0),
+                   coalesce(sum(stored_size), 0)
+                 FROM chunks",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
