@@ -1,0 +1,20 @@
+//! End-to-end tests of the `audiovault` command line on real audio.
+//!
+//! One test binary with a module per area keeps link times down. Every test builds
+//! its own vault in a temporary folder; the corpus is generated once per machine
+//! (see `tests/fixtures/make-corpus.sh`) and shared read-only.
+
+mod at_rest;
+mod bad_input;
+mod crash;
+mod dedup;
+mod duplicates;
+mod export;
+mod keyring;
+mod lifecycle;
+mod metadata;
+mod passphrase;
+mod roundtrip;
+mod settings;
+mod tamper;
+mod watch;
