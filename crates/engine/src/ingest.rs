@@ -8,8 +8,8 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -229,44 +229,109 @@ impl Vault {
         let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; candidates.len()]);
         let fatal: Mutex<Option<Error>> = Mutex::new(None);
 
+        // Workers read, hash, chunk, encrypt and write; one committer makes what
+        // they wrote durable and commits it. Durability is a group commit: one
+        // syncfs covers every file finished meanwhile, and the workers go on
+        // reading while the disk flushes.
+        let (to_committer, committed) = mpsc::channel::<Box<ReadyTrack>>();
+        let (results_ref, fatal_ref, next_ref, settings_ref, candidates_ref) =
+            (&results, &fatal, &next, &settings, &candidates);
         std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut catalog = match self.open_catalog() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        lock(fatal_ref).get_or_insert(e);
+                        return;
+                    }
+                };
+                while let Ok(first) = committed.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < 256 {
+                        match committed.try_recv() {
+                            Ok(more) => batch.push(more),
+                            Err(_) => break,
+                        }
+                    }
+                    let written: Vec<ChunkId> = batch
+                        .iter()
+                        .flat_map(|r| r.written.iter().copied())
+                        .collect();
+                    let durable = self.store().make_durable(&written);
+                    for ready in batch {
+                        let index = ready.index;
+                        let path = ready.path.clone();
+                        let result = match &durable {
+                            Err(e) => FileResult::failed(&path, e.to_string()),
+                            Ok(()) => self.commit_ready(
+                                &mut catalog,
+                                *ready,
+                                settings_ref.quota_bytes,
+                                job_id,
+                            ),
+                        };
+                        progress.item_finished(
+                            &path,
+                            matches!(result.outcome, Outcome::Imported | Outcome::Duplicate),
+                        );
+                        lock(results_ref)[index] = Some(result);
+                    }
+                }
+            });
             for _ in 0..workers {
-                scope.spawn(|| {
+                let to_committer = to_committer.clone();
+                scope.spawn(move || {
                     let mut catalog = match self.open_catalog() {
                         Ok(c) => c,
                         Err(e) => {
-                            lock(&fatal).get_or_insert(e);
+                            lock(fatal_ref).get_or_insert(e);
                             return;
                         }
                     };
                     loop {
-                        if cancel.is_cancelled() || lock(&fatal).is_some() {
+                        if cancel.is_cancelled() || lock(fatal_ref).is_some() {
                             return;
                         }
-                        let i = next.fetch_add(1, Ordering::SeqCst);
-                        let Some(candidate) = candidates.get(i) else {
+                        let i = next_ref.fetch_add(1, Ordering::SeqCst);
+                        let Some(candidate) = candidates_ref.get(i) else {
                             return;
                         };
                         progress.item_started(&candidate.path);
                         let result = match &candidate.scan_error {
                             Some(reason) => FileResult::failed(&candidate.path, reason.clone()),
-                            None => self.import_one(
+                            None => match self.try_import_one(
                                 &mut catalog,
                                 &candidate.path,
-                                &settings,
-                                job_id,
+                                settings_ref,
                                 progress,
                                 cancel,
-                            ),
+                            ) {
+                                Ok(Step::Done(r)) => r,
+                                Ok(Step::Commit(mut ready)) => {
+                                    ready.index = i;
+                                    if let Err(mpsc::SendError(ready)) = to_committer.send(ready) {
+                                        FileResult::failed(&ready.path, "the committer stopped")
+                                    } else {
+                                        continue;
+                                    }
+                                }
+                                Err(ImportFailure::Rejected(reason)) => {
+                                    FileResult::rejected(&candidate.path, reason)
+                                }
+                                Err(ImportFailure::Failed(reason)) => {
+                                    FileResult::failed(&candidate.path, reason)
+                                }
+                            },
                         };
                         progress.item_finished(
                             &candidate.path,
                             matches!(result.outcome, Outcome::Imported | Outcome::Duplicate),
                         );
-                        lock(&results)[i] = Some(result);
+                        lock(results_ref)[i] = Some(result);
                     }
                 });
             }
+            drop(to_committer);
         });
 
         let cancelled = cancel.is_cancelled();
@@ -336,31 +401,16 @@ impl Vault {
         Ok(report)
     }
 
-    fn import_one(
-        &self,
-        catalog: &mut Catalog,
-        path: &Path,
-        settings: &Settings,
-        job_id: i64,
-        progress: &dyn Progress,
-        cancel: &CancelToken,
-    ) -> FileResult {
-        match self.try_import_one(catalog, path, settings, job_id, progress, cancel) {
-            Ok(r) => r,
-            Err(ImportFailure::Rejected(reason)) => FileResult::rejected(path, reason),
-            Err(ImportFailure::Failed(reason)) => FileResult::failed(path, reason),
-        }
-    }
-
+    /// Everything for one file up to the commit: validation, the duplicate check,
+    /// the probe, and the chunks written (not yet durable).
     fn try_import_one(
         &self,
         catalog: &mut Catalog,
         path: &Path,
         settings: &Settings,
-        job_id: i64,
         progress: &dyn Progress,
         cancel: &CancelToken,
-    ) -> Result<FileResult, ImportFailure> {
+    ) -> Result<Step, ImportFailure> {
         let io_failed = |e: io::Error| ImportFailure::Failed(describe_io_error(&e));
         let meta = fs::metadata(path).map_err(io_failed)?;
         if !meta.is_file() {
@@ -415,7 +465,7 @@ impl Vault {
         if catalog.any_track_with_size(size).map_err(catalog_err)? {
             let sha = hash_stream(&mut file, progress, cancel)?;
             if let Some((id, state)) = catalog.track_by_sha256(&sha).map_err(catalog_err)? {
-                return Ok(duplicate(result, id, state, &sha));
+                return Ok(Step::Done(duplicate(result, id, state, &sha)));
             }
             file.seek(SeekFrom::Start(0)).map_err(io_failed)?;
             prehashed = Some(sha);
@@ -494,56 +544,106 @@ impl Vault {
             return Err(changed());
         }
 
-        store
-            .make_durable(&written)
-            .map_err(|e| ImportFailure::Failed(e.to_string()))?;
         let id = TrackId::generate().map_err(|e| ImportFailure::Failed(e.to_string()))?;
-        let name_lossy = file_name.to_string_lossy();
-        let raw_name = name_bytes_if_not_utf8(file_name);
-        let format = format_for_extension(ext.as_deref().unwrap_or(""));
-        let source_path = path.to_string_lossy();
         let mtime = meta
             .modified()
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_secs() as i64);
-        let outcome = catalog
-            .commit_track(
-                &NewTrack {
-                    id: &id,
-                    sha256: &sha,
-                    size_bytes: size,
-                    file_name: &name_lossy,
-                    file_name_raw: raw_name.as_deref(),
-                    source_path: &source_path,
-                    source_mtime: mtime,
-                    format: &format,
-                    import_job_id: Some(job_id),
-                    chunks: &chunks,
-                    meta: &track_meta,
-                    other_tags: &other_tags,
-                    artwork: artwork.as_ref(),
-                    metadata_version: media::EXTRACTOR_VERSION,
-                },
-                settings.quota_bytes,
-            )
-            .map_err(catalog_err)?;
+        Ok(Step::Commit(Box::new(ReadyTrack {
+            index: 0,
+            path: path.to_path_buf(),
+            result,
+            id,
+            sha,
+            size,
+            name: file_name.to_string_lossy().into_owned(),
+            raw_name: name_bytes_if_not_utf8(file_name),
+            source_path: path.to_string_lossy().into_owned(),
+            mtime,
+            format: format_for_extension(ext.as_deref().unwrap_or("")),
+            chunks,
+            written,
+            meta: track_meta,
+            other_tags,
+            artwork,
+        })))
+    }
+
+    /// Commits a file whose chunks are durable: one catalog transaction.
+    fn commit_ready(
+        &self,
+        catalog: &mut Catalog,
+        r: ReadyTrack,
+        quota: Option<u64>,
+        job_id: i64,
+    ) -> FileResult {
+        let outcome = catalog.commit_track(
+            &NewTrack {
+                id: &r.id,
+                sha256: &r.sha,
+                size_bytes: r.size,
+                file_name: &r.name,
+                file_name_raw: r.raw_name.as_deref(),
+                source_path: &r.source_path,
+                source_mtime: r.mtime,
+                format: &r.format,
+                import_job_id: Some(job_id),
+                chunks: &r.chunks,
+                meta: &r.meta,
+                other_tags: &r.other_tags,
+                artwork: r.artwork.as_ref(),
+                metadata_version: media::EXTRACTOR_VERSION,
+            },
+            quota,
+        );
+        let mut result = r.result;
         match outcome {
-            CommitOutcome::Inserted => {
-                result.id = Some(id);
-                result.sha256 = Some(hex(&sha));
-                Ok(result)
+            Err(e) => FileResult::failed(&r.path, e.to_string()),
+            Ok(CommitOutcome::Inserted) => {
+                result.id = Some(r.id);
+                result.sha256 = Some(hex(&r.sha));
+                result
             }
-            CommitOutcome::Duplicate(existing, state) => {
-                Ok(duplicate(result, existing, state, &sha))
+            Ok(CommitOutcome::Duplicate(existing, state)) => {
+                duplicate(result, existing, state, &r.sha)
             }
-            CommitOutcome::OverQuota { stored, new, quota } => {
-                Err(ImportFailure::Rejected(format!(
-                    "storing it would exceed the vault size limit: {stored} + {new} bytes > {quota} bytes"
-                )))
-            }
+            Ok(CommitOutcome::OverQuota { stored, new, quota }) => FileResult::rejected(
+                &r.path,
+                format!(
+                    "storing it would exceed the vault size limit (quota_bytes): {stored} + {new} bytes > {quota} bytes"
+                ),
+            ),
         }
     }
+}
+
+/// What a worker hands the committer: a file whose chunks are written.
+struct ReadyTrack {
+    /// Position in the batch, so results keep the scan's order.
+    index: usize,
+    path: PathBuf,
+    result: FileResult,
+    id: TrackId,
+    sha: [u8; 32],
+    size: u64,
+    name: String,
+    raw_name: Option<Vec<u8>>,
+    source_path: String,
+    mtime: Option<i64>,
+    format: String,
+    chunks: Vec<(ChunkId, u64, u64, u64)>,
+    /// Chunks this file wrote, to be made durable before the commit.
+    written: Vec<ChunkId>,
+    meta: TrackMetadata,
+    other_tags: Vec<(String, String)>,
+    artwork: Option<NewArtwork>,
+}
+
+enum Step {
+    /// Rejected, failed, or a duplicate: nothing to commit.
+    Done(FileResult),
+    Commit(Box<ReadyTrack>),
 }
 
 /// The catalog's view of what the media probe read; artwork larger than a chunk
