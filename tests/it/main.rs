@@ -12,6 +12,7 @@ mod duplicates;
 mod export;
 mod keyring;
 mod lifecycle;
+mod malformed;
 mod metadata;
 mod passphrase;
 mod roundtrip;
