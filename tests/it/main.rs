@@ -4,6 +4,7 @@
 //! its own vault in a temporary folder; the corpus is generated once per machine
 //! (see `tests/fixtures/make-corpus.sh`) and shared read-only.
 
+mod artwork;
 mod at_rest;
 mod bad_input;
 mod crash;

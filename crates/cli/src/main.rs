@@ -69,6 +69,16 @@ enum Command {
     Show { id: String },
     /// Search by text (prefix, any case, any accents) with filters, sorted and paged
     Search(SearchArgs),
+    /// Write a track's cover art (or its list thumbnail) to a file
+    Artwork {
+        id: String,
+        /// Destination file
+        #[arg(long)]
+        to: PathBuf,
+        /// The small JPEG used in lists instead of the full picture
+        #[arg(long)]
+        thumbnail: bool,
+    },
     /// Analyse tracks waiting for it: waveform peaks and the same-audio fingerprint (a full decode)
     Analyze,
     /// Exact copies and same-audio groups (a WAV and its FLAC, a re-tagged MP3), with the space they would free
@@ -351,6 +361,28 @@ fn run(cli: Cli) -> Result<u8> {
                 if let Some(c) = &page.next_cursor {
                     println!("more: --after '{c}'");
                 }
+            }
+            Ok(0)
+        }
+        Command::Artwork { id, to, thumbnail } => {
+            let vault = secrets.unlock(&root)?;
+            let id = vault.resolve_ids(&[id])?.remove(0);
+            let art = if thumbnail {
+                vault.thumbnail(&id)?
+            } else {
+                vault.artwork(&id)?
+            };
+            let Some((mime, bytes)) = art else {
+                bail!("track {id} has no cover art");
+            };
+            std::fs::write(&to, &bytes)
+                .with_context(|| format!("cannot write {}", to.display()))?;
+            if json {
+                print_json(
+                    &serde_json::json!({"path": to, "mime_type": mime, "size_bytes": bytes.len()}),
+                )?;
+            } else {
+                println!("{} ({mime}, {} bytes)", to.display(), bytes.len());
             }
             Ok(0)
         }

@@ -178,6 +178,29 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// A track's embedded cover art, decrypted and authenticated: (mime type, bytes).
+    pub fn artwork(&self, id: &TrackId) -> Result<Option<(String, Vec<u8>)>> {
+        let Some(track) = self.catalog().track(id)? else {
+            return Err(Error::TrackNotFound(id.to_string()));
+        };
+        let Some(chunk) = track.artwork_chunk else {
+            return Ok(None);
+        };
+        let data = self.store().get(&chunk)?;
+        let mime = track
+            .meta
+            .artwork_mime
+            .unwrap_or_else(|| "application/octet-stream".into());
+        Ok(Some((mime, data)))
+    }
+
+    /// A track's cover-art thumbnail (a small JPEG): (mime type, bytes).
+    pub fn thumbnail(&self, id: &TrackId) -> Result<Option<(String, Vec<u8>)>> {
+        Ok(self.catalog().thumbnail(id)?)
+    }
+}
+
 /// Gives the verified temp file its final name. Without `overwrite`, a name
 /// already taken gets " (1)", " (2)"… before the extension; the hard link fails
 /// atomically if the name appears meanwhile, so nothing is ever replaced.

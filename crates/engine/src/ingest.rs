@@ -509,6 +509,9 @@ impl Vault {
                     size: data.len() as u64,
                     stored_size: put.stored_size,
                     mime_type,
+                    // A picture that cannot be decoded still counts as artwork:
+                    // it is kept byte for byte, just without a thumbnail.
+                    thumbnail: media::thumbnail(&data).ok(),
                 })
             }
             None => None,
@@ -812,6 +815,7 @@ impl Vault {
                                 size: data.len() as u64,
                                 stored_size: put.stored_size,
                                 mime_type,
+                                thumbnail: media::thumbnail(&data).ok(),
                             })
                         }
                         Err(e) => {

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_watch.sql"),
     include_str!("migrations/0003_metadata.sql"),
     include_str!("migrations/0004_analysis.sql"),
+    include_str!("migrations/0005_thumbnails.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

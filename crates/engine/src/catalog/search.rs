@@ -440,6 +440,7 @@ mod tests {
                 size: 10,
                 stored_size: 39,
                 mime_type: "image/png".into(),
+                thumbnail: None,
             };
             catalog
                 .commit_track(

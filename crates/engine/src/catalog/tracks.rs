@@ -117,6 +117,7 @@ pub struct NewArtwork {
     pub size: u64,
     pub stored_size: u64,
     pub mime_type: String,
+    pub thumbnail: Option<crate::media::Thumbnail>,
 }
 
 /// One entry of a track's ordered chunk list.
@@ -624,6 +625,19 @@ impl Catalog {
         .map_err(e)
     }
 
+    /// A track's cover-art thumbnail: (mime type, bytes).
+    pub fn thumbnail(&self, id: &TrackId) -> Result<Option<(String, Vec<u8>)>, CatalogError> {
+        self.conn
+            .query_row(
+                "SELECT th.mime_type, th.data FROM tracks t JOIN thumbnails th ON th.artwork_id = t.artwork_id
+                 WHERE t.id = ?1",
+                [id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Moves tracks to the trash; returns how many changed state.
     pub fn set_trashed(&self, ids: &[TrackId], trashed: bool) -> Result<usize, CatalogError> {
         let mut n = 0;
@@ -657,6 +671,13 @@ impl Catalog {
 
     /// Removes chunk rows no track references and returns them: their files can go.
     pub fn delete_unreferenced_chunks(&self) -> Result<Vec<ChunkId>, CatalogError> {
+        self.conn
+            .execute(
+                "DELETE FROM thumbnails WHERE NOT EXISTS
+                   (SELECT 1 FROM tracks t WHERE t.artwork_id = thumbnails.artwork_id)",
+                [],
+            )
+            .map_err(|e| self.err(e))?;
         let mut stmt = self
             .conn
             .prepare(
@@ -874,6 +895,13 @@ fn write_metadata(
             metadata_version
         ],
     )?;
+    if let Some(t) = artwork.and_then(|a| a.thumbnail.as_ref().map(|t| (a.chunk, t))) {
+        tx.execute(
+            "INSERT OR IGNORE INTO thumbnails (artwork_id, mime_type, width, height, data)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&t.0.0[..], t.1.mime_type, t.1.width, t.1.height, t.1.data],
+        )?;
+    }
     tx.execute("DELETE FROM track_tags WHERE track_id = ?1", [id.as_str()])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO track_tags (track_id, seq, key, value) VALUES (?1, ?2, ?3, ?4)",

@@ -37,6 +37,7 @@ mod probe;
 mod sniff;
 mod source;
 mod tags;
+mod thumbnail;
 
 #[cfg(test)]
 mod tests;
@@ -47,6 +48,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 pub use analyze::{Analysis, Fingerprint, FingerprintKind, WAVEFORM_BUCKETS};
+pub use thumbnail::{THUMBNAIL_SIDE, Thumbnail};
 
 /// The version of what [`probe`] extracts. Bump it when the probe reads more or reads
 /// differently, so the catalog can find tracks read by an older version and read
@@ -182,6 +184,12 @@ pub fn analyze_reader<R: Read + Seek + Send + Sync>(
     extension: Option<&str>,
 ) -> Result<Analysis, MediaError> {
     analyze::analyze_source(reader, size, extension)
+}
+
+/// A small JPEG of a cover-art picture for lists ([`THUMBNAIL_SIDE`] px on the
+/// longest side). The picture is decoded with size and allocation limits.
+pub fn thumbnail(picture: &[u8]) -> Result<Thumbnail, MediaError> {
+    thumbnail::thumbnail(picture)
 }
 
 /// The text of a panic payload.
