@@ -7,6 +7,7 @@
 mod artwork;
 mod at_rest;
 mod bad_input;
+mod cancel;
 mod crash;
 mod dedup;
 mod duplicates;
