@@ -55,6 +55,9 @@ enum Command {
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Files imported at once (default: one per core)
+        #[arg(long, default_value_t = 0, hide = true)]
+        workers: usize,
     },
     /// List tracks
     List {
@@ -286,11 +289,15 @@ fn run(cli: Cli) -> Result<u8> {
             }
             Ok(0)
         }
-        Command::Import { paths } => {
+        Command::Import { paths, workers } => {
             let vault = secrets.unlock(&root)?;
             let cancel = cancel_on_ctrl_c();
             let bar = BarProgress::bytes("Importing");
-            let report = vault.import(&paths, &ImportOptions::default(), &bar, &cancel)?;
+            let options = ImportOptions {
+                workers,
+                ..ImportOptions::default()
+            };
+            let report = vault.import(&paths, &options, &bar, &cancel)?;
             bar.finish();
             if json {
                 print_json(&report)?;

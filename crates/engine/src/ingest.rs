@@ -258,18 +258,22 @@ impl Vault {
                         .flat_map(|r| r.written.iter().copied())
                         .collect();
                     let durable = self.store().make_durable(&written);
-                    for ready in batch {
+                    // One transaction for the whole batch: one WAL sync, not one per file.
+                    let outcomes: Vec<std::result::Result<CommitOutcome, String>> = match &durable {
+                        Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
+                        Ok(()) => {
+                            let tracks: Vec<NewTrack<'_>> =
+                                batch.iter().map(|r| r.new_track(job_id)).collect();
+                            match catalog.commit_tracks(&tracks, settings_ref.quota_bytes) {
+                                Ok(o) => o.into_iter().map(Ok).collect(),
+                                Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
+                            }
+                        }
+                    };
+                    for (ready, outcome) in batch.into_iter().zip(outcomes) {
                         let index = ready.index;
                         let path = ready.path.clone();
-                        let result = match &durable {
-                            Err(e) => FileResult::failed(&path, e.to_string()),
-                            Ok(()) => self.commit_ready(
-                                &mut catalog,
-                                *ready,
-                                settings_ref.quota_bytes,
-                                job_id,
-                            ),
-                        };
+                        let result = ready.into_result(outcome);
                         progress.item_finished(
                             &path,
                             matches!(result.outcome, Outcome::Imported | Outcome::Duplicate),
@@ -516,26 +520,27 @@ impl Vault {
             }
             None => None,
         };
-        for chunk in chunker::chunks(&mut file, &self.config().chunker) {
+        let mut chunker = chunker::Chunker::new(&mut file, &self.config().chunker);
+        while let Some((offset, data)) = chunker.next_chunk().map_err(io_failed)? {
             if cancel.is_cancelled() {
                 return Err(ImportFailure::Failed("cancelled".into()));
             }
-            let chunk = chunk.map_err(io_failed)?;
-            sha.update(&chunk.data);
-            let id = store.id_for(&chunk.data);
+            sha.update(data);
+            let id = store.id_for(data);
             let put = store
-                .put(&id, &chunk.data)
+                .put(&id, data)
                 .map_err(|e| ImportFailure::Failed(e.to_string()))?;
             if put.written {
                 written.push(id);
             }
-            let len = chunk.data.len() as u64;
-            chunks.push((id, chunk.offset, len, put.stored_size));
+            let len = data.len() as u64;
+            chunks.push((id, offset, len, put.stored_size));
             total += len;
             if prehashed.is_none() {
                 progress.advance(len);
             }
         }
+        drop(chunker);
         let sha: [u8; 32] = sha.finalize().into();
         let changed =
             || ImportFailure::Failed("the file changed while it was being imported".into());
@@ -572,47 +577,42 @@ impl Vault {
             artwork,
         })))
     }
+}
 
-    /// Commits a file whose chunks are durable: one catalog transaction.
-    fn commit_ready(
-        &self,
-        catalog: &mut Catalog,
-        r: ReadyTrack,
-        quota: Option<u64>,
-        job_id: i64,
-    ) -> FileResult {
-        let outcome = catalog.commit_track(
-            &NewTrack {
-                id: &r.id,
-                sha256: &r.sha,
-                size_bytes: r.size,
-                file_name: &r.name,
-                file_name_raw: r.raw_name.as_deref(),
-                source_path: &r.source_path,
-                source_mtime: r.mtime,
-                format: &r.format,
-                import_job_id: Some(job_id),
-                chunks: &r.chunks,
-                meta: &r.meta,
-                other_tags: &r.other_tags,
-                artwork: r.artwork.as_ref(),
-                metadata_version: media::EXTRACTOR_VERSION,
-            },
-            quota,
-        );
-        let mut result = r.result;
+impl ReadyTrack {
+    fn new_track(&self, job_id: i64) -> NewTrack<'_> {
+        NewTrack {
+            id: &self.id,
+            sha256: &self.sha,
+            size_bytes: self.size,
+            file_name: &self.name,
+            file_name_raw: self.raw_name.as_deref(),
+            source_path: &self.source_path,
+            source_mtime: self.mtime,
+            format: &self.format,
+            import_job_id: Some(job_id),
+            chunks: &self.chunks,
+            meta: &self.meta,
+            other_tags: &self.other_tags,
+            artwork: self.artwork.as_ref(),
+            metadata_version: media::EXTRACTOR_VERSION,
+        }
+    }
+
+    fn into_result(self, outcome: std::result::Result<CommitOutcome, String>) -> FileResult {
+        let mut result = self.result;
         match outcome {
-            Err(e) => FileResult::failed(&r.path, e.to_string()),
+            Err(e) => FileResult::failed(&self.path, e),
             Ok(CommitOutcome::Inserted) => {
-                result.id = Some(r.id);
-                result.sha256 = Some(hex(&r.sha));
+                result.id = Some(self.id);
+                result.sha256 = Some(hex(&self.sha));
                 result
             }
             Ok(CommitOutcome::Duplicate(existing, state)) => {
-                duplicate(result, existing, state, &r.sha)
+                duplicate(result, existing, state, &self.sha)
             }
             Ok(CommitOutcome::OverQuota { stored, new, quota }) => FileResult::rejected(
-                &r.path,
+                &self.path,
                 format!(
                     "storing it would exceed the vault size limit (quota_bytes): {stored} + {new} bytes > {quota} bytes"
                 ),

@@ -412,6 +412,18 @@ impl Catalog {
         t: &NewTrack<'_>,
         quota: Option<u64>,
     ) -> Result<CommitOutcome, CatalogError> {
+        let mut outcomes = self.commit_tracks(std::slice::from_ref(t), quota)?;
+        Ok(outcomes.remove(0))
+    }
+
+    /// Commits several imported files in one transaction: one WAL sync for the
+    /// batch instead of one per file. Each file still gets its own outcome
+    /// (a duplicate or a quota refusal leaves the others unaffected).
+    pub fn commit_tracks(
+        &mut self,
+        tracks: &[NewTrack<'_>],
+        quota: Option<u64>,
+    ) -> Result<Vec<CommitOutcome>, CatalogError> {
         let path = self.path.clone();
         let err = |source| CatalogError::Sqlite {
             path: path.clone(),
@@ -421,118 +433,12 @@ impl Catalog {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(err)?;
-        let existing = tx
-            .query_row(
-                "SELECT id, state FROM tracks WHERE sha256 = ?1",
-                [&t.sha256[..]],
-                |r| {
-                    Ok((
-                        TrackId(r.get(0)?),
-                        TrackState::parse(&r.get::<_, String>(1)?),
-                    ))
-                },
-            )
-            .optional()
-            .map_err(err)?;
-        if let Some((id, state)) = existing {
-            return Ok(CommitOutcome::Duplicate(id, state));
-        }
-        let now = now_unix();
-        let mut new_stored = 0u64;
-        {
-            let mut known = tx
-                .prepare_cached("SELECT 1 FROM chunks WHERE id = ?1")
-                .map_err(err)?;
-            let mut seen = HashSet::new();
-            for (id, _, _, stored) in t.chunks {
-                if seen.insert(*id) && !known.exists([&id.0[..]]).map_err(err)? {
-                    new_stored += stored;
-                }
-            }
-        }
-        if let Some(quota) = quota {
-            let stored: i64 = tx
-                .query_row(
-                    "SELECT coalesce(sum(stored_size), 0) FROM chunks",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(err)?;
-            if stored as u64 + new_stored > quota {
-                return Ok(CommitOutcome::OverQuota {
-                    stored: stored as u64,
-                    new: new_stored,
-                    quota,
-                });
-            }
-        }
-        {
-            let mut insert_chunk = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(err)?;
-            for (id, _, len, stored) in t.chunks {
-                insert_chunk
-                    .execute(params![&id.0[..], *len as i64, *stored as i64, now])
-                    .map_err(err)?;
-            }
-            if let Some(a) = t.artwork {
-                insert_chunk
-                    .execute(params![
-                        &a.chunk.0[..],
-                        a.size as i64,
-                        a.stored_size as i64,
-                        now
-                    ])
-                    .map_err(err)?;
-            }
-            tx.execute(
-                "INSERT INTO tracks (id, sha256, size_bytes, file_name, file_name_raw, source_path,
-                                     source_mtime, format, imported_at, import_job_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    t.id.as_str(),
-                    &t.sha256[..],
-                    t.size_bytes as i64,
-                    t.file_name,
-                    t.file_name_raw,
-                    t.source_path,
-                    t.source_mtime,
-                    t.format,
-                    now,
-                    t.import_job_id
-                ],
-            )
-            .map_err(err)?;
-            write_metadata(
-                &tx,
-                t.id,
-                t.meta,
-                t.other_tags,
-                t.artwork,
-                t.metadata_version,
-            )
-            .map_err(err)?;
-            let mut insert_ref = tx
-                .prepare_cached(
-                    "INSERT INTO track_chunks (track_id, seq, chunk_id, offset, length) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .map_err(err)?;
-            for (seq, (id, offset, len, _)) in t.chunks.iter().enumerate() {
-                insert_ref
-                    .execute(params![
-                        t.id.as_str(),
-                        seq as i64,
-                        &id.0[..],
-                        *offset as i64,
-                        *len as i64
-                    ])
-                    .map_err(err)?;
-            }
+        let mut outcomes = Vec::with_capacity(tracks.len());
+        for t in tracks {
+            outcomes.push(commit_in_tx(&tx, t, quota).map_err(err)?);
         }
         tx.commit().map_err(err)?;
-        Ok(CommitOutcome::Inserted)
+        Ok(outcomes)
     }
 
     /// Replaces a track's metadata (rescan after an extractor upgrade).
@@ -910,4 +816,108 @@ fn write_metadata(
         insert.execute(params![id.as_str(), seq as i64, k, v])?;
     }
     Ok(())
+}
+
+/// One file's commit inside the caller's transaction.
+fn commit_in_tx(
+    tx: &rusqlite::Transaction<'_>,
+    t: &NewTrack<'_>,
+    quota: Option<u64>,
+) -> rusqlite::Result<CommitOutcome> {
+    let existing = tx
+        .query_row(
+            "SELECT id, state FROM tracks WHERE sha256 = ?1",
+            [&t.sha256[..]],
+            |r| {
+                Ok((
+                    TrackId(r.get(0)?),
+                    TrackState::parse(&r.get::<_, String>(1)?),
+                ))
+            },
+        )
+        .optional()?;
+    if let Some((id, state)) = existing {
+        return Ok(CommitOutcome::Duplicate(id, state));
+    }
+    let now = now_unix();
+    let mut new_stored = 0u64;
+    {
+        let mut known = tx.prepare_cached("SELECT 1 FROM chunks WHERE id = ?1")?;
+        let mut seen = HashSet::new();
+        for (id, _, _, stored) in t.chunks {
+            if seen.insert(*id) && !known.exists([&id.0[..]])? {
+                new_stored += stored;
+            }
+        }
+    }
+    if let Some(quota) = quota {
+        let stored: i64 = tx.query_row(
+            "SELECT coalesce(sum(stored_size), 0) FROM chunks",
+            [],
+            |r| r.get(0),
+        )?;
+        if stored as u64 + new_stored > quota {
+            return Ok(CommitOutcome::OverQuota {
+                stored: stored as u64,
+                new: new_stored,
+                quota,
+            });
+        }
+    }
+    {
+        let mut insert_chunk = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+        for (id, _, len, stored) in t.chunks {
+            insert_chunk.execute(params![&id.0[..], *len as i64, *stored as i64, now])?;
+        }
+        if let Some(a) = t.artwork {
+            insert_chunk.execute(params![
+                &a.chunk.0[..],
+                a.size as i64,
+                a.stored_size as i64,
+                now
+            ])?;
+        }
+        tx.execute(
+            "INSERT INTO tracks (id, sha256, size_bytes, file_name, file_name_raw, source_path,
+                                     source_mtime, format, imported_at, import_job_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                t.id.as_str(),
+                &t.sha256[..],
+                t.size_bytes as i64,
+                t.file_name,
+                t.file_name_raw,
+                t.source_path,
+                t.source_mtime,
+                t.format,
+                now,
+                t.import_job_id
+            ],
+        )?;
+        write_metadata(
+            tx,
+            t.id,
+            t.meta,
+            t.other_tags,
+            t.artwork,
+            t.metadata_version,
+        )?;
+        let mut insert_ref = tx
+                .prepare_cached(
+                    "INSERT INTO track_chunks (track_id, seq, chunk_id, offset, length) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+        for (seq, (id, offset, len, _)) in t.chunks.iter().enumerate() {
+            insert_ref.execute(params![
+                t.id.as_str(),
+                seq as i64,
+                &id.0[..],
+                *offset as i64,
+                *len as i64
+            ])?;
+        }
+    }
+    Ok(CommitOutcome::Inserted)
 }
