@@ -37,11 +37,11 @@ use crate::vault::Vault;
 /// Largest request head accepted (request line and headers).
 const MAX_HEAD: u64 = 16 * 1024;
 /// Connections served at once; more are answered 503 and closed.
-const MAX_CONNECTIONS: usize = 32;
+const MAX_CONNECTIONS: usize = 128;
 /// How often a waiting connection checks whether the server is stopping.
 const POLL: Duration = Duration::from_millis(250);
 /// A keep-alive connection with no new request for this long is closed.
-const IDLE: Duration = Duration::from_secs(60);
+const IDLE: Duration = Duration::from_secs(20);
 /// Body bytes written between checks of the stop flag.
 const COPY_BUF: usize = 64 * 1024;
 
@@ -93,7 +93,8 @@ pub fn content_type(format: &str) -> &'static str {
         "mp3" => "audio/mpeg",
         "flac" => "audio/flac",
         "wav" => "audio/wav",
-        "aiff" => "audio/aiff",
+        // GStreamer's own name for AIFF (its typefinder takes the header as a hint).
+        "aiff" => "audio/x-aiff",
         "m4a" => "audio/mp4",
         "aac" => "audio/aac",
         "ogg" | "opus" => "audio/ogg",

@@ -1,0 +1,402 @@
+//! IPC commands: each translates one UI call into one engine call. Work that
+//! touches the disk or the CPU runs on a blocking thread, never on the async
+//! runtime that keeps the window responsive.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use audiovault_engine::catalog::{SearchPage, SearchQuery, SearchSummary, Track};
+use audiovault_engine::keys::KeyError;
+use audiovault_engine::{
+    Error, ExportOptions, ExportReport, ImportOptions, ImportReport, LockedVault, OsKeyring,
+    Passphrase, Stats, TrackId, Vault, VerifyReport, default_vault_dir,
+};
+use base64::Engine as _;
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Emitter, Runtime, State};
+
+use crate::error::{IpcError, IpcResult};
+use crate::progress::{ChannelProgress, ProgressEvent};
+use crate::state::AppState;
+
+/// How long a playback URL stays valid: longer than any track plus a long pause.
+const STREAM_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// Global notice: the library's contents changed (import, trash, restore).
+pub const LIBRARY_CHANGED: &str = "library-changed";
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> IpcResult<T> + Send + 'static,
+) -> IpcResult<T> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| IpcError::new("app", format!("background work stopped: {e}")))?
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub vault_dir: String,
+    pub default_dir: Option<String>,
+    /// A vault exists in `vault_dir`.
+    pub exists: bool,
+    pub unlocked: bool,
+    pub vault_id: Option<String>,
+    /// Why the vault did not open by itself (keyring unavailable, wrong passphrase in
+    /// the environment…), for the unlock screen.
+    pub notice: Option<String>,
+}
+
+fn status(state: &AppState) -> Status {
+    let dir = state.dir();
+    let session = state.session().ok();
+    Status {
+        vault_dir: dir.to_string_lossy().into_owned(),
+        default_dir: default_vault_dir().map(|d| d.to_string_lossy().into_owned()),
+        exists: dir.join("vault.json").is_file(),
+        unlocked: session.is_some(),
+        vault_id: session.map(|s| s.vault.vault_id().to_string()),
+        notice: state.notice.lock().ok().and_then(|n| n.clone()),
+    }
+}
+
+fn set_notice(state: &AppState, notice: Option<String>) {
+    if let Ok(mut n) = state.notice.lock() {
+        *n = notice;
+    }
+}
+
+/// Remembers the key in the OS keyring; a note for the UI when that is not possible.
+fn remember(vault: &Vault) -> Option<String> {
+    match vault.remember_key(&OsKeyring) {
+        Ok(()) => None,
+        Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Some(format!(
+            "No OS keyring is available ({reason}): the vault will ask for its passphrase."
+        )),
+        Err(e) => Some(format!("The key could not be remembered: {e}")),
+    }
+}
+
+/// The first call of the UI: opens the vault without asking when it can
+/// (`AUDIOVAULT_PASSPHRASE`, then the OS keyring), and says where things stand.
+#[tauri::command]
+pub async fn startup(state: State<'_, AppState>) -> IpcResult<Status> {
+    if state.is_unlocked() {
+        return Ok(status(&state));
+    }
+    let dir = state.dir();
+    let outcome = blocking(move || -> IpcResult<(Option<Vault>, Option<String>)> {
+        let locked = match LockedVault::open(&dir) {
+            Ok(l) => l,
+            Err(Error::NoVault(_)) => return Ok((None, None)),
+            Err(e) => return Err(e.into()),
+        };
+        if let Ok(p) = std::env::var("AUDIOVAULT_PASSPHRASE") {
+            return match locked.unlock(&Passphrase::from_line(p)) {
+                Ok(v) => Ok((Some(v), None)),
+                Err(e) => Ok((None, Some(format!("AUDIOVAULT_PASSPHRASE: {e}")))),
+            };
+        }
+        match locked.unlock_with_key_store(&OsKeyring) {
+            Ok(Some(v)) => Ok((Some(v), None)),
+            Ok(None) => Ok((None, None)),
+            Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Ok((
+                None,
+                Some(format!("No OS keyring is available ({reason}).")),
+            )),
+            Err(e) => Ok((
+                None,
+                Some(format!("The OS keyring could not open the vault: {e}")),
+            )),
+        }
+    })
+    .await?;
+    let (vault, notice) = outcome;
+    set_notice(&state, notice);
+    if let Some(vault) = vault {
+        state.open(vault)?;
+    }
+    Ok(status(&state))
+}
+
+#[tauri::command]
+pub async fn status_of(state: State<'_, AppState>) -> IpcResult<Status> {
+    Ok(status(&state))
+}
+
+/// Points the app at another vault folder (first run: "open an existing vault").
+#[tauri::command]
+pub async fn choose_vault(state: State<'_, AppState>, dir: String) -> IpcResult<Status> {
+    if dir.trim().is_empty() {
+        return Err(IpcError::new("invalid", "choose a folder for the vault"));
+    }
+    state.lock();
+    state.set_dir(PathBuf::from(dir));
+    set_notice(&state, None);
+    Ok(status(&state))
+}
+
+#[tauri::command]
+pub async fn create_vault(
+    state: State<'_, AppState>,
+    dir: String,
+    passphrase: String,
+    remember_key: bool,
+) -> IpcResult<Status> {
+    let passphrase = Passphrase::new(passphrase);
+    if passphrase.is_empty() {
+        return Err(IpcError::new("invalid", "the passphrase must not be empty"));
+    }
+    if dir.trim().is_empty() {
+        return Err(IpcError::new("invalid", "choose a folder for the vault"));
+    }
+    let root = PathBuf::from(dir);
+    let create_root = root.clone();
+    let (vault, notice) = blocking(move || {
+        let vault = Vault::create(&create_root, &passphrase, &Default::default())?;
+        let notice = if remember_key { remember(&vault) } else { None };
+        Ok((vault, notice))
+    })
+    .await?;
+    state.set_dir(root);
+    set_notice(&state, notice);
+    state.open(vault)?;
+    Ok(status(&state))
+}
+
+#[tauri::command]
+pub async fn unlock(
+    state: State<'_, AppState>,
+    passphrase: String,
+    remember_key: bool,
+) -> IpcResult<Status> {
+    let passphrase = Passphrase::new(passphrase);
+    let dir = state.dir();
+    let (vault, notice) = blocking(move || {
+        let vault = LockedVault::open(&dir)?.unlock(&passphrase)?;
+        let notice = if remember_key { remember(&vault) } else { None };
+        Ok((vault, notice))
+    })
+    .await?;
+    set_notice(&state, notice);
+    state.open(vault)?;
+    Ok(status(&state))
+}
+
+#[tauri::command]
+pub async fn lock(state: State<'_, AppState>) -> IpcResult<Status> {
+    state.cancel();
+    state.lock();
+    Ok(status(&state))
+}
+
+#[tauri::command]
+pub async fn search(state: State<'_, AppState>, query: SearchQuery) -> IpcResult<SearchPage> {
+    let s = state.session()?;
+    blocking(move || Ok(s.vault.catalog().search(&query)?)).await
+}
+
+#[tauri::command]
+pub async fn search_summary(
+    state: State<'_, AppState>,
+    query: SearchQuery,
+) -> IpcResult<SearchSummary> {
+    let s = state.session()?;
+    blocking(move || Ok(s.vault.catalog().search_summary(&query)?)).await
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackDetails {
+    #[serde(flatten)]
+    pub track: Track,
+    /// Tags beyond the common ones, as read.
+    pub other_tags: Vec<(String, String)>,
+    /// Where the track's bytes live: "local" (later also "cloud").
+    pub locations: Vec<&'static str>,
+}
+
+#[tauri::command]
+pub async fn track_details(state: State<'_, AppState>, id: String) -> IpcResult<TrackDetails> {
+    let s = state.session()?;
+    blocking(move || {
+        let id = TrackId(id);
+        let catalog = s.vault.catalog();
+        let track = catalog
+            .track(&id)?
+            .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
+        let other_tags = catalog.other_tags(&id)?;
+        Ok(TrackDetails {
+            track,
+            other_tags,
+            locations: vec!["local"],
+        })
+    })
+    .await
+}
+
+fn data_url(picture: Option<(String, Vec<u8>)>) -> Option<String> {
+    picture.map(|(mime, bytes)| {
+        // Only an image type goes into the URL (anything else is labelled JPEG,
+        // and an <img> that cannot decode it stays empty).
+        let mime = if mime.starts_with("image/") && !mime.contains(['"', ';', ',']) {
+            mime
+        } else {
+            "image/jpeg".into()
+        };
+        format!(
+            "data:{mime};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    })
+}
+
+/// The track's cover art as a `data:` URL, or null when it has none.
+#[tauri::command]
+pub async fn artwork(state: State<'_, AppState>, id: String) -> IpcResult<Option<String>> {
+    let s = state.session()?;
+    blocking(move || Ok(data_url(s.vault.artwork(&TrackId(id))?))).await
+}
+
+/// A small cover-art thumbnail (lists, the player bar) as a `data:` URL.
+#[tauri::command]
+pub async fn thumbnail(state: State<'_, AppState>, id: String) -> IpcResult<Option<String>> {
+    let s = state.session()?;
+    blocking(move || Ok(data_url(s.vault.thumbnail(&TrackId(id))?))).await
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stream {
+    pub url: String,
+    pub content_type: &'static str,
+}
+
+/// A signed, expiring URL on the loopback playback server.
+#[tauri::command]
+pub async fn stream_url(state: State<'_, AppState>, id: String) -> IpcResult<Stream> {
+    let s = state.session()?;
+    blocking(move || {
+        let id = TrackId(id);
+        let track = s
+            .vault
+            .catalog()
+            .track(&id)?
+            .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
+        Ok(Stream {
+            url: s.media.url(id.as_str(), STREAM_TTL),
+            content_type: audiovault_engine::serve::content_type(&track.format),
+        })
+    })
+    .await
+}
+
+/// Imports files and folders (a drop, or the Add dialog).
+#[tauri::command]
+pub async fn import<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    paths: Vec<String>,
+    on_progress: Channel<ProgressEvent>,
+) -> IpcResult<ImportReport> {
+    let s = state.session()?;
+    let cancel = state.new_cancel();
+    let report = blocking(move || {
+        let inputs: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
+        let options = ImportOptions {
+            source: "app".into(),
+            workers: 0,
+        };
+        Ok(s.vault.import(
+            &inputs,
+            &options,
+            &ChannelProgress::new(on_progress),
+            &cancel,
+        )?)
+    })
+    .await?;
+    let _ = app.emit(LIBRARY_CHANGED, ());
+    Ok(report)
+}
+
+#[tauri::command]
+pub async fn export(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    dest: String,
+    on_progress: Channel<ProgressEvent>,
+) -> IpcResult<ExportReport> {
+    let s = state.session()?;
+    let cancel = state.new_cancel();
+    blocking(move || {
+        let ids: Vec<TrackId> = ids.into_iter().map(TrackId).collect();
+        Ok(s.vault.export(
+            &ids,
+            &PathBuf::from(dest),
+            &ExportOptions::default(),
+            &ChannelProgress::new(on_progress),
+            &cancel,
+        )?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn cancel(state: State<'_, AppState>) -> IpcResult<()> {
+    state.cancel();
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn set_trashed<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    trashed: bool,
+) -> IpcResult<usize> {
+    let s = state.session()?;
+    let n = blocking(move || {
+        let ids: Vec<TrackId> = ids.into_iter().map(TrackId).collect();
+        Ok(s.vault.set_trashed(&ids, trashed)?)
+    })
+    .await?;
+    let _ = app.emit(LIBRARY_CHANGED, ());
+    Ok(n)
+}
+
+#[tauri::command]
+pub async fn stats(state: State<'_, AppState>) -> IpcResult<Stats> {
+    let s = state.session()?;
+    blocking(move || Ok(s.vault.stats()?)).await
+}
+
+#[tauri::command]
+pub async fn verify(
+    state: State<'_, AppState>,
+    on_progress: Channel<ProgressEvent>,
+) -> IpcResult<VerifyReport> {
+    let s = state.session()?;
+    let cancel = state.new_cancel();
+    blocking(move || {
+        Ok(s.vault
+            .verify(&ChannelProgress::new(on_progress), &cancel)?)
+    })
+    .await
+}
+
+/// Asks for a folder with the native dialog (export destination). For
+/// automation (the end-to-end tests), `AUDIOVAULT_AUTOMATION_PICK_FOLDER`
+/// answers instead of a person: WebDriver cannot drive a GTK dialog.
+#[tauri::command]
+pub async fn pick_folder<R: Runtime>(
+    app: AppHandle<R>,
+    title: String,
+) -> IpcResult<Option<String>> {
+    if let Some(dir) = std::env::var_os("AUDIOVAULT_AUTOMATION_PICK_FOLDER") {
+        return Ok(Some(dir.to_string_lossy().into_owned()));
+    }
+    use tauri_plugin_dialog::DialogExt;
+    let picked =
+        blocking(move || Ok(app.dialog().file().set_title(title).blocking_pick_folder())).await?;
+    Ok(picked
+        .and_then(|p| p.into_path().ok())
+        .map(|p| p.to_string_lossy().into_owned()))
+}

@@ -1,0 +1,47 @@
+//! Audiovault's desktop app: a thin Tauri shell. Commands (in [`commands`])
+//! translate UI calls into engine calls; the engine does the work.
+
+pub mod commands;
+pub mod error;
+pub mod progress;
+pub mod state;
+
+use tauri::{Builder, Runtime};
+
+/// The app without its context: the real window uses it in [`run`], tests use it
+/// with Tauri's mock runtime.
+pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
+    Builder::<R>::new()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::startup,
+            commands::status_of,
+            commands::choose_vault,
+            commands::create_vault,
+            commands::unlock,
+            commands::lock,
+            commands::search,
+            commands::search_summary,
+            commands::track_details,
+            commands::artwork,
+            commands::thumbnail,
+            commands::stream_url,
+            commands::import,
+            commands::export,
+            commands::cancel,
+            commands::set_trashed,
+            commands::stats,
+            commands::verify,
+            commands::pick_folder,
+        ])
+}
+
+pub fn run() {
+    let app = builder::<tauri::Wry>(state::AppState::from_env())
+        .plugin(tauri_plugin_dialog::init())
+        .run(tauri::generate_context!("../tauri.conf.json"));
+    if let Err(e) = app {
+        eprintln!("audiovault: the app could not start: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import {
+  displayTitle,
+  eta,
+  formatBytes,
+  formatDuration,
+  formatRate,
+  formatTotalDuration,
+  passphraseStrength,
+  plural,
+} from "./format";
+
+describe("format", () => {
+  it("durations", () => {
+    expect(formatDuration(0)).toBe("0:00");
+    expect(formatDuration(5.4)).toBe("0:05");
+    expect(formatDuration(65)).toBe("1:05");
+    expect(formatDuration(3725)).toBe("1:02:05");
+    expect(formatDuration(null)).toBe("–");
+    expect(formatDuration(NaN)).toBe("–");
+  });
+  it("total durations", () => {
+    expect(formatTotalDuration(0)).toBe("0 min");
+    expect(formatTotalDuration(45)).toBe("45 s");
+    expect(formatTotalDuration(600)).toBe("10 min");
+    expect(formatTotalDuration(7500)).toBe("2 h 05 min");
+    expect(formatTotalDuration(90000)).toBe("1 d 1 h");
+  });
+  it("bytes", () => {
+    expect(formatBytes(999)).toBe("999 B");
+    expect(formatBytes(1500)).toBe("1.50 KB");
+    expect(formatBytes(25_300_000)).toBe("25.3 MB");
+    expect(formatBytes(857_000_000)).toBe("857 MB");
+    expect(formatBytes(undefined)).toBe("–");
+  });
+  it("rates", () => {
+    expect(formatRate(44100, 16)).toBe("44.1 kHz / 16-bit");
+    expect(formatRate(96000, 24)).toBe("96 kHz / 24-bit");
+    expect(formatRate(48000, null)).toBe("48 kHz");
+    expect(formatRate(null, 16)).toBe("–");
+  });
+  it("plural", () => {
+    expect(plural(1, "track")).toBe("1 track");
+    expect(plural(12345, "track")).toBe("12,345 tracks");
+  });
+  it("titles fall back to the file name", () => {
+    expect(displayTitle({ title: "Song", file_name: "a.mp3" })).toBe("Song");
+    expect(displayTitle({ title: null, file_name: "My Take.flac" })).toBe("My Take");
+    expect(displayTitle({ title: "  ", file_name: ".hidden" })).toBe(".hidden");
+  });
+  it("passphrase strength grows with length and variety", () => {
+    expect(passphraseStrength("").score).toBe(0);
+    expect(passphraseStrength("abc").label).toBe("Weak");
+    expect(passphraseStrength("correct horse battery staple").score).toBeGreaterThanOrEqual(3);
+    expect(passphraseStrength("Tr0ub4dor&3-xyz!").score).toBeGreaterThanOrEqual(3);
+  });
+  it("eta", () => {
+    expect(eta(0, 100, 1)).toBeNull();
+    expect(eta(50, 100, 10)).toBeCloseTo(10);
+    expect(eta(100, 100, 10)).toBeNull();
+  });
+});

@@ -1,0 +1,113 @@
+// The library table's data: one search (text, filters, sort) paged by keyset
+// cursor, plus the footer summary. Responses that arrive after a newer query
+// started are dropped, so fast typing never shows stale rows.
+import type { SearchPage, SearchQuery, SearchSummary, SortKey, Track, TrackState } from "./api";
+
+export interface LibrarySource {
+  search(q: SearchQuery): Promise<SearchPage>;
+  searchSummary(q: SearchQuery): Promise<SearchSummary>;
+}
+
+export class Library {
+  text = $state("");
+  sort = $state<SortKey>("imported");
+  descending = $state(true);
+  view = $state<TrackState>("active");
+  rows = $state.raw<Track[]>([]);
+  summary = $state<SearchSummary | null>(null);
+  loading = $state(false);
+  /** True once the first page of the current query arrived. */
+  loaded = $state(false);
+  error = $state<string | null>(null);
+  #cursor: string | null = null;
+  #generation = 0;
+  #more = false;
+
+  constructor(
+    private source: LibrarySource,
+    private pageSize = 200,
+  ) {}
+
+  get hasMore(): boolean {
+    return this.#more;
+  }
+
+  query(after: string | null = null): SearchQuery {
+    return {
+      text: this.text.trim() || null,
+      state: this.view,
+      sort: this.sort,
+      descending: this.descending,
+      limit: this.pageSize,
+      after,
+    };
+  }
+
+  /** Runs the current query from its first page. Rows stay until the new ones arrive. */
+  async reload(): Promise<void> {
+    const generation = ++this.#generation;
+    this.loading = true;
+    this.error = null;
+    try {
+      const q = this.query();
+      const [page, summary] = await Promise.all([
+        this.source.search(q),
+        this.source.searchSummary(q),
+      ]);
+      if (generation !== this.#generation) return;
+      this.rows = page.tracks;
+      this.#cursor = page.next_cursor;
+      this.#more = page.next_cursor !== null;
+      this.summary = summary;
+      this.loaded = true;
+    } catch (e) {
+      if (generation === this.#generation) this.error = messageOf(e);
+    } finally {
+      if (generation === this.#generation) this.loading = false;
+    }
+  }
+
+  /** Appends the next page (the table calls this near its end). */
+  async loadMore(): Promise<void> {
+    if (this.loading || !this.#more || this.#cursor === null) return;
+    const generation = this.#generation;
+    this.loading = true;
+    try {
+      const page = await this.source.search(this.query(this.#cursor));
+      if (generation !== this.#generation) return;
+      this.rows = [...this.rows, ...page.tracks];
+      this.#cursor = page.next_cursor;
+      this.#more = page.next_cursor !== null;
+    } catch (e) {
+      if (generation === this.#generation) this.error = messageOf(e);
+    } finally {
+      if (generation === this.#generation) this.loading = false;
+    }
+  }
+
+  /** A header click: the same column flips direction, another sorts ascending. */
+  sortBy(key: SortKey): Promise<void> {
+    if (this.sort === key) {
+      this.descending = !this.descending;
+    } else {
+      this.sort = key;
+      this.descending = key === "imported";
+    }
+    return this.reload();
+  }
+
+  search(text: string): Promise<void> {
+    this.text = text;
+    return this.reload();
+  }
+
+  show(view: TrackState): Promise<void> {
+    this.view = view;
+    return this.reload();
+  }
+}
+
+function messageOf(e: unknown): string {
+  if (typeof e === "object" && e !== null && "message" in e) return String((e as { message: unknown }).message);
+  return String(e);
+}

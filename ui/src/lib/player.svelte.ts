@@ -1,0 +1,140 @@
+// Playback: one <audio> element fed with signed URLs from the engine's loopback
+// server. Formats the web view cannot play are named, never failed silently.
+import { api, errorMessage, type Track } from "./api";
+
+export class Player {
+  track = $state<Track | null>(null);
+  playing = $state(false);
+  time = $state(0);
+  duration = $state(0);
+  volume = $state(0.8);
+  error = $state<string | null>(null);
+  artwork = $state<string | null>(null);
+  audio: HTMLAudioElement | null = null;
+  #lastTime = 0;
+  #lastProgress = 0;
+
+  /** `neighbour(t, +1)` is the track after t in the current list. */
+  constructor(private neighbour: (t: Track, step: 1 | -1) => Track | null) {}
+
+  attach(audio: HTMLAudioElement): void {
+    this.audio = audio;
+    audio.volume = this.volume;
+    audio.addEventListener("timeupdate", () => {
+      this.time = audio.currentTime;
+      if (audio.currentTime !== this.#lastTime) {
+        this.#lastTime = audio.currentTime;
+        this.#lastProgress = Date.now();
+      }
+    });
+    audio.addEventListener("playing", () => (this.#lastProgress = Date.now()));
+    // A stream that says it plays but whose clock stands still is named, not left silent.
+    setInterval(() => {
+      if (!this.track || audio.paused || audio.ended || audio.seeking) return;
+      if (Date.now() - this.#lastProgress > STALL_MS) {
+        audio.pause();
+        this.error = `Playback of this ${this.track.format.toUpperCase()} file stalled: the system's media framework stopped delivering audio. Try again, or export the file to play it elsewhere.`;
+      }
+    }, 1000);
+    audio.addEventListener("durationchange", () => {
+      if (Number.isFinite(audio.duration)) this.duration = audio.duration;
+    });
+    audio.addEventListener("play", () => (this.playing = true));
+    audio.addEventListener("pause", () => (this.playing = false));
+    audio.addEventListener("ended", () => {
+      this.playing = false;
+      void this.step(1);
+    });
+    audio.addEventListener("error", () => {
+      if (!this.track) return;
+      const code = audio.error?.code;
+      this.error =
+        code === 4
+          ? `This ${this.track.format.toUpperCase()} file cannot be played here: the system's media framework (GStreamer) has no decoder for it. Export it to play it elsewhere.`
+          : `Playback failed${audio.error?.message ? `: ${audio.error.message}` : ""}.`;
+      this.playing = false;
+    });
+  }
+
+  async play(track: Track): Promise<void> {
+    const audio = this.audio;
+    if (!audio) return;
+    this.error = null;
+    this.track = track;
+    this.time = 0;
+    this.duration = track.duration_seconds ?? 0;
+    this.artwork = null;
+    this.#lastTime = 0;
+    this.#lastProgress = Date.now();
+    if (track.has_artwork) {
+      api.thumbnail(track.id).then(
+        (a) => {
+          if (this.track?.id === track.id) this.artwork = a;
+        },
+        () => {},
+      );
+    }
+    try {
+      const stream = await api.streamUrl(track.id);
+      if (this.track?.id !== track.id) return;
+      if (!canPlay(audio, stream.content_type)) {
+        this.error = `This ${track.format.toUpperCase()} file cannot be played here (no decoder for ${stream.content_type}). Export it to play it elsewhere.`;
+        audio.removeAttribute("src");
+        audio.load();
+        return;
+      }
+      audio.src = stream.url;
+      await audio.play();
+    } catch (e) {
+      if (this.track?.id === track.id && !this.error) this.error = `Playback failed: ${errorMessage(e)}`;
+    }
+  }
+
+  toggle(): void {
+    const audio = this.audio;
+    if (!audio || !this.track) return;
+    if (audio.paused) void audio.play().catch((e) => (this.error = errorMessage(e)));
+    else audio.pause();
+  }
+
+  seek(seconds: number): void {
+    if (this.audio && Number.isFinite(seconds)) this.audio.currentTime = Math.max(0, seconds);
+  }
+
+  setVolume(v: number): void {
+    this.volume = Math.min(1, Math.max(0, v));
+    if (this.audio) this.audio.volume = this.volume;
+  }
+
+  async step(step: 1 | -1): Promise<void> {
+    if (!this.track) return;
+    if (step === -1 && this.time > 3) {
+      this.seek(0);
+      return;
+    }
+    const next = this.neighbour(this.track, step);
+    if (next) await this.play(next);
+  }
+
+  stop(): void {
+    this.audio?.pause();
+    this.audio?.removeAttribute("src");
+    this.track = null;
+    this.playing = false;
+  }
+}
+
+/** How long a playing stream may stand still before the player says so. */
+const STALL_MS = 8000;
+
+/** Other names media frameworks know a type by. */
+const ALIASES: Record<string, string[]> = {
+  "audio/x-aiff": ["audio/aiff"],
+  "audio/wav": ["audio/x-wav", "audio/wave"],
+  "audio/flac": ["audio/x-flac"],
+  "audio/mp4": ["audio/x-m4a", "audio/aac"],
+};
+
+export function canPlay(audio: { canPlayType(t: string): string }, contentType: string): boolean {
+  return [contentType, ...(ALIASES[contentType] ?? [])].some((t) => audio.canPlayType(t) !== "");
+}
