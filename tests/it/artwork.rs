@@ -74,3 +74,48 @@ fn embedded_cover_art_comes_back_exactly_with_a_small_thumbnail() {
     assert!(run.output().contains("no cover art"), "{run}");
     assert!(!out.exists());
 }
+
+#[test]
+fn rescan_reads_metadata_again_from_the_stored_bytes() {
+    let corpus = corpus();
+    let v = TestVault::new();
+    let cover = corpus
+        .files
+        .iter()
+        .find(|f| f.rel.starts_with("cover/") && f.rel.ends_with(".mp3"))
+        .unwrap();
+    // Copy the source away and delete it: rescan must not need it.
+    let copy = v.scratch("gone.mp3");
+    std::fs::copy(&cover.path, &copy).unwrap();
+    let report = v.import(&[&copy]);
+    let id = report.entry(&copy)["id"].as_str().unwrap().to_string();
+    std::fs::remove_file(&copy).unwrap();
+    let before = v.json(["show", &id]);
+
+    let rescan = v.json(["rescan", "--all"]);
+    assert_eq!(rescan["rescanned"].as_u64(), Some(1), "{rescan}");
+    assert_eq!(
+        rescan["failed"].as_array().map(Vec::len),
+        Some(0),
+        "{rescan}"
+    );
+    let after = v.json(["show", &id]);
+    for key in [
+        "title",
+        "artist",
+        "album",
+        "duration_seconds",
+        "sample_rate",
+        "channels",
+        "codec",
+        "has_artwork",
+        "artwork_chunk",
+        "artwork_size",
+    ] {
+        assert_eq!(before[key], after[key], "{key}");
+    }
+    assert_eq!(after["has_artwork"], true);
+    assert!(after["title"].is_string());
+    // Nothing pending: the default rescan finds no track read by an older extractor.
+    assert_eq!(v.json(["rescan"])["rescanned"].as_u64(), Some(0));
+}

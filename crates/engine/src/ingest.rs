@@ -501,22 +501,13 @@ impl Vault {
         let store = self.store();
         let artwork = match artwork_bytes {
             Some((mime_type, data)) => {
-                let chunk = store.id_for(&data);
-                let put = store
-                    .put(&chunk, &data)
+                let (art, was_written) = self
+                    .store_artwork(mime_type, &data)
                     .map_err(|e| ImportFailure::Failed(e.to_string()))?;
-                if put.written {
-                    written.push(chunk);
+                if was_written {
+                    written.push(art.chunk);
                 }
-                Some(NewArtwork {
-                    chunk,
-                    size: data.len() as u64,
-                    stored_size: put.stored_size,
-                    mime_type,
-                    // A picture that cannot be decoded still counts as artwork:
-                    // it is kept byte for byte, just without a thumbnail.
-                    thumbnail: media::thumbnail(&data).ok(),
-                })
+                Some(art)
             }
             None => None,
         };
@@ -760,6 +751,27 @@ pub struct RescanReport {
 }
 
 impl Vault {
+    /// Stores cover art as a chunk of its own, with its list thumbnail; `true`
+    /// when the chunk was new (and so must be made durable before a commit).
+    fn store_artwork(
+        &self,
+        mime_type: String,
+        data: &[u8],
+    ) -> std::result::Result<(NewArtwork, bool), crate::store::StoreError> {
+        let chunk = self.store().id_for(data);
+        let put = self.store().put(&chunk, data)?;
+        let art = NewArtwork {
+            chunk,
+            size: data.len() as u64,
+            stored_size: put.stored_size,
+            mime_type,
+            // A picture that cannot be decoded still counts as artwork: it is kept
+            // byte for byte, just without a thumbnail.
+            thumbnail: media::thumbnail(data).ok(),
+        };
+        Ok((art, put.written))
+    }
+
     /// Reads metadata again from the stored bytes (the source may be long gone):
     /// the given tracks, every track (`all`), or those read by an older extractor.
     pub fn rescan(&self, ids: Option<Vec<TrackId>>, all: bool) -> Result<RescanReport> {
@@ -801,23 +813,16 @@ impl Vault {
             } = catalog_metadata(info);
             let artwork = match artwork_bytes {
                 Some((mime_type, data)) => {
-                    let chunk = self.store().id_for(&data);
-                    match self.store().put(&chunk, &data) {
-                        Ok(put) => {
-                            if put.written
-                                && let Err(e) = self.store().make_durable(&[chunk])
-                            {
-                                report.failed.push((id, e.to_string()));
-                                continue;
+                    let stored = self
+                        .store_artwork(mime_type, &data)
+                        .and_then(|(art, written)| {
+                            if written {
+                                self.store().make_durable(&[art.chunk])?;
                             }
-                            Some(NewArtwork {
-                                chunk,
-                                size: data.len() as u64,
-                                stored_size: put.stored_size,
-                                mime_type,
-                                thumbnail: media::thumbnail(&data).ok(),
-                            })
-                        }
+                            Ok(art)
+                        });
+                    match stored {
+                        Ok(art) => Some(art),
                         Err(e) => {
                             report.failed.push((id, e.to_string()));
                             continue;
