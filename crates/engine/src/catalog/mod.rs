@@ -109,13 +109,21 @@ impl Catalog {
         Ok(())
     }
 
-    pub fn recent_activity(&self, limit: u32) -> Result<Vec<Activity>, CatalogError> {
+    /// The newest activity entries, optionally of one kind ('watch', 'import', ...).
+    pub fn recent_activity(
+        &self,
+        limit: u32,
+        kind: Option<&str>,
+    ) -> Result<Vec<Activity>, CatalogError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT at, kind, message FROM activity ORDER BY id DESC LIMIT ?1")
+            .prepare_cached(
+                "SELECT at, kind, message FROM activity WHERE ?2 IS NULL OR kind = ?2
+                 ORDER BY id DESC LIMIT ?1",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([limit], |r| {
+            .query_map(params![limit, kind], |r| {
                 Ok(Activity {
                     at: format_time(r.get(0)?),
                     kind: r.get(1)?,

@@ -316,22 +316,7 @@ impl Catalog {
 
     /// The newest activity entries of the watcher.
     pub fn watch_activity(&self, limit: u32) -> Result<Vec<Activity>, CatalogError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT at, kind, message FROM activity WHERE kind = 'watch' ORDER BY id DESC LIMIT ?1",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([limit], |r| {
-                Ok(Activity {
-                    at: format_time(r.get(0)?),
-                    kind: r.get(1)?,
-                    message: r.get(2)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        self.recent_activity(limit, Some("watch"))
     }
 }
 
