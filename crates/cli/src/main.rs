@@ -3,6 +3,7 @@
 //! report (text for people, `--json` for scripts). No logic of its own.
 
 mod output;
+mod sync_cmd;
 mod unlock;
 mod watch_cmd;
 
@@ -110,7 +111,17 @@ enum Command {
         overwrite: bool,
     },
     /// Authenticate every chunk and re-hash every track
-    Verify,
+    Verify {
+        /// Fetch damaged or missing chunks from the remote and put them back
+        #[arg(long, conflicts_with = "remote")]
+        repair: bool,
+        /// Verify the remote instead: download and authenticate its objects
+        #[arg(long)]
+        remote: bool,
+        /// With --remote: check this percentage of packs, chosen at random
+        #[arg(long, requires = "remote")]
+        sample: Option<f64>,
+    },
     /// Library statistics: tracks, bytes, dedup savings, quota
     Stats,
     /// Move tracks to the trash
@@ -146,6 +157,17 @@ enum Command {
     },
     /// Watch folders and import the audio files that land in them
     Watch(watch_cmd::WatchArgs),
+    /// The S3-compatible remote: set, show, test, gc
+    Remote {
+        #[command(subcommand)]
+        action: sync_cmd::RemoteAction,
+    },
+    /// Upload what the remote lacks: chunks, then the catalog, then its manifest
+    Push,
+    /// Bring in tracks added or trashed on other devices
+    Pull,
+    /// Restore a vault from the remote into --vault DIR (resumes an interrupted clone)
+    Clone(sync_cmd::CloneArgs),
 }
 
 #[derive(clap::Args)]
@@ -242,11 +264,25 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if is_cancelled(&e) => {
+            eprintln!("cancelled");
+            ExitCode::from(EXIT_CANCELLED)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+fn is_cancelled(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<audiovault_engine::Error>(),
+        Some(audiovault_engine::Error::Cancelled)
+            | Some(audiovault_engine::Error::Sync(
+                audiovault_engine::sync::SyncError::Cancelled
+            ))
+    )
 }
 
 fn cancel_on_ctrl_c() -> CancelToken {
@@ -341,6 +377,14 @@ fn run(cli: Cli) -> Result<u8> {
                 value["chunks"] = serde_json::to_value(&chunks)?;
                 value["artwork_chunk"] = serde_json::json!(track.artwork_chunk.map(|c| c.to_hex()));
                 value["analysis"] = serde_json::json!(catalog.analysis_status(&id)?);
+                value["location"] = serde_json::json!(
+                    match audiovault_engine::sync::tracks_on_remote(&catalog, &[id.to_string()])?
+                        .first()
+                    {
+                        Some(true) => "both",
+                        _ => "local",
+                    }
+                );
                 value["tags"] = tags
                     .iter()
                     .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
@@ -487,9 +531,19 @@ fn run(cli: Cli) -> Result<u8> {
                 0
             })
         }
-        Command::Verify => {
+        Command::Verify {
+            repair,
+            remote,
+            sample,
+        } => {
             let vault = secrets.unlock(&root)?;
             let cancel = cancel_on_ctrl_c();
+            if remote {
+                return sync_cmd::verify_remote(&vault, sample, json, &cancel);
+            }
+            if repair {
+                return sync_cmd::verify_and_repair(&vault, json, &cancel);
+            }
             let bar = BarProgress::bytes("Verifying");
             let report = vault.verify(&bar, &cancel)?;
             bar.finish();
@@ -584,6 +638,10 @@ fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Watch(args) => watch_cmd::run(args, &secrets, &root, json),
+        Command::Remote { action } => sync_cmd::remote(action, &root, &secrets, json),
+        Command::Push => sync_cmd::push(&root, &secrets, json),
+        Command::Pull => sync_cmd::pull(&root, &secrets, json),
+        Command::Clone(args) => sync_cmd::clone(args, &root, &secrets, json),
     }
 }
 

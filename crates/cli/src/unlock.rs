@@ -71,6 +71,17 @@ impl Secrets {
         prompt_twice(label)
     }
 
+    /// The passphrase of a vault not yet on this device (`clone`): explicit, or typed once.
+    pub fn existing_passphrase(&self, label: &str) -> Result<Passphrase> {
+        if let Some(p) = self.explicit()? {
+            return Ok(p);
+        }
+        if !std::io::stdin().is_terminal() {
+            return Err(no_terminal());
+        }
+        prompt(label)
+    }
+
     /// The new passphrase for `passwd`.
     pub fn replacement_passphrase(&self, file: Option<PathBuf>) -> Result<Passphrase> {
         if let Some(path) = file {

@@ -48,6 +48,8 @@ pub enum Error {
     InvalidSetting { key: String, reason: String },
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
     #[error("cancelled")]
     Cancelled,
 }
@@ -78,6 +80,7 @@ impl Error {
             Error::Busy(_) => "busy",
             Error::InvalidSetting { .. } => "invalid_setting",
             Error::Invalid(_) => "invalid",
+            Error::Sync(e) => e.kind(),
             Error::Cancelled => "cancelled",
         }
     }

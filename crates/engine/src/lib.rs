@@ -15,6 +15,7 @@ pub mod progress;
 pub mod secret;
 pub mod serve;
 pub mod store;
+pub mod sync;
 pub mod vault;
 pub mod verify;
 pub mod watch;

@@ -241,6 +241,10 @@ impl Vault {
         &self.config
     }
 
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.master
+    }
+
     pub fn store(&self) -> &ChunkStore {
         &self.store
     }

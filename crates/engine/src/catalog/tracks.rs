@@ -7,7 +7,7 @@ use std::fmt;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Serialize, Serializer};
 
-use super::{Catalog, CatalogError, format_time, now_unix};
+use super::{Catalog, CatalogError, format_time, now_unix, now_unix_millis};
 use crate::store::{ChunkId, hex};
 
 /// A track's id: 16 lowercase hex characters (64 random bits), stable across
@@ -548,17 +548,17 @@ impl Catalog {
     pub fn set_trashed(&self, ids: &[TrackId], trashed: bool) -> Result<usize, CatalogError> {
         let mut n = 0;
         let sql = if trashed {
-            "UPDATE tracks SET state = 'trashed', trashed_at = ?2 WHERE id = ?1 AND state = 'active'"
+            "UPDATE tracks SET state = 'trashed', trashed_at = ?2, state_changed_at = ?3 WHERE id = ?1 AND state = 'active'"
         } else {
-            "UPDATE tracks SET state = 'active', trashed_at = NULL WHERE id = ?1 AND state = 'trashed'"
+            "UPDATE tracks SET state = 'active', trashed_at = NULL, state_changed_at = ?3 WHERE id = ?1 AND state = 'trashed'"
         };
+        // Milliseconds: a pull compares this with another device's to keep the newer choice.
+        let changed_at = now_unix_millis();
         for id in ids {
-            n += if trashed {
-                self.conn.execute(sql, params![id.as_str(), now_unix()])
-            } else {
-                self.conn.execute(sql, params![id.as_str()])
-            }
-            .map_err(|e| self.err(e))?;
+            n += self
+                .conn
+                .execute(sql, params![id.as_str(), now_unix(), changed_at])
+                .map_err(|e| self.err(e))?;
         }
         Ok(n)
     }

@@ -234,6 +234,56 @@ impl ChunkStore {
         self.open(id, object)
     }
 
+    /// A chunk's encrypted object exactly as stored, authenticated first so that
+    /// a damaged chunk is never copied anywhere (a push, a repair).
+    pub fn read_object(&self, id: &ChunkId) -> Result<Vec<u8>, StoreError> {
+        let path = self.path_of(id);
+        let object = match fs::read(&path) {
+            Ok(o) => o,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing { id: *id });
+            }
+            Err(e) => return Err(StoreError::io(&path, e)),
+        };
+        self.open(id, object.clone())?;
+        Ok(object)
+    }
+
+    /// Stores an encrypted object received from elsewhere (a remote) after
+    /// authenticating it, replacing a damaged copy if there is one. Not yet
+    /// durable: see [`ChunkStore::make_durable`].
+    pub fn put_object(&self, id: &ChunkId, object: &[u8]) -> Result<(), StoreError> {
+        self.open(id, object.to_vec())?;
+        let path = self.path_of(id);
+        let tmp = self.tmp_path()?;
+        let result = (|| {
+            let mut file = File::create_new(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+            file.write_all(object)
+                .map_err(|e| StoreError::io(&tmp, e))?;
+            if !cfg!(target_os = "linux") {
+                file.sync_data().map_err(|e| StoreError::io(&tmp, e))?;
+            }
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+            }
+            fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Encrypts a chunk that is not to be stored locally (a catalog snapshot on its
+    /// way to the remote).
+    pub(crate) fn seal_object(
+        &self,
+        id: &ChunkId,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        self.seal(id, plaintext)
+    }
+
     fn seal(&self, id: &ChunkId, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
         let nonce: [u8; NONCE_LEN] = random_array()?;
         let mut object = Vec::with_capacity(plaintext.len() + OBJECT_OVERHEAD as usize);

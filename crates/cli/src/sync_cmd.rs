@@ -1,0 +1,460 @@
+//! Cloud sync on the command line: `remote set|show|test|gc|forget-credentials`,
+//! `push`, `pull`, `clone`, and the `--remote`/`--repair` parts of `verify`.
+//! Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else the OS
+//! keyring (where `remote set` stores them), else a prompt on a terminal.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use audiovault_engine::sync::{
+    RemoteConfig, RemoteCredentials, RemoteGcOptions, SyncOptions, clone_vault, test_connection,
+};
+use audiovault_engine::{CancelToken, Vault};
+use clap::{Args, Subcommand};
+
+use crate::output::{BarProgress, bytes, print_json};
+use crate::unlock::Secrets;
+use crate::{EXIT_PARTIAL, cancel_on_ctrl_c};
+
+#[derive(Subcommand)]
+pub enum RemoteAction {
+    /// Set the S3-compatible remote; the access keys go to the OS keyring
+    Set(RemoteSetArgs),
+    /// Show the remote and the sync state
+    Show,
+    /// Check the credentials and bucket, and write, read and delete a probe object
+    Test,
+    /// Delete what no retained catalog snapshot references (two phases, with a grace period)
+    Gc {
+        /// Hours an unreferenced pack must wait before it is marked, and a mark before deletion
+        #[arg(long, default_value_t = 24.0)]
+        grace_hours: f64,
+        /// Newest catalog snapshots always kept
+        #[arg(long, default_value_t = 10)]
+        keep_last: usize,
+        /// Besides those, one snapshot per day for this many days
+        #[arg(long, default_value_t = 30)]
+        keep_daily: u32,
+        /// Say what would be deleted, delete nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove the stored S3 access keys from the OS keyring
+    ForgetCredentials,
+}
+
+#[derive(Args)]
+pub struct RemoteSetArgs {
+    /// Endpoint URL (omit for AWS S3), e.g. http://127.0.0.1:3900
+    #[arg(long)]
+    endpoint: Option<String>,
+    #[arg(long)]
+    bucket: String,
+    /// Folder inside the bucket
+    #[arg(long, default_value = "")]
+    prefix: String,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Path-style addressing (most self-hosted stores: Garage, MinIO)
+    #[arg(long)]
+    path_style: bool,
+    /// Uploads and downloads at once
+    #[arg(long, default_value_t = 8)]
+    parallelism: u32,
+}
+
+#[derive(Args)]
+pub struct CloneArgs {
+    /// s3://BUCKET/PREFIX
+    url: String,
+    /// Endpoint URL (omit for AWS S3)
+    #[arg(long)]
+    endpoint: Option<String>,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    #[arg(long)]
+    path_style: bool,
+    #[arg(long, default_value_t = 8)]
+    parallelism: u32,
+    /// Remember the vault key and the S3 keys in the OS keyring
+    #[arg(long)]
+    remember: bool,
+}
+
+/// `AUDIOVAULT_S3_MAX_ATTEMPTS` bounds retries per request (tests use a short budget).
+fn options() -> SyncOptions {
+    let mut options = SyncOptions::default();
+    if let Some(n) = std::env::var("AUDIOVAULT_S3_MAX_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+    {
+        options.retry.max_attempts = n.max(1);
+    }
+    options
+}
+
+/// Credentials for commands that run against a vault.
+fn credentials(vault: &Vault) -> Result<RemoteCredentials> {
+    if let Ok(c) = vault.remote_credentials() {
+        return Ok(c);
+    }
+    prompt_credentials()
+}
+
+fn prompt_credentials() -> Result<RemoteCredentials> {
+    if let Some(c) = RemoteCredentials::from_env() {
+        return Ok(c);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or store them with `audiovault remote set` in a terminal"
+        );
+    }
+    let id = rpassword::prompt_password("S3 access key id: ").context("cannot read the key id")?;
+    let secret =
+        rpassword::prompt_password("S3 secret access key: ").context("cannot read the secret")?;
+    Ok(RemoteCredentials::new(id.trim(), secret.trim()))
+}
+
+pub fn remote(action: RemoteAction, root: &Path, secrets: &Secrets, json: bool) -> Result<u8> {
+    let vault = secrets.unlock(root)?;
+    match action {
+        RemoteAction::Set(a) => {
+            let config = RemoteConfig {
+                endpoint: a.endpoint.filter(|e| !e.is_empty()),
+                region: a.region,
+                bucket: a.bucket,
+                prefix: a.prefix.trim_matches('/').to_string(),
+                path_style: a.path_style,
+                parallelism: a.parallelism,
+            };
+            vault.set_remote_config(&config)?;
+            let stored = match RemoteCredentials::from_env()
+                .map(Ok)
+                .unwrap_or_else(|| prompt_credentials().map_err(|e| e.to_string()))
+            {
+                Ok(c) => match c.store(vault.vault_id()) {
+                    Ok(()) => "keyring",
+                    Err(e) => {
+                        eprintln!(
+                            "note: the S3 keys could not be stored in the OS keyring ({e}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for each sync"
+                        );
+                        "none"
+                    }
+                },
+                Err(_) => "none",
+            };
+            if json {
+                print_json(
+                    &serde_json::json!({"remote": config, "url": config.url(), "credentials": stored}),
+                )?;
+            } else {
+                println!("Remote set to {}", config.url());
+                if stored == "keyring" {
+                    println!("The access keys are remembered in the OS keyring on this device.");
+                }
+            }
+            Ok(0)
+        }
+        RemoteAction::Show => {
+            let config = vault.remote_config()?;
+            let status = vault.sync_status()?;
+            if json {
+                print_json(&serde_json::json!({"remote": config, "status": status}))?;
+            } else {
+                match &config {
+                    Some(c) => {
+                        println!("remote:        {}", c.url());
+                        println!(
+                            "endpoint:      {}",
+                            c.endpoint.as_deref().unwrap_or("AWS S3")
+                        );
+                        println!("region:        {}", c.region);
+                        println!("path style:    {}", c.path_style);
+                    }
+                    None => println!("no remote set: `audiovault remote set --bucket B ...`"),
+                }
+                println!(
+                    "last push:     {}",
+                    status.last_push_at.as_deref().unwrap_or("never")
+                );
+                println!(
+                    "last pull:     {}",
+                    status.last_pull_at.as_deref().unwrap_or("never")
+                );
+                println!(
+                    "tracks:        {} on the remote, {} only here",
+                    status.tracks_on_remote, status.tracks_local_only
+                );
+                println!(
+                    "waiting:       {} chunk(s), {}{}",
+                    status.pending_chunks,
+                    bytes(status.pending_bytes),
+                    if status.catalog_changed {
+                        ", catalog changed"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Ok(0)
+        }
+        RemoteAction::Test => {
+            let config = vault
+                .remote_config()?
+                .ok_or_else(|| anyhow!("no remote set: `audiovault remote set --bucket B ...`"))?;
+            let creds = credentials(&vault)?;
+            let report = test_connection(&config, &creds, &options())?;
+            if json {
+                print_json(&report)?;
+            } else {
+                for s in &report.steps {
+                    match &s.error {
+                        None => println!("ok      {}", s.step),
+                        Some(e) => println!("FAILED  {}: {e}", s.step),
+                    }
+                }
+                println!(
+                    "{}: {}",
+                    report.remote,
+                    if report.ok { "ready" } else { "not usable" }
+                );
+            }
+            Ok(if report.ok { 0 } else { 1 })
+        }
+        RemoteAction::Gc {
+            grace_hours,
+            keep_last,
+            keep_daily,
+            dry_run,
+        } => {
+            let creds = credentials(&vault)?;
+            let cancel = cancel_on_ctrl_c();
+            let gc = RemoteGcOptions {
+                grace: Duration::from_secs_f64(grace_hours.max(0.0) * 3600.0),
+                keep_last: keep_last.max(1),
+                keep_daily,
+                dry_run,
+            };
+            let report = vault.gc_remote(&creds, &options(), &gc, &cancel)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!(
+                    "{} snapshot(s) kept, {} deleted; {} pack(s) marked, {} deleted ({}){}",
+                    report.manifests_kept,
+                    report.manifests_deleted,
+                    report.packs_marked,
+                    report.packs_deleted,
+                    bytes(report.bytes_deleted),
+                    if report.dry_run { " [dry run]" } else { "" }
+                );
+            }
+            Ok(0)
+        }
+        RemoteAction::ForgetCredentials => {
+            let removed = RemoteCredentials::forget(vault.vault_id())
+                .map_err(|e| anyhow!("the OS keyring: {e}"))?;
+            if json {
+                print_json(&serde_json::json!({"removed": removed}))?;
+            } else if removed {
+                println!("The S3 keys were removed from the OS keyring.");
+            } else {
+                println!("No S3 keys were stored for this vault.");
+            }
+            Ok(0)
+        }
+    }
+}
+
+pub fn push(root: &Path, secrets: &Secrets, json: bool) -> Result<u8> {
+    let vault = secrets.unlock(root)?;
+    let creds = credentials(&vault)?;
+    let cancel = cancel_on_ctrl_c();
+    let bar = BarProgress::bytes("Uploading");
+    let report = vault.push(&creds, &options(), &bar, &cancel);
+    bar.finish();
+    let report = report?;
+    if json {
+        print_json(&report)?;
+    } else if report.nothing_new {
+        println!("{} is up to date: nothing to push", report.remote);
+    } else {
+        println!(
+            "Pushed to {}: {} pack(s), {} chunk(s), {} in {:.1} s ({} tracks in the catalog)",
+            report.remote,
+            report.packs_uploaded,
+            report.chunks_uploaded,
+            bytes(report.bytes_uploaded),
+            report.seconds,
+            report.tracks
+        );
+    }
+    Ok(0)
+}
+
+pub fn pull(root: &Path, secrets: &Secrets, json: bool) -> Result<u8> {
+    let vault = secrets.unlock(root)?;
+    let creds = credentials(&vault)?;
+    let cancel = cancel_on_ctrl_c();
+    let bar = BarProgress::bytes("Downloading");
+    let report = vault.pull(&creds, &options(), &bar, &cancel);
+    bar.finish();
+    let report = report?;
+    if json {
+        print_json(&report)?;
+    } else {
+        print_pull(&report);
+    }
+    Ok(if report.failed.is_empty() {
+        0
+    } else {
+        EXIT_PARTIAL
+    })
+}
+
+fn print_pull(report: &audiovault_engine::sync::PullReport) {
+    if report.up_to_date {
+        println!("Up to date with {}", report.remote);
+        return;
+    }
+    for f in &report.failed {
+        println!("failed    {} ({}): {}", f.file_name, f.track_id, f.reason);
+    }
+    println!(
+        "{} track(s) added, {} changed state, {} chunk(s) fetched ({})",
+        report.tracks_added,
+        report.tracks_state_changed,
+        report.chunks_fetched,
+        bytes(report.bytes_fetched)
+    );
+}
+
+pub fn clone(args: CloneArgs, root: &Path, secrets: &Secrets, json: bool) -> Result<u8> {
+    let (bucket, prefix) = RemoteConfig::parse_url(&args.url)?;
+    let config = RemoteConfig {
+        endpoint: args.endpoint.filter(|e| !e.is_empty()),
+        region: args.region,
+        bucket,
+        prefix,
+        path_style: args.path_style,
+        parallelism: args.parallelism,
+    };
+    let creds = prompt_credentials()?;
+    let passphrase = secrets.existing_passphrase("Passphrase of the vault in the cloud")?;
+    let cancel = cancel_on_ctrl_c();
+    let bar = BarProgress::bytes("Restoring");
+    let result = clone_vault(
+        root,
+        &config,
+        &creds,
+        &passphrase,
+        &options(),
+        &bar,
+        &cancel,
+    );
+    bar.finish();
+    let (vault, report) = result?;
+    if args.remember {
+        crate::unlock::remember(&vault);
+        if let Err(e) = creds.store(vault.vault_id()) {
+            eprintln!("note: the S3 keys could not be stored in the OS keyring ({e})");
+        }
+    }
+    if json {
+        print_json(&serde_json::json!({
+            "vault": root,
+            "vault_id": vault.vault_id(),
+            "pull": report,
+        }))?;
+    } else {
+        println!(
+            "Restored vault {} from {} into {}",
+            vault.vault_id(),
+            config.url(),
+            root.display()
+        );
+        print_pull(&report);
+    }
+    Ok(if report.failed.is_empty() {
+        0
+    } else {
+        EXIT_PARTIAL
+    })
+}
+
+/// `verify --remote [--sample PCT]`.
+pub fn verify_remote(
+    vault: &Vault,
+    sample: Option<f64>,
+    json: bool,
+    cancel: &CancelToken,
+) -> Result<u8> {
+    let creds = credentials(vault)?;
+    let bar = BarProgress::bytes("Verifying the remote");
+    let report = vault.verify_remote(&creds, &options(), sample, &bar, cancel);
+    bar.finish();
+    let report = report?;
+    if json {
+        print_json(&report)?;
+    } else {
+        for d in &report.damaged {
+            println!("damaged   {}: {}", d.object, d.reason);
+        }
+        println!(
+            "{}: {} of {} pack(s), {} chunk(s), {} checked; {} snapshot(s), {} index(es): {}",
+            report.remote,
+            report.packs_checked,
+            report.packs_total,
+            report.chunks_checked,
+            bytes(report.bytes_checked),
+            report.manifests_checked,
+            report.indexes_checked,
+            if report.ok {
+                "all intact"
+            } else {
+                "DAMAGE FOUND"
+            }
+        );
+    }
+    Ok(if report.ok { 0 } else { EXIT_PARTIAL })
+}
+
+/// `verify --repair`: verify, fetch what is damaged from the remote, verify again.
+pub fn verify_and_repair(vault: &Vault, json: bool, cancel: &CancelToken) -> Result<u8> {
+    let bar = BarProgress::bytes("Verifying");
+    let before = vault.verify(&bar, cancel)?;
+    bar.finish();
+    if before.ok {
+        if json {
+            print_json(&serde_json::json!({"before": before, "repair": null, "after": before}))?;
+        } else {
+            crate::output::print_verify(&before);
+        }
+        return Ok(0);
+    }
+    let creds = credentials(vault)?;
+    let repair = vault.repair_from_remote(&creds, &options(), &before, cancel)?;
+    let bar = BarProgress::bytes("Verifying again");
+    let after = vault.verify(&bar, cancel)?;
+    bar.finish();
+    if json {
+        print_json(&serde_json::json!({"before": before, "repair": repair, "after": after}))?;
+    } else {
+        for r in &repair.repaired {
+            println!("repaired  chunk {} ({})", r.id, r.tracks.join(", "));
+        }
+        for u in &repair.unrepairable {
+            println!(
+                "NOT repaired chunk {}: {} ({})",
+                u.id,
+                u.reason,
+                u.tracks.join(", ")
+            );
+        }
+        crate::output::print_verify(&after);
+    }
+    Ok(if after.ok { 0 } else { EXIT_PARTIAL })
+}

@@ -1,0 +1,537 @@
+//! Keeping the remote healthy: repairing local chunks from it, verifying what it
+//! holds, and remote GC.
+//!
+//! Remote GC deletes in two phases. A run marks packs that no retained manifest
+//! references and that are older than the grace period (a `gc/` object); a later
+//! run, once the mark itself is older than the grace period, deletes those still
+//! unreferenced. A push in flight on another device only adds packs younger than
+//! the grace period, or reuses packs that its manifest, once written, references:
+//! neither is ever deleted under it. Pushes also treat marked packs as gone and
+//! upload their chunks again rather than rely on them.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::objects::{self, CATALOGS, GC_MARKS, GcMark, INDEXES, PACKS, Sealer};
+use super::pull::{fetch_chunks, read_manifest};
+use super::push::refresh;
+use super::s3::S3Remote;
+use super::{RemoteCredentials, SyncError, SyncOptions, runtime, state};
+use crate::catalog::now_unix_millis;
+use crate::error::{Error, Result};
+use crate::progress::{CancelToken, NoProgress, Progress};
+use crate::store::ChunkId;
+use crate::vault::Vault;
+use crate::verify::VerifyReport;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairedChunk {
+    pub id: String,
+    pub tracks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RepairReport {
+    pub repaired: Vec<RepairedChunk>,
+    /// Chunks that could not be repaired, with the reason.
+    pub unrepairable: Vec<UnrepairableChunk>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnrepairableChunk {
+    pub id: String,
+    pub reason: String,
+    pub tracks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RemoteVerifyReport {
+    pub ok: bool,
+    pub remote: String,
+    /// Percentage of packs checked (100 unless sampled).
+    pub sample_percent: f64,
+    pub packs_total: u64,
+    pub packs_checked: u64,
+    pub chunks_checked: u64,
+    pub bytes_checked: u64,
+    /// Bytes of the checked packs that belong to a known chunk: equal to
+    /// `bytes_checked` when no pack holds anything twice or anything unknown.
+    pub chunk_bytes_checked: u64,
+    pub manifests_checked: u64,
+    pub indexes_checked: u64,
+    pub damaged: Vec<DamagedObject>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DamagedObject {
+    pub object: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct RemoteGcOptions {
+    /// How old an unreferenced pack must be before it is marked, and how old a
+    /// mark must be before its packs are deleted.
+    pub grace: Duration,
+    /// Newest manifests always kept.
+    pub keep_last: usize,
+    /// Besides those, the newest manifest of each of this many recent days.
+    pub keep_daily: u32,
+    pub dry_run: bool,
+}
+
+impl Default for RemoteGcOptions {
+    fn default() -> Self {
+        RemoteGcOptions {
+            grace: Duration::from_secs(24 * 3600),
+            keep_last: 10,
+            keep_daily: 30,
+            dry_run: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RemoteGcReport {
+    pub remote: String,
+    pub manifests_kept: u64,
+    pub manifests_deleted: u64,
+    pub packs_total: u64,
+    pub packs_referenced: u64,
+    /// Packs newly marked for deletion in this run (deleted by a later run).
+    pub packs_marked: u64,
+    pub packs_deleted: u64,
+    pub bytes_deleted: u64,
+    pub indexes_deleted: u64,
+    pub dry_run: bool,
+}
+
+impl Vault {
+    /// Fetches the damaged or missing chunks a verify report names from the
+    /// remote, authenticates them, and puts them back.
+    pub fn repair_from_remote(
+        &self,
+        credentials: &RemoteCredentials,
+        options: &SyncOptions,
+        verify: &VerifyReport,
+        cancel: &CancelToken,
+    ) -> Result<RepairReport> {
+        let mut report = RepairReport::default();
+        if verify.damaged_chunks.is_empty() {
+            return Ok(report);
+        }
+        let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
+        let _lock = self.lock_shared()?;
+        let rt = runtime()?;
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        let sealer = Sealer::new(self.master_key(), self.vault_id());
+        refresh(self, &remote, &rt, &sealer)?;
+        let mut locations = Vec::new();
+        let mut tracks_of: HashMap<ChunkId, Vec<String>> = HashMap::new();
+        for damaged in &verify.damaged_chunks {
+            let tracks: Vec<String> = damaged.tracks.iter().map(|t| t.to_string()).collect();
+            let Some(id) = ChunkId::from_hex(&damaged.id) else {
+                continue;
+            };
+            match state::location(&self.catalog(), &id)? {
+                Some(loc) => {
+                    tracks_of.insert(id, tracks);
+                    locations.push(loc);
+                }
+                None => report.unrepairable.push(UnrepairableChunk {
+                    id: damaged.id.clone(),
+                    reason: "not on the remote (never pushed)".into(),
+                    tracks,
+                }),
+            }
+        }
+        // A damaged local file is replaced by the authenticated copy; a failed
+        // fetch leaves it as it was, so nothing is lost either way.
+        let parallelism = options.parallelism.unwrap_or(config.parallelism).max(1) as usize;
+        let fetched = fetch_chunks(
+            self,
+            &remote,
+            &rt,
+            &locations,
+            parallelism,
+            &NoProgress,
+            cancel,
+        )?;
+        self.store().make_durable(&fetched.written)?;
+        for id in &fetched.written {
+            report.repaired.push(RepairedChunk {
+                id: id.to_hex(),
+                tracks: tracks_of.get(id).cloned().unwrap_or_default(),
+            });
+        }
+        for (id, reason) in fetched.failed {
+            report.unrepairable.push(UnrepairableChunk {
+                id: id.to_hex(),
+                reason,
+                tracks: tracks_of.get(&id).cloned().unwrap_or_default(),
+            });
+        }
+        self.catalog().log_activity(
+            "verify",
+            &format!(
+                "repaired {} chunks from {}; {} could not be repaired",
+                report.repaired.len(),
+                config.url(),
+                report.unrepairable.len()
+            ),
+        )?;
+        Ok(report)
+    }
+
+    /// Downloads and authenticates the remote's packs (all, or a random sample of
+    /// `sample_percent`), its manifests and its indexes.
+    pub fn verify_remote(
+        &self,
+        credentials: &RemoteCredentials,
+        options: &SyncOptions,
+        sample_percent: Option<f64>,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<RemoteVerifyReport> {
+        let started = Instant::now();
+        let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
+        let rt = runtime()?;
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        let sealer = Sealer::new(self.master_key(), self.vault_id());
+        let mut report = RemoteVerifyReport {
+            remote: config.url(),
+            sample_percent: sample_percent.unwrap_or(100.0).clamp(0.0, 100.0),
+            ..Default::default()
+        };
+        refresh(self, &remote, &rt, &sealer)?;
+        let (packs, manifests, indexes) = rt.block_on(async {
+            Ok::<_, SyncError>((
+                remote.list(PACKS).await?,
+                remote.list(CATALOGS).await?,
+                remote.list(INDEXES).await?,
+            ))
+        })?;
+        let existing: HashSet<String> = packs.iter().map(|p| p.name.clone()).collect();
+        for m in &manifests {
+            match read_manifest(&remote, &rt, &sealer, &m.name, self.vault_id()) {
+                Ok(manifest) => {
+                    for p in &manifest.packs {
+                        let name = format!("{PACKS}{p}");
+                        if !existing.contains(&name) {
+                            report.damaged.push(DamagedObject {
+                                object: name,
+                                reason: format!("missing, referenced by {}", m.name),
+                            });
+                        }
+                    }
+                }
+                Err(e) => report.damaged.push(DamagedObject {
+                    object: m.name.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+            report.manifests_checked += 1;
+        }
+        for i in &indexes {
+            let checked = rt
+                .block_on(remote.get(&i.name))
+                .map_err(Error::from)
+                .and_then(|o| o.ok_or_else(|| SyncError::ObjectNotFound(i.name.clone()).into()))
+                .and_then(|sealed| Ok(sealer.open(&i.name, sealed)?))
+                .and_then(|plain| Ok(objects::IndexObject::decode(&i.name, &plain)?));
+            if let Err(e) = checked {
+                report.damaged.push(DamagedObject {
+                    object: i.name.clone(),
+                    reason: e.to_string(),
+                });
+            }
+            report.indexes_checked += 1;
+        }
+        // Which chunks each pack should hold, by our index knowledge.
+        let mut chunks_in: HashMap<[u8; 32], Vec<objects::Location>> = HashMap::new();
+        {
+            let catalog = self.catalog();
+            let mut stmt = catalog
+                .conn()
+                .prepare("SELECT chunk_id, pack_id, offset, length FROM remote_chunks")
+                .map_err(state::sql(&catalog))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .map_err(state::sql(&catalog))?;
+            for row in rows {
+                let (c, p, o, l) = row.map_err(state::sql(&catalog))?;
+                if let (Some(chunk), Ok(pack)) = (ChunkId::from_slice(&c), <[u8; 32]>::try_from(p))
+                {
+                    chunks_in.entry(pack).or_default().push(objects::Location {
+                        chunk,
+                        pack,
+                        offset: o as u64,
+                        length: l as u64,
+                    });
+                }
+            }
+        }
+        report.packs_total = packs.len() as u64;
+        let chosen: Vec<&super::s3::Listed> = packs
+            .iter()
+            .filter(|_| sample(report.sample_percent))
+            .collect();
+        progress.start(chosen.len() as u64, chosen.iter().map(|p| p.size).sum());
+        for p in chosen {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let Some(id) = objects::pack_id_from_name(&p.name) else {
+                continue;
+            };
+            let data = match rt.block_on(remote.get(&p.name))? {
+                Some(d) => d,
+                None => {
+                    report.damaged.push(DamagedObject {
+                        object: p.name.clone(),
+                        reason: "vanished while verifying".into(),
+                    });
+                    continue;
+                }
+            };
+            report.packs_checked += 1;
+            report.bytes_checked += data.len() as u64;
+            for loc in chunks_in.get(&id).map(Vec::as_slice).unwrap_or_default() {
+                let end = loc.offset + loc.length;
+                let verdict = match data.get(loc.offset as usize..end as usize) {
+                    Some(object) => self
+                        .store()
+                        .open(&loc.chunk, object.to_vec())
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    None => Err("the pack is shorter than its index says".into()),
+                };
+                report.chunks_checked += 1;
+                report.chunk_bytes_checked += loc.length;
+                if let Err(reason) = verdict {
+                    report.damaged.push(DamagedObject {
+                        object: p.name.clone(),
+                        reason: format!("chunk {}: {reason}", loc.chunk),
+                    });
+                }
+            }
+            progress.advance(data.len() as u64);
+            progress.item_finished(std::path::Path::new(&p.name), true);
+        }
+        report.ok = report.damaged.is_empty();
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    /// Remote GC: applies the manifest retention policy, deletes packs marked by an
+    /// earlier run that are still unreferenced, and marks newly unreferenced ones.
+    pub fn gc_remote(
+        &self,
+        credentials: &RemoteCredentials,
+        options: &SyncOptions,
+        gc: &RemoteGcOptions,
+        cancel: &CancelToken,
+    ) -> Result<RemoteGcReport> {
+        let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
+        let rt = runtime()?;
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        let sealer = Sealer::new(self.master_key(), self.vault_id());
+        let device = state::device_id(&self.catalog())?;
+        let now_ms = now_unix_millis();
+        let grace_ms = gc.grace.as_millis() as i64;
+        let mut report = RemoteGcReport {
+            remote: config.url(),
+            dry_run: gc.dry_run,
+            ..Default::default()
+        };
+
+        let mut manifests = rt.block_on(remote.list(CATALOGS))?;
+        manifests.sort_by(|a, b| b.name.cmp(&a.name));
+        let (keep, drop_names) = retention(&manifests, gc.keep_last, gc.keep_daily, now_ms);
+        report.manifests_kept = keep.len() as u64;
+        if !gc.dry_run {
+            for name in &drop_names {
+                rt.block_on(remote.delete(name))?;
+            }
+        }
+        report.manifests_deleted = drop_names.len() as u64;
+
+        let mut referenced: HashSet<String> = HashSet::new();
+        for name in &keep {
+            let manifest = read_manifest(&remote, &rt, &sealer, name, self.vault_id())?;
+            referenced.extend(manifest.packs.into_iter().map(|p| format!("{PACKS}{p}")));
+        }
+        // Listed after the manifests: a pack that appears in between is young.
+        let packs = rt.block_on(remote.list(PACKS))?;
+        report.packs_total = packs.len() as u64;
+        report.packs_referenced = packs
+            .iter()
+            .filter(|p| referenced.contains(&p.name))
+            .count() as u64;
+        let sizes: HashMap<&str, u64> = packs.iter().map(|p| (p.name.as_str(), p.size)).collect();
+
+        // Phase two: marks past their grace period.
+        let marks = rt.block_on(remote.list(GC_MARKS))?;
+        let mut already_marked: HashSet<String> = HashSet::new();
+        let mut deleted_packs: Vec<[u8; 32]> = Vec::new();
+        for mark in &marks {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let Some(sealed) = rt.block_on(remote.get(&mark.name))? else {
+                continue;
+            };
+            let content: GcMark = serde_json::from_slice(&sealer.open(&mark.name, sealed)?)
+                .map_err(|e| SyncError::CorruptObject {
+                    name: mark.name.clone(),
+                    reason: e.to_string(),
+                })?;
+            if now_ms - content.marked_at_ms < grace_ms {
+                already_marked.extend(content.packs.iter().map(|p| format!("{PACKS}{p}")));
+                continue;
+            }
+            for p in &content.packs {
+                let name = format!("{PACKS}{p}");
+                if referenced.contains(&name) || !sizes.contains_key(name.as_str()) {
+                    continue;
+                }
+                if !gc.dry_run {
+                    rt.block_on(remote.delete(&name))?;
+                }
+                report.packs_deleted += 1;
+                report.bytes_deleted += sizes.get(name.as_str()).copied().unwrap_or(0);
+                if let Some(id) = objects::pack_id_from_name(&name) {
+                    deleted_packs.push(id);
+                }
+            }
+            if !gc.dry_run {
+                rt.block_on(remote.delete(&mark.name))?;
+            }
+        }
+
+        // Phase one: mark what is unreferenced and older than the grace period.
+        let deleted_names: HashSet<String> = deleted_packs.iter().map(objects::pack_name).collect();
+        let candidates: BTreeSet<String> = packs
+            .iter()
+            .filter(|p| {
+                !referenced.contains(&p.name)
+                    && !already_marked.contains(&p.name)
+                    && !deleted_names.contains(&p.name)
+                    && now_ms - p.modified * 1000 >= grace_ms
+            })
+            .filter_map(|p| p.name.strip_prefix(PACKS).map(str::to_string))
+            .collect();
+        report.packs_marked = candidates.len() as u64;
+        if !candidates.is_empty() && !gc.dry_run {
+            let name = objects::timed_name(GC_MARKS, now_ms, &device);
+            let mark = GcMark {
+                marked_at_ms: now_ms,
+                packs: candidates.into_iter().collect(),
+            };
+            let body = serde_json::to_vec(&mark)
+                .map_err(|e| SyncError::Other(format!("cannot encode a GC mark: {e}")))?;
+            rt.block_on(remote.put(&name, sealer.seal(&name, &body)?))?;
+        }
+
+        if !gc.dry_run {
+            state::forget_packs(&self.catalog(), &deleted_packs)?;
+            // Our knowledge of the remote now drives index cleanup: read every index
+            // so that indexes whose packs are all gone can be removed.
+            refresh(self, &remote, &rt, &sealer)?;
+            for index in state::orphan_indexes(&self.catalog())? {
+                rt.block_on(remote.delete(&index))?;
+                state::forget_index(&self.catalog(), &index)?;
+                report.indexes_deleted += 1;
+            }
+            self.catalog().log_activity(
+                "sync",
+                &format!(
+                    "remote GC on {}: {} manifests deleted, {} packs marked, {} packs deleted ({} bytes)",
+                    config.url(),
+                    report.manifests_deleted,
+                    report.packs_marked,
+                    report.packs_deleted,
+                    report.bytes_deleted
+                ),
+            )?;
+        }
+        Ok(report)
+    }
+}
+
+/// The newest `keep_last` manifests, plus the newest of each of the last
+/// `keep_daily` days. `manifests` is sorted newest first.
+fn retention(
+    manifests: &[super::s3::Listed],
+    keep_last: usize,
+    keep_daily: u32,
+    now_ms: i64,
+) -> (Vec<String>, Vec<String>) {
+    const DAY_MS: i64 = 86_400_000;
+    let mut keep = Vec::new();
+    let mut dropped = Vec::new();
+    let mut days_kept = HashSet::new();
+    for (i, m) in manifests.iter().enumerate() {
+        let time = objects::time_of(&m.name).unwrap_or(now_ms);
+        let day = time.div_euclid(DAY_MS);
+        let recent = now_ms - time < keep_daily as i64 * DAY_MS;
+        if i < keep_last || (recent && days_kept.insert(day)) {
+            days_kept.insert(day);
+            keep.push(m.name.clone());
+        } else {
+            dropped.push(m.name.clone());
+        }
+    }
+    (keep, dropped)
+}
+
+fn sample(percent: f64) -> bool {
+    if percent >= 100.0 {
+        return true;
+    }
+    let r = crate::keys::random_array::<8>()
+        .map(u64::from_le_bytes)
+        .unwrap_or(0);
+    (r % 10_000) as f64 / 100.0 < percent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::s3::Listed;
+
+    fn listed(ms: i64) -> Listed {
+        Listed {
+            name: objects::timed_name(CATALOGS, ms, "d"),
+            size: 1,
+            modified: ms / 1000,
+        }
+    }
+
+    #[test]
+    fn retention_keeps_last_n_and_one_per_recent_day() {
+        let day = 86_400_000;
+        let now = 100 * day;
+        // Three a day for 40 days, newest first.
+        let mut all: Vec<Listed> = (0..40)
+            .flat_map(|d| (0..3).map(move |k| listed(now - d * day - k * 1000)))
+            .collect();
+        all.sort_by(|a, b| b.name.cmp(&a.name));
+        let (keep, dropped) = retention(&all, 10, 30, now);
+        assert_eq!(keep.len() + dropped.len(), 120);
+        // 10 newest (days 0–3), then one for each other recent day (4–29).
+        assert_eq!(keep.len(), 10 + 26);
+        assert!(keep.contains(&all[0].name));
+        assert!(dropped.contains(&all[119].name));
+    }
+}

@@ -1,0 +1,397 @@
+//! Cloud sync to an S3-compatible store: push, pull, clone, repair, remote verify
+//! and remote GC. The store sees only random names and ciphertext (see
+//! [`objects`] for the layout).
+//!
+//! Network waits are async (tokio, one runtime per operation); disk reads, the
+//! catalog and crypto stay on ordinary threads that call into the runtime, so the
+//! public API is blocking like the rest of the engine and the Tauri shell runs it
+//! on a blocking thread.
+
+mod maint;
+pub mod objects;
+mod pull;
+mod push;
+pub mod s3;
+mod state;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+pub use maint::{RemoteGcOptions, RemoteGcReport, RemoteVerifyReport, RepairReport, RepairedChunk};
+pub use pull::{PullReport, clone_vault};
+pub use push::PushReport;
+pub use s3::{RetryPolicy, S3Remote};
+pub use state::{SyncStatus, tracks_on_remote};
+
+use crate::error::{Error, Result};
+use crate::keys::KeyError;
+use crate::progress::CancelToken;
+use crate::vault::Vault;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("no remote is set up: run `audiovault remote set --bucket B ...` first")]
+    NotConfigured,
+    #[error(
+        "no credentials for the remote: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or store them with `audiovault remote set`"
+    )]
+    NoCredentials,
+    #[error(
+        "access denied to bucket '{bucket}': check the access key id and secret ({server_said})"
+    )]
+    AccessDenied { bucket: String, server_said: String },
+    #[error("bucket '{bucket}' does not exist: create it, or check the bucket name and endpoint")]
+    NoSuchBucket { bucket: String },
+    #[error("cannot reach {endpoint}: {reason}; check the endpoint URL and your network")]
+    Unreachable { endpoint: String, reason: String },
+    #[error(
+        "the server redirected or refused the region: set the region the bucket lives in ({server_said})"
+    )]
+    WrongRegion { server_said: String },
+    #[error("gave up on '{what}' after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        what: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error("not found on the remote: {0}")]
+    ObjectNotFound(String),
+    #[error("remote object {name} is damaged: {reason}")]
+    CorruptObject { name: String, reason: String },
+    #[error("there is no Audiovault vault at {0}")]
+    NoVaultOnRemote(String),
+    #[error(
+        "the remote holds another vault (id {remote}, this one is {local}): use another bucket or prefix"
+    )]
+    OtherVault { remote: String, local: String },
+    #[error("the remote has no catalog yet: push from a device that has the library first")]
+    NoCatalogOnRemote,
+    #[error("{0} is not an empty folder and holds no vault being restored from this remote")]
+    CloneTargetNotEmpty(String),
+    #[error("invalid remote setting: {0}")]
+    InvalidConfig(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<KeyError> for SyncError {
+    fn from(e: KeyError) -> Self {
+        SyncError::Other(e.to_string())
+    }
+}
+
+impl SyncError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::NotConfigured => "remote_not_configured",
+            SyncError::NoCredentials => "remote_no_credentials",
+            SyncError::AccessDenied { .. } => "remote_access_denied",
+            SyncError::NoSuchBucket { .. } => "remote_no_such_bucket",
+            SyncError::Unreachable { .. } => "remote_unreachable",
+            SyncError::WrongRegion { .. } => "remote_wrong_region",
+            SyncError::RetriesExhausted { .. } => "remote_retries_exhausted",
+            SyncError::ObjectNotFound(_) => "remote_object_missing",
+            SyncError::CorruptObject { .. } => "remote_object_damaged",
+            SyncError::NoVaultOnRemote(_) => "remote_no_vault",
+            SyncError::OtherVault { .. } => "remote_other_vault",
+            SyncError::NoCatalogOnRemote => "remote_no_catalog",
+            SyncError::CloneTargetNotEmpty(_) => "clone_target_not_empty",
+            SyncError::InvalidConfig(_) => "invalid_setting",
+            SyncError::Cancelled => "cancelled",
+            SyncError::Other(_) => "remote",
+        }
+    }
+}
+
+/// Where the remote is. No secrets: those are [`RemoteCredentials`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteConfig {
+    /// `None`: AWS S3 itself.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub path_style: bool,
+    /// Uploads and downloads in flight at once.
+    pub parallelism: u32,
+}
+
+impl RemoteConfig {
+    pub fn new(bucket: impl Into<String>) -> RemoteConfig {
+        RemoteConfig {
+            endpoint: None,
+            region: "us-east-1".into(),
+            bucket: bucket.into(),
+            prefix: String::new(),
+            path_style: false,
+            parallelism: 8,
+        }
+    }
+
+    pub fn validate(&self) -> std::result::Result<(), SyncError> {
+        if self.bucket.is_empty() || self.bucket.contains('/') {
+            return Err(SyncError::InvalidConfig(format!(
+                "bucket '{}' is not a bucket name",
+                self.bucket
+            )));
+        }
+        if let Some(e) = &self.endpoint
+            && !(e.starts_with("http://") || e.starts_with("https://"))
+        {
+            return Err(SyncError::InvalidConfig(format!(
+                "endpoint '{e}' must start with http:// or https://"
+            )));
+        }
+        if self.region.is_empty() {
+            return Err(SyncError::InvalidConfig("the region is empty".into()));
+        }
+        if !(1..=64).contains(&self.parallelism) {
+            return Err(SyncError::InvalidConfig(
+                "parallelism must be between 1 and 64".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `s3://bucket/prefix`, for messages.
+    pub fn url(&self) -> String {
+        let prefix = self.prefix.trim_matches('/');
+        if prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, prefix)
+        }
+    }
+
+    /// Parses `s3://BUCKET[/PREFIX]` into bucket and prefix.
+    pub fn parse_url(url: &str) -> std::result::Result<(String, String), SyncError> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| {
+            SyncError::InvalidConfig(format!("'{url}' is not an s3://BUCKET/PREFIX address"))
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(SyncError::InvalidConfig(format!("'{url}' names no bucket")));
+        }
+        Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
+    }
+}
+
+/// A secret string: zeroed on drop, never printed.
+#[derive(Clone)]
+pub struct SecretString(Zeroizing<String>);
+
+impl SecretString {
+    pub fn new(s: impl Into<String>) -> Self {
+        SecretString(Zeroizing::new(s.into()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RemoteCredentials {
+    pub access_key_id: SecretString,
+    pub secret_access_key: SecretString,
+}
+
+impl RemoteCredentials {
+    pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        RemoteCredentials {
+            access_key_id: SecretString::new(access_key_id),
+            secret_access_key: SecretString::new(secret_access_key),
+        }
+    }
+
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, when both are set.
+    pub fn from_env() -> Option<Self> {
+        let id = std::env::var("AWS_ACCESS_KEY_ID").ok()?;
+        let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok()?;
+        (!id.is_empty() && !secret.is_empty()).then(|| RemoteCredentials::new(id, secret))
+    }
+
+    fn keyring_entry(vault_id: &str) -> std::result::Result<keyring::Entry, KeyError> {
+        keyring::Entry::new("audiovault", &format!("s3-{vault_id}"))
+            .map_err(|e| KeyError::KeyringUnavailable(first_line(&e.to_string())))
+    }
+
+    /// The credentials remembered in the OS keyring for this vault's remote.
+    pub fn load(vault_id: &str) -> std::result::Result<Option<Self>, KeyError> {
+        match Self::keyring_entry(vault_id)?.get_password() {
+            Ok(json) => {
+                let json = Zeroizing::new(json);
+                let stored: StoredCredentials = serde_json::from_str(&json).map_err(|_| {
+                    KeyError::Keyring("the stored S3 credentials are damaged".into())
+                })?;
+                Ok(Some(RemoteCredentials::new(
+                    stored.access_key_id.as_str(),
+                    stored.secret_access_key.as_str(),
+                )))
+            }
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(KeyError::KeyringUnavailable(first_line(&e.to_string()))),
+        }
+    }
+
+    pub fn store(&self, vault_id: &str) -> std::result::Result<(), KeyError> {
+        let json = Zeroizing::new(
+            serde_json::json!({
+                "access_key_id": self.access_key_id.expose(),
+                "secret_access_key": self.secret_access_key.expose(),
+            })
+            .to_string(),
+        );
+        Self::keyring_entry(vault_id)?
+            .set_password(&json)
+            .map_err(|e| KeyError::KeyringUnavailable(first_line(&e.to_string())))
+    }
+
+    pub fn forget(vault_id: &str) -> std::result::Result<bool, KeyError> {
+        match Self::keyring_entry(vault_id)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(KeyError::KeyringUnavailable(first_line(&e.to_string()))),
+        }
+    }
+}
+
+#[derive(Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
+struct StoredCredentials {
+    access_key_id: String,
+    secret_access_key: String,
+}
+
+fn first_line(s: &str) -> String {
+    s.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// How a sync operation runs.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    pub retry: RetryPolicy,
+    /// Overrides the remote's parallelism setting.
+    pub parallelism: Option<u32>,
+}
+
+/// One step of a connection test.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionStep {
+    pub step: &'static str,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub error_kind: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionReport {
+    pub ok: bool,
+    pub remote: String,
+    pub steps: Vec<ConnectionStep>,
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("audiovault-sync")
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::Sync(SyncError::Other(format!(
+                "cannot start the network runtime: {e}"
+            )))
+        })
+}
+
+/// Checks, in order, that the bucket can be reached with these credentials and
+/// that a probe object can be written, read back intact, and deleted. Each step
+/// says what failed; the steps after a failure are not tried.
+pub fn test_connection(
+    config: &RemoteConfig,
+    credentials: &RemoteCredentials,
+    options: &SyncOptions,
+) -> Result<ConnectionReport> {
+    config.validate()?;
+    let rt = runtime()?;
+    let remote = S3Remote::new(config, credentials, options.retry, CancelToken::new());
+    let probe_name = objects::random_name("probe-")?;
+    let probe: Vec<u8> = crate::keys::random_array::<64>()?.to_vec();
+    let mut steps = Vec::new();
+    let mut record = |step: &'static str, result: std::result::Result<(), SyncError>| {
+        let ok = result.is_ok();
+        steps.push(ConnectionStep {
+            step,
+            ok,
+            error_kind: result.as_ref().err().map(SyncError::kind),
+            error: result.err().map(|e| e.to_string()),
+        });
+        ok
+    };
+    let _ = rt.block_on(async {
+        record("reach the bucket", remote.head_bucket().await)
+            && record(
+                "write a probe object",
+                remote.put(&probe_name, probe.clone()).await,
+            )
+            && record(
+                "read it back",
+                match remote.get(&probe_name).await {
+                    Ok(Some(back)) if back == probe => Ok(()),
+                    Ok(Some(_)) => Err(SyncError::Other("the probe came back different".into())),
+                    Ok(None) => Err(SyncError::Other("the probe vanished after writing".into())),
+                    Err(e) => Err(e),
+                },
+            )
+            && record("delete it", remote.delete(&probe_name).await)
+    });
+    Ok(ConnectionReport {
+        ok: steps.iter().all(|s| s.ok),
+        remote: config.url(),
+        steps,
+    })
+}
+
+impl Vault {
+    /// The remote this vault syncs with, if one is set up.
+    pub fn remote_config(&self) -> Result<Option<RemoteConfig>> {
+        state::load_config(&self.catalog())
+    }
+
+    pub fn set_remote_config(&self, config: &RemoteConfig) -> Result<()> {
+        config.validate()?;
+        state::save_config(&self.catalog(), config)?;
+        self.catalog()
+            .log_activity("sync", &format!("remote set to {}", config.url()))?;
+        Ok(())
+    }
+
+    /// Credentials from the environment, else the keyring.
+    pub fn remote_credentials(&self) -> Result<RemoteCredentials> {
+        if let Some(c) = RemoteCredentials::from_env() {
+            return Ok(c);
+        }
+        match RemoteCredentials::load(self.vault_id()) {
+            Ok(Some(c)) => Ok(c),
+            Ok(None) | Err(_) => Err(SyncError::NoCredentials.into()),
+        }
+    }
+
+    /// Last push and pull, what is on the remote, what is waiting to go up.
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        state::status(&self.catalog())
+    }
+}

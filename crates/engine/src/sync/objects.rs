@@ -1,0 +1,304 @@
+//! What the remote holds and how each object is encoded.
+//!
+//! ```text
+//! <prefix>/vault.json                 the wrapped key and KDF parameters (as on disk; no secret in clear)
+//! <prefix>/packs/<64 hex>             chunk objects back to back, exactly as the local store holds them
+//! <prefix>/index/<64 hex>             sealed: which chunk lies where in which packs (one per push batch)
+//! <prefix>/catalogs/<ms>-<device>     sealed manifest of one catalog snapshot
+//! <prefix>/gc/<ms>-<device>           sealed list of packs marked for deletion (remote GC, phase one)
+//! ```
+//! Pack and index names are random, manifest names carry only a time and a random
+//! device id: no name says anything about the library. Chunk objects are already
+//! encrypted and bound to their id, so packs are not sealed again; everything else
+//! is sealed with a sync key derived from the master key, its name as associated
+//! data so that no object can stand in for another.
+
+use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
+use serde::{Deserialize, Serialize};
+
+use super::SyncError;
+use crate::keys::{MasterKey, aead_key, random_array};
+use crate::store::{ChunkId, hex, unhex};
+
+pub const VAULT_JSON: &str = "vault.json";
+pub const PACKS: &str = "packs/";
+pub const INDEXES: &str = "index/";
+pub const CATALOGS: &str = "catalogs/";
+pub const GC_MARKS: &str = "gc/";
+
+const SEALED_FORMAT: u8 = 1;
+
+pub fn pack_name(id: &[u8; 32]) -> String {
+    format!("{PACKS}{}", hex(id))
+}
+
+pub fn pack_id_from_name(name: &str) -> Option<[u8; 32]> {
+    unhex(name.strip_prefix(PACKS)?)?.try_into().ok()
+}
+
+pub fn random_name(dir: &str) -> Result<String, SyncError> {
+    Ok(format!("{dir}{}", hex(&random_array::<32>()?)))
+}
+
+/// `catalogs/<ms>-<device>`: zero-padded so names sort by time.
+pub fn timed_name(dir: &str, millis: i64, device: &str) -> String {
+    format!("{dir}{millis:015}-{device}")
+}
+
+pub fn time_of(name: &str) -> Option<i64> {
+    name.rsplit('/').next()?.split('-').next()?.parse().ok()
+}
+
+/// Seals and opens the remote's metadata objects.
+pub struct Sealer {
+    key: LessSafeKey,
+}
+
+impl Sealer {
+    pub fn new(master: &MasterKey, vault_id: &str) -> Sealer {
+        Sealer {
+            key: aead_key(&master.derive(vault_id, "audiovault sync metadata v1")),
+        }
+    }
+
+    pub fn seal(&self, name: &str, plaintext: &[u8]) -> Result<Vec<u8>, SyncError> {
+        let nonce: [u8; NONCE_LEN] = random_array()?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + 16);
+        out.push(SEALED_FORMAT);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad(name)),
+                &mut out[1 + NONCE_LEN..],
+            )
+            .map_err(|_| SyncError::Other("encryption failed".into()))?;
+        out.extend_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
+    pub fn open(&self, name: &str, mut sealed: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        let corrupt = |reason: &str| SyncError::CorruptObject {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        };
+        if sealed.len() < 1 + NONCE_LEN + 16 {
+            return Err(corrupt("too short"));
+        }
+        if sealed[0] != SEALED_FORMAT {
+            return Err(corrupt("unknown format"));
+        }
+        let nonce: [u8; NONCE_LEN] = sealed[1..1 + NONCE_LEN]
+            .try_into()
+            .map_err(|_| corrupt("too short"))?;
+        let len = self
+            .key
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad(name)),
+                &mut sealed[1 + NONCE_LEN..],
+            )
+            .map_err(|_| corrupt("authentication failed (damaged, or not this vault's)"))?
+            .len();
+        sealed.drain(..1 + NONCE_LEN);
+        sealed.truncate(len);
+        Ok(sealed)
+    }
+}
+
+fn aad(name: &str) -> Vec<u8> {
+    let mut aad = b"audiovault sync object v1\0".to_vec();
+    aad.extend_from_slice(name.as_bytes());
+    aad
+}
+
+/// Where one chunk lies on the remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub chunk: ChunkId,
+    pub pack: [u8; 32],
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// An index object: packs and the chunks in them. Binary, because a large
+/// library's index runs to millions of entries:
+/// `u32 packs, packs × (32-byte id, u64 size), u32 entries,
+///  entries × (32-byte chunk id, u32 pack number, u64 offset, u32 length)`, little-endian.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IndexObject {
+    pub packs: Vec<([u8; 32], u64)>,
+    pub entries: Vec<Location>,
+}
+
+impl IndexObject {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + self.packs.len() * 40 + self.entries.len() * 48);
+        out.extend_from_slice(&(self.packs.len() as u32).to_le_bytes());
+        for (id, size) in &self.packs {
+            out.extend_from_slice(id);
+            out.extend_from_slice(&size.to_le_bytes());
+        }
+        out.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        for e in &self.entries {
+            let pack_no = self
+                .packs
+                .iter()
+                .position(|(p, _)| *p == e.pack)
+                .unwrap_or(0) as u32;
+            out.extend_from_slice(&e.chunk.0);
+            out.extend_from_slice(&pack_no.to_le_bytes());
+            out.extend_from_slice(&e.offset.to_le_bytes());
+            out.extend_from_slice(&(e.length as u32).to_le_bytes());
+        }
+        out
+    }
+
+    pub fn decode(name: &str, bytes: &[u8]) -> Result<IndexObject, SyncError> {
+        let bad = || SyncError::CorruptObject {
+            name: name.to_string(),
+            reason: "malformed index".into(),
+        };
+        let mut r = Reader { bytes, at: 0 };
+        let n_packs = r.u32().ok_or_else(bad)? as usize;
+        let mut packs = Vec::with_capacity(n_packs.min(1 << 20));
+        for _ in 0..n_packs {
+            let id = r.array32().ok_or_else(bad)?;
+            packs.push((id, r.u64().ok_or_else(bad)?));
+        }
+        let n_entries = r.u32().ok_or_else(bad)? as usize;
+        let mut entries = Vec::with_capacity(n_entries.min(1 << 22));
+        for _ in 0..n_entries {
+            let chunk = ChunkId(r.array32().ok_or_else(bad)?);
+            let pack_no = r.u32().ok_or_else(bad)? as usize;
+            let offset = r.u64().ok_or_else(bad)?;
+            let length = r.u32().ok_or_else(bad)? as u64;
+            let pack = packs.get(pack_no).ok_or_else(bad)?.0;
+            entries.push(Location {
+                chunk,
+                pack,
+                offset,
+                length,
+            });
+        }
+        if r.at != bytes.len() {
+            return Err(bad());
+        }
+        Ok(IndexObject { packs, entries })
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn array32(&mut self) -> Option<[u8; 32]> {
+        self.take(32)?.try_into().ok()
+    }
+}
+
+/// A catalog snapshot's manifest, written last by a push: its presence means every
+/// chunk the snapshot references is on the remote.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub vault_id: String,
+    pub device: String,
+    pub created_at_ms: i64,
+    /// The catalog's schema version (PRAGMA user_version) in the snapshot.
+    pub schema_version: i64,
+    pub snapshot_size: u64,
+    /// The snapshot's chunks in order, with where each lies.
+    pub snapshot: Vec<ManifestChunk>,
+    /// Every pack holding a chunk this snapshot references (tracks, artwork, and
+    /// the snapshot itself): what remote GC keeps.
+    pub packs: Vec<String>,
+    pub tracks: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestChunk {
+    pub id: String,
+    pub pack: String,
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// Phase one of remote GC: packs found unreferenced, to be deleted by a later run
+/// once the grace period has passed and they are still unreferenced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GcMark {
+    pub marked_at_ms: i64,
+    pub packs: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_round_trips_and_rejects_truncation() {
+        let p1 = [1u8; 32];
+        let p2 = [2u8; 32];
+        let idx = IndexObject {
+            packs: vec![(p1, 100), (p2, 200)],
+            entries: vec![
+                Location {
+                    chunk: ChunkId([9; 32]),
+                    pack: p2,
+                    offset: 50,
+                    length: 20,
+                },
+                Location {
+                    chunk: ChunkId([8; 32]),
+                    pack: p1,
+                    offset: 0,
+                    length: 100,
+                },
+            ],
+        };
+        let bytes = idx.encode();
+        assert_eq!(IndexObject::decode("i", &bytes).unwrap(), idx);
+        assert!(IndexObject::decode("i", &bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn sealed_objects_are_bound_to_their_name() {
+        let key = MasterKey::generate().unwrap();
+        let sealer = Sealer::new(&key, "vault");
+        let sealed = sealer.seal("catalogs/1-a", b"hello").unwrap();
+        assert!(!sealed.windows(5).any(|w| w == b"hello"));
+        assert_eq!(
+            sealer.open("catalogs/1-a", sealed.clone()).unwrap(),
+            b"hello"
+        );
+        assert!(sealer.open("catalogs/2-a", sealed.clone()).is_err());
+        let mut flipped = sealed;
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(sealer.open("catalogs/1-a", flipped).is_err());
+    }
+
+    #[test]
+    fn timed_names_sort_by_time() {
+        let a = timed_name(CATALOGS, 999, "d");
+        let b = timed_name(CATALOGS, 1000, "d");
+        assert!(a < b);
+        assert_eq!(time_of(&b), Some(1000));
+    }
+}

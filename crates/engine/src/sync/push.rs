@@ -1,0 +1,572 @@
+//! Push: every chunk the remote lacks, packed; then the catalog snapshot through
+//! the same chunks (so successive snapshots share what did not change); then the
+//! index of the new packs; then the manifest, last. A manifest on the remote thus
+//! always means everything it references is there, and a push cut short at any
+//! point redoes only what is missing: finished packs are recorded in the catalog
+//! as they land.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::objects::{self, CATALOGS, INDEXES, Location, Manifest, ManifestChunk, Sealer};
+use super::s3::S3Remote;
+use super::{RemoteCredentials, SyncError, SyncOptions, runtime, state};
+use crate::catalog::{SCHEMA_VERSION, now_unix, now_unix_millis};
+use crate::error::{Error, Result};
+use crate::progress::{CancelToken, Progress};
+use crate::store::chunker::Chunker;
+use crate::store::{ChunkId, hex};
+use crate::vault::Vault;
+
+/// A pack is closed once it reaches this size: big enough that a large library is
+/// not millions of objects, small enough that a retry resends little.
+pub(crate) const PACK_TARGET: u64 = 8 << 20;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PushReport {
+    /// True when the catalog and chunks were already on the remote: no request made.
+    pub nothing_new: bool,
+    pub remote: String,
+    pub packs_uploaded: u64,
+    pub chunks_uploaded: u64,
+    pub bytes_uploaded: u64,
+    pub snapshot_bytes: u64,
+    pub snapshot_chunks_uploaded: u64,
+    pub manifest: Option<String>,
+    pub tracks: u64,
+    pub requests_put: u64,
+    pub requests_get: u64,
+    pub requests_list: u64,
+    pub retries: u64,
+    pub seconds: f64,
+}
+
+/// Where a pack's chunk comes from.
+pub(crate) enum Source {
+    Local(ChunkId, u64),
+    Sealed(ChunkId, Vec<u8>),
+}
+
+impl Source {
+    fn id(&self) -> ChunkId {
+        match self {
+            Source::Local(id, _) | Source::Sealed(id, _) => *id,
+        }
+    }
+    fn size(&self) -> u64 {
+        match self {
+            Source::Local(_, n) => *n,
+            Source::Sealed(_, o) => o.len() as u64,
+        }
+    }
+}
+
+/// A consistent copy of the catalog to push, with device-local tables emptied.
+struct Snapshot {
+    path: PathBuf,
+    generation: i64,
+    schema_version: i64,
+    tracks: u64,
+    /// Chunks it references (audio in track order, then cover art), each once.
+    chunks: Vec<(ChunkId, u64)>,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Vault {
+    /// Pushes to the configured remote. See the module docs for the order of work.
+    pub fn push(
+        &self,
+        credentials: &RemoteCredentials,
+        options: &SyncOptions,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<PushReport> {
+        let started = Instant::now();
+        let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
+        // Local GC may not delete chunk files while they are read for upload.
+        let _lock = self.lock_shared()?;
+        let vault_json = std::fs::read(self.root().join("vault.json"))
+            .map_err(|e| Error::io(self.root().join("vault.json"), e))?;
+        let vault_json_hash = hex(&Sha256::digest(&vault_json));
+        {
+            let catalog = self.catalog();
+            let generation = state::generation(catalog.conn()).map_err(state::sql(&catalog))?;
+            let pushed = state::get(&catalog, state::PUSHED_GENERATION)?;
+            let (pending, _) = state::unsynced_chunks(&catalog)?;
+            if pending == 0
+                && pushed.as_deref() == Some(generation.to_string().as_str())
+                && state::get(&catalog, state::PUSHED_VAULT_JSON)?.as_deref()
+                    == Some(vault_json_hash.as_str())
+            {
+                return Ok(PushReport {
+                    nothing_new: true,
+                    remote: config.url(),
+                    seconds: started.elapsed().as_secs_f64(),
+                    ..Default::default()
+                });
+            }
+        }
+
+        let rt = runtime()?;
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        let parallelism = options.parallelism.unwrap_or(config.parallelism).max(1) as usize;
+        let sealer = Sealer::new(self.master_key(), self.vault_id());
+
+        rt.block_on(ensure_vault_json(&remote, self.vault_id(), &vault_json))?;
+        refresh(self, &remote, &rt, &sealer)?;
+
+        let snapshot = self.snapshot()?;
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let device = state::device_id(&self.catalog())?;
+        let known = state::known_chunk_ids(&self.catalog())?;
+        let mut seen = HashSet::new();
+        let missing: Vec<Source> = snapshot
+            .chunks
+            .iter()
+            .filter(|(id, _)| !known.contains(id) && seen.insert(*id))
+            .map(|(id, size)| Source::Local(*id, *size))
+            .collect();
+
+        // The snapshot's own chunks, sealed in memory: they never touch the local store.
+        let (snapshot_ids, snapshot_sources, snapshot_size) =
+            self.seal_snapshot(&snapshot, &known)?;
+
+        let mut report = PushReport {
+            remote: config.url(),
+            tracks: snapshot.tracks,
+            snapshot_bytes: snapshot_size,
+            snapshot_chunks_uploaded: snapshot_sources.len() as u64,
+            ..Default::default()
+        };
+        let mut all = missing;
+        all.extend(snapshot_sources);
+        let plans = plan_packs(all);
+        progress.start(
+            plans.len() as u64,
+            plans.iter().flatten().map(Source::size).sum(),
+        );
+        let uploaded = upload_packs(self, &remote, &rt, plans, parallelism, progress, cancel);
+        // Whatever landed is indexed even when the push stops early, so other
+        // devices can find it.
+        let indexed = write_index(self, &remote, &rt, &sealer);
+        let (packs, chunks, bytes) = uploaded?;
+        indexed?;
+        report.packs_uploaded = packs;
+        report.chunks_uploaded = chunks;
+        report.bytes_uploaded = bytes;
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+
+        let manifest = self.manifest(&snapshot, &snapshot_ids, snapshot_size, &device)?;
+        let name = objects::timed_name(CATALOGS, manifest.created_at_ms, &device);
+        let body = serde_json::to_vec(&manifest)
+            .map_err(|e| SyncError::Other(format!("cannot encode the manifest: {e}")))?;
+        rt.block_on(remote.put(&name, sealer.seal(&name, &body)?))?;
+
+        let catalog = self.catalog();
+        state::set(
+            &catalog,
+            state::PUSHED_GENERATION,
+            &snapshot.generation.to_string(),
+        )?;
+        state::set(&catalog, state::PUSHED_VAULT_JSON, &vault_json_hash)?;
+        state::set(&catalog, state::LAST_PUSH_AT, &now_unix().to_string())?;
+        state::set(&catalog, state::LAST_MANIFEST, &name)?;
+        // Our own snapshot needs no merging on the next pull.
+        state::set(&catalog, state::MERGED_MANIFEST, &name)?;
+        catalog.log_activity(
+            "sync",
+            &format!(
+                "pushed to {}: {} packs, {} bytes, {} tracks in the catalog",
+                config.url(),
+                report.packs_uploaded,
+                report.bytes_uploaded,
+                report.tracks
+            ),
+        )?;
+        let stats = remote.stats();
+        report.manifest = Some(name);
+        report.requests_put = stats.puts.load(Ordering::Relaxed);
+        report.requests_get = stats.gets.load(Ordering::Relaxed);
+        report.requests_list = stats.lists.load(Ordering::Relaxed);
+        report.retries = stats.retries.load(Ordering::Relaxed);
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    fn snapshot(&self) -> Result<Snapshot> {
+        let random: [u8; 8] = crate::keys::random_array()?;
+        let path = self.root().join("tmp").join(format!(
+            "{}-{}-snapshot.db",
+            std::process::id(),
+            hex(&random)
+        ));
+        {
+            // VACUUM INTO copies one consistent state, and the generation counter
+            // travels inside it, so what the copy holds and its generation agree.
+            let catalog = self.catalog();
+            catalog
+                .conn()
+                .execute("VACUUM INTO ?1", [path.to_string_lossy().as_ref()])
+                .map_err(state::sql(&catalog))?;
+        }
+        let snapshot_err = |e: rusqlite::Error| -> Error {
+            SyncError::Other(format!("catalog snapshot {}: {e}", path.display())).into()
+        };
+        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+            .map_err(snapshot_err)?;
+        let generation = state::generation(&conn).map_err(snapshot_err)?;
+        // What belongs to this device, not to the library, stays home.
+        conn.execute_batch(
+            "DELETE FROM remote_config; DELETE FROM sync_state; DELETE FROM remote_chunks;
+             DELETE FROM remote_packs; DELETE FROM remote_indexes;
+             DELETE FROM watch_files; DELETE FROM watch_failures; DELETE FROM watch_folders;
+             VACUUM;",
+        )
+        .map_err(snapshot_err)?;
+        let schema_version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(snapshot_err)?;
+        let tracks: i64 = conn
+            .query_row("SELECT count(*) FROM tracks", [], |r| r.get(0))
+            .map_err(snapshot_err)?;
+        let mut chunks = Vec::new();
+        let mut seen = HashSet::new();
+        {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT tc.chunk_id, c.stored_size FROM track_chunks tc JOIN chunks c ON c.id = tc.chunk_id
+                     ORDER BY tc.track_id, tc.seq",
+                )
+                .map_err(snapshot_err)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(snapshot_err)?;
+            for row in rows {
+                let (id, size) = row.map_err(snapshot_err)?;
+                if let Some(id) = ChunkId::from_slice(&id)
+                    && seen.insert(id)
+                {
+                    chunks.push((id, size as u64));
+                }
+            }
+            let mut art = conn
+                .prepare(
+                    "SELECT DISTINCT c.id, c.stored_size FROM tracks t JOIN chunks c ON c.id = t.artwork_id",
+                )
+                .map_err(snapshot_err)?;
+            let rows = art
+                .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
+                .map_err(snapshot_err)?;
+            for row in rows {
+                let (id, size) = row.map_err(snapshot_err)?;
+                if let Some(id) = ChunkId::from_slice(&id)
+                    && seen.insert(id)
+                {
+                    chunks.push((id, size as u64));
+                }
+            }
+        }
+        Ok(Snapshot {
+            path,
+            generation,
+            schema_version,
+            tracks: tracks as u64,
+            chunks,
+        })
+    }
+
+    /// Chunks the snapshot file with the vault's chunker; returns its chunk ids in
+    /// order, the sealed chunks the remote lacks, and its size.
+    fn seal_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        known: &HashSet<ChunkId>,
+    ) -> Result<(Vec<ChunkId>, Vec<Source>, u64)> {
+        let file = std::fs::File::open(&snapshot.path).map_err(|e| Error::io(&snapshot.path, e))?;
+        let mut chunker = Chunker::new(std::io::BufReader::new(file), &self.config().chunker);
+        let mut ids = Vec::new();
+        let mut sources = Vec::new();
+        let mut size = 0u64;
+        let mut seen = HashSet::new();
+        while let Some((_, data)) = chunker
+            .next_chunk()
+            .map_err(|e| Error::io(&snapshot.path, e))?
+        {
+            size += data.len() as u64;
+            let id = self.store().id_for(data);
+            ids.push(id);
+            if !known.contains(&id) && seen.insert(id) {
+                sources.push(Source::Sealed(id, self.store().seal_object(&id, data)?));
+            }
+        }
+        Ok((ids, sources, size))
+    }
+
+    fn manifest(
+        &self,
+        snapshot: &Snapshot,
+        snapshot_ids: &[ChunkId],
+        snapshot_size: u64,
+        device: &str,
+    ) -> Result<Manifest> {
+        let catalog = self.catalog();
+        let mut packs = HashSet::new();
+        let mut chunks = Vec::with_capacity(snapshot_ids.len());
+        for id in snapshot_ids {
+            let loc = state::location(&catalog, id)?
+                .ok_or_else(|| SyncError::Other(format!("snapshot chunk {id} was not uploaded")))?;
+            packs.insert(loc.pack);
+            chunks.push(ManifestChunk {
+                id: id.to_hex(),
+                pack: hex(&loc.pack),
+                offset: loc.offset,
+                length: loc.length,
+            });
+        }
+        for (id, _) in &snapshot.chunks {
+            let loc = state::location(&catalog, id)?
+                .ok_or_else(|| SyncError::Other(format!("chunk {id} was not uploaded")))?;
+            packs.insert(loc.pack);
+        }
+        let mut packs: Vec<String> = packs.iter().map(|p| hex(p)).collect();
+        packs.sort();
+        Ok(Manifest {
+            format: 1,
+            vault_id: self.vault_id().to_string(),
+            device: device.to_string(),
+            created_at_ms: now_unix_millis(),
+            schema_version: snapshot.schema_version.min(SCHEMA_VERSION),
+            snapshot_size,
+            snapshot: chunks,
+            packs,
+            tracks: snapshot.tracks,
+        })
+    }
+}
+
+/// Uploads vault.json unless the remote already has this vault's; refuses a
+/// prefix that holds another vault.
+async fn ensure_vault_json(remote: &S3Remote, vault_id: &str, ours: &[u8]) -> Result<()> {
+    if let Some(theirs) = remote.get(objects::VAULT_JSON).await? {
+        if theirs == ours {
+            return Ok(());
+        }
+        let remote_id = serde_json::from_slice::<serde_json::Value>(&theirs)
+            .ok()
+            .and_then(|v| v.get("vault_id")?.as_str().map(str::to_string))
+            .unwrap_or_default();
+        if remote_id != vault_id {
+            return Err(SyncError::OtherVault {
+                remote: remote_id,
+                local: vault_id.to_string(),
+            }
+            .into());
+        }
+    }
+    // New, or this vault's with an older wrapped key (the passphrase changed).
+    remote.put(objects::VAULT_JSON, ours.to_vec()).await?;
+    Ok(())
+}
+
+/// Brings this device's view of the remote up to date: reads index objects it has
+/// not seen (other devices' packs), and forgets packs that are gone or marked for
+/// deletion by remote GC, so their chunks are uploaded again rather than relied on.
+pub(crate) fn refresh(
+    vault: &Vault,
+    remote: &S3Remote,
+    rt: &tokio::runtime::Runtime,
+    sealer: &Sealer,
+) -> Result<HashSet<[u8; 32]>> {
+    let (packs, indexes, marks) = rt.block_on(async {
+        let packs = remote.list(objects::PACKS).await?;
+        let indexes = remote.list(INDEXES).await?;
+        let marks = remote.list(objects::GC_MARKS).await?;
+        Ok::<_, SyncError>((packs, indexes, marks))
+    })?;
+    let existing: HashSet<[u8; 32]> = packs
+        .iter()
+        .filter_map(|p| objects::pack_id_from_name(&p.name))
+        .collect();
+    let mut doomed = HashSet::new();
+    for mark in marks {
+        let Some(sealed) = rt.block_on(remote.get(&mark.name))? else {
+            continue;
+        };
+        let mark: objects::GcMark = serde_json::from_slice(&sealer.open(&mark.name, sealed)?)
+            .map_err(|e| SyncError::CorruptObject {
+                name: mark.name.clone(),
+                reason: e.to_string(),
+            })?;
+        for p in mark.packs {
+            if let Some(id) = crate::store::unhex(&p).and_then(|v| <[u8; 32]>::try_from(v).ok()) {
+                doomed.insert(id);
+            }
+        }
+    }
+    let known_indexes = state::known_indexes(&vault.catalog())?;
+    for index in indexes.iter().filter(|i| !known_indexes.contains(&i.name)) {
+        let Some(sealed) = rt.block_on(remote.get(&index.name))? else {
+            continue;
+        };
+        let plain = sealer.open(&index.name, sealed)?;
+        let decoded = objects::IndexObject::decode(&index.name, &plain)?;
+        state::record_packs(
+            &vault.catalog(),
+            &decoded.packs,
+            &decoded.entries,
+            Some(&index.name),
+        )?;
+    }
+    let gone: Vec<[u8; 32]> = state::known_packs(&vault.catalog())?
+        .into_iter()
+        .map(|(id, _)| id)
+        .filter(|id| !existing.contains(id) || doomed.contains(id))
+        .collect();
+    state::forget_packs(&vault.catalog(), &gone)?;
+    Ok(existing.difference(&doomed).copied().collect())
+}
+
+pub(crate) fn plan_packs(sources: Vec<Source>) -> Vec<Vec<Source>> {
+    let mut plans = Vec::new();
+    let mut current = Vec::new();
+    let mut size = 0;
+    for s in sources {
+        size += s.size();
+        current.push(s);
+        if size >= PACK_TARGET {
+            plans.push(std::mem::take(&mut current));
+            size = 0;
+        }
+    }
+    if !current.is_empty() {
+        plans.push(current);
+    }
+    plans
+}
+
+/// Uploads packs with `parallelism` workers; each finished pack is recorded in
+/// the catalog at once. Returns (packs, chunks, bytes).
+fn upload_packs(
+    vault: &Vault,
+    remote: &S3Remote,
+    rt: &tokio::runtime::Runtime,
+    plans: Vec<Vec<Source>>,
+    parallelism: usize,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+) -> Result<(u64, u64, u64)> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let totals = Mutex::new((0u64, 0u64, 0u64));
+    let plans: Vec<Mutex<Option<Vec<Source>>>> =
+        plans.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..parallelism.min(plans.len()) {
+            scope.spawn(|| {
+                loop {
+                    if failed.load(Ordering::Relaxed) || cancel.is_cancelled() {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(slot) = plans.get(i) else { return };
+                    let Some(plan) = crate::ingest::lock(slot).take() else {
+                        continue;
+                    };
+                    match upload_one(vault, remote, rt, plan) {
+                        Ok((chunks, bytes)) => {
+                            let mut t = crate::ingest::lock(&totals);
+                            t.0 += 1;
+                            t.1 += chunks;
+                            t.2 += bytes;
+                            drop(t);
+                            progress.advance(bytes);
+                            progress.item_finished(std::path::Path::new("pack"), true);
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            crate::ingest::lock(&first_error).get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = crate::ingest::lock(&first_error).take() {
+        return Err(e);
+    }
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let t = *crate::ingest::lock(&totals);
+    Ok(t)
+}
+
+fn upload_one(
+    vault: &Vault,
+    remote: &S3Remote,
+    rt: &tokio::runtime::Runtime,
+    plan: Vec<Source>,
+) -> Result<(u64, u64)> {
+    let pack: [u8; 32] = crate::keys::random_array()?;
+    let mut body = Vec::with_capacity(plan.iter().map(Source::size).sum::<u64>() as usize);
+    let mut entries = Vec::with_capacity(plan.len());
+    for source in plan {
+        let id = source.id();
+        let object = match source {
+            Source::Local(id, _) => vault.store().read_object(&id).map_err(|e| {
+                SyncError::Other(format!(
+                    "{e}: it was not pushed; run `audiovault verify --repair` or re-import the track"
+                ))
+            })?,
+            Source::Sealed(_, object) => object,
+        };
+        entries.push(Location {
+            chunk: id,
+            pack,
+            offset: body.len() as u64,
+            length: object.len() as u64,
+        });
+        body.extend_from_slice(&object);
+    }
+    let size = body.len() as u64;
+    rt.block_on(remote.put(&objects::pack_name(&pack), body))?;
+    state::record_packs(&vault.catalog(), &[(pack, size)], &entries, None)?;
+    Ok((entries.len() as u64, size))
+}
+
+/// Writes one index object for this device's packs that none lists yet.
+fn write_index(
+    vault: &Vault,
+    remote: &S3Remote,
+    rt: &tokio::runtime::Runtime,
+    sealer: &Sealer,
+) -> Result<()> {
+    let index = state::unindexed(&vault.catalog())?;
+    if index.packs.is_empty() {
+        return Ok(());
+    }
+    let name = objects::random_name(INDEXES)?;
+    let sealed = sealer.seal(&name, &index.encode())?;
+    rt.block_on(remote.put(&name, sealed))?;
+    let packs: Vec<[u8; 32]> = index.packs.iter().map(|(p, _)| *p).collect();
+    state::mark_indexed(&vault.catalog(), &packs, &name)?;
+    Ok(())
+}

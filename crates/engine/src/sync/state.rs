@@ -1,0 +1,422 @@
+//! What this device knows of the remote, kept in the catalog (migration 0006):
+//! settings, sync state, and where each chunk lies. Keeping it here is what lets a
+//! push with nothing new finish without a single request.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::RemoteConfig;
+use super::objects::{IndexObject, Location};
+use crate::catalog::{Catalog, format_time, now_unix};
+use crate::error::Result;
+use crate::store::{ChunkId, hex};
+
+pub const DEVICE_ID: &str = "device_id";
+pub const PUSHED_GENERATION: &str = "pushed_generation";
+pub const PUSHED_VAULT_JSON: &str = "pushed_vault_json";
+pub const LAST_PUSH_AT: &str = "last_push_at";
+pub const LAST_PULL_AT: &str = "last_pull_at";
+pub const LAST_MANIFEST: &str = "last_manifest";
+pub const MERGED_MANIFEST: &str = "merged_manifest";
+
+pub(crate) fn sql(catalog: &Catalog) -> impl Fn(rusqlite::Error) -> crate::Error + '_ {
+    move |e| catalog.err(e).into()
+}
+
+pub fn load_config(catalog: &Catalog) -> Result<Option<RemoteConfig>> {
+    catalog
+        .conn()
+        .query_row(
+            "SELECT endpoint, region, bucket, prefix, path_style, parallelism FROM remote_config WHERE id = 1",
+            [],
+            |r| {
+                Ok(RemoteConfig {
+                    endpoint: r.get(0)?,
+                    region: r.get(1)?,
+                    bucket: r.get(2)?,
+                    prefix: r.get(3)?,
+                    path_style: r.get(4)?,
+                    parallelism: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(sql(catalog))
+}
+
+pub fn save_config(catalog: &Catalog, c: &RemoteConfig) -> Result<()> {
+    catalog
+        .conn()
+        .execute(
+            "INSERT INTO remote_config (id, endpoint, region, bucket, prefix, path_style, parallelism)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET endpoint = ?1, region = ?2, bucket = ?3, prefix = ?4,
+                 path_style = ?5, parallelism = ?6",
+            params![c.endpoint, c.region, c.bucket, c.prefix.trim_matches('/'), c.path_style, c.parallelism],
+        )
+        .map_err(sql(catalog))?;
+    Ok(())
+}
+
+pub fn get(catalog: &Catalog, key: &str) -> Result<Option<String>> {
+    catalog
+        .conn()
+        .query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(sql(catalog))
+}
+
+pub fn set(catalog: &Catalog, key: &str, value: &str) -> Result<()> {
+    catalog
+        .conn()
+        .execute(
+            "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = ?2",
+            params![key, value],
+        )
+        .map_err(sql(catalog))?;
+    Ok(())
+}
+
+/// This copy of the vault's random id on the remote (manifest names carry it).
+pub fn device_id(catalog: &Catalog) -> Result<String> {
+    if let Some(id) = get(catalog, DEVICE_ID)? {
+        return Ok(id);
+    }
+    let id = hex(&crate::keys::random_array::<8>()?);
+    set(catalog, DEVICE_ID, &id)?;
+    Ok(id)
+}
+
+pub fn generation(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT value FROM sync_generation WHERE id = 1", [], |r| {
+        r.get(0)
+    })
+}
+
+/// Chunks the catalog references that no known remote pack holds.
+pub fn unsynced_chunks(catalog: &Catalog) -> Result<(u64, u64)> {
+    catalog
+        .conn()
+        .query_row(
+            "SELECT count(*), ifnull(sum(stored_size), 0) FROM chunks c
+             WHERE NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = c.id)",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )
+        .map_err(sql(catalog))
+}
+
+pub fn location(catalog: &Catalog, id: &ChunkId) -> Result<Option<Location>> {
+    catalog
+        .conn()
+        .query_row(
+            "SELECT pack_id, offset, length FROM remote_chunks WHERE chunk_id = ?1",
+            [&id.0[..]],
+            |r| {
+                let pack: Vec<u8> = r.get(0)?;
+                Ok((pack, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            },
+        )
+        .optional()
+        .map_err(sql(catalog))
+        .map(|o| {
+            o.and_then(|(pack, offset, length)| {
+                Some(Location {
+                    chunk: *id,
+                    pack: pack.try_into().ok()?,
+                    offset: offset as u64,
+                    length: length as u64,
+                })
+            })
+        })
+}
+
+pub fn known_chunk_ids(catalog: &Catalog) -> Result<HashSet<ChunkId>> {
+    let mut stmt = catalog
+        .conn()
+        .prepare("SELECT chunk_id FROM remote_chunks")
+        .map_err(sql(catalog))?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .map_err(sql(catalog))?;
+    let mut out = HashSet::new();
+    for row in rows {
+        if let Some(id) = ChunkId::from_slice(&row.map_err(sql(catalog))?) {
+            out.insert(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Records packs that are on the remote, with their chunks. `index_name` is None
+/// for this device's own packs until an index object lists them.
+pub fn record_packs(
+    catalog: &Catalog,
+    packs: &[([u8; 32], u64)],
+    entries: &[Location],
+    index_name: Option<&str>,
+) -> Result<()> {
+    let tx = catalog
+        .conn()
+        .unchecked_transaction()
+        .map_err(sql(catalog))?;
+    {
+        let mut pack_stmt = tx
+            .prepare_cached(
+                "INSERT INTO remote_packs (id, size, index_name, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET index_name = ifnull(index_name, ?3)",
+            )
+            .map_err(sql(catalog))?;
+        for (id, size) in packs {
+            pack_stmt
+                .execute(params![&id[..], *size as i64, index_name, now_unix()])
+                .map_err(sql(catalog))?;
+        }
+        // First location wins: two devices may have uploaded the same chunk.
+        let mut chunk_stmt = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO remote_chunks (chunk_id, pack_id, offset, length) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(sql(catalog))?;
+        for e in entries {
+            chunk_stmt
+                .execute(params![
+                    &e.chunk.0[..],
+                    &e.pack[..],
+                    e.offset as i64,
+                    e.length as i64
+                ])
+                .map_err(sql(catalog))?;
+        }
+        if let Some(name) = index_name {
+            tx.execute(
+                "INSERT OR IGNORE INTO remote_indexes (name) VALUES (?1)",
+                [name],
+            )
+            .map_err(sql(catalog))?;
+        }
+    }
+    tx.commit().map_err(sql(catalog))?;
+    Ok(())
+}
+
+/// This device's packs that no index object lists yet, with their chunks.
+pub fn unindexed(catalog: &Catalog) -> Result<IndexObject> {
+    let conn = catalog.conn();
+    let mut packs_stmt = conn
+        .prepare(
+            "SELECT id, size FROM remote_packs WHERE index_name IS NULL ORDER BY created_at, id",
+        )
+        .map_err(sql(catalog))?;
+    let packs: Vec<([u8; 32], u64)> = packs_stmt
+        .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(sql(catalog))?
+        .filter_map(|row| {
+            row.ok()
+                .and_then(|(id, size)| Some((id.try_into().ok()?, size as u64)))
+        })
+        .collect();
+    let mut entries = Vec::new();
+    let mut chunk_stmt = conn
+        .prepare(
+            "SELECT chunk_id, offset, length FROM remote_chunks WHERE pack_id = ?1 ORDER BY offset",
+        )
+        .map_err(sql(catalog))?;
+    for (pack, _) in &packs {
+        let rows = chunk_stmt
+            .query_map([&pack[..]], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(sql(catalog))?;
+        for row in rows {
+            let (chunk, offset, length) = row.map_err(sql(catalog))?;
+            if let Some(chunk) = ChunkId::from_slice(&chunk) {
+                entries.push(Location {
+                    chunk,
+                    pack: *pack,
+                    offset: offset as u64,
+                    length: length as u64,
+                });
+            }
+        }
+    }
+    Ok(IndexObject { packs, entries })
+}
+
+pub fn mark_indexed(catalog: &Catalog, packs: &[[u8; 32]], index_name: &str) -> Result<()> {
+    let tx = catalog
+        .conn()
+        .unchecked_transaction()
+        .map_err(sql(catalog))?;
+    for p in packs {
+        tx.execute(
+            "UPDATE remote_packs SET index_name = ?2 WHERE id = ?1",
+            params![&p[..], index_name],
+        )
+        .map_err(sql(catalog))?;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO remote_indexes (name) VALUES (?1)",
+        [index_name],
+    )
+    .map_err(sql(catalog))?;
+    tx.commit().map_err(sql(catalog))?;
+    Ok(())
+}
+
+pub fn known_indexes(catalog: &Catalog) -> Result<HashSet<String>> {
+    let mut stmt = catalog
+        .conn()
+        .prepare("SELECT name FROM remote_indexes")
+        .map_err(sql(catalog))?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql(catalog))?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql(catalog))
+}
+
+pub fn known_packs(catalog: &Catalog) -> Result<Vec<([u8; 32], Option<String>)>> {
+    let mut stmt = catalog
+        .conn()
+        .prepare("SELECT id, index_name FROM remote_packs")
+        .map_err(sql(catalog))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+        })
+        .map_err(sql(catalog))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, index) = row.map_err(sql(catalog))?;
+        if let Ok(id) = id.try_into() {
+            out.push((id, index));
+        }
+    }
+    Ok(out)
+}
+
+/// Forgets packs that are gone from the remote (or doomed by remote GC): their
+/// chunks count as not uploaded again, so the next push re-sends them.
+pub fn forget_packs(catalog: &Catalog, packs: &[[u8; 32]]) -> Result<()> {
+    let tx = catalog
+        .conn()
+        .unchecked_transaction()
+        .map_err(sql(catalog))?;
+    for p in packs {
+        tx.execute("DELETE FROM remote_chunks WHERE pack_id = ?1", [&p[..]])
+            .map_err(sql(catalog))?;
+        tx.execute("DELETE FROM remote_packs WHERE id = ?1", [&p[..]])
+            .map_err(sql(catalog))?;
+    }
+    tx.commit().map_err(sql(catalog))?;
+    Ok(())
+}
+
+/// Indexes read or written whose packs are all gone.
+pub fn orphan_indexes(catalog: &Catalog) -> Result<Vec<String>> {
+    let mut stmt = catalog
+        .conn()
+        .prepare(
+            "SELECT name FROM remote_indexes i
+             WHERE NOT EXISTS (SELECT 1 FROM remote_packs p WHERE p.index_name = i.name)",
+        )
+        .map_err(sql(catalog))?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql(catalog))?;
+    rows.collect::<rusqlite::Result<_>>().map_err(sql(catalog))
+}
+
+pub fn forget_index(catalog: &Catalog, name: &str) -> Result<()> {
+    catalog
+        .conn()
+        .execute("DELETE FROM remote_indexes WHERE name = ?1", [name])
+        .map_err(sql(catalog))?;
+    Ok(())
+}
+
+/// The sync side of the catalog at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncStatus {
+    pub configured: bool,
+    pub remote: Option<String>,
+    pub last_push_at: Option<String>,
+    pub last_pull_at: Option<String>,
+    pub remote_packs: u64,
+    pub remote_chunks: u64,
+    /// Chunks the catalog references that are not on the remote yet.
+    pub pending_chunks: u64,
+    pub pending_bytes: u64,
+    /// Tracks whose every chunk is on the remote.
+    pub tracks_on_remote: u64,
+    pub tracks_local_only: u64,
+    /// True when the catalog changed since the last push.
+    pub catalog_changed: bool,
+}
+
+pub fn status(catalog: &Catalog) -> Result<SyncStatus> {
+    let config = load_config(catalog)?;
+    let time = |key: &str| -> Result<Option<String>> {
+        Ok(get(catalog, key)?
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(format_time))
+    };
+    let (pending_chunks, pending_bytes) = unsynced_chunks(catalog)?;
+    let conn = catalog.conn();
+    let count = |q: &str| -> Result<u64> {
+        conn.query_row(q, [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(sql(catalog))
+    };
+    let remote_packs = count("SELECT count(*) FROM remote_packs")?;
+    let remote_chunks = count("SELECT count(*) FROM remote_chunks")?;
+    let tracks_local_only = count(
+        "SELECT count(*) FROM tracks t WHERE EXISTS (
+             SELECT 1 FROM track_chunks tc WHERE tc.track_id = t.id
+             AND NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = tc.chunk_id))",
+    )?;
+    let tracks = count("SELECT count(*) FROM tracks")?;
+    let pushed: Option<i64> = get(catalog, PUSHED_GENERATION)?.and_then(|v| v.parse().ok());
+    let current = generation(conn).map_err(sql(catalog))?;
+    Ok(SyncStatus {
+        configured: config.is_some(),
+        remote: config.map(|c| c.url()),
+        last_push_at: time(LAST_PUSH_AT)?,
+        last_pull_at: time(LAST_PULL_AT)?,
+        remote_packs,
+        remote_chunks,
+        pending_chunks,
+        pending_bytes,
+        tracks_on_remote: tracks - tracks_local_only,
+        tracks_local_only,
+        catalog_changed: pushed != Some(current),
+    })
+}
+
+/// Whether each track's every chunk (audio and cover art) is on the remote.
+pub fn tracks_on_remote(catalog: &Catalog, ids: &[String]) -> Result<Vec<bool>> {
+    let mut stmt = catalog
+        .conn()
+        .prepare_cached(
+            "SELECT NOT EXISTS (
+                 SELECT 1 FROM track_chunks tc WHERE tc.track_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = tc.chunk_id))
+             AND EXISTS (SELECT 1 FROM remote_chunks LIMIT 1)",
+        )
+        .map_err(sql(catalog))?;
+    ids.iter()
+        .map(|id| {
+            stmt.query_row([id], |r| r.get::<_, bool>(0))
+                .map_err(sql(catalog))
+        })
+        .collect()
+}
