@@ -521,7 +521,8 @@ mod tests {
     #[test]
     fn retention_keeps_last_n_and_one_per_recent_day() {
         let day = 86_400_000;
-        let now = 100 * day;
+        // Midday, so the seconds between a day's three pushes never cross midnight.
+        let now = 100 * day + day / 2;
         // Three a day for 40 days, newest first.
         let mut all: Vec<Listed> = (0..40)
             .flat_map(|d| (0..3).map(move |k| listed(now - d * day - k * 1000)))
