@@ -77,6 +77,23 @@ impl RowidSet {
         self.len
     }
 
+    /// The rowids, ascending.
+    pub(crate) fn iter(&self) -> Box<dyn Iterator<Item = i64> + '_> {
+        match &self.repr {
+            Repr::Bits { base, words } => {
+                // Word i exists only if rowid base + 64·i is within the set's
+                // span, so this sum cannot overflow.
+                Box::new(words.iter().enumerate().flat_map(move |(i, &w)| {
+                    let at = base + 64 * i as i64;
+                    (0..64)
+                        .filter(move |b| w & (1 << b) != 0)
+                        .map(move |b| at + b)
+                }))
+            }
+            Repr::Sorted(rowids) => Box::new(rowids.iter().copied()),
+        }
+    }
+
     pub(crate) fn contains(&self, rowid: i64) -> bool {
         match &self.repr {
             Repr::Bits { base, words } => {
@@ -106,11 +123,21 @@ pub(crate) struct Marker {
 }
 
 impl Marker {
-    pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Self> {
-        Ok(Marker {
+    /// `None` inside a transaction: a rollback would undo changes without
+    /// moving either counter, so nothing evaluated there may be reused.
+    pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Option<Self>> {
+        if !conn.is_autocommit() {
+            return Ok(None);
+        }
+        Ok(Some(Marker {
             data_version: conn.query_row("PRAGMA data_version", [], |r| r.get(0))?,
             total_changes: conn.total_changes(),
-        })
+        }))
+    }
+
+    /// Whether something evaluated at `then` still holds at `now`.
+    fn holds(then: Option<Self>, now: Option<Self>) -> bool {
+        then.is_some() && then == now
     }
 }
 
@@ -125,10 +152,83 @@ pub(crate) struct Matches {
     pub(crate) max_rowid: i64,
 }
 
+/// Every track's state, duration and size by rowid, so the footer of a broad
+/// match adds up numbers in memory instead of reading each matching row from
+/// SQLite. Like the sets, it is kept while the catalog is unchanged, and one
+/// copy serves the footer of every text typed meanwhile.
+#[derive(Debug)]
+pub(crate) struct Facts {
+    base: i64,
+    rows: Vec<Fact>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Fact {
+    /// None where no track has this rowid.
+    active: Option<bool>,
+    duration: f64,
+    size: i64,
+}
+
+/// A footer's numbers: tracks, seconds, bytes.
+pub(crate) type Totals = (u64, f64, u64);
+
+impl Facts {
+    /// Reads every track; `None` when rowids are too sparse for a dense array.
+    fn read(conn: &Connection) -> rusqlite::Result<Option<Self>> {
+        let (count, min, max): (i64, i64, i64) = conn.query_row(
+            "SELECT count(*), ifnull(min(rowid), 0), ifnull(max(rowid), 0) FROM tracks",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let span = max.abs_diff(min);
+        if span > 2 * count.unsigned_abs() + 1024 {
+            return Ok(None);
+        }
+        let mut rows = vec![Fact::default(); span as usize + 1];
+        let mut stmt = conn.prepare_cached(
+            "SELECT rowid, state = 'active', ifnull(duration_seconds, 0), size_bytes FROM tracks",
+        )?;
+        let mut cursor = stmt.query([])?;
+        while let Some(r) = cursor.next()? {
+            let rowid: i64 = r.get(0)?;
+            // A row inserted since the count (another connection) may lie
+            // outside the span; the marker will differ, so skipping it is safe.
+            if let Some(f) = usize::try_from(rowid.wrapping_sub(min))
+                .ok()
+                .and_then(|i| rows.get_mut(i))
+            {
+                *f = Fact {
+                    active: Some(r.get(1)?),
+                    duration: r.get(2)?,
+                    size: r.get(3)?,
+                };
+            }
+        }
+        Ok(Some(Facts { base: min, rows }))
+    }
+
+    /// The totals of the tracks in `set` that are active (or trashed).
+    pub(crate) fn totals(&self, set: &RowidSet, active: bool) -> Totals {
+        let mut totals = (0, 0.0, 0);
+        for rowid in set.iter() {
+            let fact = usize::try_from(rowid.wrapping_sub(self.base))
+                .ok()
+                .and_then(|i| self.rows.get(i));
+            if let Some(f) = fact.filter(|f| f.active == Some(active)) {
+                totals.0 += 1;
+                totals.1 += f.duration;
+                totals.2 += f.size as u64;
+            }
+        }
+        totals
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
     fts: String,
-    marker: Marker,
+    marker: Option<Marker>,
     matches: Matches,
 }
 
@@ -136,6 +236,7 @@ struct Entry {
 struct Sets {
     /// Most recently used last.
     entries: VecDeque<Entry>,
+    facts: Option<(Marker, Arc<Facts>)>,
     next_id: i64,
 }
 
@@ -198,14 +299,19 @@ impl MatchCache {
         let marker = Marker::read(conn)?;
         {
             let mut sets = self.lock();
-            // Any change to the catalog makes every cached set suspect.
-            sets.entries.retain(|e| e.marker == marker);
-            if let Some(i) = sets.entries.iter().position(|e| e.fts == fts) {
-                if let Some(e) = sets.entries.remove(i) {
-                    let matches = e.matches.clone();
-                    sets.entries.push_back(e);
-                    return Ok(matches);
-                }
+            // Any change to the catalog makes every cached set suspect. A set
+            // made in a transaction stays only until the next query: `av_match`
+            // finds it by id while its own query runs.
+            sets.entries.retain(|e| Marker::holds(e.marker, marker));
+            if sets.facts.as_ref().is_some_and(|(m, _)| Some(*m) != marker) {
+                sets.facts = None;
+            }
+            if let Some(i) = sets.entries.iter().position(|e| e.fts == fts)
+                && let Some(e) = sets.entries.remove(i)
+            {
+                let matches = e.matches.clone();
+                sets.entries.push_back(e);
+                return Ok(matches);
             }
         }
         let mut stmt =
@@ -235,6 +341,26 @@ impl MatchCache {
     }
 }
 
+impl MatchCache {
+    /// Every track's facts, read now unless cached from an unchanged catalog;
+    /// `None` when the catalog's rowids are too sparse to hold them densely.
+    pub(crate) fn facts(&self, conn: &Connection) -> rusqlite::Result<Option<Arc<Facts>>> {
+        let marker = Marker::read(conn)?;
+        if let Some((m, facts)) = &self.lock().facts
+            && Marker::holds(Some(*m), marker)
+        {
+            return Ok(Some(facts.clone()));
+        }
+        let Some(facts) = Facts::read(conn)?.map(Arc::new) else {
+            return Ok(None);
+        };
+        if let Some(marker) = marker {
+            self.lock().facts = Some((marker, facts.clone()));
+        }
+        Ok(Some(facts))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,9 +369,18 @@ mod tests {
     fn dense_and_sparse_sets_agree() {
         let dense: Vec<i64> = (1..1000).filter(|r| r % 3 == 0).collect();
         let sparse = vec![-5, 0, 7, 1 << 40, i64::MAX];
-        for rowids in [dense, sparse, vec![], vec![42]] {
+        for rowids in [
+            dense,
+            sparse,
+            vec![],
+            vec![42],
+            vec![i64::MAX - 1, i64::MAX],
+        ] {
             let set = RowidSet::new(rowids.iter().rev().copied().collect());
             assert_eq!(set.len(), rowids.len());
+            let mut sorted = rowids.clone();
+            sorted.sort_unstable();
+            assert_eq!(set.iter().collect::<Vec<_>>(), sorted);
             for r in [
                 -6,
                 -5,
@@ -260,6 +395,7 @@ mod tests {
                 999,
                 1000,
                 1 << 40,
+                i64::MAX - 2,
                 i64::MAX,
             ] {
                 assert_eq!(set.contains(r), rowids.contains(&r), "{r} in {rowids:?}");
