@@ -5,6 +5,7 @@
 //! binary is refused, never "repaired". Statistics are queries, not counters
 //! that drift. Settings hold preferences only: secrets live in the OS keyring.
 
+mod matches;
 mod search;
 mod tracks;
 pub(crate) mod watch;
@@ -50,6 +51,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub struct Catalog {
     conn: Connection,
     path: PathBuf,
+    /// Text searches evaluated on this connection (see `matches`).
+    matches: matches::MatchCache,
 }
 
 pub(crate) fn now_unix() -> i64 {
@@ -84,9 +87,11 @@ impl Catalog {
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
             .map_err(err)?;
         migrate(&mut conn, path)?;
+        let matches = matches::MatchCache::register(&conn).map_err(err)?;
         Ok(Catalog {
             conn,
             path: path.to_path_buf(),
+            matches,
         })
     }
 

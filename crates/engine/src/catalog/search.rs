@@ -2,10 +2,16 @@
 //! diacritic-insensitive, every word must match), filters on technical
 //! columns, any sort column in both directions, and keyset paging so page
 //! 5,000 costs what page 1 does.
+//!
+//! A text search is evaluated once into a cached set of rowids (`matches`), and
+//! its size picks the plan ([`TextPlan`]): few matches are fetched through FTS5
+//! and sorted, many are found by walking the sort index and testing each entry
+//! against the set.
 
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
+use super::matches::{MATCH_FUNCTION, Matches};
 use super::tracks::{TRACK_COLUMNS, track_from_row};
 use super::{Catalog, CatalogError, Track, TrackState};
 
@@ -112,12 +118,57 @@ pub fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
+/// How a text search finds its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextPlan {
+    /// Join FTS5's matches: every matching row is read, then the page is sorted
+    /// out of them. Its cost follows the number of matches.
+    Fts,
+    /// Walk the sort index from the cursor and keep the entries `av_match`
+    /// finds in the cached set. Its cost follows the index entries passed over
+    /// to fill a page: about page size × catalog size / matches.
+    Walk,
+}
+
+/// Passing over one sort-index entry in a walk costs about this fraction of
+/// reading one matched row in the FTS plan (timed on the `catalog_bench`
+/// catalog: ~0.1 µs for an index entry and an `av_match` call, ~1 µs for a
+/// match read through FTS5 and a table lookup).
+const WALK_ENTRY_COST: f64 = 0.1;
+
+impl TextPlan {
+    /// The cheaper plan for `matched` rows out of about `catalog`, when `rows`
+    /// of them are wanted in sort order (`None`: all of them, as a count).
+    fn choose(matched: usize, catalog: i64, rows: Option<u64>) -> Self {
+        let matched = matched.max(1) as f64;
+        let rows = rows.map_or(matched, |r| r as f64);
+        let walk = rows * catalog.max(1) as f64 / matched * WALK_ENTRY_COST;
+        if walk < matched {
+            TextPlan::Walk
+        } else {
+            TextPlan::Fts
+        }
+    }
+}
+
+/// What a query's text asks of the rows.
+enum Text {
+    /// No text: every row.
+    Any,
+    /// Text that no row matches.
+    Nothing,
+    /// The FTS5 query, joined.
+    Fts(String),
+    /// The cached set, which `av_match` finds by its id.
+    Set(Matches),
+}
+
 struct Built {
     from_where: String,
     params: Vec<Value>,
 }
 
-fn build(q: &SearchQuery) -> Built {
+fn build(q: &SearchQuery, text: &Text) -> Built {
     let mut clauses = vec!["t.state = ?".to_string()];
     let mut params: Vec<Value> = vec![Value::Text(
         match q.state.unwrap_or(TrackState::Active) {
@@ -127,9 +178,16 @@ fn build(q: &SearchQuery) -> Built {
         .into(),
     )];
     let mut from = "tracks t".to_string();
-    if let Some(m) = q.text.as_deref().and_then(fts_query) {
-        from.push_str(" JOIN (SELECT rowid AS fts_rowid FROM tracks_fts WHERE tracks_fts MATCH ?) f ON f.fts_rowid = t.rowid");
-        params.insert(0, Value::Text(m));
+    match text {
+        Text::Any | Text::Nothing => {}
+        Text::Fts(m) => {
+            from.push_str(" JOIN (SELECT rowid AS fts_rowid FROM tracks_fts WHERE tracks_fts MATCH ?) f ON f.fts_rowid = t.rowid");
+            params.insert(0, Value::Text(m.clone()));
+        }
+        Text::Set(m) => {
+            clauses.push(format!("{MATCH_FUNCTION}(?, t.rowid)"));
+            params.push(Value::Integer(m.id));
+        }
     }
     if !q.formats.is_empty() {
         clauses.push(format!(
@@ -219,8 +277,44 @@ fn decode_cursor(sort: SortKey, cursor: &str) -> Option<(Value, String)> {
 
 impl Catalog {
     pub fn search(&self, q: &SearchQuery) -> Result<SearchPage, CatalogError> {
-        let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
-        let mut built = build(q);
+        self.search_with(q, None)
+    }
+
+    /// What `q`'s text asks of the rows, evaluating it into a cached set, with
+    /// the plan for wanting `rows` of them in order, or all of them for `None`
+    /// (or `plan` when given).
+    fn text(
+        &self,
+        q: &SearchQuery,
+        rows: Option<u64>,
+        plan: Option<TextPlan>,
+    ) -> Result<Text, CatalogError> {
+        let Some(fts) = q.text.as_deref().and_then(fts_query) else {
+            return Ok(Text::Any);
+        };
+        let m = self
+            .matches
+            .get(&self.conn, &fts)
+            .map_err(|e| self.err(e))?;
+        if m.set.len() == 0 {
+            return Ok(Text::Nothing);
+        }
+        Ok(
+            match plan.unwrap_or_else(|| TextPlan::choose(m.set.len(), m.max_rowid, rows)) {
+                TextPlan::Fts => Text::Fts(fts),
+                TextPlan::Walk => Text::Set(m),
+            },
+        )
+    }
+
+    /// The page query and its parameters.
+    fn page_sql(
+        &self,
+        q: &SearchQuery,
+        text: &Text,
+        limit: u32,
+    ) -> Result<(String, Vec<Value>), CatalogError> {
+        let mut built = build(q, text);
         let expr = q.sort.expr();
         let (cmp, dir) = if q.descending {
             ("<", "DESC")
@@ -252,10 +346,29 @@ impl Catalog {
             built.from_where,
             limit + 1
         );
+        Ok((sql, built.params))
+    }
+
+    /// `search` with the text plan forced (tests compare the plans).
+    pub(crate) fn search_with(
+        &self,
+        q: &SearchQuery,
+        plan: Option<TextPlan>,
+    ) -> Result<SearchPage, CatalogError> {
+        let limit = q.limit.unwrap_or(100).clamp(1, 10_000);
+        let text = self.text(q, Some(u64::from(limit) + 1), plan)?;
+        // Built first so a bad cursor is an error even when nothing matches.
+        let (sql, params) = self.page_sql(q, &text, limit)?;
+        if let Text::Nothing = text {
+            return Ok(SearchPage {
+                tracks: Vec::new(),
+                next_cursor: None,
+            });
+        }
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
         let sort_col = TRACK_COLUMN_COUNT;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(built.params.iter()), |r| {
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
                 Ok((track_from_row(r)?, r.get::<_, Value>(sort_col)?))
             })
             .map_err(|e| self.err(e))?;
@@ -284,7 +397,40 @@ impl Catalog {
     /// How many tracks a search finds in all, their total duration and size
     /// (the library footer).
     pub fn search_summary(&self, q: &SearchQuery) -> Result<SearchSummary, CatalogError> {
-        let built = build(q);
+        self.search_summary_with(q, None)
+    }
+
+    /// `search_summary` with the text plan forced (tests compare the plans).
+    pub(crate) fn search_summary_with(
+        &self,
+        q: &SearchQuery,
+        plan: Option<TextPlan>,
+    ) -> Result<SearchSummary, CatalogError> {
+        // Every match is counted, so the set plan passes over the whole catalog
+        // instead of a page of it: it wins only for a broad match. Then, with
+        // no other filter, the totals come from the cached per-track facts
+        // (one read of the catalog serves every text typed until it changes).
+        let text = self.text(q, None, plan)?;
+        if let Text::Nothing = text {
+            return Ok(SearchSummary {
+                tracks: 0,
+                duration_seconds: 0.0,
+                bytes: 0,
+            });
+        }
+        if let Text::Set(set) = &text
+            && only_text(q)
+            && let Some(facts) = self.matches.facts(&self.conn).map_err(|e| self.err(e))?
+        {
+            let active = q.state.unwrap_or(TrackState::Active) == TrackState::Active;
+            let (tracks, duration_seconds, bytes) = facts.totals(&set.set, active);
+            return Ok(SearchSummary {
+                tracks,
+                duration_seconds,
+                bytes,
+            });
+        }
+        let built = build(q, &text);
         let sql = format!(
             "SELECT count(*), coalesce(sum(t.duration_seconds), 0), coalesce(sum(t.size_bytes), 0) {}",
             built.from_where
@@ -299,6 +445,41 @@ impl Catalog {
             })
             .map_err(|e| self.err(e))
     }
+}
+
+/// Whether text is `q`'s only filter besides the state, so its footer is the
+/// match's totals.
+fn only_text(q: &SearchQuery) -> bool {
+    let SearchQuery {
+        text: _,
+        state: _,
+        formats,
+        codec,
+        sample_rate,
+        bit_depth,
+        channels,
+        min_duration,
+        max_duration,
+        min_year,
+        max_year,
+        has_artwork,
+        sort: _,
+        descending: _,
+        limit: _,
+        after: _,
+    } = q;
+    // Destructured in full so a filter added to SearchQuery fails to compile
+    // here until it is considered.
+    formats.is_empty()
+        && codec.is_none()
+        && sample_rate.is_none()
+        && bit_depth.is_none()
+        && channels.is_none()
+        && min_duration.is_none()
+        && max_duration.is_none()
+        && min_year.is_none()
+        && max_year.is_none()
+        && has_artwork.is_none()
 }
 
 /// Columns in `TRACK_COLUMNS`; the sort value follows them.
@@ -662,6 +843,333 @@ mod tests {
         assert_eq!(s.tracks, 2);
         assert_eq!(s.duration_seconds, 259.0 + 182.0);
         assert_eq!(s.bytes, 3000);
+    }
+
+    /// A library of `n` tracks whose words range from broad ('love' in about
+    /// half the titles) to rare, with a few trashed, for comparing plans.
+    fn library(n: usize) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::open(&dir.path().join("catalog.db")).unwrap();
+        const WORDS: &[&str] = &[
+            "love", "night", "björk", "café", "river", "velvet", "neon", "echo", "storm",
+        ];
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        catalog.conn().execute_batch("BEGIN").unwrap();
+        for i in 0..n {
+            // Word k appears with probability 1/(k+2): 'love' is broad, 'storm' rare.
+            let words: Vec<&str> = WORDS
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| next() % (*k as u64 + 2) == 0)
+                .map(|(_, w)| *w)
+                .collect();
+            let title = words.join(" ");
+            let format = ["flac", "mp3", "wav"][(next() % 3) as usize];
+            // Repeated values make ties in every sort, which the id must break.
+            let meta = TrackMetadata {
+                title: (!title.is_empty()).then(|| title.clone()),
+                artist: Some(format!("Artist {}", next() % 7)),
+                album: (i % 5 != 0).then(|| format!("Album {}", next() % 11)),
+                duration_seconds: (i % 9 != 0).then(|| (next() % 13) as f64 * 30.0),
+                sample_rate: Some([44100, 48000][(next() % 2) as usize]),
+                year: (i % 4 != 0).then(|| 1990 + (next() % 6) as i32),
+                ..TrackMetadata::default()
+            };
+            let mut sha = [0u8; 32];
+            sha[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            let size = 1000 + next() % 5;
+            catalog
+                .commit_track_unsynced(&NewTrack {
+                    id: &TrackId(format!("{:016x}", next())),
+                    sha256: &sha,
+                    size_bytes: size,
+                    file_name: &format!("{i:04}.{format}"),
+                    file_name_raw: None,
+                    source_path: "/music",
+                    source_mtime: None,
+                    format,
+                    import_job_id: None,
+                    chunks: &[(ChunkId(sha), 0, size, size + 29)],
+                    meta: &meta,
+                    other_tags: &[],
+                    artwork: None,
+                    metadata_version: 1,
+                })
+                .unwrap();
+        }
+        catalog
+            .conn()
+            .execute_batch("UPDATE tracks SET state = 'trashed' WHERE rowid % 11 = 0; COMMIT;")
+            .unwrap();
+        Fixture { _dir: dir, catalog }
+    }
+
+    /// Every page of `q` (pages of 23) joined, as track ids, with the plan forced.
+    fn paged(c: &Catalog, q: &SearchQuery, plan: Option<TextPlan>) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let page = c
+                .search_with(
+                    &SearchQuery {
+                        limit: Some(23),
+                        after: after.take(),
+                        ..q.clone()
+                    },
+                    plan,
+                )
+                .unwrap();
+            assert!(page.tracks.len() <= 23);
+            ids.extend(page.tracks.into_iter().map(|t| t.id.0));
+            match page.next_cursor {
+                Some(c) => after = Some(c),
+                None => return ids,
+            }
+        }
+    }
+
+    fn summary(c: &Catalog, q: &SearchQuery, plan: Option<TextPlan>) -> (u64, f64, u64) {
+        let s = c.search_summary_with(q, plan).unwrap();
+        (s.tracks, s.duration_seconds, s.bytes)
+    }
+
+    fn plan_chosen(c: &Catalog, q: &SearchQuery) -> Option<TextPlan> {
+        match c.text(q, Some(101), None).unwrap() {
+            Text::Fts(_) => Some(TextPlan::Fts),
+            Text::Set(_) => Some(TextPlan::Walk),
+            Text::Any | Text::Nothing => None,
+        }
+    }
+
+    #[test]
+    fn both_text_plans_find_the_same_rows_in_the_same_order() {
+        let f = library(600);
+        let c = &f.catalog;
+        let love = SearchQuery {
+            text: Some("LOVE".into()),
+            ..SearchQuery::default()
+        };
+        assert_eq!(plan_chosen(c, &love), Some(TextPlan::Walk));
+        let storm = SearchQuery {
+            text: Some("storm velvet".into()),
+            ..SearchQuery::default()
+        };
+        assert_eq!(plan_chosen(c, &storm), Some(TextPlan::Fts));
+        let mut compared = 0;
+        for text in ["love", "lo nig", "bjork", "cafe", "storm velvet", "zzz"] {
+            for state in [TrackState::Active, TrackState::Trashed] {
+                for formats in [vec![], vec!["flac".to_string()]] {
+                    let base = SearchQuery {
+                        text: Some(text.into()),
+                        state: Some(state),
+                        formats,
+                        ..SearchQuery::default()
+                    };
+                    let fts = summary(c, &base, Some(TextPlan::Fts));
+                    assert_eq!(summary(c, &base, Some(TextPlan::Walk)), fts, "{base:?}");
+                    assert_eq!(summary(c, &base, None), fts, "{base:?}");
+                    for sort in SortKey::NAMES.iter().filter_map(|n| SortKey::parse(n)) {
+                        for descending in [false, true] {
+                            let q = SearchQuery {
+                                sort,
+                                descending,
+                                ..base.clone()
+                            };
+                            let expected = paged(c, &q, Some(TextPlan::Fts));
+                            assert_eq!(expected.len() as u64, fts.0, "{q:?}");
+                            assert_eq!(paged(c, &q, Some(TextPlan::Walk)), expected, "{q:?}");
+                            assert_eq!(paged(c, &q, None), expected, "{q:?}");
+                            compared += expected.len();
+                        }
+                    }
+                }
+            }
+        }
+        assert!(compared > 10_000, "the comparison saw {compared} rows");
+    }
+
+    /// The plan of the query that picks a page's row ids: the steps under
+    /// the subquery, apart from the outer query that reads the page's rows.
+    fn query_plan(c: &Catalog, q: &SearchQuery, plan: TextPlan) -> Vec<String> {
+        let text = c.text(q, Some(101), Some(plan)).unwrap();
+        let (sql, params) = c.page_sql(q, &text, 100).unwrap();
+        let mut stmt = c
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let steps: Vec<(i64, i64, String)> = stmt
+            .query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(3)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let subquery = steps
+            .iter()
+            .find(|s| s.2.starts_with("LIST SUBQUERY"))
+            .map(|s| s.0);
+        // Descendants of the subquery, by walking parents.
+        let under = |mut parent: i64| loop {
+            if Some(parent) == subquery {
+                return true;
+            }
+            match steps.iter().find(|s| s.0 == parent) {
+                Some(s) => parent = s.1,
+                None => return false,
+            }
+        };
+        steps
+            .iter()
+            .filter(|s| under(s.1))
+            .map(|s| s.2.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_broad_text_walks_the_sort_index_and_a_selective_one_starts_from_fts() {
+        let f = library(300);
+        let c = &f.catalog;
+        for (sort, index) in [
+            (SortKey::Artist, "tracks_sort_artist"),
+            (SortKey::Year, "tracks_sort_year"),
+            (SortKey::Imported, "tracks_state_imported"),
+        ] {
+            for descending in [false, true] {
+                let first = c
+                    .search(&SearchQuery {
+                        sort,
+                        descending,
+                        limit: Some(5),
+                        ..SearchQuery::default()
+                    })
+                    .unwrap();
+                for after in [None, first.next_cursor] {
+                    let q = SearchQuery {
+                        text: Some("love".into()),
+                        sort,
+                        descending,
+                        after,
+                        ..SearchQuery::default()
+                    };
+                    // The page's row ids come from the sort index in order: no
+                    // sorter, and FTS5 is not consulted.
+                    let walk = query_plan(c, &q, TextPlan::Walk);
+                    assert!(
+                        walk.iter().any(|s| s.contains(index)),
+                        "{sort:?} {descending}: {walk:?}"
+                    );
+                    assert!(
+                        walk.iter()
+                            .all(|s| !s.contains("TEMP B-TREE") && !s.contains("tracks_fts")),
+                        "{sort:?} {descending}: {walk:?}"
+                    );
+                    let fts = query_plan(c, &q, TextPlan::Fts);
+                    assert!(
+                        fts.iter().any(|s| s.contains("VIRTUAL TABLE INDEX")),
+                        "{fts:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cached_matches_follow_changes_from_this_and_other_connections() {
+        let f = library(200);
+        let path = f._dir.path().join("catalog.db");
+        let love = SearchQuery {
+            text: Some("love".into()),
+            sort: SortKey::Title,
+            ..SearchQuery::default()
+        };
+        let titles = |c: &Catalog| -> Vec<String> {
+            paged(c, &love, None)
+                .iter()
+                .map(|id| {
+                    c.track(&TrackId(id.clone()))
+                        .unwrap()
+                        .unwrap()
+                        .meta
+                        .title
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        let count = |c: &Catalog| summary(c, &love, None).0;
+        assert_eq!(plan_chosen(&f.catalog, &love), Some(TextPlan::Walk));
+        let before = count(&f.catalog);
+        assert_eq!(titles(&f.catalog).len() as u64, before);
+
+        let add = |c: &Catalog, n: u8, title: &str| {
+            let id = TrackId(format!("ffff{n:012x}"));
+            let sha = [n; 32];
+            c.commit_track_unsynced(&NewTrack {
+                id: &id,
+                sha256: &sha,
+                size_bytes: 1,
+                file_name: "new.flac",
+                file_name_raw: None,
+                source_path: "/new",
+                source_mtime: None,
+                format: "flac",
+                import_job_id: None,
+                chunks: &[(ChunkId(sha), 0, 1, 30)],
+                meta: &TrackMetadata {
+                    title: Some(title.into()),
+                    ..TrackMetadata::default()
+                },
+                other_tags: &[],
+                artwork: None,
+                metadata_version: 1,
+            })
+            .unwrap();
+            id
+        };
+
+        // This connection, inside a transaction that is then rolled back.
+        f.catalog.conn().execute_batch("BEGIN").unwrap();
+        add(&f.catalog, 1, "Love Pending");
+        assert!(titles(&f.catalog).contains(&"Love Pending".to_string()));
+        assert_eq!(count(&f.catalog), before + 1);
+        f.catalog.conn().execute_batch("ROLLBACK").unwrap();
+        assert!(!titles(&f.catalog).contains(&"Love Pending".to_string()));
+        assert_eq!(count(&f.catalog), before);
+
+        // This connection: insert, then trash.
+        let mine = add(&f.catalog, 2, "Love Mine");
+        assert_eq!(count(&f.catalog), before + 1);
+        f.catalog.set_trashed(&[mine], true).unwrap();
+        assert_eq!(count(&f.catalog), before);
+
+        // Another connection: insert, then retitle a match so it no longer matches.
+        let other = Catalog::open(&path).unwrap();
+        add(&other, 3, "Love Theirs");
+        assert!(titles(&f.catalog).contains(&"Love Theirs".to_string()));
+        assert_eq!(count(&f.catalog), before + 1);
+        let first = TrackId(paged(&f.catalog, &love, None)[0].clone());
+        drop(other);
+        let mut other = Catalog::open(&path).unwrap();
+        other
+            .update_metadata(
+                &first,
+                &TrackMetadata {
+                    title: Some("Hate".into()),
+                    ..TrackMetadata::default()
+                },
+                &[],
+                None,
+                1,
+            )
+            .unwrap();
+        assert!(!paged(&f.catalog, &love, None).contains(&first.0));
+        assert_eq!(count(&f.catalog), before);
+        assert_eq!(count(&other), before);
     }
 
     #[test]
