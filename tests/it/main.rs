@@ -18,6 +18,7 @@ mod malformed;
 mod metadata;
 mod passphrase;
 mod roundtrip;
+mod s3_harness;
 mod settings;
 mod tamper;
 mod watch;
