@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Audiovault benchmark: import, re-import, export and verify of a corpus of real audio,
 # side by side with cp -r + sync, sha256sum, openssl and restic on the same bytes, in
-# one run, as MiB/s and ratios; plus peak memory importing one 1 GiB WAV.
+# one run, as MiB/s and ratios; plus peak memory importing one 1 GiB WAV, and push / clone
+# to a loopback Garage (S3) beside rclone copy of the plain files.
 #
 # usage: bench/run.sh [SCALE]      SCALE for ../shared/tools/make-corpus.sh (default: small)
 # env:   BENCH_DIR    where the corpus and scratch copies live (default: <target>/bench)
 #        MAKE_CORPUS  corpus generator (default: ../shared/tools/make-corpus.sh beside the
 #                     repository, else our own tests/fixtures/make-corpus.sh)
+#        GARAGE_BIN   Garage for the sync figures (default: garage on PATH, else
+#                     ~/.cargo/bin/garage); the sync section is skipped, with a notice, without
+#                     Garage, rclone, or an audiovault that has the push command
 #
 # Page caches cannot be dropped here (no privilege over /proc/sys/vm in a container), so
 # every figure is warm-cache: each tool reads files that are in memory, and the
@@ -114,6 +118,121 @@ stored=$("$av" stats --json | grep -o '"stored_bytes": *[0-9]*' | grep -o '[0-9]
 (cd "$audio" && find . -type f -print0 | xargs -0 sha256sum | cut -d' ' -f1 | sort -u) >"$work/src.sha"
 (cd "$scratch/export" && find . -type f -print0 | xargs -0 sha256sum | cut -d' ' -f1 | sort -u) >"$work/exp.sha"
 if cmp -s "$work/src.sha" "$work/exp.sha"; then export_ok=yes; else export_ok="NO (checksums differ)"; fi
+
+# --- sync: push to and clone from a loopback Garage, beside rclone copy -----------------------
+# A single-node Garage in the scratch folder, started the way tests/src/garage.rs starts it:
+# `garage server --single-node --default-bucket` creates the layout, the key and the bucket
+# from GARAGE_DEFAULT_* before the S3 API listens.
+garage_bin=${GARAGE_BIN:-$(command -v garage 2>/dev/null || echo "${CARGO_HOME:-$HOME/.cargo}/bin/garage")}
+sync_skip=""
+if [ ! -x "$garage_bin" ]; then
+  sync_skip="no garage binary (cargo install garage --version 2.5.0 --locked, ~16 min; or set GARAGE_BIN)"
+elif ! command -v rclone >/dev/null 2>&1; then
+  sync_skip="no rclone (apt-get install rclone)"
+elif ! "$av" push --help >/dev/null 2>&1; then
+  sync_skip="this audiovault has no push command yet (audiovault push --help fails)"
+fi
+garage_pid=""
+garage_stop() {
+  if [ -n "$garage_pid" ]; then
+    kill -9 "$garage_pid" 2>/dev/null || true
+    wait "$garage_pid" 2>/dev/null || true
+    garage_pid=""
+  fi
+}
+trap garage_stop EXIT
+# free_port: a loopback port nothing listens on (bash's /dev/tcp: a refused connect).
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+# garage_start DIR: sets garage_pid, garage_endpoint, garage_key, garage_secret, garage_bucket.
+garage_start() {
+  local dir=$1 s3 rpc admin i
+  s3=$(free_port); rpc=$(free_port); admin=$(free_port)
+  while [ "$rpc" = "$s3" ]; do rpc=$(free_port); done
+  while [ "$admin" = "$s3" ] || [ "$admin" = "$rpc" ]; do admin=$(free_port); done
+  garage_key=GK$(openssl rand -hex 12)
+  garage_secret=$(openssl rand -hex 32)
+  garage_bucket=audiovault-bench
+  garage_endpoint=http://127.0.0.1:$s3
+  mkdir -p "$dir"
+  cat >"$dir/config.toml" <<TOML
+metadata_dir = "$dir/meta"
+data_dir = "$dir/data"
+db_engine = "sqlite"
+replication_factor = 1
+rpc_bind_addr = "127.0.0.1:$rpc"
+rpc_public_addr = "127.0.0.1:$rpc"
+rpc_secret = "$(openssl rand -hex 32)"
+
+[s3_api]
+s3_region = "garage"
+api_bind_addr = "127.0.0.1:$s3"
+
+[admin]
+api_bind_addr = "127.0.0.1:$admin"
+admin_token = "$(openssl rand -hex 32)"
+TOML
+  GARAGE_DEFAULT_ACCESS_KEY=$garage_key GARAGE_DEFAULT_SECRET_KEY=$garage_secret \
+    GARAGE_DEFAULT_BUCKET=$garage_bucket RUST_LOG=garage=warn \
+    "$garage_bin" -c "$dir/config.toml" server --single-node --default-bucket >"$dir/garage.log" 2>&1 &
+  garage_pid=$!
+  for i in $(seq 600); do # up to 60 s
+    if ! kill -0 "$garage_pid" 2>/dev/null; then
+      echo "bench/run.sh: garage exited during start-up; its log:" >&2
+      tail -n 30 "$dir/garage.log" >&2
+      exit 1
+    fi
+    # The key and bucket exist before the S3 API listens: an open port means ready.
+    (exec 3<>"/dev/tcp/127.0.0.1/$s3") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench/run.sh: garage's S3 API did not open port $s3 within 60 s (attempt $i); its log:" >&2
+  tail -n 30 "$dir/garage.log" >&2
+  exit 1
+}
+have_sync=0
+if [ -n "$sync_skip" ]; then
+  log "sync: skipped: $sync_skip"
+else
+  have_sync=1
+  garage_start "$scratch/garage"
+  log "sync: $("$garage_bin" --version | head -n1 | cut -d' ' -f1-2) at $garage_endpoint"
+  # rclone's remote "garage:" entirely from the environment.
+  export RCLONE_CONFIG_GARAGE_TYPE=s3 RCLONE_CONFIG_GARAGE_PROVIDER=Other \
+    RCLONE_CONFIG_GARAGE_ENDPOINT=$garage_endpoint RCLONE_CONFIG_GARAGE_ACCESS_KEY_ID=$garage_key \
+    RCLONE_CONFIG_GARAGE_SECRET_ACCESS_KEY=$garage_secret RCLONE_CONFIG_GARAGE_REGION=garage \
+    RCLONE_CONFIG_GARAGE_FORCE_PATH_STYLE=true
+  # AWS_CA_BUNDLE (set on some machines) makes rclone 1.60's S3 client fail outright
+  # ("LoadCustomCABundleError … unsupported transport"); loopback http needs no CA.
+  rc() { env -u AWS_CA_BUNDLE rclone -q "$@"; }
+  rc lsf "garage:$garage_bucket" >/dev/null # the key and the bucket work
+  measure "rclone copy" rc copy "$audio" "garage:$garage_bucket/rclone"
+  # The vault imported above, pushed under its own prefix of the same bucket. Credentials
+  # through the standard variables.
+  export AWS_ACCESS_KEY_ID=$garage_key AWS_SECRET_ACCESS_KEY=$garage_secret
+  "$av" remote set --endpoint "$garage_endpoint" --bucket "$garage_bucket" --prefix vault \
+    --region garage --path-style >/dev/null
+  measure "audiovault push" "$av" push
+  measure "audiovault push again" "$av" push
+  measure "audiovault clone" env -u AUDIOVAULT_VAULT "$av" clone "s3://$garage_bucket/vault" \
+    --endpoint "$garage_endpoint" --region garage --path-style --vault "$scratch/clone"
+  remote_bytes=$(rc size --json "garage:$garage_bucket/vault" | grep -o '"bytes": *[0-9]*' | grep -o '[0-9]*$' || true)
+  # The clone has as many tracks, and every byte of it authenticates and re-hashes.
+  tracks_of() { AUDIOVAULT_VAULT=$1 "$av" stats --json | grep -o '"tracks": *[0-9]*' | grep -o '[0-9]*$'; }
+  if AUDIOVAULT_VAULT=$scratch/clone "$av" verify --json >/dev/null 2>&1 &&
+    [ "$(tracks_of "$scratch/clone")" = "$(tracks_of "$AUDIOVAULT_VAULT")" ]; then
+    clone_ok=yes
+  else
+    clone_ok="NO (verify failed or track counts differ)"
+  fi
+  garage_stop
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+fi
 fresh
 
 # --- peak memory: one 1 GiB WAV --------------------------------------------------------
@@ -170,7 +289,18 @@ printf '%-30s %9.2f %10.0f   %.0f files/s (header probe of every track, read bac
   "audiovault rescan --all" "${secs[audiovault rescan --all]}" "$(rate "${secs[audiovault rescan --all]}")" "$(per_file "${secs[audiovault rescan --all]}")"
 printf '%-30s %9.2f %10.0f   %.1f files/s (full decode: waveform + fingerprint)\n' \
   "audiovault analyze" "${secs[audiovault analyze]}" "$(rate "${secs[audiovault analyze]}")" "$(per_file "${secs[audiovault analyze]}")"
+if [ $have_sync = 1 ]; then
+  push=${secs[audiovault push]}
+  row "rclone copy (to Garage)" "${secs[rclone copy]}" "plain files to a loopback Garage"
+  row "audiovault push" "$push" "$(printf '%.2f× rclone copy (target ≤ 1.0)' "$(ratio "$push" "${secs[rclone copy]}")")"
+  printf '%-30s %9.2f %10s   %s\n' "audiovault push again" "${secs[audiovault push again]}" "" "nothing new to upload (target < 1 s)"
+  row "audiovault clone" "${secs[audiovault clone]}" \
+    "$(printf '%.2f× push; verified, all tracks: %s' "$(ratio "${secs[audiovault clone]}" "$push")" "$clone_ok")"
+else
+  printf '%-30s %9s %10s   %s\n' "sync (push, clone)" "-" "-" "skipped: $sync_skip"
+fi
 echo
+[ -n "${remote_bytes:-}" ] && printf 'remote: %.1f MiB in the bucket for %.1f MiB of files (%.3f×)\n' "$(calc "$remote_bytes / 1048576")" "$mib" "$(ratio "$remote_bytes" "$bytes")"
 [ -n "$stored" ] && printf 'stored: %.1f MiB for %.1f MiB of files (%.3f×)\n' "$(calc "$stored / 1048576")" "$mib" "$(ratio "$stored" "$bytes")"
 printf 'import of one %.2f GiB WAV: %.2f s (%.0f MiB/s); peak RSS %.1f MiB (weak KDF), %.1f MiB with the default KDF (Argon2id 64 MiB)  — target < 128 MiB\n' \
   "$(calc "$big_bytes / 1073741824")" "$t_big" "$(calc "$big_bytes / 1048576 / $t_big")" \

@@ -18,6 +18,8 @@ mod malformed;
 mod metadata;
 mod passphrase;
 mod roundtrip;
+mod s3_harness;
 mod settings;
+mod sync;
 mod tamper;
 mod watch;

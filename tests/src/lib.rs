@@ -26,6 +26,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub mod fault_proxy;
+pub mod garage;
+pub mod s3;
+
+pub use fault_proxy::{Fault, FaultProxy};
+pub use garage::Garage;
+pub use s3::{Retries, S3Client, S3Failure, S3Target};
+
 /// The passphrase `TestVault::new` creates vaults with.
 pub const PASSPHRASE: &str = "test passphrase: quiet marmot 47";
 
