@@ -12,7 +12,7 @@ const WINDOWS_PER_FILE: usize = 256;
 /// 64-byte windows sampled evenly over every source file (start and end included).
 /// Windows with few distinct byte values (padding, silence) are left out: they could
 /// occur anywhere by chance.
-fn audio_windows(corpus: &Corpus) -> Vec<Vec<u8>> {
+pub(crate) fn audio_windows(corpus: &Corpus) -> Vec<Vec<u8>> {
     let mut set = HashSet::new();
     for f in &corpus.files {
         let bytes = std::fs::read(&f.path).unwrap();
@@ -31,7 +31,7 @@ fn audio_windows(corpus: &Corpus) -> Vec<Vec<u8>> {
 /// Tag values and file names from the corpus, long enough (≥ 6 bytes) not to occur by
 /// chance, each in UTF-8 and in UTF-16 (LE and BE: ID3v2.3 stores non-Latin-1 text so).
 /// Returns (string, encodings of it).
-fn tag_strings(corpus: &Corpus) -> Vec<(String, Vec<Vec<u8>>)> {
+pub(crate) fn tag_strings(corpus: &Corpus) -> Vec<(String, Vec<Vec<u8>>)> {
     let mut set = std::collections::BTreeSet::new();
     for t in &corpus.tags {
         for s in [&t.title, &t.artist, &t.album, &t.genre] {
