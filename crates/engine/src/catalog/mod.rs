@@ -5,6 +5,7 @@
 //! binary is refused, never "repaired". Statistics are queries, not counters
 //! that drift. Settings hold preferences only: secrets live in the OS keyring.
 
+mod groups;
 mod search;
 mod tracks;
 pub(crate) mod watch;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use groups::*;
 pub use search::*;
 pub use tracks::*;
 
