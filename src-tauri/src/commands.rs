@@ -5,17 +5,19 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use audiovault_engine::catalog::{SearchPage, SearchQuery, SearchSummary, Track};
 use audiovault_engine::keys::KeyError;
 use audiovault_engine::{
-    Error, ExportOptions, ExportReport, ImportOptions, ImportReport, LockedVault, OsKeyring,
-    Passphrase, Stats, TrackId, Vault, VerifyReport, default_vault_dir,
+    Error, ExportOptions, ImportOptions, LockedVault, OsKeyring, Passphrase, TrackId, Vault,
+    default_vault_dir,
 };
 use base64::Engine as _;
-use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime, State};
 
+use crate::dto::{
+    AlbumSummary, ArtistSummary, ExportReport, ImportReport, PurgeReport, SearchPage, SearchQuery,
+    SearchSummary, Settings, Stats, Status, Stream, Track, TrackDetails, VerifyReport, Waveform,
+};
 use crate::error::{IpcError, IpcResult};
 use crate::progress::{ChannelProgress, ProgressEvent};
 use crate::state::AppState;
@@ -23,28 +25,15 @@ use crate::state::AppState;
 /// How long a playback URL stays valid: longer than any track plus a long pause.
 const STREAM_TTL: Duration = Duration::from_secs(12 * 3600);
 
-/// Global notice: the library's contents changed (import, trash, restore).
+/// Global notice: the library's contents changed (import, trash, restore, purge).
 pub const LIBRARY_CHANGED: &str = "library-changed";
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> IpcResult<T> + Send + 'static,
 ) -> IpcResult<T> {
     tauri::async_runtime::spawn_blocking(work)
         .await
         .map_err(|e| IpcError::new("app", format!("background work stopped: {e}")))?
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Status {
-    pub vault_dir: String,
-    pub default_dir: Option<String>,
-    /// A vault exists in `vault_dir`.
-    pub exists: bool,
-    pub unlocked: bool,
-    pub vault_id: Option<String>,
-    /// Why the vault did not open by itself (keyring unavailable, wrong passphrase in
-    /// the environment…), for the unlock screen.
-    pub notice: Option<String>,
 }
 
 fn status(state: &AppState) -> Status {
@@ -80,7 +69,10 @@ fn remember(vault: &Vault) -> Option<String> {
 /// The first call of the UI: opens the vault without asking when it can
 /// (`AUDIOVAULT_PASSPHRASE`, then the OS keyring), and says where things stand.
 #[tauri::command]
-pub async fn startup(state: State<'_, AppState>) -> IpcResult<Status> {
+pub async fn startup<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> IpcResult<Status> {
     if state.is_unlocked() {
         return Ok(status(&state));
     }
@@ -115,6 +107,7 @@ pub async fn startup(state: State<'_, AppState>) -> IpcResult<Status> {
     set_notice(&state, notice);
     if let Some(vault) = vault {
         state.open(vault)?;
+        crate::analysis::start(&app);
     }
     Ok(status(&state))
 }
@@ -137,7 +130,8 @@ pub async fn choose_vault(state: State<'_, AppState>, dir: String) -> IpcResult<
 }
 
 #[tauri::command]
-pub async fn create_vault(
+pub async fn create_vault<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     dir: String,
     passphrase: String,
@@ -161,11 +155,13 @@ pub async fn create_vault(
     state.set_dir(root);
     set_notice(&state, notice);
     state.open(vault)?;
+    crate::analysis::start(&app);
     Ok(status(&state))
 }
 
 #[tauri::command]
-pub async fn unlock(
+pub async fn unlock<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     passphrase: String,
     remember_key: bool,
@@ -180,6 +176,7 @@ pub async fn unlock(
     .await?;
     set_notice(&state, notice);
     state.open(vault)?;
+    crate::analysis::start(&app);
     Ok(status(&state))
 }
 
@@ -193,7 +190,7 @@ pub async fn lock(state: State<'_, AppState>) -> IpcResult<Status> {
 #[tauri::command]
 pub async fn search(state: State<'_, AppState>, query: SearchQuery) -> IpcResult<SearchPage> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.catalog().search(&query)?)).await
+    blocking(move || Ok(s.vault.catalog().search(&query.into())?.into())).await
 }
 
 #[tauri::command]
@@ -202,17 +199,7 @@ pub async fn search_summary(
     query: SearchQuery,
 ) -> IpcResult<SearchSummary> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.catalog().search_summary(&query)?)).await
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TrackDetails {
-    #[serde(flatten)]
-    pub track: Track,
-    /// Tags beyond the common ones, as read.
-    pub other_tags: Vec<(String, String)>,
-    /// Where the track's bytes live: "local" (later also "cloud").
-    pub locations: Vec<&'static str>,
+    blocking(move || Ok(s.vault.catalog().search_summary(&query.into())?.into())).await
 }
 
 #[tauri::command]
@@ -226,9 +213,9 @@ pub async fn track_details(state: State<'_, AppState>, id: String) -> IpcResult<
             .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
         let other_tags = catalog.other_tags(&id)?;
         Ok(TrackDetails {
-            track,
+            track: track.into(),
             other_tags,
-            locations: vec!["local"],
+            locations: vec!["local".into()],
         })
     })
     .await
@@ -264,12 +251,6 @@ pub async fn thumbnail(state: State<'_, AppState>, id: String) -> IpcResult<Opti
     blocking(move || Ok(data_url(s.vault.thumbnail(&TrackId(id))?))).await
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Stream {
-    pub url: String,
-    pub content_type: &'static str,
-}
-
 /// A signed, expiring URL on the loopback playback server.
 #[tauri::command]
 pub async fn stream_url(state: State<'_, AppState>, id: String) -> IpcResult<Stream> {
@@ -283,7 +264,7 @@ pub async fn stream_url(state: State<'_, AppState>, id: String) -> IpcResult<Str
             .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
         Ok(Stream {
             url: s.media.url(id.as_str(), STREAM_TTL),
-            content_type: audiovault_engine::serve::content_type(&track.format),
+            content_type: audiovault_engine::serve::content_type(&track.format).to_string(),
         })
     })
     .await
@@ -314,7 +295,9 @@ pub async fn import<R: Runtime>(
     })
     .await?;
     let _ = app.emit(LIBRARY_CHANGED, ());
-    Ok(report)
+    // Import fast, analyse after: waveforms and fingerprints in the background.
+    crate::analysis::start(&app);
+    Ok(report.into())
 }
 
 #[tauri::command]
@@ -328,13 +311,15 @@ pub async fn export(
     let cancel = state.new_cancel();
     blocking(move || {
         let ids: Vec<TrackId> = ids.into_iter().map(TrackId).collect();
-        Ok(s.vault.export(
-            &ids,
-            &PathBuf::from(dest),
-            &ExportOptions::default(),
-            &ChannelProgress::new(on_progress),
-            &cancel,
-        )?)
+        Ok(s.vault
+            .export(
+                &ids,
+                &PathBuf::from(dest),
+                &ExportOptions::default(),
+                &ChannelProgress::new(on_progress),
+                &cancel,
+            )?
+            .into())
     })
     .await
 }
@@ -365,7 +350,7 @@ pub async fn set_trashed<R: Runtime>(
 #[tauri::command]
 pub async fn stats(state: State<'_, AppState>) -> IpcResult<Stats> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.stats()?)).await
+    blocking(move || Ok(s.vault.stats()?.into())).await
 }
 
 #[tauri::command]
@@ -377,7 +362,8 @@ pub async fn verify(
     let cancel = state.new_cancel();
     blocking(move || {
         Ok(s.vault
-            .verify(&ChannelProgress::new(on_progress), &cancel)?)
+            .verify(&ChannelProgress::new(on_progress), &cancel)?
+            .into())
     })
     .await
 }
@@ -399,4 +385,129 @@ pub async fn pick_folder<R: Runtime>(
     Ok(picked
         .and_then(|p| p.into_path().ok())
         .map(|p| p.to_string_lossy().into_owned()))
+}
+
+/// Empties the Trash: deletes every trashed track for good, then the chunks no
+/// track references any more. Refused (kind "busy") while an import holds the vault.
+#[tauri::command]
+pub async fn purge_trash<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> IpcResult<PurgeReport> {
+    let s = state.session()?;
+    let report = blocking(move || Ok(s.vault.purge(None)?)).await?;
+    let _ = app.emit(LIBRARY_CHANGED, ());
+    Ok(report.into())
+}
+
+/// A track's waveform from the background analysis (pending until it ran).
+#[tauri::command]
+pub async fn waveform(state: State<'_, AppState>, id: String) -> IpcResult<Waveform> {
+    let s = state.session()?;
+    blocking(move || {
+        let id = TrackId(id);
+        let catalog = s.vault.catalog();
+        let status = catalog.analysis_status(&id)?;
+        let peaks = if status == "done" {
+            catalog.waveform(&id)?
+        } else {
+            None
+        };
+        Ok(Waveform { status, peaks })
+    })
+    .await
+}
+
+/// The background analysis's state now (the UI asks once, then follows events).
+#[tauri::command]
+pub async fn analysis_progress<R: Runtime>(
+    app: AppHandle<R>,
+) -> IpcResult<crate::dto::AnalysisProgress> {
+    Ok(crate::analysis::progress(&app))
+}
+
+/// Rewraps the vault key under a new passphrase; `current` must be right even
+/// when the vault was opened from the keyring.
+#[tauri::command]
+pub async fn change_passphrase(
+    state: State<'_, AppState>,
+    current: String,
+    new: String,
+) -> IpcResult<()> {
+    let s = state.session()?;
+    let current = Passphrase::new(current);
+    let new = Passphrase::new(new);
+    blocking(move || Ok(s.vault.replace_passphrase(&current, &new)?)).await
+}
+
+#[tauri::command]
+pub async fn settings(state: State<'_, AppState>) -> IpcResult<Settings> {
+    let s = state.session()?;
+    blocking(move || Ok(s.vault.settings()?.into())).await
+}
+
+/// One import setting ("allowed_extensions", "max_file_size_bytes", "quota_bytes"),
+/// checked by the engine; returns all of them as stored.
+#[tauri::command]
+pub async fn set_setting(
+    state: State<'_, AppState>,
+    key: String,
+    value: String,
+) -> IpcResult<Settings> {
+    let s = state.session()?;
+    blocking(move || {
+        s.vault.set_setting(&key, &value)?;
+        Ok(s.vault.settings()?.into())
+    })
+    .await
+}
+
+/// The Albums view: every album of the active tracks.
+#[tauri::command]
+pub async fn albums(state: State<'_, AppState>) -> IpcResult<Vec<AlbumSummary>> {
+    let s = state.session()?;
+    blocking(move || {
+        Ok(s.vault
+            .catalog()
+            .albums()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+    .await
+}
+
+/// The Artists view: every artist of the active tracks.
+#[tauri::command]
+pub async fn artists(state: State<'_, AppState>) -> IpcResult<Vec<ArtistSummary>> {
+    let s = state.session()?;
+    blocking(move || {
+        Ok(s.vault
+            .catalog()
+            .artists()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    })
+    .await
+}
+
+/// The tracks of one album (`artist` as the Albums view names it) or, with
+/// `album` null, of one artist.
+#[tauri::command]
+pub async fn group_tracks(
+    state: State<'_, AppState>,
+    album: Option<String>,
+    artist: String,
+) -> IpcResult<Vec<Track>> {
+    let s = state.session()?;
+    blocking(move || {
+        let catalog = s.vault.catalog();
+        let tracks = match album {
+            Some(album) => catalog.album_tracks(&album, &artist)?,
+            None => catalog.artist_tracks(&artist)?,
+        };
+        Ok(tracks.into_iter().map(Into::into).collect())
+    })
+    .await
 }

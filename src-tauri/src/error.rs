@@ -3,8 +3,9 @@
 //! Engine messages never carry a secret (see the engine's error policy).
 
 use serde::Serialize;
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct IpcError {
     pub kind: String,
     pub message: String,

@@ -1,12 +1,16 @@
 //! Audiovault's desktop app: a thin Tauri shell. Commands (in [`commands`])
 //! translate UI calls into engine calls; the engine does the work.
 
+pub mod analysis;
+pub mod bindings;
 pub mod commands;
+pub mod dto;
 pub mod error;
 pub mod progress;
 pub mod state;
+pub mod window_state;
 
-use tauri::{Builder, Runtime};
+use tauri::{Builder, Manager, Runtime};
 
 /// The app without its context: the real window uses it in [`run`], tests use it
 /// with Tauri's mock runtime.
@@ -33,12 +37,27 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::stats,
             commands::verify,
             commands::pick_folder,
+            commands::purge_trash,
+            commands::waveform,
+            commands::analysis_progress,
+            commands::change_passphrase,
+            commands::settings,
+            commands::set_setting,
+            commands::albums,
+            commands::artists,
+            commands::group_tracks,
         ])
 }
 
 pub fn run() {
     let app = builder::<tauri::Wry>(state::AppState::from_env())
         .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            if let Some(window) = app.get_webview_window("main") {
+                window_state::manage(&window);
+            }
+            Ok(())
+        })
         .run(tauri::generate_context!("../tauri.conf.json"));
     if let Err(e) = app {
         eprintln!("audiovault: the app could not start: {e}");

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use audiovault_engine::Progress;
 use serde::Serialize;
 use tauri::ipc::Channel;
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ProgressEvent {
     /// The batch's size, once known.

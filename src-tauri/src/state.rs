@@ -32,6 +32,8 @@ pub struct AppState {
     cancel: Mutex<CancelToken>,
     /// A note for the UI from the last automatic unlock attempt.
     pub notice: Mutex<Option<String>>,
+    /// The background analysis runner.
+    pub analysis: Arc<crate::analysis::Analysis>,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -55,6 +57,7 @@ impl AppState {
             session: Mutex::new(None),
             cancel: Mutex::new(CancelToken::new()),
             notice: Mutex::new(None),
+            analysis: Arc::default(),
         }
     }
 
@@ -81,6 +84,7 @@ impl AppState {
     }
 
     pub fn lock(&self) {
+        self.analysis.stop();
         guard(&self.session).take();
     }
 

@@ -84,6 +84,14 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(|e| Error::io(path, e))
 }
 
+fn write_config(root: &Path, config: &VaultConfig) -> Result<()> {
+    let json = serde_json::to_vec_pretty(config).map_err(|e| Error::BadConfig {
+        path: root.join(CONFIG_FILE),
+        reason: e.to_string(),
+    })?;
+    write_atomic(&root.join(CONFIG_FILE), &json)
+}
+
 pub struct LockedVault {
     root: PathBuf,
     config: VaultConfig,
@@ -222,11 +230,7 @@ impl Vault {
     }
 
     fn write_config(&self) -> Result<()> {
-        let json = serde_json::to_vec_pretty(&self.config).map_err(|e| Error::BadConfig {
-            path: self.root.join(CONFIG_FILE),
-            reason: e.to_string(),
-        })?;
-        write_atomic(&self.root.join(CONFIG_FILE), &json)
+        write_config(&self.root, &self.config)
     }
 
     pub fn root(&self) -> &Path {
@@ -290,6 +294,39 @@ impl Vault {
             self.config = old;
             return Err(e);
         }
+        self.catalog().log_activity("vault", "passphrase changed")?;
+        Ok(())
+    }
+
+    /// Changes the passphrase of a vault that other threads share (`&self`, where
+    /// [`Vault::change_passphrase`] needs `&mut`): `current` must unwrap the key in
+    /// vault.json as it is on disk, so a vault opened from the keyring still asks for
+    /// proof; the key is rewrapped under `new` with a new salt. Chunks, the catalog and
+    /// a key remembered in the keyring are untouched. The in-memory config keeps the
+    /// old wrapping, which nothing reads after unlock.
+    pub fn replace_passphrase(&self, current: &Passphrase, new: &Passphrase) -> Result<()> {
+        if new.is_empty() {
+            return Err(Error::Invalid(
+                "the new passphrase must not be empty".into(),
+            ));
+        }
+        let on_disk = LockedVault::open(&self.root)?.config;
+        if on_disk.vault_id != self.config.vault_id {
+            return Err(Error::Invalid(
+                "vault.json belongs to another vault than the one open".into(),
+            ));
+        }
+        let master = MasterKey::unwrap(
+            &on_disk.wrapped_master_key,
+            current,
+            &on_disk.kdf,
+            &on_disk.vault_id,
+        )?;
+        let kdf = KdfParams::generate(on_disk.kdf.memory_kib, on_disk.kdf.iterations)?;
+        let mut config = on_disk;
+        config.wrapped_master_key = master.wrap(new, &kdf, &config.vault_id)?;
+        config.kdf = kdf;
+        write_config(&self.root, &config)?;
         self.catalog().log_activity("vault", "passphrase changed")?;
         Ok(())
     }
@@ -523,5 +560,65 @@ impl Settings {
         self.allowed_extensions
             .iter()
             .any(|e| e.eq_ignore_ascii_case(ext))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vault(dir: &Path) -> Vault {
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        };
+        Vault::create(&dir.join("vault"), &Passphrase::new("old pw"), &options).unwrap()
+    }
+
+    #[test]
+    fn replace_passphrase_rewraps_the_key_of_a_shared_vault() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = std::sync::Arc::new(vault(dir.path()));
+        let shared = vault.clone();
+        shared
+            .replace_passphrase(&Passphrase::new("old pw"), &Passphrase::new("new pw"))
+            .unwrap();
+        let locked = LockedVault::open(vault.root()).unwrap();
+        assert!(matches!(
+            locked.unlock(&Passphrase::new("old pw")),
+            Err(Error::Key(KeyError::WrongPassphrase))
+        ));
+        let reopened = locked.unlock(&Passphrase::new("new pw")).unwrap();
+        assert_eq!(reopened.vault_id(), vault.vault_id());
+        // The same master key: the open vault still reads and writes the same chunks.
+        assert_eq!(reopened.config().key_check, vault.config().key_check);
+        // A second change proves the new passphrase against the file, not memory.
+        vault
+            .replace_passphrase(&Passphrase::new("new pw"), &Passphrase::new("third"))
+            .unwrap();
+        LockedVault::open(vault.root())
+            .unwrap()
+            .unlock(&Passphrase::new("third"))
+            .unwrap();
+    }
+
+    #[test]
+    fn replace_passphrase_refuses_a_wrong_current_one_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = vault(dir.path());
+        let before = fs::read(vault.root().join(CONFIG_FILE)).unwrap();
+        let err = vault
+            .replace_passphrase(&Passphrase::new("guess"), &Passphrase::new("new pw"))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Key(KeyError::WrongPassphrase)),
+            "{err}"
+        );
+        assert!(matches!(
+            vault.replace_passphrase(&Passphrase::new("old pw"), &Passphrase::new("")),
+            Err(Error::Invalid(_))
+        ));
+        assert_eq!(fs::read(vault.root().join(CONFIG_FILE)).unwrap(), before);
     }
 }

@@ -249,6 +249,14 @@ impl Session {
         )
     }
 
+    pub fn set_window_rect(&self, x: i64, y: i64, width: u64, height: u64) -> Result<Value> {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({ "x": x, "y": y, "width": width, "height": height })),
+        )
+    }
+
     pub fn delete(&self) -> Result<()> {
         self.cmd("DELETE", "", None).map(|_| ())
     }

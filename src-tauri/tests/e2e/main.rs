@@ -24,6 +24,8 @@ use sha2::{Digest, Sha256};
 use driver::{Result, Session, TauriDriver};
 
 const PASSPHRASE: &str = "correct horse battery staple e2e";
+/// The passphrase after the Settings step changes it.
+const NEW_PASSPHRASE: &str = "a new and longer passphrase for e2e";
 const SHORT: Duration = Duration::from_secs(10);
 const LONG: Duration = Duration::from_secs(90);
 
@@ -119,6 +121,9 @@ fn type_into(s: &Session, css: &str, text: &str) -> Result<()> {
         "const el = arguments[0]; el.focus(); el.value = ''; el.dispatchEvent(new Event('input', {bubbles: true}));",
         vec![el.to_json()],
     )?;
+    if text.is_empty() {
+        return Ok(());
+    }
     s.send_keys(&el, text)
 }
 
@@ -166,6 +171,97 @@ fn search_for(s: &Session, title: &str) -> Result<Value> {
             .then(|| rows.into_iter().find(|r| r["title"] == title))
             .flatten())
     })
+}
+
+/// Picks `value` in a `<select>` (waiting for the option to exist) the way a
+/// person's choice does: the value changes, then a change event.
+fn choose(s: &Session, css: &str, value: &str) -> Result<()> {
+    let el = s.wait_for(css, SHORT)?;
+    s.wait(SHORT, &format!("option {value:?} in {css}"), || {
+        let v = s.exec(
+            "const [el, v] = arguments;
+             if (![...el.options].some(o => o.value === v)) return false;
+             el.value = v; el.dispatchEvent(new Event('change', {bubbles: true})); return true;",
+            vec![el.to_json(), json!(value)],
+        )?;
+        Ok((v == json!(true)).then_some(()))
+    })
+}
+
+/// The footer's track count ("12 tracks · …" → 12).
+fn footer_count(s: &Session) -> Result<Option<usize>> {
+    let t = s.text(&s.find("[data-testid=summary]")?)?;
+    Ok(t.split_whitespace()
+        .next()
+        .and_then(|n| n.replace(',', "").parse().ok()))
+}
+
+fn wait_footer(s: &Session, n: usize) -> Result<()> {
+    s.wait(SHORT, &format!("the footer to count {n} tracks"), || {
+        Ok((footer_count(s)? == Some(n)).then_some(()))
+    })
+}
+
+/// The texts of the toasts on screen.
+fn toasts(s: &Session) -> Result<String> {
+    Ok(s.exec(
+        "return [...document.querySelectorAll('.toast')].map(t => t.textContent).join(' | ');",
+        vec![],
+    )?
+    .as_str()
+    .unwrap_or_default()
+    .to_string())
+}
+
+/// Sizes as the UI shows them (ui/src/lib/format.ts `formatBytes`).
+fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    match i {
+        0 => format!("{bytes} B"),
+        _ if v >= 100.0 => format!("{v:.0} {}", UNITS[i]),
+        _ if v >= 10.0 => format!("{v:.1} {}", UNITS[i]),
+        _ => format!("{v:.2} {}", UNITS[i]),
+    }
+}
+
+/// The vault's format name for a file extension (the engine's mapping).
+fn format_of(rel: &str) -> String {
+    match rel
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "wave" => "wav".into(),
+        "aif" | "aifc" => "aiff".into(),
+        "oga" => "ogg".into(),
+        "mp4" | "alac" => "m4a".into(),
+        other => other.into(),
+    }
+}
+
+fn chunk_files(vault: &Path) -> Result<usize> {
+    Ok(walk(&vault.join("chunks"))?.len())
+}
+
+/// Clicks the details drawer's button labelled `label`.
+fn details_button(s: &Session, label: &str) -> Result<()> {
+    let b = s.wait(SHORT, &format!("the {label} button"), || {
+        for b in s.find_all("[data-testid=details] .buttons button")? {
+            if s.text(&b)? == label {
+                return Ok(Some(b));
+            }
+        }
+        Ok(None)
+    })?;
+    s.click(&b)
 }
 
 fn click_row(s: &Session, id: &str) -> Result<()> {
@@ -235,7 +331,14 @@ fn desktop_app_end_to_end() {
         eprintln!("e2e failed: {e}");
     }
     let _ = session.delete();
+    let outcome = outcome.and_then(|()| {
+        let config = home.join("config").join("org.audiovault.desktop");
+        window_state(&driver, &app, &config, &shots).inspect_err(|e| eprintln!("e2e failed: {e}"))
+    });
     drop(driver);
+    let outcome = outcome.and_then(|()| {
+        dark_mode(&envs, &app, &shots).inspect_err(|e| eprintln!("e2e failed: {e}"))
+    });
     if let Err(e) = outcome {
         panic!("{e}");
     }
@@ -309,6 +412,13 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
         by_rel.insert(rel, entry);
     }
     let expected = distinct.len();
+    let mut per_format: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
+    for (rel, path) in &by_rel {
+        per_format
+            .entry(format_of(rel))
+            .or_default()
+            .insert(sha256_file(path)?);
+    }
     if !summary_text.starts_with(&format!("{expected} files imported")) {
         return Err(format!(
             "expected {expected} files imported, the tray says: {summary_text}"
@@ -359,8 +469,89 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
         return Err(format!("only checked formats {checked_formats:?}"));
     }
 
-    step("details: artwork, checksum");
+    step("filters: format, then every format again");
+    type_into(s, "[data-testid=search]", "")?;
+    wait_footer(s, expected)?;
+    for format in ["flac", "mp3", "wav"] {
+        let n = per_format.get(format).map_or(0, |set| set.len());
+        if n == 0 {
+            return Err(format!("the corpus has no {format} files"));
+        }
+        choose(s, "[data-testid=format-filter]", format)?;
+        s.wait(SHORT, &format!("only the {n} {format} tracks"), || {
+            let rows = rows(s)?;
+            let all = rows
+                .iter()
+                .all(|r| r["format"].as_str() == Some(&*format.to_uppercase()));
+            Ok((footer_count(s)? == Some(n) && rows.len() == n && all).then_some(()))
+        })?;
+        eprintln!("  {format}: {n} tracks");
+        if format == "flac" {
+            shots.take(s, "05b-format-filter")?;
+        }
+    }
+    choose(s, "[data-testid=format-filter]", "")?;
+    wait_footer(s, expected)?;
+
+    step("albums and artists: a group lists exactly its tracks");
     let cover_rel = "cover/Harbor Thistle 103.flac";
+    let cover_tags = tags.get(cover_rel).ok_or("the corpus has no cover FLAC")?;
+    let (cover_artist, cover_album) = (cover_tags[1].clone(), cover_tags[2].clone());
+    let titles_where = |keep: &dyn Fn(&Vec<String>) -> bool| -> Vec<String> {
+        let set: std::collections::BTreeSet<String> = tags
+            .iter()
+            .filter(|(rel, cols)| by_rel.contains_key(*rel) && keep(cols))
+            .map(|(_, cols)| cols[0].clone())
+            .collect();
+        set.into_iter().collect()
+    };
+    let group_titles = |kind: &str, title: &str, artist: &str| -> Result<Vec<String>> {
+        s.click(&s.find(&format!("[data-nav={kind}]"))?)?;
+        let g = s.wait(SHORT, &format!("the {kind} entry {title}"), || {
+            for g in s.find_all("[data-testid=group]")? {
+                let d = s.exec(
+                    "return [arguments[0].dataset.title, arguments[0].dataset.artist];",
+                    vec![g.to_json()],
+                )?;
+                if d[0] == json!(title) && d[1] == json!(artist) {
+                    return Ok(Some(g));
+                }
+            }
+            Ok(None)
+        })?;
+        s.click(&g)?;
+        s.wait(SHORT, &format!("the tracks of {title}"), || {
+            let v = s.exec(
+                "return [...document.querySelectorAll('[data-testid=group-track] .name')].map(e => e.textContent.trim());",
+                vec![],
+            )?;
+            let mut t: Vec<String> = v
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            t.sort();
+            t.dedup();
+            Ok((!t.is_empty()).then_some(t))
+        })
+    };
+    let want = titles_where(&|c| c[1] == cover_artist && c[2] == cover_album);
+    let got = group_titles("albums", &cover_album, &cover_artist)?;
+    if got != want {
+        return Err(format!(
+            "album {cover_album} by {cover_artist} lists {got:?}, expected {want:?}"
+        ));
+    }
+    shots.take(s, "05c-albums")?;
+    let want = titles_where(&|c| c[1] == cover_artist);
+    let got = group_titles("artists", &cover_artist, &cover_artist)?;
+    if got != want {
+        return Err(format!(
+            "artist {cover_artist} lists {got:?}, expected {want:?}"
+        ));
+    }
+    s.click(&s.find("[data-nav=library]")?)?;
+
+    step("details: artwork, checksum");
     let cover_title = tags
         .get(cover_rel)
         .map(|c| c[0].clone())
@@ -383,6 +574,19 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
             "details show SHA-256 {shown_sha}, the source has another"
         ));
     }
+    step("details: the waveform from the background analysis");
+    s.wait(LONG, "the details waveform", || {
+        let el = s.find("[data-testid=details-waveform]")?;
+        let status = s.exec("return arguments[0].dataset.status;", vec![el.to_json()])?;
+        if let Some(st) = status.as_str().filter(|st| st.starts_with("failed")) {
+            return Err(format!("the analysis failed: {st}"));
+        }
+        let bars = s.exec(
+            "return Number(arguments[0].querySelector('svg').dataset.bars);",
+            vec![el.to_json()],
+        )?;
+        Ok((status == json!("done") && bars.as_u64().unwrap_or(0) > 10).then_some(()))
+    })?;
     shots.take(s, "06-details")?;
 
     step("playback: currentTime advances, seek");
@@ -420,6 +624,31 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
         let t = audio_state(s)?["time"].as_f64().unwrap_or(0.0);
         Ok((t >= 3.4).then_some(()))
     })?;
+    step("the player's waveform seek bar");
+    s.wait(LONG, "the player's waveform", || {
+        let bars = s.exec(
+            "return Number(document.querySelector('[data-testid=player-waveform]').dataset.bars);",
+            vec![],
+        )?;
+        Ok((bars.as_u64().unwrap_or(0) > 10).then_some(()))
+    })?;
+    let cover_duration: f64 = reference
+        .get(cover_rel)
+        .and_then(|r| r.first())
+        .and_then(|d| d.parse().ok())
+        .ok_or("no reference duration for the cover FLAC")?;
+    // A click in the middle of the waveform seeks to the middle of the track.
+    s.click(&s.find("[data-testid=seek]")?)?;
+    let half = cover_duration / 2.0;
+    s.wait(
+        SHORT,
+        "a click on the waveform to seek to the middle",
+        || {
+            let t = audio_state(s)?["time"].as_f64().unwrap_or(0.0);
+            Ok((t > half - 0.6 && t < half + 2.0).then_some(t))
+        },
+    )?;
+    shots.take(s, "07b-waveform-seek")?;
     // A tampered URL is refused by the server.
     let tampered = src.replace("sig=", "sig=00");
     let code = s.exec_async(
@@ -517,7 +746,8 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
     s.wait(SHORT, "the track to leave the library", || {
         Ok(rows(s)?.iter().all(|r| r["id"] != json!(id)).then_some(()))
     })?;
-    s.click(&s.find("[data-nav=trash]")?)?;
+    // The Show filter switches to the trashed tracks.
+    choose(s, "[data-testid=state-filter]", "trashed")?;
     let trashed = search_for(s, &cover_title)?;
     click_row(s, trashed["id"].as_str().unwrap_or_default())?;
     shots.take(s, "09-trash")?;
@@ -560,7 +790,327 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
         let t = s.text(&s.find("[data-testid=summary]")?)?;
         Ok((t.starts_with(&format!("{expected} tracks")) && !rows(s)?.is_empty()).then_some(()))
     })?;
+
+    passphrase_change(s, shots)?;
+
+    step("verify: a clean library");
+    s.click(&s.find("[data-nav=storage]")?)?;
+    s.click(&s.wait_for("[data-testid=verify]", SHORT)?)?;
+    let clean = s.wait(LONG, "the verify report", || {
+        Ok(s.find_all("[data-testid=verify-summary]")?
+            .into_iter()
+            .next())
+    })?;
+    let clean = s.text(&clean)?;
+    eprintln!("  {clean}");
+    if !clean.starts_with(&format!("All {expected} tracks intact")) {
+        return Err(format!("verify of an intact vault says: {clean}"));
+    }
+    s.click(&s.find("[data-testid=tray-close]")?)?;
+
+    step("empty the Trash: the confirmation names tracks and bytes");
+    let mut doomed = Vec::new();
+    let mut tagged: Vec<_> = tags
+        .iter()
+        .filter(|(rel, _)| by_rel.contains_key(*rel))
+        .collect();
+    tagged.sort();
+    for want in ["ogg", "opus"] {
+        let (rel, cols) = tagged
+            .iter()
+            .find(|(rel, _)| format_of(rel) == want)
+            .ok_or_else(|| format!("no tagged {want} file"))?;
+        doomed.push((rel.to_string(), cols[0].clone()));
+    }
+    s.click(&s.find("[data-nav=library]")?)?;
+    let mut doomed_bytes = 0;
+    for (rel, title) in &doomed {
+        let row = search_for(s, title)?;
+        let id = row["id"].as_str().unwrap_or_default().to_string();
+        click_row(s, &id)?;
+        details_button(s, "Trash")?;
+        s.wait(SHORT, "the track to leave the library", || {
+            Ok(rows(s)?.iter().all(|r| r["id"] != json!(id)).then_some(()))
+        })?;
+        doomed_bytes += fs::metadata(&by_rel[rel]).map_err(|e| e.to_string())?.len();
+    }
+    type_into(s, "[data-testid=search]", "")?;
+    s.click(&s.find("[data-nav=storage]")?)?;
+    s.wait(SHORT, "the storage view to count the Trash", || {
+        let tracks = s.text(&s.wait_for("[data-testid=storage-tracks]", SHORT)?)?;
+        let trashed = s.text(&s.find("[data-testid=storage-trashed]")?)?;
+        Ok(
+            (tracks == (expected - 2).to_string() && trashed.contains("2 in the Trash"))
+                .then_some(()),
+        )
+    })?;
+    let chunks_before = chunk_files(vault)?;
+    s.click(&s.find("[data-nav=trash]")?)?;
+    s.click(&s.wait_for("[data-testid=empty-trash]", SHORT)?)?;
+    let question = s.text(&s.wait_for("[data-testid=empty-trash-text]", SHORT)?)?;
+    let want = format!(
+        "Delete 2 tracks ({}) for good? This cannot be undone.",
+        format_bytes(doomed_bytes)
+    );
+    if question != want {
+        return Err(format!(
+            "the Empty Trash dialog asks {question:?}, expected {want:?}"
+        ));
+    }
+    shots.take(s, "12-empty-trash")?;
+    s.click(&s.find("[data-testid=confirm-empty-trash]")?)?;
+    s.wait_for("[data-testid=trash-empty]", LONG)?;
+    s.click(&s.find("[data-nav=storage]")?)?;
+    s.wait(SHORT, "the storage view after emptying the Trash", || {
+        let tracks = s.text(&s.wait_for("[data-testid=storage-tracks]", SHORT)?)?;
+        let trashed = s.text(&s.find("[data-testid=storage-trashed]")?)?;
+        Ok((tracks == (expected - 2).to_string() && trashed.is_empty()).then_some(()))
+    })?;
+    let chunks_after = chunk_files(vault)?;
+    eprintln!("  chunk files: {chunks_before} → {chunks_after}");
+    if chunks_after >= chunks_before {
+        return Err(format!(
+            "emptying the Trash removed no chunk files ({chunks_before} → {chunks_after})"
+        ));
+    }
+
+    step("verify: a corrupted chunk names the tracks it breaks");
+    let victim_rel = tagged
+        .iter()
+        .map(|(rel, _)| rel.as_str())
+        .find(|rel| format_of(rel) == "wav")
+        .ok_or("no tagged WAV file")?;
+    let victim_name = victim_rel
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let broken = corrupt_a_chunk_of(vault, &victim_name)?;
+    eprintln!("  corrupted a chunk of {victim_name}; it breaks {broken:?}");
+    s.click(&s.wait_for("[data-testid=verify]", SHORT)?)?;
+    let summary = s.wait(LONG, "the verify report", || {
+        Ok(s.find_all("[data-testid=verify-summary]")?
+            .into_iter()
+            .next())
+    })?;
+    eprintln!("  {}", s.text(&summary)?);
+    let named: Vec<String> = s
+        .exec(
+            "return [...document.querySelectorAll('[data-testid=damaged-track] .name')].map(e => e.textContent.trim());",
+            vec![],
+        )?
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let mut named_sorted = named.clone();
+    named_sorted.sort();
+    if named_sorted != broken {
+        return Err(format!(
+            "verify names {named:?}, the corrupted chunk breaks {broken:?}"
+        ));
+    }
+    shots.take(s, "13-verify-damaged")?;
+    s.click(&s.find("[data-testid=tray-close]")?)?;
+
+    step("a drop while an import runs is queued, then imported");
+    // A large first import (random PCM, so it takes a moment) and a small second
+    // one dropped right after it.
+    let big = tmp.join("queued-big");
+    let small = tmp.join("queued-small");
+    fs::create_dir_all(&big).map_err(|e| e.to_string())?;
+    fs::create_dir_all(&small).map_err(|e| e.to_string())?;
+    write_wav(&big.join("big noise.wav"), 150 << 20, 1)?;
+    write_wav(&small.join("small noise.wav"), 1 << 20, 2)?;
+    s.click(&s.find("[data-nav=library]")?)?;
+    type_into(s, "[data-testid=search]", "")?;
+    wait_footer(s, expected - 2)?;
+    for dir in [&big, &small] {
+        emit(
+            s,
+            "tauri://drag-drop",
+            json!({"paths": [dir.to_string_lossy()], "position": {"x": 400, "y": 300}}),
+        )?;
+    }
+    s.wait(SHORT, "the queued notice", || {
+        Ok(toasts(s)?.contains("Queued: 1 item").then_some(()))
+    })?;
+    shots.take(s, "16-queued-import")?;
+    s.wait(LONG, "both imports", || {
+        Ok((footer_count(s)? == Some(expected)).then_some(()))
+    })?;
     Ok(())
+}
+
+/// A WAV file (16-bit stereo, 44.1 kHz) of about `bytes` of pseudo-random PCM.
+fn write_wav(path: &Path, bytes: u32, seed: u64) -> Result<()> {
+    let data_len = bytes & !3;
+    let mut out = Vec::with_capacity(data_len as usize + 44);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&2u16.to_le_bytes()); // channels
+    out.extend_from_slice(&44_100u32.to_le_bytes());
+    out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while out.len() < data_len as usize + 44 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(data_len as usize + 44);
+    fs::write(path, out).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Flips a byte in the middle of the first chunk of the track called `file_name`,
+/// through the engine (the test knows the new passphrase); returns the sorted file
+/// names of every track that references that chunk.
+fn corrupt_a_chunk_of(vault: &Path, file_name: &str) -> Result<Vec<String>> {
+    use audiovault_engine::{LockedVault, Passphrase, TrackFilter};
+    let v = LockedVault::open(vault)
+        .and_then(|l| l.unlock(&Passphrase::new(NEW_PASSPHRASE)))
+        .map_err(|e| format!("opening the vault in the test: {e}"))?;
+    let tracks = v.tracks(TrackFilter::All).map_err(|e| e.to_string())?;
+    let victim = tracks
+        .iter()
+        .find(|t| t.file_name == file_name)
+        .ok_or_else(|| format!("no track named {file_name}"))?;
+    let catalog = v.catalog();
+    let chunk = catalog
+        .track_chunks(&victim.id)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .ok_or("the track has no chunks")?;
+    let path = v.store().path_of(&chunk.id);
+    let mut bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut broken = Vec::new();
+    for t in &tracks {
+        let chunks = catalog.track_chunks(&t.id).map_err(|e| e.to_string())?;
+        if chunks.iter().any(|c| c.id == chunk.id) {
+            broken.push(t.file_name.clone());
+        }
+    }
+    broken.sort();
+    Ok(broken)
+}
+
+/// Settings: a wrong current passphrase is refused; a right one changes it; the
+/// old one stops opening the vault and the new one opens it; neither is kept in
+/// the web view's storage.
+fn passphrase_change(s: &Session, shots: &Shots) -> Result<()> {
+    step("settings: change the passphrase");
+    s.click(&s.find("[data-nav=settings]")?)?;
+    s.wait_for("[data-testid=passphrase-form]", SHORT)?;
+    // The import settings come from the vault, and a saved one goes back to it.
+    let ext = s.wait(SHORT, "the allowed extensions", || {
+        let el = s.find("[data-testid=settings-extensions]")?;
+        let v = s.property(&el, "value")?;
+        Ok(v.as_str().filter(|v| !v.is_empty()).map(str::to_string))
+    })?;
+    if !(ext.contains("flac") && ext.contains("opus")) {
+        return Err(format!("allowed extensions shown: {ext}"));
+    }
+    type_into(s, "[data-testid=settings-quota]", "500000000000")?;
+    s.click(&s.find("[data-testid=settings-save]")?)?;
+    s.wait(SHORT, "the settings to be saved", || {
+        Ok(toasts(s)?.contains("Import settings saved").then_some(()))
+    })?;
+    s.click(&s.find("[data-nav=storage]")?)?;
+    s.wait(SHORT, "the size limit in the storage view", || {
+        let t = s.text(&s.wait_for("[data-testid=storage]", SHORT)?)?;
+        Ok(t.contains("of 500 GB used").then_some(()))
+    })?;
+    s.click(&s.find("[data-nav=settings]")?)?;
+    s.wait_for("[data-testid=passphrase-form]", SHORT)?;
+    type_into(s, "[data-testid=current-passphrase]", "not the passphrase")?;
+    type_into(s, "[data-testid=new-passphrase]", NEW_PASSPHRASE)?;
+    type_into(s, "[data-testid=repeat-passphrase]", "something else")?;
+    let change = s.find("[data-testid=change-passphrase]")?;
+    if s.property(&change, "disabled")? != json!(true) {
+        return Err("Change passphrase is enabled while the new ones differ".into());
+    }
+    type_into(s, "[data-testid=repeat-passphrase]", NEW_PASSPHRASE)?;
+    s.click(&change)?;
+    let err = s.wait_for("[data-testid=passphrase-error]", LONG)?;
+    let err = s.text(&err)?;
+    if !err.contains("not right") {
+        return Err(format!("a wrong current passphrase says: {err}"));
+    }
+    type_into(s, "[data-testid=current-passphrase]", PASSPHRASE)?;
+    shots.take(s, "14-settings")?;
+    s.click(&s.find("[data-testid=change-passphrase]")?)?;
+    s.wait(LONG, "the passphrase to change", || {
+        Ok(toasts(s)?.contains("Passphrase changed").then_some(()))
+    })?;
+    let stored = s.exec(
+        "return JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie;",
+        vec![],
+    )?;
+    let stored = stored.as_str().unwrap_or_default();
+    if stored.contains(PASSPHRASE) || stored.contains(NEW_PASSPHRASE) {
+        return Err("a passphrase is kept in the web view's storage".into());
+    }
+    s.click(&s.find("[data-testid=lock]")?)?;
+    s.wait_for("[data-testid=unlock-form]", SHORT)?;
+    type_into(s, "[data-testid=passphrase]", PASSPHRASE)?;
+    s.click(&s.find("[data-testid=unlock]")?)?;
+    s.wait(LONG, "the old passphrase to be refused", || {
+        Ok(s.find_all("[role=alert]")?.into_iter().next())
+    })?;
+    type_into(s, "[data-testid=passphrase]", NEW_PASSPHRASE)?;
+    s.click(&s.find("[data-testid=unlock]")?)?;
+    s.wait_for("[data-testid=summary]", LONG)?;
+    Ok(())
+}
+
+/// The window comes back at the size and place it had: a first run moves and
+/// resizes it (saved to window.json), a second run opens there.
+fn window_state(driver: &TauriDriver, app: &Path, config: &Path, shots: &Shots) -> Result<()> {
+    step("window size and position are remembered");
+    let file = config.join("window.json");
+    let read = || -> Option<Value> { serde_json::from_slice(&fs::read(&file).ok()?).ok() };
+    let first = driver.session(app)?;
+    let result = (|| {
+        first.wait_for("[data-testid=unlock-form]", LONG)?;
+        match first.set_window_rect(40, 30, 1000, 650) {
+            Ok(r) => eprintln!("  WebDriver set the window to {r}"),
+            Err(e) => {
+                eprintln!("  WebDriver could not set the window rect ({e}); using the saved file")
+            }
+        }
+        first.wait(SHORT, "window.json with the new size", || {
+            Ok(read().filter(|v| v["width"] == json!(1000) && v["height"] == json!(650)))
+        })
+    })();
+    let _ = first.delete();
+    let saved = result.map_err(|e| format!("the window's new size was not saved: {e}"))?;
+    eprintln!("  saved: {saved}");
+    let second = driver.session(app)?;
+    let result = (|| {
+        second.wait_for("[data-testid=unlock-form]", LONG)?;
+        second.wait(SHORT, "the window at its saved size", || {
+            let v = second.exec(
+                "return [window.innerWidth, window.innerHeight, window.screenX, window.screenY];",
+                vec![],
+            )?;
+            let n = |i: usize| v[i].as_i64().unwrap_or(-1);
+            eprintln!("  window now {v}");
+            Ok((n(0) == 1000 && n(1) == 650).then_some(()))
+        })?;
+        shots.take(&second, "15-window-restored")
+    })();
+    let _ = second.delete();
+    result
 }
 
 fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -582,4 +1132,45 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// Light and dark follow the system: with GTK's dark theme the web view reports
+/// `prefers-color-scheme: dark` and the window paints dark (a screenshot is kept).
+fn dark_mode(envs: &[(&str, String)], app: &Path, shots: &Shots) -> Result<()> {
+    step("dark mode follows the system theme");
+    let mut envs = envs.to_vec();
+    envs.push(("GTK_THEME", "Adwaita:dark".to_string()));
+    let driver = TauriDriver::start(&envs)?;
+    let s = driver.session(app)?;
+    let result = (|| {
+        s.wait_for("[data-testid=unlock-form]", LONG)?;
+        let v = s.exec(
+            "const bg = getComputedStyle(document.body).backgroundColor.match(/\\d+(\\.\\d+)?/g).map(Number);
+             return [matchMedia('(prefers-color-scheme: dark)').matches, bg];",
+            vec![],
+        )?;
+        eprintln!("  prefers dark, body background: {v}");
+        shots.take(&s, "17-dark")?;
+        if v[0] != json!(true) {
+            return Err(format!(
+                "the web view does not report a dark preference under GTK_THEME=Adwaita:dark: {v}"
+            ));
+        }
+        let rgb: Vec<f64> = v[1]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        let luma = rgb
+            .iter()
+            .take(3)
+            .zip([0.2126, 0.7152, 0.0722])
+            .map(|(c, w)| c / 255.0 * w)
+            .sum::<f64>();
+        if rgb.len() < 3 || luma > 0.3 {
+            return Err(format!("dark preference, but the window paints light: {v}"));
+        }
+        Ok(())
+    })();
+    let _ = s.delete();
+    result
 }

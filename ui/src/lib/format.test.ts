@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
+  emptyTrashQuestion,
+  passphraseChangeProblem,
+  verifySummary,
   displayTitle,
   eta,
   formatBytes,
@@ -58,5 +61,30 @@ describe("format", () => {
     expect(eta(0, 100, 1)).toBeNull();
     expect(eta(50, 100, 10)).toBeCloseTo(10);
     expect(eta(100, 100, 10)).toBeNull();
+  });
+});
+
+describe("dialog texts", () => {
+  it("the Empty Trash question names tracks and bytes", () => {
+    expect(emptyTrashQuestion(3, 12_300_000)).toBe("Delete 3 tracks (12.3 MB) for good? This cannot be undone.");
+    expect(emptyTrashQuestion(1, 999)).toBe("Delete 1 track (999 B) for good? This cannot be undone.");
+    expect(emptyTrashQuestion(0, 0)).toBe("The Trash is empty.");
+  });
+
+  it("a verify summary counts damage", () => {
+    const base = { ok: true, cancelled: false, tracks_checked: 30, bytes_checked: 5_000_000, damaged_tracks: [], damaged_chunks: [] };
+    expect(verifySummary(base)).toBe("All 30 tracks intact: 5.00 MB authenticated and re-hashed.");
+    expect(verifySummary({ ...base, ok: false, damaged_tracks: [{}], damaged_chunks: [{}, {}] })).toBe(
+      "1 track damaged (2 chunks missing or corrupt) of 30 tracks checked.",
+    );
+    expect(verifySummary({ ...base, cancelled: true, tracks_checked: 4 })).toMatch(/cancelled after 4 tracks/);
+  });
+
+  it("a passphrase change needs the current one and the new one twice", () => {
+    expect(passphraseChangeProblem("", "a", "a")).toMatch(/current/);
+    expect(passphraseChangeProblem("old", "", "")).toMatch(/new passphrase/);
+    expect(passphraseChangeProblem("old", "new one", "new on")).toMatch(/differ/);
+    expect(passphraseChangeProblem("same", "same", "same")).toMatch(/is the current/);
+    expect(passphraseChangeProblem("old", "new one", "new one")).toBeNull();
   });
 });

@@ -84,3 +84,33 @@ export function eta(done: number, total: number, elapsedSeconds: number): number
   const rate = done / elapsedSeconds;
   return (total - done) / rate;
 }
+
+/** The Empty Trash confirmation: names how many tracks and bytes go for good. */
+export function emptyTrashQuestion(tracks: number, bytes: number): string {
+  if (tracks <= 0) return "The Trash is empty.";
+  return `Delete ${plural(tracks, "track")} (${formatBytes(bytes)}) for good? This cannot be undone.`;
+}
+
+/** One line for a verify report. */
+export function verifySummary(r: {
+  ok: boolean;
+  cancelled: boolean;
+  tracks_checked: number;
+  bytes_checked: number;
+  damaged_tracks: unknown[];
+  damaged_chunks: unknown[];
+}): string {
+  if (r.cancelled) return `Verification cancelled after ${plural(r.tracks_checked, "track")}.`;
+  if (r.ok) return `All ${plural(r.tracks_checked, "track")} intact: ${formatBytes(r.bytes_checked)} authenticated and re-hashed.`;
+  const damaged = Math.max(r.damaged_tracks.length, 0);
+  return `${plural(damaged, "track")} damaged (${plural(r.damaged_chunks.length, "chunk")} missing or corrupt) of ${plural(r.tracks_checked, "track")} checked.`;
+}
+
+/** Why the Change passphrase button is disabled, or null when it may be pressed. */
+export function passphraseChangeProblem(current: string, next: string, repeat: string): string | null {
+  if (!current) return "Enter the current passphrase.";
+  if (!next) return "Choose a new passphrase.";
+  if (next !== repeat) return "The new passphrases differ.";
+  if (next === current) return "The new passphrase is the current one.";
+  return null;
+}

@@ -13,6 +13,8 @@ export class Library {
   sort = $state<SortKey>("imported");
   descending = $state(true);
   view = $state<TrackState>("active");
+  /** Format filter ("flac", "mp3"…); empty: every format. */
+  formats = $state<string[]>([]);
   rows = $state.raw<Track[]>([]);
   summary = $state<SearchSummary | null>(null);
   loading = $state(false);
@@ -36,6 +38,7 @@ export class Library {
     return {
       text: this.text.trim() || null,
       state: this.view,
+      formats: [...this.formats],
       sort: this.sort,
       descending: this.descending,
       limit: this.pageSize,
@@ -103,6 +106,12 @@ export class Library {
 
   show(view: TrackState): Promise<void> {
     this.view = view;
+    return this.reload();
+  }
+
+  /** Shows only these formats (none: all). */
+  filterFormats(formats: string[]): Promise<void> {
+    this.formats = [...new Set(formats.map((f) => f.toLowerCase()))].sort();
     return this.reload();
   }
 }

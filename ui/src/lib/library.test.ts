@@ -94,3 +94,17 @@ describe("Library", () => {
     expect(s.src.calls[2].text).toBeNull();
   });
 });
+
+describe("Library filters", () => {
+  it("sends the format filter, normalised, and drops it again", async () => {
+    const s = source(3);
+    const lib = new Library(s.src);
+    await lib.filterFormats(["MP3", "flac", "mp3"]);
+    expect(s.src.calls.at(-1)?.formats).toEqual(["flac", "mp3"]);
+    await lib.show("trashed");
+    expect(s.src.calls.at(-1)?.formats).toEqual(["flac", "mp3"]);
+    expect(s.src.calls.at(-1)?.state).toBe("trashed");
+    await lib.filterFormats([]);
+    expect(s.src.calls.at(-1)?.formats).toEqual([]);
+  });
+});

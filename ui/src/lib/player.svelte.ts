@@ -10,6 +10,8 @@ export class Player {
   volume = $state(0.8);
   error = $state<string | null>(null);
   artwork = $state<string | null>(null);
+  /** The playing track's waveform peaks, once analysed. */
+  peaks = $state.raw<[number, number][] | null>(null);
   audio: HTMLAudioElement | null = null;
   #lastTime = 0;
   #lastProgress = 0;
@@ -64,6 +66,8 @@ export class Player {
     this.time = 0;
     this.duration = track.duration_seconds ?? 0;
     this.artwork = null;
+    this.peaks = null;
+    void this.loadWaveform();
     this.#lastTime = 0;
     this.#lastProgress = Date.now();
     if (track.has_artwork) {
@@ -87,6 +91,18 @@ export class Player {
       await audio.play();
     } catch (e) {
       if (this.track?.id === track.id && !this.error) this.error = `Playback failed: ${errorMessage(e)}`;
+    }
+  }
+
+  /** Fetches the playing track's waveform unless it is here (again after an analysis step). */
+  async loadWaveform(): Promise<void> {
+    const track = this.track;
+    if (!track || this.peaks) return;
+    try {
+      const w = await api.waveform(track.id);
+      if (this.track?.id === track.id && w.peaks) this.peaks = w.peaks;
+    } catch {
+      /* no waveform: the seek bar stays a line */
     }
   }
 
@@ -120,6 +136,7 @@ export class Player {
     this.audio?.pause();
     this.audio?.removeAttribute("src");
     this.track = null;
+    this.peaks = null;
     this.playing = false;
   }
 }

@@ -5,6 +5,7 @@
 //! binary is refused, never "repaired". Statistics are queries, not counters
 //! that drift. Settings hold preferences only: secrets live in the OS keyring.
 
+mod groups;
 mod matches;
 mod search;
 mod tracks;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use groups::*;
 pub use search::*;
 pub use tracks::*;
 

@@ -1,0 +1,112 @@
+//! The background analysis: after an import (and on unlock), the engine's
+//! `analyze_pending` computes waveforms and fingerprints for tracks that have
+//! none, on a thread of its own. One run at a time; a request while it runs
+//! makes it go round once more. Progress goes out as `analysis-progress` events.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use audiovault_engine::{CancelToken, Progress};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+
+use crate::dto::AnalysisProgress;
+use crate::state::AppState;
+
+pub const ANALYSIS_PROGRESS: &str = "analysis-progress";
+
+/// The runner's shared state (one per app, in [`AppState`]).
+#[derive(Default)]
+pub struct Analysis {
+    running: AtomicBool,
+    again: AtomicBool,
+    done: AtomicU64,
+    total: AtomicU64,
+    cancel: Mutex<CancelToken>,
+}
+
+impl Analysis {
+    fn snapshot(&self) -> AnalysisProgress {
+        AnalysisProgress {
+            running: self.running.load(Ordering::SeqCst),
+            done: self.done.load(Ordering::SeqCst),
+            total: self.total.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Stops the run in flight (lock): tracks being analysed finish, no new ones start.
+    pub fn stop(&self) {
+        self.cancel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .cancel();
+    }
+}
+
+pub fn progress<R: Runtime>(app: &AppHandle<R>) -> AnalysisProgress {
+    app.state::<AppState>().analysis.snapshot()
+}
+
+struct Events<R: Runtime> {
+    app: AppHandle<R>,
+    analysis: Arc<Analysis>,
+}
+
+impl<R: Runtime> Events<R> {
+    fn send(&self) {
+        let _ = self.app.emit(ANALYSIS_PROGRESS, self.analysis.snapshot());
+    }
+}
+
+impl<R: Runtime> Progress for Events<R> {
+    fn start(&self, items: u64, _bytes: u64) {
+        self.analysis.done.store(0, Ordering::SeqCst);
+        self.analysis.total.store(items, Ordering::SeqCst);
+        self.send();
+    }
+
+    fn item_finished(&self, _path: &Path, _ok: bool) {
+        self.analysis.done.fetch_add(1, Ordering::SeqCst);
+        self.send();
+    }
+}
+
+/// Starts a run unless one is going (then it goes round once more when done).
+pub fn start<R: Runtime>(app: &AppHandle<R>) {
+    let state = app.state::<AppState>();
+    let analysis = state.analysis.clone();
+    analysis.again.store(true, Ordering::SeqCst);
+    if analysis.running.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let app = app.clone();
+    std::thread::spawn(move || {
+        loop {
+            while analysis.again.swap(false, Ordering::SeqCst) {
+                let Ok(session) = app.state::<AppState>().session() else {
+                    break;
+                };
+                let token = CancelToken::new();
+                *analysis.cancel.lock().unwrap_or_else(|p| p.into_inner()) = token.clone();
+                let events = Events {
+                    app: app.clone(),
+                    analysis: analysis.clone(),
+                };
+                // A failure here (the catalog went away with a lock) only delays
+                // waveforms until the next run; nothing to tell the user.
+                let _ = session.vault.analyze_pending(&events, &token);
+                if token.is_cancelled() {
+                    analysis.again.store(false, Ordering::SeqCst);
+                }
+            }
+            analysis.running.store(false, Ordering::SeqCst);
+            let _ = app.emit(ANALYSIS_PROGRESS, analysis.snapshot());
+            // A request that came in after the last check gets its run.
+            if !analysis.again.load(Ordering::SeqCst)
+                || analysis.running.swap(true, Ordering::SeqCst)
+            {
+                return;
+            }
+        }
+    });
+}

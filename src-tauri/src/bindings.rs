@@ -1,0 +1,102 @@
+//! `ui/src/lib/bindings.ts`: the TypeScript side of [`crate::dto`], generated.
+//!
+//! `cargo test -p audiovault-app bindings` fails when the committed file differs
+//! from what the Rust types say; `AUDIOVAULT_UPDATE_BINDINGS=1` with the same
+//! command rewrites it.
+
+use ts_rs::{Config, TS};
+
+use crate::dto::*;
+use crate::error::IpcError;
+use crate::progress::ProgressEvent;
+
+/// The file, relative to the repository root.
+pub const PATH: &str = "ui/src/lib/bindings.ts";
+
+macro_rules! declarations {
+    ($cfg:expr, $($t:ty),* $(,)?) => {
+        vec![$(format!("export {}", <$t as TS>::decl($cfg))),*]
+    };
+}
+
+/// Every IPC type as one TypeScript module.
+pub fn typescript() -> String {
+    // JSON numbers: u64 counts of bytes stay far below 2^53.
+    let cfg = Config::new().with_large_int("number");
+    let decls = declarations!(
+        &cfg,
+        IpcError,
+        Status,
+        TrackState,
+        SortKey,
+        SearchQuery,
+        Track,
+        TrackDetails,
+        SearchPage,
+        SearchSummary,
+        ProgressEvent,
+        Outcome,
+        FileResult,
+        ImportReport,
+        Exported,
+        ExportFailure,
+        ExportReport,
+        Stream,
+        FormatStats,
+        Stats,
+        DamagedChunk,
+        DamagedTrack,
+        VerifyReport,
+        PurgeReport,
+        Waveform,
+        AnalysisProgress,
+        Settings,
+        AlbumSummary,
+        ArtistSummary,
+    );
+    let mut out = String::from(
+        "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:\n\
+         // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings\n\n",
+    );
+    for d in decls {
+        out.push_str(&d);
+        out.push_str("\n\n");
+    }
+    out.truncate(out.trim_end().len());
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn bindings_are_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(super::PATH);
+        let generated = super::typescript();
+        if std::env::var("AUDIOVAULT_UPDATE_BINDINGS").as_deref() == Ok("1") {
+            std::fs::write(&path, &generated).expect("write bindings");
+            return;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale: run `AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings` and commit it",
+            super::PATH
+        );
+    }
+
+    #[test]
+    fn large_integers_are_numbers_and_enums_are_unions() {
+        let ts = super::typescript();
+        assert!(ts.contains("export type Stats = {"), "{ts}");
+        assert!(!ts.contains("bigint"), "{ts}");
+        assert!(
+            ts.contains(r#"export type TrackState = "active" | "trashed";"#),
+            "{ts}"
+        );
+    }
+}

@@ -1,0 +1,115 @@
+// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:
+// AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings
+
+export type IpcError = { kind: string, message: string, };
+
+export type Status = { vault_dir: string, default_dir: string | null, 
+/**
+ * A vault exists in `vault_dir`.
+ */
+exists: boolean, unlocked: boolean, vault_id: string | null, 
+/**
+ * Why the vault did not open by itself (keyring unavailable, wrong passphrase in
+ * the environment…), for the unlock screen.
+ */
+notice: string | null, };
+
+export type TrackState = "active" | "trashed";
+
+export type SortKey = "imported" | "title" | "artist" | "album" | "duration" | "format" | "sample_rate" | "size" | "year" | "file_name";
+
+export type SearchQuery = { text: string | null, 
+/**
+ * Active tracks (the Library) or trashed ones (the Trash); default active.
+ */
+state: TrackState | null, 
+/**
+ * File formats ("flac", "mp3"…); empty means every format.
+ */
+formats: Array<string>, sort: SortKey, descending: boolean, 
+/**
+ * Page size (the engine's default when null).
+ */
+limit: number | null, 
+/**
+ * The `next_cursor` of the previous page.
+ */
+after: string | null, };
+
+export type Track = { id: string, sha256: string, file_name: string, size_bytes: number, format: string, imported_at: string, state: TrackState, trashed_at: string | null, chunk_count: number, 
+/**
+ * Encrypted bytes of the chunks this track references.
+ */
+stored_bytes: number, source_path: string | null, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, metadata_error: string | null, };
+
+export type TrackDetails = { 
+/**
+ * Tags beyond the common ones, as read.
+ */
+other_tags: Array<[string, string]>, 
+/**
+ * Where the track's bytes live: "local" (later also "cloud").
+ */
+locations: Array<string>, id: string, sha256: string, file_name: string, size_bytes: number, format: string, imported_at: string, state: TrackState, trashed_at: string | null, chunk_count: number, 
+/**
+ * Encrypted bytes of the chunks this track references.
+ */
+stored_bytes: number, source_path: string | null, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, metadata_error: string | null, };
+
+export type SearchPage = { tracks: Array<Track>, 
+/**
+ * Pass as `after` for the next page; null on the last page.
+ */
+next_cursor: string | null, };
+
+export type SearchSummary = { tracks: number, duration_seconds: number, bytes: number, };
+
+export type ProgressEvent = { "event": "start", items: number, bytes: number, } | { "event": "item", path: string, } | { "event": "bytes", done: number, } | { "event": "finished", path: string, ok: boolean, done: number, };
+
+export type Outcome = "imported" | "duplicate" | "rejected" | "failed";
+
+export type FileResult = { path: string, outcome: Outcome, reason: string | null, id: string | null, size_bytes: number | null, sha256: string | null, };
+
+export type ImportReport = { job_id: number, files: Array<FileResult>, imported: number, duplicates: number, rejected: number, failed: number, cancelled: boolean, warnings: Array<string>, };
+
+export type Exported = { id: string, path: string, sha256: string, };
+
+export type ExportFailure = { id: string, file_name: string, reason: string, };
+
+export type ExportReport = { exported: Array<Exported>, failed: Array<ExportFailure>, cancelled: boolean, };
+
+export type Stream = { url: string, content_type: string, };
+
+export type FormatStats = { format: string, tracks: number, logical_bytes: number, };
+
+export type Stats = { 
+/**
+ * Active tracks.
+ */
+tracks: number, trashed: number, logical_bytes: number, trashed_bytes: number, stored_bytes: number, unique_bytes: number, dedup_saved_bytes: number, chunks: number, quota_bytes: number | null, quota_used_fraction: number | null, by_format: Array<FormatStats>, warnings: Array<string>, };
+
+export type DamagedChunk = { id: string, 
+/**
+ * "missing" or "corrupt"
+ */
+reason: string, tracks: Array<string>, };
+
+export type DamagedTrack = { id: string, file_name: string, reason: string, };
+
+export type VerifyReport = { ok: boolean, chunks_checked: number, tracks_checked: number, bytes_checked: number, damaged_chunks: Array<DamagedChunk>, damaged_tracks: Array<DamagedTrack>, cancelled: boolean, };
+
+export type PurgeReport = { purged_tracks: number, removed_chunks: number, removed_bytes: number, };
+
+export type Waveform = { status: string, peaks: Array<[number, number]> | null, };
+
+export type AnalysisProgress = { running: boolean, done: number, total: number, };
+
+export type Settings = { allowed_extensions: Array<string>, max_file_size_bytes: number | null, quota_bytes: number | null, };
+
+export type AlbumSummary = { album: string, artist: string, tracks: number, duration_seconds: number, year: number | null, 
+/**
+ * A track with cover art, for the album's thumbnail.
+ */
+artwork_track: string | null, };
+
+export type ArtistSummary = { artist: string, albums: number, tracks: number, duration_seconds: number, };
