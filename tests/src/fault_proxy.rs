@@ -256,8 +256,14 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let spawned = std::thread::Builder::new()
             .name("fault-proxy-conn".into())
             .spawn(move || {
-                // An I/O error ends the connection; the client sees it as such.
+                // An I/O error ends the connection; the client sees it as such. The
+                // list above holds a clone of the socket, so dropping ours would not
+                // close it: shut it down explicitly, or the client waits forever.
+                let closer = conn.try_clone();
                 let _ = serve_connection(conn, &s);
+                if let Ok(c) = closer {
+                    let _ = c.shutdown(std::net::Shutdown::Both);
+                }
             });
         if spawned.is_err() {
             // Out of threads: the connection is dropped, which a client sees as a fault.

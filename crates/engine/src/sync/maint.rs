@@ -444,13 +444,21 @@ impl Vault {
         }
 
         if !gc.dry_run {
-            state::forget_packs(&self.catalog(), &deleted_packs)?;
+            {
+                let catalog = self.catalog();
+                state::forget_packs(&catalog, &deleted_packs)?;
+            }
             // Our knowledge of the remote now drives index cleanup: read every index
             // so that indexes whose packs are all gone can be removed.
             refresh(self, &remote, &rt, &sealer)?;
-            for index in state::orphan_indexes(&self.catalog())? {
+            let orphans = {
+                let catalog = self.catalog();
+                state::orphan_indexes(&catalog)?
+            };
+            for index in orphans {
                 rt.block_on(remote.delete(&index))?;
-                state::forget_index(&self.catalog(), &index)?;
+                let catalog = self.catalog();
+                state::forget_index(&catalog, &index)?;
                 report.indexes_deleted += 1;
             }
             self.catalog().log_activity(

@@ -31,6 +31,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// Longest a single attempt may take, transfer included.
+    pub attempt_timeout: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -39,6 +41,7 @@ impl Default for RetryPolicy {
             max_attempts: 8,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -121,7 +124,11 @@ impl S3Remote {
                     .operation_attempt_timeout(Duration::from_secs(300))
                     .build(),
             )
-            .http_client(http);
+            .http_client(http)
+            // Explicit, so the connect and read timeouts above are enforced.
+            .sleep_impl(aws_sdk_s3::config::SharedAsyncSleep::new(
+                aws_smithy_async::rt::sleep::TokioSleep::new(),
+            ));
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint.clone());
         }
@@ -311,7 +318,17 @@ impl S3Remote {
             if self.cancel.is_cancelled() {
                 return Err(SyncError::Cancelled);
             }
-            let reason = match attempt_once().await {
+            // A guard of our own besides the SDK's timeouts: a server (or a proxy)
+            // that keeps a connection open and never answers must not hang a push.
+            let outcome =
+                match tokio::time::timeout(self.policy.attempt_timeout, attempt_once()).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(Failure::Transient(format!(
+                        "no answer within {} s",
+                        self.policy.attempt_timeout.as_secs()
+                    ))),
+                };
+            let reason = match outcome {
                 Ok(v) => {
                     self.reached.store(true, Ordering::Relaxed);
                     return Ok(v);
