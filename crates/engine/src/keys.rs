@@ -232,7 +232,7 @@ impl OsKeyring {
 
 /// Keyring errors are reduced to their kind: platform messages are not secrets,
 /// but nothing here should echo a credential back either.
-fn keyring_error(e: keyring::Error) -> KeyError {
+pub(crate) fn keyring_error(e: keyring::Error) -> KeyError {
     match e {
         keyring::Error::PlatformFailure(inner) => {
             KeyError::KeyringUnavailable(first_line(&inner.to_string()))

@@ -26,7 +26,7 @@ pub use s3::{RetryPolicy, S3Remote};
 pub use state::{SyncStatus, tracks_on_remote};
 
 use crate::error::{Error, Result};
-use crate::keys::KeyError;
+use crate::keys::{KeyError, keyring_error};
 use crate::progress::CancelToken;
 use crate::vault::Vault;
 
@@ -221,8 +221,7 @@ impl RemoteCredentials {
     }
 
     fn keyring_entry(vault_id: &str) -> std::result::Result<keyring::Entry, KeyError> {
-        keyring::Entry::new("audiovault", &format!("s3-{vault_id}"))
-            .map_err(|e| KeyError::KeyringUnavailable(first_line(&e.to_string())))
+        keyring::Entry::new("audiovault", &format!("s3-{vault_id}")).map_err(keyring_error)
     }
 
     /// The credentials remembered in the OS keyring for this vault's remote.
@@ -239,7 +238,7 @@ impl RemoteCredentials {
                 )))
             }
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(KeyError::KeyringUnavailable(first_line(&e.to_string()))),
+            Err(e) => Err(keyring_error(e)),
         }
     }
 
@@ -253,14 +252,14 @@ impl RemoteCredentials {
         );
         Self::keyring_entry(vault_id)?
             .set_password(&json)
-            .map_err(|e| KeyError::KeyringUnavailable(first_line(&e.to_string())))
+            .map_err(keyring_error)
     }
 
     pub fn forget(vault_id: &str) -> std::result::Result<bool, KeyError> {
         match Self::keyring_entry(vault_id)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(KeyError::KeyringUnavailable(first_line(&e.to_string()))),
+            Err(e) => Err(keyring_error(e)),
         }
     }
 }
@@ -269,15 +268,6 @@ impl RemoteCredentials {
 struct StoredCredentials {
     access_key_id: String,
     secret_access_key: String,
-}
-
-fn first_line(s: &str) -> String {
-    s.lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect()
 }
 
 /// How a sync operation runs.

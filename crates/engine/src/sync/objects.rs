@@ -28,12 +28,26 @@ pub const GC_MARKS: &str = "gc/";
 
 const SEALED_FORMAT: u8 = 1;
 
+/// The vault id a `vault.json` declares, without opening anything.
+pub fn vault_id_of(vault_json: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(vault_json)
+        .ok()?
+        .get("vault_id")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// A 32-byte id from 64 hex digits (pack ids in manifests and GC marks).
+pub fn id32_from_hex(hex_id: &str) -> Option<[u8; 32]> {
+    unhex(hex_id)?.try_into().ok()
+}
+
 pub fn pack_name(id: &[u8; 32]) -> String {
     format!("{PACKS}{}", hex(id))
 }
 
 pub fn pack_id_from_name(name: &str) -> Option<[u8; 32]> {
-    unhex(name.strip_prefix(PACKS)?)?.try_into().ok()
+    id32_from_hex(name.strip_prefix(PACKS)?)
 }
 
 pub fn random_name(dir: &str) -> Result<String, SyncError> {

@@ -21,7 +21,7 @@ use crate::catalog::{Catalog, CatalogError, now_unix};
 use crate::error::{Error, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::secret::Passphrase;
-use crate::store::{ChunkId, hex, unhex};
+use crate::store::{ChunkId, hex};
 use crate::vault::{LockedVault, Vault};
 
 /// Ranges of one pack closer than this are fetched in one request.
@@ -223,13 +223,10 @@ pub fn clone_vault(
     let remote_json = rt
         .block_on(remote.get(objects::VAULT_JSON))?
         .ok_or_else(|| SyncError::NoVaultOnRemote(config.url()))?;
-    let remote_id = serde_json::from_slice::<serde_json::Value>(&remote_json)
-        .ok()
-        .and_then(|v| v.get("vault_id")?.as_str().map(str::to_string))
-        .ok_or_else(|| SyncError::CorruptObject {
-            name: objects::VAULT_JSON.into(),
-            reason: "not a vault description".into(),
-        })?;
+    let remote_id = objects::vault_id_of(&remote_json).ok_or_else(|| SyncError::CorruptObject {
+        name: objects::VAULT_JSON.into(),
+        reason: "not a vault description".into(),
+    })?;
     drop(rt);
 
     let config_path = root.join("vault.json");
@@ -315,9 +312,7 @@ fn manifest_location(name: &str, c: &objects::ManifestChunk) -> Result<Location>
     };
     Ok(Location {
         chunk: ChunkId::from_hex(&c.id).ok_or_else(bad)?,
-        pack: unhex(&c.pack)
-            .and_then(|v| v.try_into().ok())
-            .ok_or_else(bad)?,
+        pack: objects::id32_from_hex(&c.pack).ok_or_else(bad)?,
         offset: c.offset,
         length: c.length,
     })

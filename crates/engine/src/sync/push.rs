@@ -367,10 +367,7 @@ async fn ensure_vault_json(remote: &S3Remote, vault_id: &str, ours: &[u8]) -> Re
         if theirs == ours {
             return Ok(());
         }
-        let remote_id = serde_json::from_slice::<serde_json::Value>(&theirs)
-            .ok()
-            .and_then(|v| v.get("vault_id")?.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let remote_id = objects::vault_id_of(&theirs).unwrap_or_default();
         if remote_id != vault_id {
             return Err(SyncError::OtherVault {
                 remote: remote_id,
@@ -414,7 +411,7 @@ pub(crate) fn refresh(
                 reason: e.to_string(),
             })?;
         for p in mark.packs {
-            if let Some(id) = crate::store::unhex(&p).and_then(|v| <[u8; 32]>::try_from(v).ok()) {
+            if let Some(id) = objects::id32_from_hex(&p) {
                 doomed.insert(id);
             }
         }
