@@ -111,28 +111,29 @@ impl RowidSet {
     }
 }
 
-/// What the catalog looked like when a set was evaluated. `data_version`
-/// changes when another connection commits; `total_changes` counts every row
-/// this connection has inserted, updated or deleted (triggers included, even in
-/// a transaction not yet committed), so no write method needs to remember to
-/// invalidate the cache.
+/// What the catalog's searchable content looked like when a set was evaluated:
+/// the `search_generation` counter, which triggers bump on every insert and
+/// delete of a track and every update of its text, state, duration or size
+/// (migration 0007), whichever connection made it. Writes that cannot change a
+/// search (waveforms, activity, settings, sync state) leave cached sets valid,
+/// and no write method needs to remember to invalidate the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Marker {
-    data_version: i64,
-    total_changes: u64,
+    generation: i64,
 }
 
 impl Marker {
-    /// `None` inside a transaction: a rollback would undo changes without
-    /// moving either counter, so nothing evaluated there may be reused.
+    /// `None` inside a transaction: a rollback would take the counter back to a
+    /// value that a later, different change reaches again, so nothing evaluated
+    /// there may be reused.
     pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Option<Self>> {
         if !conn.is_autocommit() {
             return Ok(None);
         }
-        Ok(Some(Marker {
-            data_version: conn.query_row("PRAGMA data_version", [], |r| r.get(0))?,
-            total_changes: conn.total_changes(),
-        }))
+        let generation = conn
+            .prepare_cached("SELECT value FROM search_generation WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
+        Ok(Some(Marker { generation }))
     }
 
     /// Whether something evaluated at `then` still holds at `now`.
@@ -238,6 +239,8 @@ struct Sets {
     entries: VecDeque<Entry>,
     facts: Option<(Marker, Arc<Facts>)>,
     next_id: i64,
+    /// Text searches run through FTS5 so far (tests check what the cache saves).
+    evaluations: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -285,6 +288,11 @@ impl MatchCache {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn evaluations(&self) -> u64 {
+        self.lock().evaluations
+    }
+
     fn find(&self, id: i64) -> Option<Arc<RowidSet>> {
         let sets = self.lock();
         sets.entries
@@ -324,6 +332,7 @@ impl MatchCache {
         let mut sets = self.lock();
         let id = sets.next_id;
         sets.next_id += 1;
+        sets.evaluations += 1;
         let matches = Matches {
             id,
             set: Arc::new(RowidSet::new(rowids)),

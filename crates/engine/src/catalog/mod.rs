@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_analysis.sql"),
     include_str!("migrations/0005_thumbnails.sql"),
     include_str!("migrations/0006_sync.sql"),
+    include_str!("migrations/0007_search_generation.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

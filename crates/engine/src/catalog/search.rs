@@ -1173,6 +1173,43 @@ mod tests {
     }
 
     #[test]
+    fn cached_matches_survive_writes_that_cannot_change_a_search() {
+        let f = library(200);
+        let love = SearchQuery {
+            text: Some("love".into()),
+            sort: SortKey::Title,
+            ..SearchQuery::default()
+        };
+        let evaluations = || f.catalog.matches.evaluations();
+        let first = paged(&f.catalog, &love, None);
+        assert!(!first.is_empty());
+        let after_first = evaluations();
+        assert!(after_first >= 1);
+        assert_eq!(paged(&f.catalog, &love, None), first);
+        assert_eq!(
+            evaluations(),
+            after_first,
+            "an unchanged catalog reuses the set"
+        );
+
+        // What the app writes while someone types: settings, the activity log.
+        f.catalog.set_setting("quota_bytes", "123456789").unwrap();
+        f.catalog.log_activity("watch", "imported a file").unwrap();
+        assert_eq!(paged(&f.catalog, &love, None), first);
+        assert_eq!(evaluations(), after_first, "unrelated writes keep the set");
+
+        // Trashing a match changes the search: evaluated again.
+        let gone = TrackId(first[0].clone());
+        f.catalog
+            .set_trashed(std::slice::from_ref(&gone), true)
+            .unwrap();
+        let now = paged(&f.catalog, &love, None);
+        assert!(!now.contains(&gone.0));
+        assert_eq!(now.len() + 1, first.len());
+        assert!(evaluations() > after_first);
+    }
+
+    #[test]
     fn user_text_becomes_safe_prefix_terms() {
         assert_eq!(fts_query("beat"), Some("\"beat\"*".into()));
         assert_eq!(
