@@ -1,0 +1,500 @@
+//! Every IPC command through Tauri's mock runtime: the app's own handler table,
+//! the argument names the UI sends (camelCase), and the `{kind, message}` errors
+//! it switches on, against a real vault on disk, without a window. The e2e suite
+//! drives the same commands through the real UI; this one also reaches the
+//! refusals and edge cases a UI flow rarely hits.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use audiovault_app::state::AppState;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{MockRuntime, mock_context, noop_assets};
+use tauri::webview::InvokeRequest;
+use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+
+type Outcome = Result<Value, Value>;
+
+struct Shell {
+    webview: WebviewWindow<MockRuntime>,
+    /// The app's own key: an invoke without it is dropped, as from a stranger.
+    invoke_key: String,
+    // The app must outlive the webview's invocations.
+    _app: App<MockRuntime>,
+}
+
+impl Shell {
+    fn new(vault_dir: &Path) -> Shell {
+        let app = audiovault_app::builder::<MockRuntime>(AppState::new(vault_dir.to_path_buf()))
+            .build(mock_context(noop_assets()))
+            .expect("the mock app builds");
+        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .expect("the mock webview opens");
+        Shell {
+            webview,
+            invoke_key: app.invoke_key().to_string(),
+            _app: app,
+        }
+    }
+
+    /// One command, as the UI's `invoke(cmd, args)` sends it.
+    fn invoke(&self, cmd: &str, args: Value) -> Outcome {
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            // The app's own origin on Linux: app commands answer only local pages.
+            url: "tauri://localhost".parse().expect("a valid origin"),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: self.invoke_key.clone(),
+        };
+        tauri::test::get_ipc_response(&self.webview, request).map(|body| {
+            body.deserialize::<Value>()
+                .expect("a command answers with JSON")
+        })
+    }
+
+    fn ok(&self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args) {
+            Ok(v) => v,
+            Err(e) => panic!("{cmd} failed: {e}"),
+        }
+    }
+
+    /// The error's `kind`, after checking the error has the IPC shape.
+    fn err_kind(&self, cmd: &str, args: Value) -> String {
+        match self.invoke(cmd, args) {
+            Ok(v) => panic!("{cmd} should have failed, answered {v}"),
+            Err(e) => {
+                assert!(
+                    e["message"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{cmd}: error without a message: {e}"
+                );
+                e["kind"].as_str().expect("an error kind").to_string()
+            }
+        }
+    }
+}
+
+/// The UI passes a channel for progress as this string; the mock runtime
+/// discards what is sent on it.
+const CHANNEL: &str = "__CHANNEL__:7";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A tagged 16-bit mono WAV: a second of a sine at `hz`, with RIFF INFO title,
+/// artist and album, so every file has distinct audio and known tags.
+fn tagged_wav(path: &Path, hz: f64, title: &str, artist: &str, album: &str) -> Vec<u8> {
+    fn info(id: &[u8; 4], text: &str) -> Vec<u8> {
+        let mut v = id.to_vec();
+        let mut body = text.as_bytes().to_vec();
+        body.push(0);
+        if body.len() % 2 == 1 {
+            body.push(0);
+        }
+        v.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        v.extend_from_slice(&body);
+        v
+    }
+    let rate = 44_100u32;
+    let samples: Vec<u8> = (0..rate)
+        .flat_map(|i| {
+            let s = (i as f64 * hz * std::f64::consts::TAU / rate as f64).sin();
+            ((s * 12_000.0) as i16).to_le_bytes()
+        })
+        .collect();
+    let mut list = b"INFO".to_vec();
+    list.extend(info(b"INAM", title));
+    list.extend(info(b"IART", artist));
+    list.extend(info(b"IPRD", album));
+    let mut body = b"WAVE".to_vec();
+    body.extend_from_slice(b"fmt ");
+    body.extend_from_slice(&16u32.to_le_bytes());
+    body.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    body.extend_from_slice(&1u16.to_le_bytes()); // mono
+    body.extend_from_slice(&rate.to_le_bytes());
+    body.extend_from_slice(&(rate * 2).to_le_bytes());
+    body.extend_from_slice(&2u16.to_le_bytes());
+    body.extend_from_slice(&16u16.to_le_bytes());
+    body.extend_from_slice(b"LIST");
+    body.extend_from_slice(&(list.len() as u32).to_le_bytes());
+    body.extend(list);
+    body.extend_from_slice(b"data");
+    body.extend_from_slice(&(samples.len() as u32).to_le_bytes());
+    body.extend(samples);
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    file.extend(body);
+    std::fs::write(path, &file).expect("write a fixture");
+    file
+}
+
+fn titles(page: &Value) -> Vec<String> {
+    let mut t: Vec<String> = page["tracks"]
+        .as_array()
+        .expect("a page of tracks")
+        .iter()
+        .map(|t| t["title"].as_str().unwrap_or("").to_string())
+        .collect();
+    t.sort();
+    t
+}
+
+fn query(text: Option<&str>, state: &str) -> Value {
+    json!({ "query": { "text": text, "state": state, "formats": [], "sort": "title", "descending": false, "limit": 100, "after": null } })
+}
+
+fn get(url: &str) -> Result<Vec<u8>, u16> {
+    match ureq::get(url).timeout(Duration::from_secs(10)).call() {
+        Ok(response) => {
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut response.into_reader(), &mut body)
+                .expect("read the stream");
+            Ok(body)
+        }
+        Err(ureq::Error::Status(code, _)) => Err(code),
+        Err(e) => panic!("GET {url}: {e}"),
+    }
+}
+
+#[test]
+fn every_command_through_the_mock_runtime() {
+    // Automation hooks the app honours; the passphrase one must not leak in from
+    // the environment, or startup would unlock on its own.
+    // SAFETY: this test binary has one test, so no other thread reads the environment.
+    unsafe {
+        std::env::remove_var("AUDIOVAULT_PASSPHRASE");
+    }
+    let tmp = tempfile::tempdir().expect("a temporary folder");
+    let vault = tmp.path().join("vault");
+    let sources = tmp.path().join("sources");
+    std::fs::create_dir_all(&sources).expect("sources folder");
+    let shell = Shell::new(&vault);
+
+    // --- before a vault exists ---------------------------------------------------------
+    let status = shell.ok("status_of", json!({}));
+    assert_eq!(status["exists"], false);
+    assert_eq!(status["unlocked"], false);
+    assert_eq!(status["vault_dir"], vault.to_string_lossy().as_ref());
+    let status = shell.ok("startup", json!({}));
+    assert_eq!(status["unlocked"], false, "nothing to unlock yet");
+    assert_eq!(shell.err_kind("search", query(None, "active")), "locked");
+    assert_eq!(shell.err_kind("stats", json!({})), "locked");
+    assert_eq!(
+        shell.err_kind(
+            "create_vault",
+            json!({ "dir": vault, "passphrase": "", "rememberKey": false })
+        ),
+        "invalid"
+    );
+    assert_eq!(
+        shell.err_kind("choose_vault", json!({ "dir": "  " })),
+        "invalid"
+    );
+
+    // --- create, import ----------------------------------------------------------------
+    let status = shell.ok(
+        "create_vault",
+        json!({ "dir": vault, "passphrase": "correct horse", "rememberKey": false }),
+    );
+    assert_eq!(status["exists"], true);
+    assert_eq!(status["unlocked"], true);
+    assert_eq!(
+        status["vault_id"].as_str().map(str::len),
+        Some(32),
+        "{status}"
+    );
+
+    let a = tagged_wav(&sources.join("a.wav"), 440.0, "Alpha", "Ann", "First");
+    let b = tagged_wav(&sources.join("b.wav"), 523.0, "Beta", "Ann", "First");
+    let c = tagged_wav(&sources.join("c.wav"), 659.0, "Gamma", "Cid", "Second");
+    std::fs::copy(sources.join("a.wav"), sources.join("a copy.wav")).expect("copy");
+    std::fs::write(
+        sources.join("notes.wav"),
+        b"these are not audio samples at all",
+    )
+    .expect("write");
+    let report = shell.ok(
+        "import",
+        json!({ "paths": [sources], "onProgress": CHANNEL }),
+    );
+    assert_eq!(report["imported"], 3, "{report}");
+    assert_eq!(report["duplicates"], 1, "{report}");
+    assert_eq!(report["rejected"], 1, "{report}");
+    assert_eq!(report["cancelled"], false);
+    let rejected = report["files"]
+        .as_array()
+        .expect("per-file results")
+        .iter()
+        .find(|f| f["outcome"] == "rejected")
+        .expect("the non-audio file is listed");
+    assert!(
+        rejected["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("notes.wav"))
+    );
+    assert!(rejected["reason"].as_str().is_some_and(|r| !r.is_empty()));
+
+    // --- search, details, artwork ------------------------------------------------------
+    let page = shell.ok("search", query(None, "active"));
+    assert_eq!(titles(&page), ["Alpha", "Beta", "Gamma"]);
+    let page = shell.ok("search", query(Some("gam"), "active"));
+    assert_eq!(titles(&page), ["Gamma"]);
+    let summary = shell.ok("search_summary", query(Some("ann"), "active"));
+    assert_eq!(summary["tracks"], 2);
+    assert!((summary["duration_seconds"].as_f64().unwrap_or(0.0) - 2.0).abs() < 0.05);
+    assert_eq!(summary["bytes"].as_u64(), Some((a.len() + b.len()) as u64));
+
+    let all = shell.ok("search", query(None, "active"));
+    let id_of = |title: &str| -> String {
+        all["tracks"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["title"] == title))
+            .and_then(|t| t["id"].as_str())
+            .unwrap_or_else(|| panic!("{title} is in the library"))
+            .to_string()
+    };
+    let (alpha, beta, gamma) = (id_of("Alpha"), id_of("Beta"), id_of("Gamma"));
+    let details = shell.ok("track_details", json!({ "id": alpha }));
+    assert_eq!(details["sha256"], sha256_hex(&a), "{details}");
+    assert_eq!(details["artist"], "Ann");
+    assert_eq!(details["album"], "First");
+    assert_eq!(details["sample_rate"], 44_100);
+    assert_eq!(details["channels"], 1);
+    assert_eq!(
+        details["size_bytes"].as_u64(),
+        Some(a.len() as u64)
+    );
+    assert_eq!(
+        shell.err_kind("track_details", json!({ "id": "0".repeat(32) })),
+        "track_not_found"
+    );
+    assert_eq!(shell.ok("artwork", json!({ "id": alpha })), Value::Null);
+    assert_eq!(shell.ok("thumbnail", json!({ "id": alpha })), Value::Null);
+
+    // --- albums and artists ------------------------------------------------------------
+    let albums = shell.ok("albums", json!({}));
+    let mut names: Vec<(String, u64)> = albums
+        .as_array()
+        .expect("albums")
+        .iter()
+        .map(|a| {
+            (
+                a["album"].as_str().unwrap_or("").to_string(),
+                a["tracks"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, [("First".to_string(), 2), ("Second".to_string(), 1)]);
+    let artists = shell.ok("artists", json!({}));
+    assert_eq!(artists.as_array().map(Vec::len), Some(2), "{artists}");
+    let first = shell.ok("group_tracks", json!({ "album": "First", "artist": "Ann" }));
+    assert_eq!(titles(&json!({ "tracks": first })), ["Alpha", "Beta"]);
+    let cid = shell.ok("group_tracks", json!({ "album": null, "artist": "Cid" }));
+    assert_eq!(titles(&json!({ "tracks": cid })), ["Gamma"]);
+
+    // --- playback URLs: the bytes come back; a forged signature gets nothing ------------
+    let stream = shell.ok("stream_url", json!({ "id": beta }));
+    assert_eq!(stream["content_type"], "audio/wav");
+    let url = stream["url"].as_str().expect("a URL").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(get(&url).map(|body| sha256_hex(&body)), Ok(sha256_hex(&b)));
+    let mut forged = url.clone();
+    let last = forged.pop().expect("a non-empty URL");
+    forged.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(get(&forged), Err(403));
+
+    // --- export: byte-identical ------------------------------------------------------
+    let out = tmp.path().join("out");
+    let exported = shell.ok(
+        "export",
+        json!({ "ids": [alpha, gamma], "dest": out, "onProgress": CHANNEL }),
+    );
+    assert_eq!(exported["exported"].as_array().map(Vec::len), Some(2));
+    assert_eq!(exported["failed"].as_array().map(Vec::len), Some(0));
+    for e in exported["exported"].as_array().into_iter().flatten() {
+        let path = PathBuf::from(e["path"].as_str().expect("a path"));
+        let bytes = std::fs::read(&path).expect("the exported file");
+        let expected = if e["id"] == alpha.as_str() { &a } else { &c };
+        assert_eq!(
+            sha256_hex(&bytes),
+            sha256_hex(expected),
+            "{}",
+            path.display()
+        );
+    }
+
+    // --- trash, restore, stats, empty trash -------------------------------------------
+    assert_eq!(
+        shell.ok("set_trashed", json!({ "ids": [gamma], "trashed": true })),
+        1
+    );
+    assert_eq!(
+        titles(&shell.ok("search", query(None, "trashed"))),
+        ["Gamma"]
+    );
+    assert_eq!(
+        titles(&shell.ok("search", query(None, "active"))),
+        ["Alpha", "Beta"]
+    );
+    let stats = shell.ok("stats", json!({}));
+    assert_eq!(stats["tracks"], 2, "{stats}");
+    assert_eq!(stats["trashed"], 1, "{stats}");
+    assert_eq!(
+        stats["logical_bytes"].as_u64(),
+        Some((a.len() + b.len()) as u64)
+    );
+    assert_eq!(
+        shell.ok("set_trashed", json!({ "ids": [gamma], "trashed": false })),
+        1
+    );
+    assert_eq!(shell.ok("stats", json!({}))["tracks"], 3);
+    shell.ok("set_trashed", json!({ "ids": [gamma], "trashed": true }));
+    let purged = shell.ok("purge_trash", json!({}));
+    assert_eq!(purged["purged_tracks"], 1, "{purged}");
+    assert!(
+        purged["removed_bytes"].as_u64().unwrap_or(0) > 0,
+        "{purged}"
+    );
+    assert_eq!(
+        titles(&shell.ok("search", query(None, "trashed"))),
+        Vec::<String>::new()
+    );
+
+    // --- verify: clean ------------------------------------------------------------------
+    let verified = shell.ok("verify", json!({ "onProgress": CHANNEL }));
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert_eq!(verified["tracks_checked"], 2);
+    assert_eq!(verified["damaged_tracks"].as_array().map(Vec::len), Some(0));
+
+    // --- background analysis: a waveform arrives ----------------------------------------
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waveform = loop {
+        let w = shell.ok("waveform", json!({ "id": alpha }));
+        if w["status"] == "done" || Instant::now() > deadline {
+            break w;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(waveform["status"], "done", "{waveform}");
+    let peaks = waveform["peaks"].as_array().expect("peaks");
+    assert!(peaks.len() > 100, "{} buckets", peaks.len());
+    // The sine's amplitude is 12,000 of 32,767: peaks scaled to ±127 reach ±46.
+    let lows = peaks.iter().filter_map(|p| p[0].as_i64());
+    let highs = peaks.iter().filter_map(|p| p[1].as_i64());
+    let (low, high) = (lows.min().unwrap_or(0), highs.max().unwrap_or(0));
+    assert!((-49..=-44).contains(&low), "lowest peak {low}");
+    assert!((44..=49).contains(&high), "highest peak {high}");
+    let progress = shell.ok("analysis_progress", json!({}));
+    assert!(progress["total"].as_u64().unwrap_or(0) >= progress["done"].as_u64().unwrap_or(0));
+
+    // --- settings -------------------------------------------------------------------------
+    let settings = shell.ok("settings", json!({}));
+    assert!(
+        settings["allowed_extensions"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|x| x == "flac")),
+        "{settings}"
+    );
+    assert_eq!(
+        shell.err_kind(
+            "set_setting",
+            json!({ "key": "max_file_size_bytes", "value": "a lot" })
+        ),
+        "invalid_setting"
+    );
+    let settings = shell.ok(
+        "set_setting",
+        json!({ "key": "max_file_size_bytes", "value": "1000" }),
+    );
+    assert_eq!(settings["max_file_size_bytes"], 1000);
+    tagged_wav(&sources.join("d.wav"), 784.0, "Delta", "Dee", "Third");
+    let report = shell.ok(
+        "import",
+        json!({ "paths": [sources.join("d.wav")], "onProgress": CHANNEL }),
+    );
+    assert_eq!(
+        (report["imported"].as_u64(), report["rejected"].as_u64()),
+        (Some(0), Some(1)),
+        "{report}"
+    );
+    shell.ok(
+        "set_setting",
+        json!({ "key": "max_file_size_bytes", "value": "0" }),
+    );
+    // A cancel with nothing running is harmless, and the next import gets a fresh token.
+    assert_eq!(shell.ok("cancel", json!({})), Value::Null);
+    let report = shell.ok(
+        "import",
+        json!({ "paths": [sources.join("d.wav")], "onProgress": CHANNEL }),
+    );
+    assert_eq!(report["imported"], 1, "{report}");
+
+    // --- passphrase change, lock, unlock --------------------------------------------------
+    assert_eq!(
+        shell.err_kind(
+            "change_passphrase",
+            json!({ "current": "wrong", "new": "battery staple" })
+        ),
+        "wrong_passphrase"
+    );
+    assert_eq!(
+        shell.ok(
+            "change_passphrase",
+            json!({ "current": "correct horse", "new": "battery staple" })
+        ),
+        Value::Null
+    );
+    let status = shell.ok("lock", json!({}));
+    assert_eq!(status["unlocked"], false);
+    assert_eq!(shell.err_kind("search", query(None, "active")), "locked");
+    assert_eq!(
+        shell.err_kind(
+            "unlock",
+            json!({ "passphrase": "correct horse", "rememberKey": false })
+        ),
+        "wrong_passphrase"
+    );
+    let status = shell.ok(
+        "unlock",
+        json!({ "passphrase": "battery staple", "rememberKey": false }),
+    );
+    assert_eq!(status["unlocked"], true);
+    assert_eq!(
+        titles(&shell.ok("search", query(None, "active"))),
+        ["Alpha", "Beta", "Delta"]
+    );
+
+    // --- another folder, and back -------------------------------------------------------
+    let elsewhere = tmp.path().join("elsewhere");
+    let status = shell.ok("choose_vault", json!({ "dir": elsewhere }));
+    assert_eq!(
+        (status["exists"].clone(), status["unlocked"].clone()),
+        (json!(false), json!(false))
+    );
+    let status = shell.ok("choose_vault", json!({ "dir": vault }));
+    assert_eq!(
+        (status["exists"].clone(), status["unlocked"].clone()),
+        (json!(true), json!(false))
+    );
+
+    // --- the folder picker answers for automation --------------------------------------
+    // SAFETY: as above, one test in this binary.
+    unsafe {
+        std::env::set_var("AUDIOVAULT_AUTOMATION_PICK_FOLDER", &out);
+    }
+    assert_eq!(
+        shell.ok("pick_folder", json!({ "title": "Export to" })),
+        json!(out.to_string_lossy())
+    );
+}
