@@ -791,6 +791,7 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
         Ok((t.starts_with(&format!("{expected} tracks")) && !rows(s)?.is_empty()).then_some(()))
     })?;
 
+    keyboard(s, shots)?;
     passphrase_change(s, shots)?;
 
     step("verify: a clean library");
@@ -1007,6 +1008,192 @@ fn corrupt_a_chunk_of(vault: &Path, file_name: &str) -> Result<Vec<String>> {
 /// Settings: a wrong current passphrase is refused; a right one changes it; the
 /// old one stops opening the vault and the new one opens it; neither is kept in
 /// the web view's storage.
+/// WebDriver's codes for the keys a person presses (the W3C spec's key table).
+const KEY_TAB: &str = "\u{E004}";
+const KEY_ENTER: &str = "\u{E007}";
+const KEY_SHIFT: &str = "\u{E008}";
+const KEY_END: &str = "\u{E010}";
+const KEY_HOME: &str = "\u{E011}";
+const KEY_DOWN: &str = "\u{E015}";
+
+/// The ids of the selected rows, and the row the table's focus points at.
+fn selection(s: &Session) -> Result<(Vec<String>, Option<String>)> {
+    let v = s.exec(
+        "const grid = document.querySelector('[data-testid=track-grid]');
+         const sel = [...document.querySelectorAll('[data-testid=track-row][aria-selected=true]')].map(r => r.dataset.id);
+         const active = grid.getAttribute('aria-activedescendant');
+         return [sel, active ? active.replace('track-row-', '') : null];",
+        vec![],
+    )?;
+    let ids = v[0]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((ids, v[1].as_str().map(String::from)))
+}
+
+/// Focus order and keyboard use: every tab stop has a name, the stops follow the
+/// layout (sidebar, toolbar, table), the table is one stop, and in it the arrows
+/// move and extend the selection and Enter plays.
+fn keyboard(s: &Session, shots: &Shots) -> Result<()> {
+    step("keyboard: focus order, names, and the table's arrows");
+    type_into(s, "[data-testid=search]", "")?;
+    s.wait(SHORT, "rows to move through", || {
+        Ok((rows(s)?.len() >= 3).then_some(()))
+    })?;
+    // The sequential focus order is the DOM order of the tab stops (no positive
+    // tabindex may reorder it); each must say what it is.
+    let audit = s.exec(
+        "const stops = [...document.querySelectorAll('button, input, select, textarea, a[href], [tabindex]')]
+           .filter(el => el.tabIndex >= 0 && !el.disabled && el.getClientRects().length > 0);
+         const name = el => (el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent)
+           || el.getAttribute('title') || el.getAttribute('placeholder') || el.textContent || '').trim();
+         return {
+           positive: [...document.querySelectorAll('[tabindex]')].filter(el => el.tabIndex > 0).map(el => el.outerHTML.slice(0, 80)),
+           unnamed: stops.filter(el => !name(el)).map(el => el.outerHTML.slice(0, 120)),
+           order: stops.map(el => el.dataset.nav ? 'nav' : el.dataset.testid === 'search' ? 'search'
+             : el.dataset.testid === 'add-files' ? 'add-files' : el.dataset.sort ? 'header'
+             : el.dataset.testid === 'track-grid' ? 'grid' : el.dataset.testid === 'play-pause' ? 'player' : 'other'),
+           rowStops: document.querySelectorAll('[data-testid=track-row][tabindex]:not([tabindex=\"-1\"])').length,
+         };",
+        vec![],
+    )?;
+    if audit["positive"].as_array().is_some_and(|a| !a.is_empty()) {
+        return Err(format!(
+            "a positive tabindex reorders the focus: {}",
+            audit["positive"]
+        ));
+    }
+    if audit["unnamed"].as_array().is_some_and(|a| !a.is_empty()) {
+        return Err(format!(
+            "tab stops without an accessible name: {}",
+            audit["unnamed"]
+        ));
+    }
+    if audit["rowStops"] != json!(0) {
+        return Err(format!(
+            "{} rows are tab stops of their own",
+            audit["rowStops"]
+        ));
+    }
+    let order: Vec<&str> = audit["order"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let first = |what: &str| {
+        order
+            .iter()
+            .position(|o| *o == what)
+            .ok_or_else(|| format!("no {what} among the tab stops: {order:?}"))
+    };
+    let (nav, search, add, grid, header) = (
+        first("nav")?,
+        first("search")?,
+        first("add-files")?,
+        first("grid")?,
+        first("header")?,
+    );
+    if !(nav < search && search < add && add < grid && grid < header) {
+        return Err(format!(
+            "the focus order does not follow the layout: {order:?}"
+        ));
+    }
+    if order.iter().filter(|o| **o == "grid").count() != 1 {
+        return Err(format!("the table must be one tab stop: {order:?}"));
+    }
+
+    // Tab from the toolbar's last button reaches the table.
+    let add_files = s.find("[data-testid=add-files]")?;
+    s.exec("arguments[0].focus();", vec![add_files.to_json()])?;
+    s.send_keys(&add_files, KEY_TAB)?;
+    let focused = s.exec(
+        "return document.activeElement.dataset.testid || null;",
+        vec![],
+    )?;
+    if focused != json!("track-grid") {
+        return Err(format!(
+            "Tab from Add files… went to {focused}, not the table"
+        ));
+    }
+    let grid_el = s.find("[data-testid=track-grid]")?;
+    // Home selects the first row and scrolls to it; the rows on screen then
+    // start with it.
+    s.send_keys(&grid_el, KEY_HOME)?;
+    let all = s.wait(SHORT, "Home to select the first row", || {
+        let (sel, active) = selection(s)?;
+        let shown = rows(s)?;
+        let first = shown
+            .first()
+            .and_then(|r| r["id"].as_str())
+            .map(String::from);
+        Ok((sel.len() == 1
+            && active.as_ref() == sel.first()
+            && first == active
+            && shown.len() >= 3)
+            .then_some(shown))
+    })?;
+    let id = |i: usize| all[i]["id"].as_str().unwrap_or_default().to_string();
+    s.send_keys(&grid_el, KEY_DOWN)?;
+    s.wait(SHORT, "the arrow to move to the second row", || {
+        Ok((selection(s)? == (vec![id(1)], Some(id(1)))).then_some(()))
+    })?;
+    // Shift+Down extends from the second row to the third (the chord is one
+    // send: Shift stays down until the end of the sequence).
+    s.send_keys(&grid_el, &format!("{KEY_SHIFT}{KEY_DOWN}"))?;
+    s.wait(SHORT, "Shift+Down to extend the selection", || {
+        let (mut sel, active) = selection(s)?;
+        sel.sort();
+        let mut want = vec![id(1), id(2)];
+        want.sort();
+        Ok((sel == want && active == Some(id(2))).then_some(()))
+    })?;
+    shots.take(s, "15-keyboard-selection")?;
+    s.send_keys(&grid_el, KEY_END)?;
+    let last = s.wait(SHORT, "End to reach the last row", || {
+        let (sel, active) = selection(s)?;
+        let loaded = rows(s)?;
+        Ok((sel.len() == 1
+            && active.as_ref() == sel.first()
+            && loaded.last().map(|r| r["id"].clone()) == active.clone().map(Value::from))
+        .then_some(sel[0].clone()))
+    })?;
+    let last_title = rows(s)?
+        .into_iter()
+        .find(|r| r["id"] == json!(last))
+        .and_then(|r| r["title"].as_str().map(String::from))
+        .unwrap_or_default();
+    // Enter plays the focused row.
+    s.send_keys(&grid_el, KEY_ENTER)?;
+    let seen = std::cell::RefCell::new(String::new());
+    s.wait(SHORT, "Enter to play the focused row", || {
+        let now = s
+            .exec(
+                "const el = document.querySelector('[data-testid=now-playing]');
+                 return el ? el.textContent.trim() : '';",
+                vec![],
+            )?
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        *seen.borrow_mut() = now.clone();
+        Ok((now == last_title).then_some(()))
+    })
+    .map_err(|e| format!("{e} (playing {:?}, focused {last_title:?})", seen.borrow()))?;
+    s.wait(LONG, "the audio to start", || {
+        let a = audio_state(s)?;
+        Ok((a["paused"] == json!(false) && a["time"].as_f64().unwrap_or(0.0) > 0.0).then_some(()))
+    })?;
+    s.click(&s.find("[data-testid=play-pause]")?)?;
+    s.wait(SHORT, "the audio to pause", || {
+        Ok((audio_state(s)?["paused"] == json!(true)).then_some(()))
+    })?;
+    Ok(())
+}
+
 fn passphrase_change(s: &Session, shots: &Shots) -> Result<()> {
     step("settings: change the passphrase");
     s.click(&s.find("[data-nav=settings]")?)?;

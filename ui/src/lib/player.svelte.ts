@@ -90,6 +90,7 @@ export class Player {
       audio.src = stream.url;
       await audio.play();
     } catch (e) {
+      if (isInterruption(e)) return;
       if (this.track?.id === track.id && !this.error) this.error = `Playback failed: ${errorMessage(e)}`;
     }
   }
@@ -109,7 +110,10 @@ export class Player {
   toggle(): void {
     const audio = this.audio;
     if (!audio || !this.track) return;
-    if (audio.paused) void audio.play().catch((e) => (this.error = errorMessage(e)));
+    if (audio.paused)
+      void audio.play().catch((e) => {
+        if (!isInterruption(e)) this.error = errorMessage(e);
+      });
     else audio.pause();
   }
 
@@ -154,4 +158,13 @@ const ALIASES: Record<string, string[]> = {
 
 export function canPlay(audio: { canPlayType(t: string): string }, contentType: string): boolean {
   return [contentType, ...(ALIASES[contentType] ?? [])].some((t) => audio.canPlayType(t) !== "");
+}
+
+/**
+ * Whether a rejected `play()` was only interrupted: a pause, or another track,
+ * came before the audio started (the browser rejects with an AbortError). The
+ * person asked for that, so it is not a playback failure to report.
+ */
+export function isInterruption(e: unknown): boolean {
+  return typeof e === "object" && e !== null && (e as { name?: unknown }).name === "AbortError";
 }
