@@ -270,10 +270,7 @@ fn every_command_through_the_mock_runtime() {
     assert_eq!(details["album"], "First");
     assert_eq!(details["sample_rate"], 44_100);
     assert_eq!(details["channels"], 1);
-    assert_eq!(
-        details["size_bytes"].as_u64(),
-        Some(a.len() as u64)
-    );
+    assert_eq!(details["size_bytes"].as_u64(), Some(a.len() as u64));
     assert_eq!(
         shell.err_kind("track_details", json!({ "id": "0".repeat(32) })),
         "track_not_found"
