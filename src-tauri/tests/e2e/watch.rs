@@ -403,6 +403,19 @@ fn run(s: &Session, shots: &Shots, inbox: &Path, tmp: &Path) -> Result<()> {
     s.click(&s.find("[data-testid=tray-close]")?)?;
     wait_footer(s, TITLES.len() + 1)?;
 
+    step("watch: Clear empties the Not imported list, the file stays where it was moved");
+    s.click(&s.find("[data-nav=settings]")?)?;
+    s.click(&s.wait_for("[data-testid=watch-clear-failures]", SHORT)?)?;
+    s.wait(SHORT, "the Not imported list to be empty", || {
+        let (text, _) = indicator(s)?;
+        Ok((s.find_all("[data-testid=watch-failure]")?.is_empty()
+            && !text.contains("not imported"))
+        .then_some(()))
+    })?;
+    if !moved.is_file() {
+        return Err("clearing the list touched the file in 'Not imported'".into());
+    }
+
     step("watch: Remove asks first and touches no file");
     s.click(&s.find("[data-nav=settings]")?)?;
     s.click(&s.wait_for("[data-testid=watch-remove]", SHORT)?)?;
