@@ -293,12 +293,6 @@ impl<R: Runtime> Sink<R> {
     }
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.to_string_lossy(), |n| n.to_string_lossy())
-        .into_owned()
-}
-
 impl<R: Runtime> WatchEvents for Sink<R> {
     fn event(&self, event: &WatchEvent) {
         match event {
@@ -359,8 +353,7 @@ impl<R: Runtime> WatchEvents for Sink<R> {
                     ActivityKind::Imported,
                     Some(path),
                     format!(
-                        "{} imported{}",
-                        file_name(path),
+                        "imported as track {track_id}{}",
                         if *source_removed {
                             ", then removed from the folder"
                         } else {
