@@ -927,7 +927,7 @@ mod tests {
 
         let rec = Recorder::default();
         let report = vault
-            .import(&[src.clone()], &opts, &rec, &CancelToken::new())
+            .import(std::slice::from_ref(&src), &opts, &rec, &CancelToken::new())
             .unwrap();
         let mut queued = rec.queued.lock().unwrap().clone();
         queued.sort();
