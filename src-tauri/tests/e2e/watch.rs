@@ -416,6 +416,40 @@ fn run(s: &Session, shots: &Shots, inbox: &Path, tmp: &Path) -> Result<()> {
         return Err("clearing the list touched the file in 'Not imported'".into());
     }
 
+    step("watch: lock stops the watcher; unlock's start-up scan takes what arrived meanwhile");
+    s.click(&s.find("[data-testid=lock]")?)?;
+    s.wait_for("[data-testid=unlock-form]", SHORT)?;
+    let late = "Watched Lantern Four.flac";
+    make_audio(&staging.join(late), "Watched Lantern Four", 4)?;
+    fs::copy(staging.join(late), inbox.join(late)).map_err(|e| e.to_string())?;
+    // Nothing watches while the vault is locked.
+    std::thread::sleep(Duration::from_millis(1500));
+    let v = audiovault_engine::LockedVault::open(&tmp.join("vault"))
+        .and_then(|l| l.unlock(&audiovault_engine::Passphrase::new(PASSPHRASE)))
+        .map_err(|e| format!("opening the vault in the test: {e}"))?;
+    let tracks = v
+        .tracks(audiovault_engine::TrackFilter::All)
+        .map_err(|e| e.to_string())?
+        .len();
+    drop(v);
+    if tracks != TITLES.len() + 1 {
+        return Err(format!(
+            "{tracks} tracks while locked, expected {}: the watcher kept importing",
+            TITLES.len() + 1
+        ));
+    }
+    type_into(s, "[data-testid=passphrase]", PASSPHRASE)?;
+    s.click(&s.find("[data-testid=unlock]")?)?;
+    s.wait_for("[data-testid=summary]", LONG)?;
+    s.wait(
+        LONG,
+        "the file that arrived while locked in the library",
+        || Ok((footer_count(s)? == Some(TITLES.len() + 2)).then_some(())),
+    )?;
+    search_for(s, "Watched Lantern Four")?;
+    type_into(s, "[data-testid=search]", "")?;
+    wait_indicator(s, "Watching 1 folder", "ok", SHORT)?;
+
     step("watch: Remove asks first and touches no file");
     s.click(&s.find("[data-nav=settings]")?)?;
     s.click(&s.wait_for("[data-testid=watch-remove]", SHORT)?)?;
@@ -430,6 +464,6 @@ fn run(s: &Session, shots: &Shots, inbox: &Path, tmp: &Path) -> Result<()> {
         }
     }
     s.click(&s.find("[data-nav=library]")?)?;
-    wait_footer(s, TITLES.len() + 1)?;
+    wait_footer(s, TITLES.len() + 2)?;
     Ok(())
 }
