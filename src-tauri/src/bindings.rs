@@ -58,7 +58,10 @@ pub fn typescript() -> String {
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:\n\
          // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings\n\n",
     );
-    for d in decls {
+    for d in decls
+        .into_iter()
+        .chain(crate::watching::dto::declarations(&cfg))
+    {
         out.push_str(&d);
         out.push_str("\n\n");
     }

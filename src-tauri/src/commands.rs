@@ -108,6 +108,7 @@ pub async fn startup<R: Runtime>(
     if let Some(vault) = vault {
         state.open(vault)?;
         crate::analysis::start(&app);
+        crate::watching::start(&app);
     }
     Ok(status(&state))
 }
@@ -156,6 +157,7 @@ pub async fn create_vault<R: Runtime>(
     set_notice(&state, notice);
     state.open(vault)?;
     crate::analysis::start(&app);
+    crate::watching::start(&app);
     Ok(status(&state))
 }
 
@@ -177,6 +179,7 @@ pub async fn unlock<R: Runtime>(
     set_notice(&state, notice);
     state.open(vault)?;
     crate::analysis::start(&app);
+    crate::watching::start(&app);
     Ok(status(&state))
 }
 

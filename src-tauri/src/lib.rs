@@ -8,6 +8,7 @@ pub mod dto;
 pub mod error;
 pub mod progress;
 pub mod state;
+pub mod watching;
 pub mod window_state;
 
 use tauri::{Builder, Manager, Runtime};
@@ -46,6 +47,12 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::albums,
             commands::artists,
             commands::group_tracks,
+            watching::commands::watch_status,
+            watching::commands::watch_add_folder,
+            watching::commands::watch_update_folder,
+            watching::commands::watch_remove_folder,
+            watching::commands::watch_failures,
+            watching::commands::watch_clear_failures,
         ])
 }
 
@@ -58,9 +65,20 @@ pub fn run() {
             }
             Ok(())
         })
-        .run(tauri::generate_context!("../tauri.conf.json"));
-    if let Err(e) = app {
-        eprintln!("audiovault: the app could not start: {e}");
-        std::process::exit(1);
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    match app {
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                // A watcher import in flight finishes its file; nothing new starts.
+                handle
+                    .state::<state::AppState>()
+                    .watching
+                    .stop_and_wait(std::time::Duration::from_secs(10));
+            }
+        }),
+        Err(e) => {
+            eprintln!("audiovault: the app could not start: {e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -7,10 +7,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use audiovault_engine::Progress;
+use audiovault_engine::{FileResult, Progress};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use ts_rs::TS;
+
+use crate::dto::Outcome;
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -21,8 +23,17 @@ pub enum ProgressEvent {
     Item { path: String },
     /// Bytes done so far in the whole batch.
     Bytes { done: u64 },
+    /// An import's files in the order they will be taken up, before `start`.
+    Queued { paths: Vec<String> },
     /// One item finished; `ok` is false when it was rejected, failed or damaged.
-    Finished { path: String, ok: bool, done: u64 },
+    /// Imports also say the file's `outcome` and, unless imported, the `reason`.
+    Finished {
+        path: String,
+        ok: bool,
+        done: u64,
+        outcome: Option<Outcome>,
+        reason: Option<String>,
+    },
 }
 
 const EVERY: Duration = Duration::from_millis(100);
@@ -80,6 +91,28 @@ impl Progress for ChannelProgress {
             path: path.to_string_lossy().into_owned(),
             ok,
             done: self.done.load(Ordering::Relaxed),
+            outcome: None,
+            reason: None,
+        });
+    }
+
+    fn queued(&self, paths: &[&Path]) {
+        self.send(ProgressEvent::Queued {
+            paths: paths
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+        });
+    }
+
+    fn item_result(&self, r: &FileResult) {
+        let outcome = Outcome::from(r.outcome);
+        self.send(ProgressEvent::Finished {
+            path: r.path.clone(),
+            ok: matches!(outcome, Outcome::Imported | Outcome::Duplicate),
+            done: self.done.load(Ordering::Relaxed),
+            outcome: Some(outcome),
+            reason: r.reason.clone(),
         });
     }
 }

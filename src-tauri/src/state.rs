@@ -34,6 +34,8 @@ pub struct AppState {
     pub notice: Mutex<Option<String>>,
     /// The background analysis runner.
     pub analysis: Arc<crate::analysis::Analysis>,
+    /// The watched folders' watcher.
+    pub watching: Arc<crate::watching::Watching>,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -58,6 +60,7 @@ impl AppState {
             cancel: Mutex::new(CancelToken::new()),
             notice: Mutex::new(None),
             analysis: Arc::default(),
+            watching: Arc::default(),
         }
     }
 
@@ -85,6 +88,8 @@ impl AppState {
 
     pub fn lock(&self) {
         self.analysis.stop();
+        self.watching.stop();
+        self.watching.clear();
         guard(&self.session).take();
     }
 

@@ -215,6 +215,12 @@ impl Vault {
         let settings = self.settings()?;
         let job_id = self.catalog().start_import_job(&options.source)?;
         let candidates = scan(inputs);
+        progress.queued(
+            &candidates
+                .iter()
+                .map(|c| c.path.as_path())
+                .collect::<Vec<_>>(),
+        );
         progress.start(
             candidates.len() as u64,
             candidates.iter().map(|c| c.size).sum(),
@@ -272,12 +278,8 @@ impl Vault {
                     };
                     for (ready, outcome) in batch.into_iter().zip(outcomes) {
                         let index = ready.index;
-                        let path = ready.path.clone();
                         let result = ready.into_result(outcome);
-                        progress.item_finished(
-                            &path,
-                            matches!(result.outcome, Outcome::Imported | Outcome::Duplicate),
-                        );
+                        progress.item_result(&result);
                         lock(results_ref)[index] = Some(result);
                     }
                 }
@@ -327,10 +329,7 @@ impl Vault {
                                 }
                             },
                         };
-                        progress.item_finished(
-                            &candidate.path,
-                            matches!(result.outcome, Outcome::Imported | Outcome::Duplicate),
-                        );
+                        progress.item_result(&result);
                         lock(results_ref)[i] = Some(result);
                     }
                 });
@@ -845,5 +844,134 @@ impl Vault {
             &format!("metadata read again for {} track(s)", report.rescanned),
         )?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+    use crate::progress::NoProgress;
+    use crate::secret::Passphrase;
+    use crate::vault::CreateOptions;
+
+    /// Records what a front end's per-file list is built from.
+    #[derive(Default)]
+    struct Recorder {
+        queued: Mutex<Vec<PathBuf>>,
+        results: Mutex<Vec<(PathBuf, Outcome, Option<String>)>>,
+        finished: Mutex<Vec<(PathBuf, bool)>>,
+    }
+
+    impl Progress for Recorder {
+        fn queued(&self, paths: &[&Path]) {
+            self.queued
+                .lock()
+                .unwrap()
+                .extend(paths.iter().map(|p| p.to_path_buf()));
+        }
+        fn item_result(&self, r: &FileResult) {
+            self.results
+                .lock()
+                .unwrap()
+                .push((r.source.clone(), r.outcome, r.reason.clone()));
+        }
+        fn item_finished(&self, path: &Path, ok: bool) {
+            self.finished.lock().unwrap().push((path.to_path_buf(), ok));
+        }
+    }
+
+    fn wav(seed: u8) -> Vec<u8> {
+        let len = 32 * 1024u32;
+        let mut out = Vec::new();
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + len).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&44_100u32.to_le_bytes());
+        out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
+        out.extend_from_slice(&4u16.to_le_bytes());
+        out.extend_from_slice(&16u16.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend((0..len).map(|i| (i as u8).wrapping_mul(seed)));
+        out
+    }
+
+    #[test]
+    fn progress_lists_the_queue_and_each_files_outcome_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        };
+        let vault =
+            Vault::create(&dir.path().join("vault"), &Passphrase::new("pw"), &options).unwrap();
+        let src = dir.path().join("in");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("a.wav"), wav(3)).unwrap();
+        fs::write(src.join("b.wav"), wav(5)).unwrap();
+        fs::write(src.join("notes.txt"), b"not audio").unwrap();
+        let opts = ImportOptions::default();
+        vault
+            .import(
+                &[src.join("a.wav")],
+                &opts,
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .unwrap();
+
+        let rec = Recorder::default();
+        let report = vault
+            .import(std::slice::from_ref(&src), &opts, &rec, &CancelToken::new())
+            .unwrap();
+        let mut queued = rec.queued.lock().unwrap().clone();
+        queued.sort();
+        assert_eq!(
+            queued,
+            vec![src.join("a.wav"), src.join("b.wav"), src.join("notes.txt")]
+        );
+        let mut results = rec.results.lock().unwrap().clone();
+        results.sort_by(|a, b| a.0.cmp(&b.0));
+        let outcomes: Vec<_> = results.iter().map(|(p, o, _)| (p.clone(), *o)).collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                (src.join("a.wav"), Outcome::Duplicate),
+                (src.join("b.wav"), Outcome::Imported),
+                (src.join("notes.txt"), Outcome::Rejected),
+            ]
+        );
+        let txt_reason = results[2].2.clone().unwrap_or_default();
+        assert!(!txt_reason.is_empty(), "a rejection carries its reason");
+        let reported = report
+            .files
+            .iter()
+            .find(|f| f.source == src.join("notes.txt"))
+            .and_then(|f| f.reason.clone());
+        assert_eq!(reported.as_deref(), Some(txt_reason.as_str()));
+        // A sink that overrides item_result is not called twice per file.
+        assert!(rec.finished.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_default_item_result_reports_finished_with_ok() {
+        #[derive(Default)]
+        struct Old(Mutex<Vec<bool>>);
+        impl Progress for Old {
+            fn item_finished(&self, _path: &Path, ok: bool) {
+                self.0.lock().unwrap().push(ok);
+            }
+        }
+        let old = Old::default();
+        let p = Path::new("/x/y.wav");
+        old.item_result(&FileResult::new(p, Outcome::Duplicate, None));
+        old.item_result(&FileResult::rejected(p, "empty file"));
+        old.item_result(&FileResult::new(p, Outcome::Imported, None));
+        assert_eq!(*old.0.lock().unwrap(), vec![true, false, true]);
     }
 }

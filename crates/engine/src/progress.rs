@@ -4,6 +4,8 @@
 
 use std::path::Path;
 use std::sync::Arc;
+
+use crate::ingest::FileResult;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Clone, Default, Debug)]
@@ -33,6 +35,20 @@ pub trait Progress: Send + Sync {
     fn advance(&self, _bytes: u64) {}
     /// One item is done; `ok` is false when it was rejected, failed or damaged.
     fn item_finished(&self, _path: &Path, _ok: bool) {}
+    /// An import's files, in the order they will be taken up, once the scan
+    /// found them (before `start`): a front end can list them as queued.
+    fn queued(&self, _paths: &[&Path]) {}
+    /// An import finished one file, with its outcome and reason. Imports call
+    /// this instead of [`Progress::item_finished`], which it calls by default.
+    fn item_result(&self, result: &FileResult) {
+        self.item_finished(
+            &result.source,
+            matches!(
+                result.outcome,
+                crate::ingest::Outcome::Imported | crate::ingest::Outcome::Duplicate
+            ),
+        );
+    }
 }
 
 pub struct NoProgress;

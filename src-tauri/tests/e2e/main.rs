@@ -11,6 +11,7 @@
 //! `e2e-artifacts/` under the system temp folder).
 
 mod driver;
+mod watch;
 
 use std::collections::HashMap;
 use std::fs;

@@ -64,7 +64,7 @@ next_cursor: string | null, };
 
 export type SearchSummary = { tracks: number, duration_seconds: number, bytes: number, };
 
-export type ProgressEvent = { "event": "start", items: number, bytes: number, } | { "event": "item", path: string, } | { "event": "bytes", done: number, } | { "event": "finished", path: string, ok: boolean, done: number, };
+export type ProgressEvent = { "event": "start", items: number, bytes: number, } | { "event": "item", path: string, } | { "event": "bytes", done: number, } | { "event": "queued", paths: Array<string>, } | { "event": "finished", path: string, ok: boolean, done: number, outcome: Outcome | null, reason: string | null, };
 
 export type Outcome = "imported" | "duplicate" | "rejected" | "failed";
 
@@ -113,3 +113,97 @@ export type AlbumSummary = { album: string, artist: string, tracks: number, dura
 artwork_track: string | null, };
 
 export type ArtistSummary = { artist: string, albums: number, tracks: number, duration_seconds: number, };
+
+export type AfterImport = "keep" | "remove";
+
+export type WatchFolderSettings = { path: string, enabled: boolean, 
+/**
+ * Files in subfolders too.
+ */
+recursive: boolean, after_import: AfterImport, 
+/**
+ * Move files that fail into the folder's 'Not imported' subfolder.
+ */
+move_failures: boolean, 
+/**
+ * How long a file must stay unchanged before it is imported.
+ */
+settle_seconds: number, 
+/**
+ * Scan every few seconds instead of using file-system events.
+ */
+poll: boolean, };
+
+export type FolderState = "watching" | "polling" | "unavailable" | "stopped" | "off" | "starting";
+
+export type WatchedFolder = { state: FolderState, 
+/**
+ * Why it is polled or unavailable.
+ */
+reason: string | null, path: string, enabled: boolean, 
+/**
+ * Files in subfolders too.
+ */
+recursive: boolean, after_import: AfterImport, 
+/**
+ * Move files that fail into the folder's 'Not imported' subfolder.
+ */
+move_failures: boolean, 
+/**
+ * How long a file must stay unchanged before it is imported.
+ */
+settle_seconds: number, 
+/**
+ * Scan every few seconds instead of using file-system events.
+ */
+poll: boolean, };
+
+export type ActivityKind = "imported" | "skipped" | "not_imported" | "ignored" | "waiting" | "folder" | "notice";
+
+export type WatchActivity = { id: number, 
+/**
+ * Milliseconds since 1970.
+ */
+at_ms: number, kind: ActivityKind, 
+/**
+ * The file, or the folder, it is about.
+ */
+path: string | null, 
+/**
+ * What happened and why, in words.
+ */
+message: string, track_id: string | null, };
+
+export type WatchStatus = { 
+/**
+ * A watcher runs (at least one folder is enabled and the vault is open).
+ */
+running: boolean, 
+/**
+ * Why the watcher stopped, when it stopped on an error.
+ */
+error: string | null, folders: Array<WatchedFolder>, activity: Array<WatchActivity>, 
+/**
+ * Entries on the 'Not imported' list.
+ */
+failures: number, };
+
+export type WatchFailure = { id: number, folder: string, 
+/**
+ * Where the watcher found the file.
+ */
+path: string, 
+/**
+ * Where it is now ('Not imported' subfolder); null when left in place.
+ */
+moved_to: string | null, 
+/**
+ * "rejected" or "failed".
+ */
+outcome: string, reason: string, size_bytes: number | null, 
+/**
+ * RFC 3339, UTC.
+ */
+at: string, };
+
+export type WatchUpdate = { "event": "folder", path: string, state: FolderState, reason: string | null, } | { "event": "activity", entry: WatchActivity, } | { "event": "runner", running: boolean, error: string | null, } | { "event": "reload" };

@@ -1,6 +1,9 @@
 // One running batch (import, export, verify) as the tray shows it, built from
 // the shell's progress events.
-import type { ProgressEvent } from "./api";
+import type { ImportReport, ProgressEvent } from "./api";
+import { FileList, baseName } from "./filelist";
+
+export { baseName };
 
 export interface ItemRow {
   path: string;
@@ -21,6 +24,10 @@ export class Batch {
   rows = $state.raw<ItemRow[]>([]);
   running = $state(true);
   startedAt: number;
+  /** Per-file states of an import (empty for export and verify). */
+  files = new FileList();
+  /** Follows `files.version`, so views redraw when a file changes. */
+  filesVersion = $state(0);
 
   constructor(title: string, now = Date.now()) {
     this.title = title;
@@ -34,12 +41,24 @@ export class Batch {
         this.bytes = e.bytes;
         break;
       case "item":
+        if (this.files.size) {
+          this.files.start(e.path);
+          this.filesVersion = this.files.version;
+        }
         this.rows = [...this.rows, { path: e.path, name: baseName(e.path), state: "working" as const }].slice(-KEEP);
         break;
       case "bytes":
         this.done = Math.max(this.done, e.done);
         break;
+      case "queued":
+        this.files.queue(e.paths);
+        this.filesVersion = this.files.version;
+        break;
       case "finished": {
+        if (e.outcome) {
+          this.files.finish(e.path, e.ok, e.outcome, e.reason);
+          this.filesVersion = this.files.version;
+        }
         this.finished += 1;
         if (!e.ok) this.failed += 1;
         this.done = Math.max(this.done, e.done);
@@ -57,6 +76,12 @@ export class Batch {
     }
   }
 
+  /** The import's report: every file's final outcome. */
+  settle(report: ImportReport): void {
+    this.files.settle(report);
+    this.filesVersion = this.files.version;
+  }
+
   /** 0..1 by bytes when sizes are known, else by items. */
   get fraction(): number {
     if (this.bytes > 0) return Math.min(1, this.done / this.bytes);
@@ -69,9 +94,4 @@ export class Batch {
     const s = (now - this.startedAt) / 1000;
     return s > 0 ? this.done / s : 0;
   }
-}
-
-export function baseName(path: string): string {
-  const parts = path.split(/[\\/]/).filter(Boolean);
-  return parts.length ? parts[parts.length - 1] : path;
 }

@@ -952,6 +952,7 @@ mod tests {
             catalog: vault.open_catalog().unwrap(),
             report: WatchReport::default(),
             once: false,
+            held: None,
         };
         let (tx, _rx) = mpsc::channel();
         let mut run = FolderRun::new(0, config.folders[0].clone(), &out.catalog).unwrap();

@@ -74,6 +74,7 @@ impl Watcher {
             catalog,
             report: WatchReport::default(),
             once: self.config.once,
+            held: None,
         };
         let mut runs = Vec::with_capacity(folders.len());
         for (index, folder) in folders.into_iter().enumerate() {
@@ -225,16 +226,23 @@ impl Watcher {
                 .map(|f| (f.source.as_path(), f))
                 .collect();
             let mut ops = Vec::new();
+            // The files' events wait for the batch's catalog writes: a listener
+            // that reads the 'Not imported' list on `not_imported` finds the entry.
+            out.held = Some(Vec::new());
             for r in batch {
                 let result = results.get(r.path.as_path()).copied();
                 runs[r.run].after_import(r, result, shared, out, &mut ops);
             }
-            out.catalog.in_transaction(|c| {
+            let committed = out.catalog.in_transaction(|c| {
                 for op in &ops {
                     op.apply(c)?;
                 }
                 Ok::<_, WatchError>(())
-            })?;
+            });
+            for event in out.held.take().unwrap_or_default() {
+                out.events.event(&event);
+            }
+            committed?;
         }
         Ok(())
     }
@@ -253,6 +261,8 @@ pub(super) struct Out<'a> {
     pub(super) catalog: Catalog,
     pub(super) report: WatchReport,
     pub(super) once: bool,
+    /// Events held back until a batch's catalog writes are committed.
+    pub(super) held: Option<Vec<WatchEvent>>,
 }
 
 impl Out<'_> {
@@ -313,7 +323,10 @@ impl Out<'_> {
             }
             _ => {}
         }
-        self.events.event(&event);
+        match &mut self.held {
+            Some(held) => held.push(event),
+            None => self.events.event(&event),
+        }
     }
 
     pub(super) fn activity(&self, message: &str) -> Result<(), WatchError> {
