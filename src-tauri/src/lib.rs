@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod bindings;
+pub mod cloud;
 pub mod commands;
 pub mod dto;
 pub mod error;
@@ -17,6 +18,7 @@ use tauri::{Builder, Manager, Runtime};
 pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
     Builder::<R>::new()
         .manage(state)
+        .manage(cloud::CloudState::default())
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::status_of,
@@ -46,6 +48,15 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::albums,
             commands::artists,
             commands::group_tracks,
+            cloud::remote_settings,
+            cloud::set_remote,
+            cloud::test_connection,
+            cloud::sync_status,
+            cloud::push,
+            cloud::pull,
+            cloud::cancel_sync,
+            cloud::restore_from_cloud,
+            cloud::repair,
         ])
 }
 
