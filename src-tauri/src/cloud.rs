@@ -87,7 +87,6 @@ impl CloudState {
     fn credentials(&self, vault: &Vault) -> IpcResult<RemoteCredentials> {
         credentials(&self.session_keys, vault)
     }
-
 }
 
 /// The environment's keys, else the keyring's, else this run's.
@@ -551,7 +550,12 @@ pub async fn restore_from_cloud<R: Runtime>(
                 Some(credentials)
             }
         };
-        Ok((vault, report, (!notes.is_empty()).then(|| notes.join(" ")), unkept))
+        Ok((
+            vault,
+            report,
+            (!notes.is_empty()).then(|| notes.join(" ")),
+            unkept,
+        ))
     })
     .await?;
     if let Some(keys) = unkept {
@@ -601,9 +605,7 @@ pub async fn repair<R: Runtime>(
     let running = cloud.begin()?;
     let report = blocking(move || {
         let token = &running.token;
-        let before = s
-            .vault
-            .verify(&ChannelProgress::new(on_progress), token)?;
+        let before = s.vault.verify(&ChannelProgress::new(on_progress), token)?;
         let mut report = RepairReport {
             damaged: before.damaged_tracks.len() as u64,
             repaired_chunks: 0,

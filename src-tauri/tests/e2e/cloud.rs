@@ -34,17 +34,18 @@ const TRACKS: [(&str, u32); 3] = [
 /// stop on drop.
 struct PrivateKeyring {
     bus: Child,
-    keyring: Child,
+    keyring: Option<Child>,
     address: String,
 }
 
 impl PrivateKeyring {
     fn start(dir: &Path) -> Result<PrivateKeyring> {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
         let data = dir.join("keyring-data");
         let run = dir.join("keyring-run");
         fs::create_dir_all(&data).map_err(|e| e.to_string())?;
         fs::create_dir_all(&run).map_err(|e| e.to_string())?;
-        use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
         let socket = dir.join("bus");
         let address = format!("unix:path={}", socket.display());
@@ -55,12 +56,10 @@ impl PrivateKeyring {
             .stdout(Stdio::null())
             .spawn()
             .map_err(|e| format!("dbus-daemon (apt-get install dbus): {e}"))?;
+        // From here on, dropping `keyring` stops whatever was started.
         let mut keyring = PrivateKeyring {
             bus,
-            // Replaced below; a placeholder child that is already gone.
-            keyring: Command::new("true")
-                .spawn()
-                .map_err(|e| format!("true: {e}"))?,
+            keyring: None,
             address,
         };
         let start = Instant::now();
@@ -70,7 +69,7 @@ impl PrivateKeyring {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let mut child = Command::new("gnome-keyring-daemon")
+        let mut daemon = Command::new("gnome-keyring-daemon")
             .args(["--unlock", "--components=secrets", "--foreground"])
             .env("DBUS_SESSION_BUS_ADDRESS", &keyring.address)
             .env("XDG_DATA_HOME", &data)
@@ -80,15 +79,14 @@ impl PrivateKeyring {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("gnome-keyring-daemon (apt-get install gnome-keyring): {e}"))?;
-        // The login keyring's password, then end of input.
-        if let Some(mut stdin) = child.stdin.take() {
-            use std::io::Write;
+        // The new login keyring's password, then end of input.
+        let stdin = daemon.stdin.take();
+        keyring.keyring = Some(daemon);
+        if let Some(mut stdin) = stdin {
             stdin
                 .write_all(b"audiovault-e2e")
                 .map_err(|e| e.to_string())?;
         }
-        let _ = keyring.keyring.wait();
-        keyring.keyring = child;
         // Ready once org.freedesktop.secrets is on the bus.
         loop {
             let out = Command::new("dbus-send")
@@ -115,8 +113,10 @@ impl PrivateKeyring {
 
 impl Drop for PrivateKeyring {
     fn drop(&mut self) {
-        let _ = self.keyring.kill();
-        let _ = self.keyring.wait();
+        if let Some(k) = &mut self.keyring {
+            let _ = k.kill();
+            let _ = k.wait();
+        }
         let _ = self.bus.kill();
         let _ = self.bus.wait();
     }
@@ -231,8 +231,7 @@ fn cloud_sync_end_to_end() {
     }
 
     let vault_a = tmp.path().join("vault-a");
-    let (envs_a, _) =
-        app_envs(tmp.path(), "a", &vault_a, &keyring.address).expect("environment");
+    let (envs_a, _) = app_envs(tmp.path(), "a", &vault_a, &keyring.address).expect("environment");
     let outcome = with_app(&envs_a, &shots, "source", |s| {
         source_device(s, &shots, &garage, &music, &vault_a)
     });
@@ -287,12 +286,11 @@ fn save_remote(s: &Session) -> Result<()> {
 /// Clicks Test connection; returns `[(step, ok, kind)]` and the verdict line.
 fn test_connection(s: &Session) -> Result<(Vec<(String, bool, String)>, String)> {
     s.click(&s.wait_for("[data-testid=remote-test]", SHORT)?)?;
-    let report = s.wait(LONG, "the connection report", || {
+    s.wait(LONG, "the connection report", || {
         Ok(s.find_all("[data-testid=connection-report]")?
             .into_iter()
             .next())
     })?;
-    let _ = report;
     let v = s.exec(
         "return [...document.querySelectorAll('[data-testid=connection-step]')].map(e =>
            [e.textContent.trim(), e.dataset.ok === 'true', e.dataset.kind]);",
@@ -357,9 +355,10 @@ fn source_device(
     let (steps, verdict) = test_connection(s)?;
     eprintln!("  wrong secret: {steps:?} {verdict}");
     match steps.as_slice() {
-        [(first, false, kind)] if kind == "remote_access_denied"
-            && first.contains("reach the bucket")
-            && first.contains("access denied") => {}
+        [(first, false, kind)]
+            if kind == "remote_access_denied"
+                && first.contains("reach the bucket")
+                && first.contains("access denied") => {}
         other => {
             return Err(format!(
                 "a wrong secret should fail the first step with access denied, got {other:?}"
@@ -385,7 +384,9 @@ fn source_device(
     let (steps, verdict) = test_connection(s)?;
     let names: Vec<&str> = steps.iter().map(|(n, _, _)| n.as_str()).collect();
     if steps.len() != 4 || steps.iter().any(|(_, ok, _)| !ok) {
-        return Err(format!("the connection test with the right keys: {steps:?}"));
+        return Err(format!(
+            "the connection test with the right keys: {steps:?}"
+        ));
     }
     if !names[1].contains("write a probe object") || !verdict.ends_with("ready") {
         return Err(format!("unexpected steps {names:?} / verdict {verdict}"));
@@ -397,7 +398,11 @@ fn source_device(
               + [...document.querySelectorAll('input')].map(i => i.value).join('|');",
         vec![],
     )?;
-    if page.as_str().unwrap_or_default().contains(garage.secret_key()) {
+    if page
+        .as_str()
+        .unwrap_or_default()
+        .contains(garage.secret_key())
+    {
         return Err("the S3 secret is in the web view (DOM, inputs or storage)".into());
     }
 
@@ -468,11 +473,15 @@ fn source_device(
     s.click(&s.find("[data-nav=storage]")?)?;
     s.click(&s.wait_for("[data-testid=verify]", SHORT)?)?;
     s.wait(LONG, "the damaged track", || {
-        Ok(s.find_all("[data-testid=damaged-track]")?.into_iter().next())
+        Ok(s.find_all("[data-testid=damaged-track]")?
+            .into_iter()
+            .next())
     })?;
     s.click(&s.wait_for("[data-testid=repair-from-cloud]", SHORT)?)?;
     let summary = s.wait(LONG, "the repair report", || {
-        Ok(s.find_all("[data-testid=repair-summary]")?.into_iter().next())
+        Ok(s.find_all("[data-testid=repair-summary]")?
+            .into_iter()
+            .next())
     })?;
     let summary = s.text(&summary)?;
     let repaired: Vec<String> = s
@@ -568,7 +577,9 @@ fn restore_device(
     check(s, "[data-testid=restore-remember]", false)?;
     s.click(&s.find("[data-testid=restore-start]")?)?;
     let err = s.wait(LONG, "the wrong-passphrase message", || {
-        Ok(s.find_all("[data-testid=restore-error]")?.into_iter().next())
+        Ok(s.find_all("[data-testid=restore-error]")?
+            .into_iter()
+            .next())
     })?;
     let err = s.text(&err)?;
     if !err.contains("passphrase does not open") {
@@ -581,7 +592,11 @@ fn restore_device(
     shots.take(s, "26-restore-form")?;
     s.click(&s.find("[data-testid=restore-start]")?)?;
     s.wait(LONG, "the restored library", || {
-        if let Some(e) = s.find_all("[data-testid=restore-error]")?.into_iter().next() {
+        if let Some(e) = s
+            .find_all("[data-testid=restore-error]")?
+            .into_iter()
+            .next()
+        {
             return Err(format!("the restore failed: {}", s.text(&e)?));
         }
         Ok(s.find_all("[data-testid=summary]")?.into_iter().next())
