@@ -283,8 +283,11 @@ fn save_remote(s: &Session) -> Result<()> {
     Ok(())
 }
 
-/// Clicks Test connection; returns `[(step, ok, kind)]` and the verdict line.
-fn test_connection(s: &Session) -> Result<(Vec<(String, bool, String)>, String)> {
+/// A connection-test line as shown: its text, whether it passed, the error kind.
+type StepShown = (String, bool, String);
+
+/// Clicks Test connection; returns the steps shown and the verdict line.
+fn test_connection(s: &Session) -> Result<(Vec<StepShown>, String)> {
     s.click(&s.wait_for("[data-testid=remote-test]", SHORT)?)?;
     s.wait(LONG, "the connection report", || {
         Ok(s.find_all("[data-testid=connection-report]")?

@@ -41,6 +41,16 @@ export class CloudWork {
     void api.cancelSync();
   }
 
+  /** On lock: the next vault starts with nothing of this one's (a running job goes on). */
+  forget(): void {
+    this.status = null;
+    if (this.running) return;
+    this.batch = null;
+    this.kind = null;
+    this.result = null;
+    this.error = null;
+  }
+
   async #run<T>(
     kind: CloudJobKind,
     title: string,
