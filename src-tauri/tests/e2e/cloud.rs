@@ -260,6 +260,15 @@ fn fill_remote(s: &Session, garage: &Garage, secret: &str) -> Result<()> {
 
 fn save_remote(s: &Session) -> Result<()> {
     let save = s.wait_for("[data-testid=remote-save]", SHORT)?;
+    if s.property(&save, "disabled")? == json!(true) {
+        let problem = s
+            .find_all("[data-testid=remote-problem]")?
+            .into_iter()
+            .next()
+            .map(|p| s.text(&p))
+            .transpose()?;
+        return Err(format!("Save is disabled before saving: {problem:?}"));
+    }
     s.click(&save)?;
     // Saved: the form equals what is stored again, so Save rests disabled.
     s.wait(LONG, "the remote to be saved", || {
@@ -347,7 +356,7 @@ fn source_device(
 
     step("cloud: a wrong secret fails the connection test, named");
     s.click(&s.find("[data-nav=cloud]")?)?;
-    s.wait_for("[data-testid=remote-form]", SHORT)?;
+    s.wait_for("[data-testid=remote-form][data-loaded=true]", SHORT)?;
     if text_of(s, "[data-testid=last-sync]")? != "Not set up" {
         return Err("a new vault's Cloud view should say 'Not set up'".into());
     }
