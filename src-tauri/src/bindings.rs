@@ -6,6 +6,7 @@
 
 use ts_rs::{Config, TS};
 
+use crate::cloud::*;
 use crate::dto::*;
 use crate::error::IpcError;
 use crate::progress::ProgressEvent;
@@ -53,6 +54,19 @@ pub fn typescript() -> String {
         Settings,
         AlbumSummary,
         ArtistSummary,
+        TrackLocation,
+        RemoteSettings,
+        RemoteForm,
+        ConnectionStep,
+        ConnectionReport,
+        SyncStatus,
+        PushReport,
+        PullFailure,
+        PullReport,
+        RestoreForm,
+        RestoreReport,
+        UnrepairedTrack,
+        RepairReport,
     );
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:\n\

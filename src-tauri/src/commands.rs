@@ -36,7 +36,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| IpcError::new("app", format!("background work stopped: {e}")))?
 }
 
-fn status(state: &AppState) -> Status {
+pub(crate) fn status(state: &AppState) -> Status {
     let dir = state.dir();
     let session = state.session().ok();
     Status {
@@ -49,14 +49,14 @@ fn status(state: &AppState) -> Status {
     }
 }
 
-fn set_notice(state: &AppState, notice: Option<String>) {
+pub(crate) fn set_notice(state: &AppState, notice: Option<String>) {
     if let Ok(mut n) = state.notice.lock() {
         *n = notice;
     }
 }
 
 /// Remembers the key in the OS keyring; a note for the UI when that is not possible.
-fn remember(vault: &Vault) -> Option<String> {
+pub(crate) fn remember(vault: &Vault) -> Option<String> {
     match vault.remember_key(&OsKeyring) {
         Ok(()) => None,
         Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Some(format!(
@@ -193,7 +193,13 @@ pub async fn lock(state: State<'_, AppState>) -> IpcResult<Status> {
 #[tauri::command]
 pub async fn search(state: State<'_, AppState>, query: SearchQuery) -> IpcResult<SearchPage> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.catalog().search(&query.into())?.into())).await
+    blocking(move || {
+        let catalog = s.vault.catalog();
+        let mut page: SearchPage = catalog.search(&query.into())?.into();
+        crate::cloud::fill_locations(&catalog, &mut page.tracks)?;
+        Ok(page)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -215,10 +221,17 @@ pub async fn track_details(state: State<'_, AppState>, id: String) -> IpcResult<
             .track(&id)?
             .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
         let other_tags = catalog.other_tags(&id)?;
+        let mut track = [Track::from(track)];
+        crate::cloud::fill_locations(&catalog, &mut track)?;
+        let [track] = track;
+        let mut locations = vec!["local".to_string()];
+        if track.location == crate::dto::TrackLocation::Both {
+            locations.push("cloud".into());
+        }
         Ok(TrackDetails {
-            track: track.into(),
+            track,
             other_tags,
-            locations: vec!["local".into()],
+            locations,
         })
     })
     .await
@@ -510,7 +523,9 @@ pub async fn group_tracks(
             Some(album) => catalog.album_tracks(&album, &artist)?,
             None => catalog.artist_tracks(&artist)?,
         };
-        Ok(tracks.into_iter().map(Into::into).collect())
+        let mut tracks: Vec<Track> = tracks.into_iter().map(Into::into).collect();
+        crate::cloud::fill_locations(&catalog, &mut tracks)?;
+        Ok(tracks)
     })
     .await
 }

@@ -116,6 +116,16 @@ impl From<SearchQuery> for engine::catalog::SearchQuery {
     }
 }
 
+/// Where a track's bytes are: only on this device, or also whole on the
+/// cloud remote. (A catalogued track is always on this device.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum TrackLocation {
+    #[default]
+    Local,
+    Both,
+}
+
 /// A track as the library table and the details drawer show it.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct Track {
@@ -156,6 +166,8 @@ pub struct Track {
     pub artwork_mime: Option<String>,
     pub artwork_size: Option<u64>,
     pub metadata_error: Option<String>,
+    /// Filled by the commands that list tracks (`crate::cloud::fill_locations`).
+    pub location: TrackLocation,
 }
 
 impl From<engine::Track> for Track {
@@ -198,6 +210,7 @@ impl From<engine::Track> for Track {
             artwork_mime: m.artwork_mime,
             artwork_size: m.artwork_size,
             metadata_error: m.metadata_error,
+            location: TrackLocation::Local,
         }
     }
 }
@@ -208,7 +221,7 @@ pub struct TrackDetails {
     pub track: Track,
     /// Tags beyond the common ones, as read.
     pub other_tags: Vec<(String, String)>,
-    /// Where the track's bytes live: "local" (later also "cloud").
+    /// Where the track's bytes live: "local", and "cloud" when the remote has it whole.
     pub locations: Vec<String>,
 }
 

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod bindings;
+pub mod cloud;
 pub mod commands;
 pub mod dto;
 pub mod error;
@@ -18,6 +19,7 @@ use tauri::{Builder, Manager, Runtime};
 pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
     Builder::<R>::new()
         .manage(state)
+        .manage(cloud::CloudState::default())
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::status_of,
@@ -53,6 +55,15 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             watching::commands::watch_remove_folder,
             watching::commands::watch_failures,
             watching::commands::watch_clear_failures,
+            cloud::remote_settings,
+            cloud::set_remote,
+            cloud::test_connection,
+            cloud::sync_status,
+            cloud::push,
+            cloud::pull,
+            cloud::cancel_sync,
+            cloud::restore_from_cloud,
+            cloud::repair,
         ])
 }
 

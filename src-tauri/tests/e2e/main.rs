@@ -10,6 +10,7 @@
 //! Screenshots of each main view land in `AUDIOVAULT_E2E_ARTIFACTS` (default:
 //! `e2e-artifacts/` under the system temp folder).
 
+mod cloud;
 mod driver;
 mod watch;
 

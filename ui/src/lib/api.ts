@@ -6,6 +6,15 @@ import type {
   AlbumSummary,
   AnalysisProgress,
   ArtistSummary,
+  ConnectionReport,
+  PullReport,
+  PushReport,
+  RemoteForm,
+  RemoteSettings,
+  RepairReport,
+  RestoreForm,
+  RestoreReport,
+  SyncStatus,
   ExportReport,
   ImportReport,
   IpcError,
@@ -77,4 +86,20 @@ export const api = {
   groupTracks: (album: string | null, artist: string) => invoke<Track[]>("group_tracks", { album, artist }),
   /** The native folder dialog, asked from the shell (automation can answer it). */
   pickFolder: (title: string) => invoke<string | null>("pick_folder", { title }),
+  // Cloud sync (src-tauri/src/cloud.rs). A secret only ever goes to the shell.
+  remoteSettings: () => invoke<RemoteSettings>("remote_settings"),
+  setRemote: (form: RemoteForm) => invoke<RemoteSettings>("set_remote", { form }),
+  testConnection: () => invoke<ConnectionReport>("test_connection"),
+  syncStatus: () => invoke<SyncStatus>("sync_status"),
+  push: (onEvent: (e: ProgressEvent) => void) => invoke<PushReport>("push", { onProgress: channel(onEvent) }),
+  pull: (onEvent: (e: ProgressEvent) => void) => invoke<PullReport>("pull", { onProgress: channel(onEvent) }),
+  cancelSync: () => invoke<void>("cancel_sync"),
+  restoreFromCloud: (form: RestoreForm, onEvent: (e: ProgressEvent) => void) =>
+    invoke<RestoreReport>("restore_from_cloud", { form, onProgress: channel(onEvent) }),
+  repair: (onEvent: (e: ProgressEvent) => void) => invoke<RepairReport>("repair", { onProgress: channel(onEvent) }),
 };
+
+/** An error for a notification: the message, and its kind as the detail. */
+export function errorDetail(e: unknown): string {
+  return isIpcError(e) ? `${e.message} (${e.kind})` : errorMessage(e);
+}

@@ -40,7 +40,11 @@ export type Track = { id: string, sha256: string, file_name: string, size_bytes:
 /**
  * Encrypted bytes of the chunks this track references.
  */
-stored_bytes: number, source_path: string | null, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, metadata_error: string | null, };
+stored_bytes: number, source_path: string | null, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, metadata_error: string | null, 
+/**
+ * Filled by the commands that list tracks (`crate::cloud::fill_locations`).
+ */
+location: TrackLocation, };
 
 export type TrackDetails = { 
 /**
@@ -48,13 +52,17 @@ export type TrackDetails = {
  */
 other_tags: Array<[string, string]>, 
 /**
- * Where the track's bytes live: "local" (later also "cloud").
+ * Where the track's bytes live: "local", and "cloud" when the remote has it whole.
  */
 locations: Array<string>, id: string, sha256: string, file_name: string, size_bytes: number, format: string, imported_at: string, state: TrackState, trashed_at: string | null, chunk_count: number, 
 /**
  * Encrypted bytes of the chunks this track references.
  */
-stored_bytes: number, source_path: string | null, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, metadata_error: string | null, };
+stored_bytes: number, source_path: string | null, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, metadata_error: string | null, 
+/**
+ * Filled by the commands that list tracks (`crate::cloud::fill_locations`).
+ */
+location: TrackLocation, };
 
 export type SearchPage = { tracks: Array<Track>, 
 /**
@@ -113,6 +121,93 @@ export type AlbumSummary = { album: string, artist: string, tracks: number, dura
 artwork_track: string | null, };
 
 export type ArtistSummary = { artist: string, albums: number, tracks: number, duration_seconds: number, };
+
+export type TrackLocation = "local" | "both";
+
+export type RemoteSettings = { configured: boolean, 
+/**
+ * Null: AWS S3.
+ */
+endpoint: string | null, region: string, bucket: string, prefix: string, path_style: boolean, 
+/**
+ * "keyring", "environment", "session" (kept until the app quits: no keyring), or "none".
+ */
+credentials: string, access_key_id: string | null, };
+
+export type RemoteForm = { 
+/**
+ * Blank: AWS S3.
+ */
+endpoint: string, region: string, bucket: string, prefix: string, path_style: boolean, access_key_id: string, 
+/**
+ * Blank: keep the stored secret.
+ */
+secret_access_key: string, };
+
+export type ConnectionStep = { step: string, ok: boolean, error: string | null, error_kind: string | null, };
+
+export type ConnectionReport = { ok: boolean, remote: string, steps: Array<ConnectionStep>, };
+
+export type SyncStatus = { configured: boolean, 
+/**
+ * `s3://bucket/prefix`
+ */
+remote: string | null, 
+/**
+ * RFC 3339, or null: never.
+ */
+last_push_at: string | null, last_pull_at: string | null, 
+/**
+ * Chunks (and their encrypted bytes) not on the remote yet.
+ */
+pending_chunks: number, pending_bytes: number, tracks_on_remote: number, tracks_local_only: number, 
+/**
+ * The catalog changed since the last push.
+ */
+catalog_changed: boolean, };
+
+export type PushReport = { 
+/**
+ * Everything was on the remote already: no request was made.
+ */
+nothing_new: boolean, remote: string, packs_uploaded: number, chunks_uploaded: number, bytes_uploaded: number, tracks: number, seconds: number, };
+
+export type PullFailure = { track_id: string, file_name: string, reason: string, };
+
+export type PullReport = { 
+/**
+ * The newest catalog on the remote was merged already.
+ */
+up_to_date: boolean, remote: string, tracks_added: number, tracks_state_changed: number, chunks_fetched: number, bytes_fetched: number, 
+/**
+ * Tracks that could not be brought over, with the reason.
+ */
+failed: Array<PullFailure>, seconds: number, };
+
+export type RestoreForm = { remote: RemoteForm, 
+/**
+ * The folder to restore into: new, empty, or a restore of the same remote
+ * that stopped part way (it resumes).
+ */
+dir: string, passphrase: string, 
+/**
+ * Remember the vault key in the OS keyring.
+ */
+remember_key: boolean, };
+
+export type RestoreReport = { status: Status, pull: PullReport, };
+
+export type UnrepairedTrack = { id: string, file_name: string, reason: string, };
+
+export type RepairReport = { 
+/**
+ * Tracks damaged when the repair started (it verifies first).
+ */
+damaged: number, repaired_chunks: number, 
+/**
+ * File names of the tracks whole again.
+ */
+repaired: Array<string>, unrepaired: Array<UnrepairedTrack>, cancelled: boolean, };
 
 export type AfterImport = "keep" | "remove";
 

@@ -157,10 +157,6 @@ impl Vault {
                 }
             }
         }
-        progress.start(
-            fetch_list.len() as u64,
-            fetch_list.iter().map(|l| l.length).sum(),
-        );
         let fetched = fetch_chunks(
             self,
             &remote,
@@ -376,6 +372,11 @@ pub(crate) fn fetch_chunks(
             requests.push(group);
         }
     }
+    // One item per request, as `fetch_group` reports them.
+    progress.start(
+        requests.len() as u64,
+        locations.iter().map(|l| l.length).sum(),
+    );
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);

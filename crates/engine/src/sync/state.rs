@@ -402,12 +402,15 @@ pub fn status(catalog: &Catalog) -> Result<SyncStatus> {
     })
 }
 
-/// Whether each track's every chunk (audio and cover art) is on the remote.
+/// Whether each track's every chunk (audio and cover art) is on the remote; false
+/// for an id the catalog does not hold. One cached statement per id: a page of the
+/// library is a few hundred index lookups.
 pub fn tracks_on_remote(catalog: &Catalog, ids: &[String]) -> Result<Vec<bool>> {
     let mut stmt = catalog
         .conn()
         .prepare_cached(
-            "SELECT NOT EXISTS (
+            "SELECT EXISTS (SELECT 1 FROM tracks WHERE id = ?1)
+             AND NOT EXISTS (
                  SELECT 1 FROM track_chunks tc WHERE tc.track_id = ?1
                  AND NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = tc.chunk_id))
              AND EXISTS (SELECT 1 FROM remote_chunks LIMIT 1)",
@@ -419,4 +422,107 @@ pub fn tracks_on_remote(catalog: &Catalog, ids: &[String]) -> Result<Vec<bool>> 
                 .map_err(sql(catalog))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::TrackId;
+    use crate::catalog::{NewTrack, TrackMetadata};
+
+    /// Tracks 1..=3 over chunks: 1 → [a, b], 2 → [b, c], 3 → [d].
+    fn catalog(dir: &std::path::Path) -> Catalog {
+        let mut catalog = Catalog::open(&dir.join("catalog.db")).unwrap();
+        let layout: [&[u8]; 3] = [&[1, 2], &[2, 3], &[4]];
+        for (i, chunks) in layout.iter().enumerate() {
+            let id = TrackId(format!("{:016x}", i + 1));
+            let mut sha = [0u8; 32];
+            sha[0] = i as u8 + 1;
+            let chunks: Vec<(ChunkId, u64, u64, u64)> = chunks
+                .iter()
+                .enumerate()
+                .map(|(n, c)| (ChunkId([*c; 32]), n as u64 * 100, 100, 129))
+                .collect();
+            catalog
+                .commit_track(
+                    &NewTrack {
+                        id: &id,
+                        sha256: &sha,
+                        size_bytes: 100 * chunks.len() as u64,
+                        file_name: "t.flac",
+                        file_name_raw: None,
+                        source_path: "t.flac",
+                        source_mtime: None,
+                        format: "flac",
+                        import_job_id: None,
+                        chunks: &chunks,
+                        meta: &TrackMetadata::default(),
+                        other_tags: &[],
+                        artwork: None,
+                        metadata_version: 1,
+                    },
+                    None,
+                )
+                .unwrap();
+        }
+        catalog
+    }
+
+    fn on_remote(catalog: &Catalog, chunks: &[u8]) {
+        let pack = [chunks[0]; 32];
+        let entries: Vec<Location> = chunks
+            .iter()
+            .enumerate()
+            .map(|(n, c)| Location {
+                chunk: ChunkId([*c; 32]),
+                pack,
+                offset: n as u64 * 129,
+                length: 129,
+            })
+            .collect();
+        record_packs(
+            catalog,
+            &[(pack, 129 * chunks.len() as u64)],
+            &entries,
+            None,
+        )
+        .unwrap();
+    }
+
+    fn ids() -> Vec<String> {
+        (1..=4).map(|i| format!("{i:016x}")).collect()
+    }
+
+    #[test]
+    fn a_track_is_on_the_remote_only_when_every_chunk_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = catalog(dir.path());
+        // Nothing pushed: every track, and an unknown id, is local only.
+        assert_eq!(
+            tracks_on_remote(&c, &ids()).unwrap(),
+            [false, false, false, false]
+        );
+        // a and b up: track 1 is whole there; track 2 still lacks c.
+        on_remote(&c, &[1, 2]);
+        assert_eq!(
+            tracks_on_remote(&c, &ids()).unwrap(),
+            [true, false, false, false]
+        );
+        on_remote(&c, &[3]);
+        assert_eq!(
+            tracks_on_remote(&c, &ids()).unwrap(),
+            [true, true, false, false]
+        );
+        // The answers follow the order asked, repeats included.
+        let asked = vec![ids()[2].clone(), ids()[0].clone(), ids()[0].clone()];
+        assert_eq!(tracks_on_remote(&c, &asked).unwrap(), [false, true, true]);
+        // A pack the remote lost (or GC doomed) takes its tracks back to local only.
+        forget_packs(&c, &[[1; 32]]).unwrap();
+        assert_eq!(
+            tracks_on_remote(&c, &ids()).unwrap(),
+            [false, false, false, false]
+        );
+        let status = status(&c).unwrap();
+        assert_eq!((status.tracks_on_remote, status.tracks_local_only), (0, 3));
+    }
 }
