@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use audiovault_tests::*;
 
@@ -50,12 +50,17 @@ fn import_killed_at_random_points_leaves_a_consistent_vault() {
     let by_sha: HashMap<&str, &SourceFile> =
         sources.iter().map(|s| (s.sha256.as_str(), *s)).collect();
 
-    // How long an import of these files takes, start to finish.
-    let calibration = TestVault::new();
-    let started = Instant::now();
-    let report = calibration.import(&paths);
-    let full = started.elapsed();
-    assert_eq!(report.count("imported"), sources.len(), "{}", report.run);
+    // How long an import of these files takes, start to finish: the fastest of
+    // three, so a calibration slowed by other work on the machine does not push
+    // every kill past the end of the trials' imports.
+    let mut full = Duration::MAX;
+    for _ in 0..3 {
+        let calibration = TestVault::new();
+        let started = Instant::now();
+        let report = calibration.import(&paths);
+        full = full.min(started.elapsed());
+        assert_eq!(report.count("imported"), sources.len(), "{}", report.run);
+    }
 
     let mut killed_mid_import = 0;
     let mut with_tracks = 0;

@@ -517,6 +517,15 @@ fn serve_connection(client: TcpStream, shared: &Shared) -> io::Result<()> {
         };
         let up = upstream.as_mut().expect("upstream connected above");
         let status: u16 = resp.second.parse().unwrap_or(0);
+        // Counted before the client sees a byte of the answer, so a test that
+        // reads the counts right after its request returns never races the proxy.
+        if (200..300).contains(&status) {
+            let mut stats = lock(&shared.stats);
+            *stats.succeeded.entry(method.clone()).or_default() += 1;
+            if method == "PUT" {
+                stats.put_targets.push(target.clone());
+            }
+        }
         to_client.write_all(&resp.raw)?;
         let bodiless = method == "HEAD" || status == 204 || status == 304;
         let mut close_after = resp.has_token("connection", "close")
@@ -534,13 +543,6 @@ fn serve_connection(client: TcpStream, shared: &Shared) -> io::Result<()> {
             }
         }
         to_client.flush()?;
-        if (200..300).contains(&status) {
-            let mut stats = lock(&shared.stats);
-            *stats.succeeded.entry(method.clone()).or_default() += 1;
-            if method == "PUT" {
-                stats.put_targets.push(target.clone());
-            }
-        }
         if close_after {
             let _ = to_client.shutdown(Shutdown::Both);
             return Ok(());
