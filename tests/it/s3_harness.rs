@@ -139,11 +139,15 @@ fn proxy_forwards_and_counts() {
         proxy.put_keys(),
         vec!["/audiovault-test/a", "/audiovault-test/dir/b"]
     );
-    // Keep-alive: one client, sequential calls, one connection.
-    assert_eq!(
+    // Keep-alive: one client, sequential calls, so connections are reused. Not
+    // exactly one: the client's pool may open a second when a request starts
+    // before the last answer's connection is back in the pool (seen under load).
+    // Without keep-alive it would be one per request.
+    assert!(
+        proxy.connections() * 2 <= proxy.requests(),
+        "the proxy should keep connections alive: {} connections for {} requests",
         proxy.connections(),
-        1,
-        "the proxy should keep connections alive"
+        proxy.requests()
     );
 
     proxy.reset_counters();
