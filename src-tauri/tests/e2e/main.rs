@@ -1264,13 +1264,18 @@ fn passphrase_change(s: &Session, shots: &Shots) -> Result<()> {
 
 /// The window comes back at the size and place it had: a first run moves and
 /// resizes it (saved to window.json), a second run opens there.
+/// The app's first screen after a relaunch: the unlock form, or the library.
+const APP_READY: &str = "[data-testid=unlock-form], [data-testid=lock]";
+
 fn window_state(driver: &TauriDriver, app: &Path, config: &Path, shots: &Shots) -> Result<()> {
     step("window size and position are remembered");
     let file = config.join("window.json");
     let read = || -> Option<Value> { serde_json::from_slice(&fs::read(&file).ok()?).ok() };
     let first = driver.session(app)?;
     let result = (|| {
-        first.wait_for("[data-testid=unlock-form]", LONG)?;
+        // Locked, or unlocked from the OS keyring when the test session has one
+        // and an unlock asked to remember the key: either way the window is up.
+        first.wait_for(APP_READY, LONG)?;
         match first.set_window_rect(40, 30, 1000, 650) {
             Ok(r) => eprintln!("  WebDriver set the window to {r}"),
             Err(e) => {
@@ -1286,7 +1291,7 @@ fn window_state(driver: &TauriDriver, app: &Path, config: &Path, shots: &Shots) 
     eprintln!("  saved: {saved}");
     let second = driver.session(app)?;
     let result = (|| {
-        second.wait_for("[data-testid=unlock-form]", LONG)?;
+        second.wait_for(APP_READY, LONG)?;
         second.wait(SHORT, "the window at its saved size", || {
             let v = second.exec(
                 "return [window.innerWidth, window.innerHeight, window.screenX, window.screenY];",
@@ -1332,7 +1337,7 @@ fn dark_mode(envs: &[(&str, String)], app: &Path, shots: &Shots) -> Result<()> {
     let driver = TauriDriver::start(&envs)?;
     let s = driver.session(app)?;
     let result = (|| {
-        s.wait_for("[data-testid=unlock-form]", LONG)?;
+        s.wait_for(APP_READY, LONG)?;
         let v = s.exec(
             "const bg = getComputedStyle(document.body).backgroundColor.match(/\\d+(\\.\\d+)?/g).map(Number);
              return [matchMedia('(prefers-color-scheme: dark)').matches, bg];",
