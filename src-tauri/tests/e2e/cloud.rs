@@ -481,7 +481,7 @@ fn source_device(
     type_into(s, "[data-testid=search]", "")?;
 
     step("cloud: a damaged chunk is repaired from the cloud");
-    let broken = corrupt_first_chunk(vault, "Quiet Coda.wav")?;
+    let broken = corrupt_a_chunk_of(vault, CLOUD_PASSPHRASE, "Quiet Coda.wav")?;
     s.click(&s.find("[data-nav=storage]")?)?;
     s.click(&s.wait_for("[data-testid=verify]", SHORT)?)?;
     s.wait(LONG, "the damaged track", || {
@@ -523,41 +523,6 @@ fn source_device(
         return Err(format!("verify after the repair: {clean}"));
     }
     Ok(())
-}
-
-/// Flips a byte of the first chunk of `file_name` (through the engine, with the
-/// passphrase); returns the file names of the tracks that chunk is in.
-fn corrupt_first_chunk(vault: &Path, file_name: &str) -> Result<Vec<String>> {
-    use audiovault_engine::{LockedVault, Passphrase, TrackFilter};
-    let v = LockedVault::open(vault)
-        .and_then(|l| l.unlock(&Passphrase::new(CLOUD_PASSPHRASE)))
-        .map_err(|e| format!("opening the vault in the test: {e}"))?;
-    let tracks = v.tracks(TrackFilter::All).map_err(|e| e.to_string())?;
-    let victim = tracks
-        .iter()
-        .find(|t| t.file_name == file_name)
-        .ok_or_else(|| format!("no track named {file_name}"))?;
-    let catalog = v.catalog();
-    let chunk = catalog
-        .track_chunks(&victim.id)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .next()
-        .ok_or("the track has no chunks")?;
-    let path = v.store().path_of(&chunk.id);
-    let mut bytes = fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x5a;
-    fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut broken = Vec::new();
-    for t in &tracks {
-        let chunks = catalog.track_chunks(&t.id).map_err(|e| e.to_string())?;
-        if chunks.iter().any(|c| c.id == chunk.id) {
-            broken.push(t.file_name.clone());
-        }
-    }
-    broken.sort();
-    Ok(broken)
 }
 
 fn restore_device(

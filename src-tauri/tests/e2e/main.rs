@@ -897,7 +897,7 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
         .next()
         .unwrap_or_default()
         .to_string();
-    let broken = corrupt_a_chunk_of(vault, &victim_name)?;
+    let broken = corrupt_a_chunk_of(vault, NEW_PASSPHRASE, &victim_name)?;
     eprintln!("  corrupted a chunk of {victim_name}; it breaks {broken:?}");
     s.click(&s.wait_for("[data-testid=verify]", SHORT)?)?;
     let summary = s.wait(LONG, "the verify report", || {
@@ -981,12 +981,16 @@ fn write_wav(path: &Path, bytes: u32, seed: u64) -> Result<()> {
 }
 
 /// Flips a byte in the middle of the first chunk of the track called `file_name`,
-/// through the engine (the test knows the new passphrase); returns the sorted file
+/// through the engine, opened with `passphrase`; returns the sorted file
 /// names of every track that references that chunk.
-fn corrupt_a_chunk_of(vault: &Path, file_name: &str) -> Result<Vec<String>> {
+pub(crate) fn corrupt_a_chunk_of(
+    vault: &Path,
+    passphrase: &str,
+    file_name: &str,
+) -> Result<Vec<String>> {
     use audiovault_engine::{LockedVault, Passphrase, TrackFilter};
     let v = LockedVault::open(vault)
-        .and_then(|l| l.unlock(&Passphrase::new(NEW_PASSPHRASE)))
+        .and_then(|l| l.unlock(&Passphrase::new(passphrase)))
         .map_err(|e| format!("opening the vault in the test: {e}"))?;
     let tracks = v.tracks(TrackFilter::All).map_err(|e| e.to_string())?;
     let victim = tracks
@@ -1016,9 +1020,6 @@ fn corrupt_a_chunk_of(vault: &Path, file_name: &str) -> Result<Vec<String>> {
     Ok(broken)
 }
 
-/// Settings: a wrong current passphrase is refused; a right one changes it; the
-/// old one stops opening the vault and the new one opens it; neither is kept in
-/// the web view's storage.
 /// WebDriver's codes for the keys a person presses (the W3C spec's key table).
 const KEY_TAB: &str = "\u{E004}";
 const KEY_ENTER: &str = "\u{E007}";
@@ -1205,6 +1206,9 @@ fn keyboard(s: &Session, shots: &Shots) -> Result<()> {
     Ok(())
 }
 
+/// Settings: a wrong current passphrase is refused; a right one changes it; the
+/// old one stops opening the vault and the new one opens it; neither is kept in
+/// the web view's storage.
 fn passphrase_change(s: &Session, shots: &Shots) -> Result<()> {
     step("settings: change the passphrase");
     s.click(&s.find("[data-nav=settings]")?)?;
