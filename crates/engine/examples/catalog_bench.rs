@@ -231,6 +231,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(t.elapsed());
     }
     report("'love' by artist after a track change", &mut times, 100);
+    // Search as you type: every keystroke of a broad two-word search is a text
+    // never evaluated before, each a page and its footer, as the app asks.
+    let typed = "love night";
+    let mut times = Vec::new();
+    for i in 0..20 {
+        if let Some(id) = &some_track {
+            catalog.set_trashed(std::slice::from_ref(id), i % 2 == 0)?;
+        }
+        for end in 1..=typed.len() {
+            let query = q(Some(&typed[..end]), SortKey::Artist);
+            let t = Instant::now();
+            catalog.search(&query)?;
+            catalog.search_summary(&query)?;
+            times.push(t.elapsed());
+        }
+    }
+    report("typing 'love night': page + footer", &mut times, 100);
     // Writes that cannot change a search (settings, activity, waveforms) keep them.
     let mut times = Vec::new();
     for i in 0..30 {

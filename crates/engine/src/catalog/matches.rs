@@ -4,14 +4,15 @@
 //! sort every matching row for each page and again for the footer. Holding the
 //! match as a set of rowids lets a page walk the sort index instead and test each
 //! entry with `av_match(set, rowid)`, and lets search-as-you-type paging and the
-//! footer reuse one evaluation. A set is only reused while the catalog is
-//! unchanged: see [`Marker`].
+//! footer reuse one evaluation. A set is reused while the catalog is
+//! unchanged (see [`Marker`]), and after a change it is caught up by re-testing
+//! only the tracks the change touched (see [`MatchCache::catch_up`]).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension};
 
 /// The SQL function a plan uses to test membership: `av_match(set id, rowid)`.
 pub(crate) const MATCH_FUNCTION: &str = "av_match";
@@ -23,13 +24,13 @@ const CACHED_SETS: usize = 4;
 /// Rowids in ascending order, stored as a bitmap when they are dense (tracks
 /// get increasing rowids, so this is the usual case) and as a sorted list when
 /// they are not, so a stray huge rowid cannot make the bitmap enormous.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RowidSet {
     repr: Repr,
     len: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Repr {
     /// Bit `i` of the map is rowid `base + i`.
     Bits {
@@ -94,6 +95,56 @@ impl RowidSet {
         }
     }
 
+    /// This set with each of `tested` in it or not as `present` says.
+    fn updated(&self, tested: &[i64], present: &[bool]) -> RowidSet {
+        let mut set = self.clone();
+        for (&rowid, &present) in tested.iter().zip(present) {
+            set.put(rowid, present);
+        }
+        set
+    }
+
+    /// Adds or removes one rowid in place; a bitmap grows for a new rowid past
+    /// its end, and only a rowid before its start (or far past the end) rebuilds
+    /// the set, which then picks its representation again.
+    fn put(&mut self, rowid: i64, present: bool) {
+        if self.contains(rowid) == present {
+            return;
+        }
+        match &mut self.repr {
+            Repr::Bits { base, words } if rowid >= *base => {
+                let bit = rowid.abs_diff(*base);
+                let word = usize::try_from(bit / 64).unwrap_or(usize::MAX);
+                if word >= words.len() {
+                    // Only an addition lands outside the map (removals were
+                    // found in it): new tracks get the next rowids, so grow it,
+                    // unless the rowid is far enough out to make it mostly empty.
+                    if word > 2 * words.len() + 1024 {
+                        *self = RowidSet::new(self.iter().chain([rowid]).collect());
+                        return;
+                    }
+                    words.resize(word + 1, 0);
+                }
+                words[word] ^= 1 << (bit % 64);
+            }
+            Repr::Bits { .. } => {
+                *self = RowidSet::new(self.iter().chain([rowid]).collect());
+                return;
+            }
+            Repr::Sorted(rowids) => match rowids.binary_search(&rowid) {
+                Ok(i) => {
+                    rowids.remove(i);
+                }
+                Err(i) => rowids.insert(i, rowid),
+            },
+        }
+        if present {
+            self.len += 1;
+        } else {
+            self.len -= 1;
+        }
+    }
+
     pub(crate) fn contains(&self, rowid: i64) -> bool {
         match &self.repr {
             Repr::Bits { base, words } => {
@@ -136,11 +187,33 @@ impl Marker {
         Ok(Some(Marker { generation }))
     }
 
-    /// Whether something evaluated at `then` still holds at `now`.
-    fn holds(then: Option<Self>, now: Option<Self>) -> bool {
-        then.is_some() && then == now
+    /// The tracks (rowids, sorted, distinct) changed between `self` and `now`,
+    /// or `None` when that is more than [`CATCH_UP_LIMIT`] changes or the log
+    /// no longer holds all of them (migration 0009 keeps the last 4096).
+    fn changes_until(self, now: Marker, conn: &Connection) -> rusqlite::Result<Option<Vec<i64>>> {
+        let steps = now.generation - self.generation;
+        if !(0..=CATCH_UP_LIMIT).contains(&steps) {
+            return Ok(None);
+        }
+        let mut stmt = conn.prepare_cached(
+            "SELECT track_rowid FROM search_changes WHERE generation > ?1 AND generation <= ?2",
+        )?;
+        let mut rowids = stmt
+            .query_map([self.generation, now.generation], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        if rowids.len() as i64 != steps {
+            return Ok(None);
+        }
+        rowids.sort_unstable();
+        rowids.dedup();
+        Ok(Some(rowids))
     }
 }
+
+/// How many changes a cached set is caught up over, re-testing each changed
+/// track (tens of microseconds each); further behind, evaluating it again is
+/// about as quick.
+const CATCH_UP_LIMIT: i64 = 256;
 
 /// One evaluated text search.
 #[derive(Debug, Clone)]
@@ -155,9 +228,10 @@ pub(crate) struct Matches {
 
 /// Every track's state, duration and size by rowid, so the footer of a broad
 /// match adds up numbers in memory instead of reading each matching row from
-/// SQLite. Like the sets, it is kept while the catalog is unchanged, and one
-/// copy serves the footer of every text typed meanwhile.
-#[derive(Debug)]
+/// SQLite. Like the sets, it is kept while the catalog is unchanged and caught
+/// up over the tracks a change touched, and one copy serves the footer of every
+/// text typed meanwhile.
+#[derive(Debug, Clone)]
 pub(crate) struct Facts {
     base: i64,
     rows: Vec<Fact>,
@@ -209,6 +283,38 @@ impl Facts {
         Ok(Some(Facts { base: min, rows }))
     }
 
+    /// Reads the tracks in `changed` again; false (and half updated) when one
+    /// lies before the array (rowids are assigned upwards, so this is rare).
+    fn update(&mut self, conn: &Connection, changed: &[i64]) -> rusqlite::Result<bool> {
+        let rows = &mut self.rows;
+        let mut stmt = conn.prepare_cached(
+            "SELECT state = 'active', ifnull(duration_seconds, 0), size_bytes FROM tracks WHERE rowid = ?",
+        )?;
+        for &rowid in changed {
+            let Ok(i) = usize::try_from(rowid.wrapping_sub(self.base)) else {
+                return Ok(false);
+            };
+            if i >= rows.len() {
+                // Tracks added since: grow, within the bound `read` keeps.
+                if i > 2 * rows.len() + 1024 {
+                    return Ok(false);
+                }
+                rows.resize(i + 1, Fact::default());
+            }
+            rows[i] = stmt
+                .query_row([rowid], |r| {
+                    Ok(Fact {
+                        active: Some(r.get(0)?),
+                        duration: r.get(1)?,
+                        size: r.get(2)?,
+                    })
+                })
+                .optional()?
+                .unwrap_or_default();
+        }
+        Ok(true)
+    }
+
     /// The totals of the tracks in `set` that are active (or trashed).
     pub(crate) fn totals(&self, set: &RowidSet, active: bool) -> Totals {
         let mut totals = (0, 0.0, 0);
@@ -239,8 +345,10 @@ struct Sets {
     entries: VecDeque<Entry>,
     facts: Option<(Marker, Arc<Facts>)>,
     next_id: i64,
-    /// Text searches run through FTS5 so far (tests check what the cache saves).
+    /// Text searches run through FTS5 so far, and cached sets caught up over
+    /// changes (tests check what the cache saves).
     evaluations: u64,
+    catch_ups: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +401,42 @@ impl MatchCache {
         self.lock().evaluations
     }
 
+    #[cfg(test)]
+    pub(crate) fn catch_ups(&self) -> u64 {
+        self.lock().catch_ups
+    }
+
+    /// Brings a cached set made at `then` up to `now`: each track changed since
+    /// is tested against its text (one FTS5 lookup by rowid) and put in or taken
+    /// out. `None` when it is too far behind to be worth it.
+    fn catch_up(
+        conn: &Connection,
+        fts: &str,
+        matches: &Matches,
+        then: Marker,
+        now: Marker,
+        next_id: &mut i64,
+    ) -> rusqlite::Result<Option<Matches>> {
+        let Some(changed) = then.changes_until(now, conn)? else {
+            return Ok(None);
+        };
+        let mut probe = conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM tracks_fts WHERE tracks_fts MATCH ?1 AND rowid = ?2)",
+        )?;
+        let present = changed
+            .iter()
+            .map(|&rowid| probe.query_row(rusqlite::params![fts, rowid], |r| r.get(0)))
+            .collect::<rusqlite::Result<Vec<bool>>>()?;
+        // A new id: a statement that looked the old set up keeps it.
+        let id = *next_id;
+        *next_id += 1;
+        Ok(Some(Matches {
+            id,
+            set: Arc::new(matches.set.updated(&changed, &present)),
+            max_rowid: matches.max_rowid.max(changed.last().copied().unwrap_or(0)),
+        }))
+    }
+
     fn find(&self, id: i64) -> Option<Arc<RowidSet>> {
         let sets = self.lock();
         sets.entries
@@ -307,19 +451,34 @@ impl MatchCache {
         let marker = Marker::read(conn)?;
         {
             let mut sets = self.lock();
-            // Any change to the catalog makes every cached set suspect. A set
-            // made in a transaction stays only until the next query: `av_match`
-            // finds it by id while its own query runs.
-            sets.entries.retain(|e| Marker::holds(e.marker, marker));
-            if sets.facts.as_ref().is_some_and(|(m, _)| Some(*m) != marker) {
-                sets.facts = None;
-            }
-            if let Some(i) = sets.entries.iter().position(|e| e.fts == fts)
-                && let Some(e) = sets.entries.remove(i)
+            // A set made inside a transaction served its own query and is done.
+            sets.entries.retain(|e| e.marker.is_some());
+            // Inside a transaction nothing cached is used: it waits for the
+            // commit, since a rollback could take the counter back.
+            if let Some(now) = marker
+                && let Some(i) = sets.entries.iter().position(|e| e.fts == fts)
+                && let Some(mut e) = sets.entries.remove(i)
             {
-                let matches = e.matches.clone();
-                sets.entries.push_back(e);
-                return Ok(matches);
+                let then = e.marker.filter(|m| *m != now);
+                let current = match then {
+                    None => Some(e.matches.clone()),
+                    Some(then) => {
+                        let mut next_id = sets.next_id;
+                        let caught_up =
+                            Self::catch_up(conn, fts, &e.matches, then, now, &mut next_id)?;
+                        sets.next_id = next_id;
+                        if caught_up.is_some() {
+                            sets.catch_ups += 1;
+                        }
+                        caught_up
+                    }
+                };
+                if let Some(matches) = current {
+                    e.matches = matches.clone();
+                    e.marker = Some(now);
+                    sets.entries.push_back(e);
+                    return Ok(matches);
+                }
             }
         }
         let mut stmt =
@@ -355,10 +514,26 @@ impl MatchCache {
     /// `None` when the catalog's rowids are too sparse to hold them densely.
     pub(crate) fn facts(&self, conn: &Connection) -> rusqlite::Result<Option<Arc<Facts>>> {
         let marker = Marker::read(conn)?;
-        if let Some((m, facts)) = &self.lock().facts
-            && Marker::holds(Some(*m), marker)
-        {
-            return Ok(Some(facts.clone()));
+        if let Some(now) = marker {
+            let mut sets = self.lock();
+            if let Some((then, facts)) = sets.facts.take() {
+                let current = if then == now {
+                    Some(facts)
+                } else {
+                    let mut facts = facts;
+                    match then.changes_until(now, conn)? {
+                        // In place unless a footer being added up still holds it.
+                        Some(changed) if Arc::make_mut(&mut facts).update(conn, &changed)? => {
+                            Some(facts)
+                        }
+                        _ => None,
+                    }
+                };
+                if let Some(facts) = current {
+                    sets.facts = Some((now, facts.clone()));
+                    return Ok(Some(facts));
+                }
+            }
         }
         let Some(facts) = Facts::read(conn)?.map(Arc::new) else {
             return Ok(None);
@@ -418,5 +593,50 @@ mod tests {
             RowidSet::new(vec![1, i64::MAX]).repr,
             Repr::Sorted(_)
         ));
+    }
+
+    #[test]
+    fn updates_in_place_agree_with_a_model() {
+        use std::collections::BTreeSet;
+        let mut state = 11u64;
+        let mut next = move |n: i64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as i64 % n
+        };
+        for start in [
+            (1..2000).filter(|r| r % 2 == 0).collect::<Vec<i64>>(),
+            vec![5, 1 << 40],
+            vec![],
+        ] {
+            let mut model: BTreeSet<i64> = start.iter().copied().collect();
+            let mut set = RowidSet::new(start);
+            for round in 0..50 {
+                // Around the set (before it, inside, past its end) and far away.
+                let tested: Vec<i64> = (0..20)
+                    .map(|_| match next(4) {
+                        0 => next(10) - 5,
+                        1 | 2 => next(2100),
+                        _ => 2100 + next(1 << 20),
+                    })
+                    .collect();
+                let present: Vec<bool> = tested.iter().map(|_| next(2) == 0).collect();
+                set = set.updated(&tested, &present);
+                for (r, p) in tested.iter().zip(&present) {
+                    if *p {
+                        model.insert(*r);
+                    } else {
+                        model.remove(r);
+                    }
+                }
+                assert_eq!(set.len(), model.len(), "round {round}");
+                assert_eq!(
+                    set.iter().collect::<Vec<_>>(),
+                    model.iter().copied().collect::<Vec<_>>(),
+                    "round {round}"
+                );
+            }
+        }
     }
 }

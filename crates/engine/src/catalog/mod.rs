@@ -47,6 +47,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_thumbnails.sql"),
     include_str!("migrations/0006_sync.sql"),
     include_str!("migrations/0007_search_generation.sql"),
+    include_str!("migrations/0008_search_index.sql"),
+    include_str!("migrations/0009_search_changes.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
