@@ -870,7 +870,27 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
         ));
     }
     shots.take(s, "12-empty-trash")?;
-    s.click(&s.find("[data-testid=confirm-empty-trash]")?)?;
+    // Cancel has the focus, so a stray Enter never deletes; Escape backs out.
+    let focused = s
+        .wait_for("[data-testid=empty-trash-dialog] button:focus", SHORT)
+        .map_err(|e| format!("the Empty Trash dialog's focus is not on a button: {e}"))?;
+    if s.text(&focused)? != "Cancel" {
+        return Err(format!(
+            "the Empty Trash dialog focuses {:?}, not Cancel",
+            s.text(&focused)?
+        ));
+    }
+    s.send_keys(&focused, "\u{E00C}")?;
+    s.wait(SHORT, "Escape to close the Empty Trash dialog", || {
+        Ok(s.find_all("[data-testid=empty-trash-dialog]")?
+            .is_empty()
+            .then_some(()))
+    })?;
+    if s.find_all("[data-testid=trash-empty]")?.len() == 1 {
+        return Err("Escape emptied the Trash".into());
+    }
+    s.click(&s.find("[data-testid=empty-trash]")?)?;
+    s.click(&s.wait_for("[data-testid=confirm-empty-trash]", SHORT)?)?;
     s.wait_for("[data-testid=trash-empty]", LONG)?;
     s.click(&s.find("[data-nav=storage]")?)?;
     s.wait(SHORT, "the storage view after emptying the Trash", || {
