@@ -871,16 +871,25 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
     }
     shots.take(s, "12-empty-trash")?;
     // Cancel has the focus, so a stray Enter never deletes; Escape backs out.
-    let focused = s
-        .wait_for("[data-testid=empty-trash-dialog] button:focus", SHORT)
-        .map_err(|e| format!("the Empty Trash dialog's focus is not on a button: {e}"))?;
-    if s.text(&focused)? != "Cancel" {
-        return Err(format!(
-            "the Empty Trash dialog focuses {:?}, not Cancel",
-            s.text(&focused)?
-        ));
-    }
-    s.send_keys(&focused, "\u{E00C}")?;
+    s.wait(SHORT, "the Empty Trash dialog to focus Cancel", || {
+        let focused = s.exec(
+            "const a = document.activeElement;
+             return a && a.closest('[data-testid=empty-trash-dialog]') ? a.textContent : null;",
+            vec![],
+        )?;
+        Ok((focused == json!("Cancel")).then_some(()))
+    })
+    .map_err(|e| {
+        let at = s
+            .exec(
+                "return document.activeElement ? document.activeElement.outerHTML.slice(0, 200) : null;",
+                vec![],
+            )
+            .unwrap_or_default();
+        format!("{e}; the focus is on {at}")
+    })?;
+    let focused = s.find("[data-testid=empty-trash-dialog] button")?;
+    s.send_keys(&focused, KEY_ESCAPE)?;
     s.wait(SHORT, "Escape to close the Empty Trash dialog", || {
         Ok(s.find_all("[data-testid=empty-trash-dialog]")?
             .is_empty()
@@ -888,6 +897,15 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
     })?;
     if s.find_all("[data-testid=trash-empty]")?.len() == 1 {
         return Err("Escape emptied the Trash".into());
+    }
+    let back = s.exec(
+        "return document.activeElement.dataset.testid || null;",
+        vec![],
+    )?;
+    if back != json!("empty-trash") {
+        return Err(format!(
+            "closing the dialog left the focus on {back}, not the Empty Trash… button"
+        ));
     }
     s.click(&s.find("[data-testid=empty-trash]")?)?;
     s.click(&s.wait_for("[data-testid=confirm-empty-trash]", SHORT)?)?;
@@ -1044,6 +1062,7 @@ pub(crate) fn corrupt_a_chunk_of(
 const KEY_TAB: &str = "\u{E004}";
 const KEY_ENTER: &str = "\u{E007}";
 const KEY_SHIFT: &str = "\u{E008}";
+const KEY_ESCAPE: &str = "\u{E00C}";
 const KEY_END: &str = "\u{E010}";
 const KEY_HOME: &str = "\u{E011}";
 const KEY_DOWN: &str = "\u{E015}";
