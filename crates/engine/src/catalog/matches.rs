@@ -163,9 +163,9 @@ impl RowidSet {
 }
 
 /// What the catalog's searchable content looked like when a set was evaluated:
-/// the `search_generation` counter, which triggers bump on every insert and
-/// delete of a track and every update of its text, state, duration or size
-/// (migration 0007), whichever connection made it. Writes that cannot change a
+/// the newest entry of `search_changes`, which triggers append to on every
+/// insert and delete of a track and every update of its text, state, duration
+/// or size (migration 0009), whichever connection made it. Writes that cannot change a
 /// search (waveforms, activity, settings, sync state) leave cached sets valid,
 /// and no write method needs to remember to invalidate the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +174,7 @@ pub(crate) struct Marker {
 }
 
 impl Marker {
-    /// `None` inside a transaction: a rollback would take the counter back to a
+    /// `None` inside a transaction: a rollback would take the log back to a
     /// value that a later, different change reaches again, so nothing evaluated
     /// there may be reused.
     pub(crate) fn read(conn: &Connection) -> rusqlite::Result<Option<Self>> {
@@ -182,7 +182,7 @@ impl Marker {
             return Ok(None);
         }
         let generation = conn
-            .prepare_cached("SELECT value FROM search_generation WHERE id = 1")?
+            .prepare_cached("SELECT ifnull(max(generation), 0) FROM search_changes")?
             .query_row([], |r| r.get(0))?;
         Ok(Some(Marker { generation }))
     }
@@ -454,7 +454,7 @@ impl MatchCache {
             // A set made inside a transaction served its own query and is done.
             sets.entries.retain(|e| e.marker.is_some());
             // Inside a transaction nothing cached is used: it waits for the
-            // commit, since a rollback could take the counter back.
+            // commit, since a rollback could take the log back.
             if let Some(now) = marker
                 && let Some(i) = sets.entries.iter().position(|e| e.fts == fts)
                 && let Some(mut e) = sets.entries.remove(i)
@@ -463,10 +463,8 @@ impl MatchCache {
                 let current = match then {
                     None => Some(e.matches.clone()),
                     Some(then) => {
-                        let mut next_id = sets.next_id;
                         let caught_up =
-                            Self::catch_up(conn, fts, &e.matches, then, now, &mut next_id)?;
-                        sets.next_id = next_id;
+                            Self::catch_up(conn, fts, &e.matches, then, now, &mut sets.next_id)?;
                         if caught_up.is_some() {
                             sets.catch_ups += 1;
                         }

@@ -1236,10 +1236,12 @@ mod tests {
                      content = 'tracks', content_rowid = 'rowid',
                      tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');
                  INSERT INTO tracks_fts (tracks_fts) VALUES ('rebuild');
+                 DROP TRIGGER search_changes_tracks_i;
+                 DROP TRIGGER search_changes_tracks_d;
+                 DROP TRIGGER search_changes_tracks_u;
                  DROP TABLE search_changes;
-                 DROP TRIGGER search_gen_tracks_i;
-                 DROP TRIGGER search_gen_tracks_d;
-                 DROP TRIGGER search_gen_tracks_u;
+                 CREATE TABLE search_generation (id INTEGER PRIMARY KEY, value INTEGER NOT NULL);
+                 INSERT INTO search_generation (id, value) VALUES (1, 500);
                  CREATE TRIGGER search_gen_tracks_i AFTER INSERT ON tracks BEGIN
                      UPDATE search_generation SET value = value + 1; END;
                  CREATE TRIGGER search_gen_tracks_d AFTER DELETE ON tracks BEGIN
@@ -1273,6 +1275,16 @@ mod tests {
             )
             .unwrap();
         assert_eq!(logged, 1);
+        let newest: i64 = c
+            .conn()
+            .query_row("SELECT max(generation) FROM search_changes", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(
+            newest > 500,
+            "the old counter's numbering goes on: {newest}"
+        );
         assert_eq!(paged(&c, &love, None), expected[1..].to_vec());
     }
 
