@@ -5,6 +5,7 @@
 //! binary is refused, never "repaired". Statistics are queries, not counters
 //! that drift. Settings hold preferences only: secrets live in the OS keyring.
 
+pub(crate) mod clock;
 mod groups;
 mod matches;
 mod search;
@@ -49,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_search_generation.sql"),
     include_str!("migrations/0008_search_index.sql"),
     include_str!("migrations/0009_search_changes.sql"),
+    include_str!("migrations/0010_sync_lines.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -7,7 +7,7 @@ use std::fmt;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Serialize, Serializer};
 
-use super::{Catalog, CatalogError, format_time, now_unix, now_unix_millis};
+use super::{Catalog, CatalogError, clock, format_time, now_unix, now_unix_millis};
 use crate::store::{ChunkId, hex};
 
 /// A track's id: 16 lowercase hex characters (64 random bits), stable across
@@ -434,8 +434,9 @@ impl Catalog {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(err)?;
         let mut outcomes = Vec::with_capacity(tracks.len());
+        let stamp = clock::tick(&tx).map_err(err)?;
         for t in tracks {
-            outcomes.push(commit_in_tx(&tx, t, quota).map_err(err)?);
+            outcomes.push(commit_in_tx(&tx, t, quota, stamp).map_err(err)?);
         }
         tx.commit().map_err(err)?;
         Ok(outcomes)
@@ -546,33 +547,65 @@ impl Catalog {
 
     /// Moves tracks to the trash; returns how many changed state.
     pub fn set_trashed(&self, ids: &[TrackId], trashed: bool) -> Result<usize, CatalogError> {
-        let mut n = 0;
         let sql = if trashed {
-            "UPDATE tracks SET state = 'trashed', trashed_at = ?2, state_changed_at = ?3 WHERE id = ?1 AND state = 'active'"
+            "UPDATE tracks SET state = 'trashed', trashed_at = ?2, state_changed_at = ?3, state_clock = ?4
+             WHERE id = ?1 AND state = 'active'"
         } else {
-            "UPDATE tracks SET state = 'active', trashed_at = NULL, state_changed_at = ?3 WHERE id = ?1 AND state = 'trashed'"
+            "UPDATE tracks SET state = 'active', trashed_at = NULL, state_changed_at = ?3, state_clock = ?4
+             WHERE id = ?1 AND state = 'trashed'"
         };
-        // Milliseconds: a pull compares this with another device's to keep the newer choice.
+        let e = |e| self.err(e);
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
+        // One stamp for the whole choice: a pull orders it against other devices'
+        // choices by this, not by the wall-clock time kept for display.
+        let stamp = clock::tick(&tx).map_err(e)?;
         let changed_at = now_unix_millis();
+        let mut n = 0;
         for id in ids {
-            n += self
-                .conn
-                .execute(sql, params![id.as_str(), now_unix(), changed_at])
-                .map_err(|e| self.err(e))?;
+            n += tx
+                .execute(sql, params![id.as_str(), now_unix(), changed_at, stamp])
+                .map_err(e)?;
         }
+        tx.commit().map_err(e)?;
         Ok(n)
     }
 
     /// Deletes trashed tracks trashed at or before `cutoff` (unix seconds).
+    /// Each purged content leaves a tombstone, so the purge reaches every device
+    /// that syncs with this one and no older copy brings the track back.
     pub fn purge_trashed(&self, cutoff: i64) -> Result<Vec<TrackId>, CatalogError> {
-        let mut stmt = self
-            .conn
-            .prepare("DELETE FROM tracks WHERE state = 'trashed' AND trashed_at <= ?1 RETURNING id")
-            .map_err(|e| self.err(e))?;
-        let ids = stmt
-            .query_map([cutoff], |r| Ok(TrackId(r.get(0)?)))
-            .map_err(|e| self.err(e))?;
-        ids.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let e = |e| self.err(e);
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
+        let stamp = clock::tick(&tx).map_err(e)?;
+        let ids: Vec<TrackId> = {
+            let mut stmt = tx
+                .prepare(
+                    "DELETE FROM tracks WHERE state = 'trashed' AND trashed_at <= ?1
+                     RETURNING id, sha256",
+                )
+                .map_err(e)?;
+            let rows = stmt
+                .query_map([cutoff], |r| {
+                    Ok((TrackId(r.get(0)?), r.get::<_, Vec<u8>>(1)?))
+                })
+                .map_err(e)?;
+            let mut tomb = tx
+                .prepare_cached(
+                    "INSERT INTO tombstones (sha256, clock, purged_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (sha256) DO UPDATE SET clock = max(clock, excluded.clock),
+                         purged_at = excluded.purged_at",
+                )
+                .map_err(e)?;
+            let mut ids = Vec::new();
+            for row in rows {
+                let (id, sha) = row.map_err(e)?;
+                tomb.execute(params![sha, stamp, now_unix()]).map_err(e)?;
+                ids.push(id);
+            }
+            ids
+        };
+        tx.commit().map_err(e)?;
+        Ok(ids)
     }
 
     /// Removes chunk rows no track references and returns them: their files can go.
@@ -823,6 +856,7 @@ fn commit_in_tx(
     tx: &rusqlite::Transaction<'_>,
     t: &NewTrack<'_>,
     quota: Option<u64>,
+    stamp: i64,
 ) -> rusqlite::Result<CommitOutcome> {
     let existing = tx
         .query_row(
@@ -882,8 +916,9 @@ fn commit_in_tx(
         }
         tx.execute(
             "INSERT INTO tracks (id, sha256, size_bytes, file_name, file_name_raw, source_path,
-                                     source_mtime, format, imported_at, import_job_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                     source_mtime, format, imported_at, import_job_id,
+                                     added_clock, state_clock)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
             params![
                 t.id.as_str(),
                 &t.sha256[..],
@@ -894,7 +929,8 @@ fn commit_in_tx(
                 t.source_mtime,
                 t.format,
                 now,
-                t.import_job_id
+                t.import_job_id,
+                stamp
             ],
         )?;
         write_metadata(

@@ -235,6 +235,7 @@ impl Vault {
         conn.execute_batch(
             "DELETE FROM remote_config; DELETE FROM sync_state; DELETE FROM remote_chunks;
              DELETE FROM remote_packs; DELETE FROM remote_indexes;
+             DELETE FROM sync_heads; DELETE FROM remote_contents;
              DELETE FROM watch_files; DELETE FROM watch_failures; DELETE FROM watch_folders;
              VACUUM;",
         )
