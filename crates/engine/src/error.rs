@@ -26,6 +26,10 @@ pub enum Error {
     },
     #[error("{path} is damaged: {reason}")]
     BadConfig { path: PathBuf, reason: String },
+    #[error(
+        "{0} failed authentication: it was altered, or it belongs to another vault; restore it from a backup or clone the vault again"
+    )]
+    ConfigForged(PathBuf),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -70,6 +74,7 @@ impl Error {
             Error::VaultExists(_) => "vault_exists",
             Error::VaultTooNew { .. } => "vault_too_new",
             Error::BadConfig { .. } => "bad_config",
+            Error::ConfigForged(_) => "vault_json_forged",
             Error::Io { .. } => "io",
             Error::Key(KeyError::WrongPassphrase) => "wrong_passphrase",
             Error::Key(_) => "key",

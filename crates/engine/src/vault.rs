@@ -19,7 +19,13 @@ use crate::secret::Passphrase;
 use crate::store::chunker::ChunkerParams;
 use crate::store::{ChunkStore, clean_tmp, hex};
 
-pub const FORMAT_VERSION: u32 = 1;
+mod auth;
+pub use auth::Authenticity;
+
+/// 2: vault.json carries an epoch and a MAC (see `auth`). A format-1 file is
+/// upgraded on its first unlock; older versions of Audiovault refuse format 2
+/// rather than rewrite it without its MAC.
+pub const FORMAT_VERSION: u32 = 2;
 const CONFIG_FILE: &str = "vault.json";
 
 /// The contents of `vault.json`.
@@ -29,6 +35,14 @@ pub struct VaultConfig {
     pub format_version: u32,
     pub vault_id: String,
     pub created_at: String,
+    /// Raised by every passphrase change; orders copies of this file from several
+    /// devices (see `auth`).
+    #[serde(default)]
+    pub epoch: u64,
+    /// The device that made this epoch's change: breaks ties between devices that
+    /// changed the passphrase concurrently.
+    #[serde(default)]
+    pub epoch_device: String,
     pub kdf: KdfParams,
     pub wrapped_master_key: WrappedKey,
     /// Lets a key from the keyring be checked against this vault without the passphrase.
@@ -36,6 +50,71 @@ pub struct VaultConfig {
     pub cipher: String,
     pub chunk_id: String,
     pub chunker: ChunkerParams,
+    /// HMAC-SHA256 over every other field, under a key derived from the master key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+impl VaultConfig {
+    /// Parses a vault.json from elsewhere (a remote), refusing newer formats.
+    pub fn from_bytes(bytes: &[u8], name: &Path) -> Result<VaultConfig> {
+        let bad = |reason: String| Error::BadConfig {
+            path: name.to_path_buf(),
+            reason,
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        let version = value
+            .get("format_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as u32;
+        if version > FORMAT_VERSION {
+            return Err(Error::VaultTooNew {
+                path: name.to_path_buf(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        let config: VaultConfig = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        config.chunker.validate().map_err(bad)?;
+        Ok(config)
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(self).map_err(|e| Error::BadConfig {
+            path: PathBuf::from(CONFIG_FILE),
+            reason: e.to_string(),
+        })
+    }
+
+    pub fn authenticate(&self, master: &MasterKey) -> Authenticity {
+        auth::authenticate(self, master)
+    }
+
+    /// Seals the current fields with a fresh MAC, as the current format.
+    pub(crate) fn seal(mut self, master: &MasterKey) -> VaultConfig {
+        self.format_version = FORMAT_VERSION;
+        self.mac = None;
+        self.mac = Some(auth::compute_mac(&self, master));
+        self
+    }
+
+    /// Whether this copy was written after `other` (a later passphrase change).
+    pub fn is_newer_than(&self, other: &VaultConfig) -> bool {
+        auth::order(self, other) == std::cmp::Ordering::Greater
+    }
+
+    /// Whether this copy may stand in for `other`: the same vault with the same
+    /// chunker, ciphers and key, only wrapped differently.
+    pub fn same_vault_as(&self, other: &VaultConfig) -> bool {
+        auth::compatible(self, other)
+    }
+}
+
+/// Orders two authenticated copies of one vault's vault.json (later passphrase
+/// change last).
+pub(crate) fn order_configs(a: &VaultConfig, b: &VaultConfig) -> std::cmp::Ordering {
+    auth::order(a, b)
 }
 
 /// Options for creating a vault.
@@ -85,11 +164,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_config(root: &Path, config: &VaultConfig) -> Result<()> {
-    let json = serde_json::to_vec_pretty(config).map_err(|e| Error::BadConfig {
-        path: root.join(CONFIG_FILE),
-        reason: e.to_string(),
-    })?;
-    write_atomic(&root.join(CONFIG_FILE), &json)
+    write_atomic(&root.join(CONFIG_FILE), &config.to_bytes()?)
 }
 
 pub struct LockedVault {
@@ -100,40 +175,14 @@ pub struct LockedVault {
 impl LockedVault {
     pub fn open(root: &Path) -> Result<Self> {
         let path = root.join(CONFIG_FILE);
-        let text = match fs::read_to_string(&path) {
+        let bytes = match fs::read(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NoVault(root.to_path_buf()));
             }
             Err(e) => return Err(Error::io(&path, e)),
         };
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::BadConfig {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        let version = value
-            .get("format_version")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0) as u32;
-        if version > FORMAT_VERSION {
-            return Err(Error::VaultTooNew {
-                path,
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
-        let config: VaultConfig = serde_json::from_value(value).map_err(|e| Error::BadConfig {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        config
-            .chunker
-            .validate()
-            .map_err(|reason| Error::BadConfig {
-                path: path.clone(),
-                reason,
-            })?;
+        let config = VaultConfig::from_bytes(&bytes, &path)?;
         Ok(LockedVault {
             root: root.to_path_buf(),
             config,
@@ -155,7 +204,29 @@ impl LockedVault {
             &self.config.kdf,
             &self.config.vault_id,
         )?;
-        Vault::new(self.root.clone(), self.config.clone(), master)
+        self.open_authenticated(master)
+    }
+
+    /// Opens the vault once its vault.json has proved itself under `master`; a
+    /// format-1 file is upgraded (epoch 0, with a MAC) on the way.
+    fn open_authenticated(&self, master: MasterKey) -> Result<Vault> {
+        let path = self.root.join(CONFIG_FILE);
+        let config = match self.config.authenticate(&master) {
+            Authenticity::Verified => self.config.clone(),
+            Authenticity::Legacy => {
+                let upgraded = self.config.clone().seal(&master);
+                write_config(&self.root, &upgraded)?;
+                upgraded
+            }
+            Authenticity::Forged => return Err(Error::ConfigForged(path)),
+        };
+        Vault::new(self.root.clone(), config, master)
+    }
+
+    /// Opens with a master key already unwrapped from this vault.json (a clone
+    /// that just tried the passphrase on the remote's key files).
+    pub(crate) fn unlock_with_master(&self, master: MasterKey) -> Result<Vault> {
+        self.open_authenticated(master)
     }
 
     /// Unlocks with the key remembered in `keys`; `Ok(None)` when none is stored.
@@ -168,7 +239,7 @@ impl LockedVault {
                 KeyError::Keyring("the remembered key does not open this vault".into()).into(),
             );
         }
-        Vault::new(self.root.clone(), self.config.clone(), master).map(Some)
+        self.open_authenticated(master).map(Some)
     }
 }
 
@@ -198,6 +269,8 @@ impl Vault {
             format: "audiovault-vault".into(),
             format_version: FORMAT_VERSION,
             created_at: crate::catalog::format_time(crate::catalog::now_unix()),
+            epoch: 0,
+            epoch_device: String::new(),
             wrapped_master_key: master.wrap(passphrase, &kdf, &vault_id)?,
             key_check: key_check(&master, &vault_id),
             kdf,
@@ -205,7 +278,9 @@ impl Vault {
             chunk_id: "blake3-keyed".into(),
             chunker: options.chunker,
             vault_id,
-        };
+            mac: None,
+        }
+        .seal(&master);
         let vault = Vault::new(root.to_path_buf(), config, master)?;
         vault.write_config()?;
         vault.catalog().log_activity("vault", "vault created")?;
@@ -284,51 +359,78 @@ impl Vault {
 
     /// Rewraps the master key under a new passphrase (new salt). Chunks are untouched.
     pub fn change_passphrase(&mut self, new: &Passphrase) -> Result<()> {
-        let kdf = KdfParams::generate(self.config.kdf.memory_kib, self.config.kdf.iterations)?;
-        let wrapped = self.master.wrap(new, &kdf, &self.config.vault_id)?;
-        let mut config = self.config.clone();
-        config.kdf = kdf;
-        config.wrapped_master_key = wrapped;
-        let old = std::mem::replace(&mut self.config, config);
-        if let Err(e) = self.write_config() {
-            self.config = old;
-            return Err(e);
-        }
-        self.catalog().log_activity("vault", "passphrase changed")?;
-        Ok(())
+        self.rewrap(None, new)
     }
 
     /// Changes the passphrase of a vault that other threads share (`&self`, where
     /// [`Vault::change_passphrase`] needs `&mut`): `current` must unwrap the key in
     /// vault.json as it is on disk, so a vault opened from the keyring still asks for
     /// proof; the key is rewrapped under `new` with a new salt. Chunks, the catalog and
-    /// a key remembered in the keyring are untouched. The in-memory config keeps the
-    /// old wrapping, which nothing reads after unlock.
+    /// a key remembered in the keyring are untouched.
     pub fn replace_passphrase(&self, current: &Passphrase, new: &Passphrase) -> Result<()> {
+        self.rewrap(Some(current), new)
+    }
+
+    /// Both passphrase changes: always from vault.json as it is on disk (a pull may
+    /// have adopted another device's newer copy since this vault was opened), with
+    /// the epoch raised past it, so the change orders after every copy it replaces.
+    fn rewrap(&self, current: Option<&Passphrase>, new: &Passphrase) -> Result<()> {
         if new.is_empty() {
             return Err(Error::Invalid(
                 "the new passphrase must not be empty".into(),
             ));
         }
+        let on_disk = self.current_config()?;
+        if let Some(current) = current {
+            MasterKey::unwrap(
+                &on_disk.wrapped_master_key,
+                current,
+                &on_disk.kdf,
+                &on_disk.vault_id,
+            )?;
+        }
+        let kdf = KdfParams::generate(on_disk.kdf.memory_kib, on_disk.kdf.iterations)?;
+        let mut config = on_disk;
+        config.wrapped_master_key = self.master.wrap(new, &kdf, &config.vault_id)?;
+        config.kdf = kdf;
+        config.epoch += 1;
+        config.epoch_device = self.catalog().device_id()?;
+        write_config(&self.root, &config.seal(&self.master))?;
+        self.catalog().log_activity("vault", "passphrase changed")?;
+        Ok(())
+    }
+
+    /// vault.json as it is on disk now, authenticated under this vault's key.
+    pub fn current_config(&self) -> Result<VaultConfig> {
         let on_disk = LockedVault::open(&self.root)?.config;
         if on_disk.vault_id != self.config.vault_id {
             return Err(Error::Invalid(
                 "vault.json belongs to another vault than the one open".into(),
             ));
         }
-        let master = MasterKey::unwrap(
-            &on_disk.wrapped_master_key,
-            current,
-            &on_disk.kdf,
-            &on_disk.vault_id,
-        )?;
-        let kdf = KdfParams::generate(on_disk.kdf.memory_kib, on_disk.kdf.iterations)?;
-        let mut config = on_disk;
-        config.wrapped_master_key = master.wrap(new, &kdf, &config.vault_id)?;
-        config.kdf = kdf;
-        write_config(&self.root, &config)?;
-        self.catalog().log_activity("vault", "passphrase changed")?;
-        Ok(())
+        match on_disk.authenticate(&self.master) {
+            Authenticity::Verified => Ok(on_disk),
+            Authenticity::Legacy => Ok(on_disk.seal(&self.master)),
+            Authenticity::Forged => Err(Error::ConfigForged(self.root.join(CONFIG_FILE))),
+        }
+    }
+
+    /// Replaces vault.json with another device's copy (from the remote) when that
+    /// copy authenticates under this vault's key, describes the same vault, and
+    /// orders after the one on disk (a later passphrase change). Returns whether it
+    /// was adopted; the bytes are written as they came, MAC and all.
+    pub(crate) fn adopt_config(&self, theirs: &VaultConfig, bytes: &[u8]) -> Result<bool> {
+        let ours = self.current_config()?;
+        if theirs.authenticate(&self.master) != Authenticity::Verified
+            || !theirs.same_vault_as(&ours)
+            || !theirs.is_newer_than(&ours)
+        {
+            return Ok(false);
+        }
+        write_atomic(&self.root.join(CONFIG_FILE), bytes)?;
+        self.catalog()
+            .log_activity("vault", "passphrase changed on another device: adopted it")?;
+        Ok(true)
     }
 
     /// Resolves ids or unique id prefixes (at least 4 characters) to track ids.

@@ -63,17 +63,26 @@ pub struct Catalog {
 }
 
 pub(crate) fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    now_unix_millis().div_euclid(1000)
 }
 
+/// The wall clock, for display and retention by age only: nothing orders
+/// changes by it (see `clock`). `AUDIOVAULT_TEST_CLOCK_OFFSET_SECONDS` shifts it,
+/// so tests can run a device whose clock is hours off; requests to a remote are
+/// still signed with the real time, as a server with its own clock would demand.
 pub(crate) fn now_unix_millis() -> i64 {
+    static OFFSET_MS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let offset = *OFFSET_MS.get_or_init(|| {
+        std::env::var("AUDIOVAULT_TEST_CLOCK_OFFSET_SECONDS")
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .map_or(0, |s| s.saturating_mul(1000))
+    });
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+        .saturating_add(offset)
 }
 
 impl Catalog {
@@ -127,6 +136,13 @@ impl Catalog {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// This copy of the vault's random device id: it names the device's line of
+    /// manifests on a remote, tags its content adds, and orders the passphrase
+    /// changes it makes. Device-local (never in a catalog snapshot), made on first use.
+    pub fn device_id(&self) -> Result<String, CatalogError> {
+        clock::device(&self.conn).map_err(|e| self.err(e))
     }
 
     /// The newest activity entries, optionally of one kind ('watch', 'import', ...).

@@ -1248,6 +1248,9 @@ mod tests {
                      UPDATE search_generation SET value = value + 1; END;
                  CREATE TRIGGER search_gen_tracks_u AFTER UPDATE OF title, state ON tracks BEGIN
                      UPDATE search_generation SET value = value + 1; END;
+                 DROP TABLE lamport; DROP TABLE content_adds; DROP TABLE tombstones;
+                 DROP TABLE sync_heads; DROP TABLE remote_contents;
+                 ALTER TABLE tracks DROP COLUMN state_clock;
                  PRAGMA user_version = 7;",
             )
             .unwrap();

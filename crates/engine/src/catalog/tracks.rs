@@ -435,8 +435,9 @@ impl Catalog {
             .map_err(err)?;
         let mut outcomes = Vec::with_capacity(tracks.len());
         let stamp = clock::tick(&tx).map_err(err)?;
+        let device = clock::device(&tx).map_err(err)?;
         for t in tracks {
-            outcomes.push(commit_in_tx(&tx, t, quota, stamp).map_err(err)?);
+            outcomes.push(commit_in_tx(&tx, t, quota, (&device, stamp)).map_err(err)?);
         }
         tx.commit().map_err(err)?;
         Ok(outcomes)
@@ -559,20 +560,35 @@ impl Catalog {
         // One stamp for the whole choice: a pull orders it against other devices'
         // choices by this, not by the wall-clock time kept for display.
         let stamp = clock::tick(&tx).map_err(e)?;
+        let device = clock::device(&tx).map_err(e)?;
         let changed_at = now_unix_millis();
         let mut n = 0;
         for id in ids {
-            n += tx
+            let changed = tx
                 .execute(sql, params![id.as_str(), now_unix(), changed_at, stamp])
                 .map_err(e)?;
+            // A restore is a new choice to keep the content: it survives a purge
+            // made elsewhere that had not seen it.
+            if changed > 0 && !trashed {
+                let sha: Vec<u8> = tx
+                    .query_row(
+                        "SELECT sha256 FROM tracks WHERE id = ?1",
+                        [id.as_str()],
+                        |r| r.get(0),
+                    )
+                    .map_err(e)?;
+                clock::add(&tx, &sha, &device, stamp).map_err(e)?;
+            }
+            n += changed;
         }
         tx.commit().map_err(e)?;
         Ok(n)
     }
 
     /// Deletes trashed tracks trashed at or before `cutoff` (unix seconds).
-    /// Each purged content leaves a tombstone, so the purge reaches every device
-    /// that syncs with this one and no older copy brings the track back.
+    /// A purge removes every add of the content this catalog knows (and leaves a
+    /// tombstone for display), so it reaches every device that syncs with this one
+    /// and no older copy brings the track back.
     pub fn purge_trashed(&self, cutoff: i64) -> Result<Vec<TrackId>, CatalogError> {
         let e = |e| self.err(e);
         let tx = self.conn.unchecked_transaction().map_err(e)?;
@@ -596,10 +612,18 @@ impl Catalog {
                          purged_at = excluded.purged_at",
                 )
                 .map_err(e)?;
+            let mut remove_adds = tx
+                .prepare_cached("UPDATE content_adds SET removed = 1 WHERE sha256 = ?1")
+                .map_err(e)?;
+            let mut not_remote = tx
+                .prepare_cached("DELETE FROM remote_contents WHERE sha256 = ?1")
+                .map_err(e)?;
             let mut ids = Vec::new();
             for row in rows {
                 let (id, sha) = row.map_err(e)?;
                 tomb.execute(params![sha, stamp, now_unix()]).map_err(e)?;
+                remove_adds.execute([&sha]).map_err(e)?;
+                not_remote.execute([&sha]).map_err(e)?;
                 ids.push(id);
             }
             ids
@@ -856,7 +880,7 @@ fn commit_in_tx(
     tx: &rusqlite::Transaction<'_>,
     t: &NewTrack<'_>,
     quota: Option<u64>,
-    stamp: i64,
+    (device, stamp): (&str, i64),
 ) -> rusqlite::Result<CommitOutcome> {
     let existing = tx
         .query_row(
@@ -917,8 +941,8 @@ fn commit_in_tx(
         tx.execute(
             "INSERT INTO tracks (id, sha256, size_bytes, file_name, file_name_raw, source_path,
                                      source_mtime, format, imported_at, import_job_id,
-                                     added_clock, state_clock)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                                     state_clock)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 t.id.as_str(),
                 &t.sha256[..],
@@ -933,6 +957,7 @@ fn commit_in_tx(
                 stamp
             ],
         )?;
+        clock::add(tx, &t.sha256[..], device, stamp)?;
         write_metadata(
             tx,
             t.id,

@@ -1,24 +1,33 @@
 //! Keeping the remote healthy: repairing local chunks from it, verifying what it
 //! holds, and remote GC.
 //!
-//! Remote GC deletes in two phases. A run marks packs that no retained manifest
+//! Remote GC deletes in two phases. A run marks packs that no kept manifest
 //! references and that are older than the grace period (a `gc/` object); a later
 //! run, once the mark itself is older than the grace period, deletes those still
-//! unreferenced. A push in flight on another device only adds packs younger than
-//! the grace period, or reuses packs that its manifest, once written, references:
-//! neither is ever deleted under it. Pushes also treat marked packs as gone and
-//! upload their chunks again rather than rely on them.
+//! unreferenced. Why nothing reachable is lost:
+//! - Retention keeps the newest manifest of every device's line, and a line's
+//!   newest manifest holds the whole library of its device (what it merged from
+//!   other lines included), so a pack any device still has a track in stays
+//!   referenced.
+//! - A push in flight relies on packs its manifest will reference only once it is
+//!   written. Deletion waits while another device holds a live lease, and the
+//!   leases are surveyed before the manifests are read (see `lease`); pushes treat
+//!   marked packs as gone and look again for new marks before their manifest.
+//! - Ages are the server's LastModified against the server time of this run's own
+//!   lease, so a device with a wrong clock neither rushes nor stalls deletion.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::lease::{Lease, lease_device};
+use super::lines::Lines;
 use super::objects::{self, CATALOGS, GC_MARKS, GcMark, INDEXES, PACKS, Sealer};
 use super::pull::{fetch_chunks, read_manifest};
 use super::push::refresh;
 use super::s3::S3Remote;
-use super::{RemoteCredentials, SyncError, SyncOptions, runtime, state};
+use super::{RemoteCredentials, Session, SyncError, SyncOptions, runtime, state};
 use crate::catalog::now_unix_millis;
 use crate::error::{Error, Result};
 use crate::progress::{CancelToken, NoProgress, Progress};
@@ -76,7 +85,8 @@ pub struct RemoteGcOptions {
     /// How old an unreferenced pack must be before it is marked, and how old a
     /// mark must be before its packs are deleted.
     pub grace: Duration,
-    /// Newest manifests always kept.
+    /// Newest manifests kept of every device's line (at least one: a device's
+    /// newest manifest is never deleted).
     pub keep_last: usize,
     /// Besides those, the newest manifest of each of this many recent days.
     pub keep_daily: u32,
@@ -106,6 +116,11 @@ pub struct RemoteGcReport {
     pub packs_deleted: u64,
     pub bytes_deleted: u64,
     pub indexes_deleted: u64,
+    /// Packs whose deletion is due but waits, because another device's push (or
+    /// GC) was in flight.
+    pub deletions_deferred: u64,
+    /// Devices with a live lease when this run looked.
+    pub pushes_in_flight: Vec<String>,
     pub dry_run: bool,
 }
 
@@ -335,6 +350,8 @@ impl Vault {
 
     /// Remote GC: applies the manifest retention policy, deletes packs marked by an
     /// earlier run that are still unreferenced, and marks newly unreferenced ones.
+    /// Every age is the server's clock; deletion waits while another device's push
+    /// or GC holds a live lease (see `lease` for why that is enough).
     pub fn gc_remote(
         &self,
         credentials: &RemoteCredentials,
@@ -342,22 +359,43 @@ impl Vault {
         gc: &RemoteGcOptions,
         cancel: &CancelToken,
     ) -> Result<RemoteGcReport> {
-        let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
-        let rt = runtime()?;
-        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
-        let sealer = Sealer::new(self.master_key(), self.vault_id());
+        let s = Session::open(self, credentials, options, cancel)?;
         let device = state::device_id(&self.catalog())?;
-        let now_ms = now_unix_millis();
-        let grace_ms = gc.grace.as_millis() as i64;
+        let lease = s.block_on(Lease::take(&s.remote, &s.sealer, &device, "gc"))?;
+        let collected = self.gc_under_lease(&s, &lease, &device, gc);
+        let released = s.block_on(lease.release(&s.remote));
+        let report = collected?;
+        released?;
+        Ok(report)
+    }
+
+    fn gc_under_lease(
+        &self,
+        s: &Session,
+        lease: &Lease,
+        device: &str,
+        gc: &RemoteGcOptions,
+    ) -> Result<RemoteGcReport> {
+        let (remote, rt, sealer, cancel) = (&s.remote, &s.rt, &s.sealer, s.cancel);
+        let grace = gc.grace.as_secs() as i64;
         let mut report = RemoteGcReport {
-            remote: config.url(),
+            remote: s.config.url(),
             dry_run: gc.dry_run,
             ..Default::default()
         };
+        // The leases first, then the manifests: a push that finished before this
+        // look has its manifest read below; one that starts after it reads the
+        // marks below, which already exist, and keeps off their packs.
+        let survey = rt.block_on(lease.survey(remote))?;
+        let server_now = survey.server_now;
+        report.pushes_in_flight = survey
+            .live_others
+            .iter()
+            .map(|l| lease_device(l).to_string())
+            .collect();
 
-        let mut manifests = rt.block_on(remote.list(CATALOGS))?;
-        manifests.sort_by(|a, b| b.name.cmp(&a.name));
-        let (keep, drop_names) = retention(&manifests, gc.keep_last, gc.keep_daily, now_ms);
+        let lines = rt.block_on(Lines::list(remote))?;
+        let (keep, drop_names) = retention(&lines, gc.keep_last, gc.keep_daily, server_now);
         report.manifests_kept = keep.len() as u64;
         if !gc.dry_run {
             for name in &drop_names {
@@ -368,7 +406,7 @@ impl Vault {
 
         let mut referenced: HashSet<String> = HashSet::new();
         for name in &keep {
-            let manifest = read_manifest(&remote, &rt, &sealer, name, self.vault_id())?;
+            let manifest = read_manifest(remote, rt, sealer, name, self.vault_id())?;
             referenced.extend(manifest.packs.into_iter().map(|p| format!("{PACKS}{p}")));
         }
         // Listed after the manifests: a pack that appears in between is young.
@@ -380,7 +418,7 @@ impl Vault {
             .count() as u64;
         let sizes: HashMap<&str, u64> = packs.iter().map(|p| (p.name.as_str(), p.size)).collect();
 
-        // Phase two: marks past their grace period.
+        // Phase two: marks past their grace period, by the server's clock.
         let marks = rt.block_on(remote.list(GC_MARKS))?;
         let mut already_marked: HashSet<String> = HashSet::new();
         let mut deleted_packs: Vec<[u8; 32]> = Vec::new();
@@ -396,7 +434,11 @@ impl Vault {
                     name: mark.name.clone(),
                     reason: e.to_string(),
                 })?;
-            if now_ms - content.marked_at_ms < grace_ms {
+            let due = server_now - mark.modified >= grace;
+            if !due || !survey.live_others.is_empty() {
+                if due {
+                    report.deletions_deferred += content.packs.len() as u64;
+                }
                 already_marked.extend(content.packs.iter().map(|p| format!("{PACKS}{p}")));
                 continue;
             }
@@ -427,15 +469,20 @@ impl Vault {
                 !referenced.contains(&p.name)
                     && !already_marked.contains(&p.name)
                     && !deleted_names.contains(&p.name)
-                    && now_ms - p.modified * 1000 >= grace_ms
+                    && server_now - p.modified >= grace
             })
             .filter_map(|p| p.name.strip_prefix(PACKS).map(str::to_string))
             .collect();
         report.packs_marked = candidates.len() as u64;
         if !candidates.is_empty() && !gc.dry_run {
-            let name = objects::timed_name(GC_MARKS, now_ms, &device);
+            let random: [u8; 4] = crate::keys::random_array()?;
+            let name = format!(
+                "{}-{}",
+                objects::timed_name(GC_MARKS, server_now * 1000, device),
+                crate::store::hex(&random)
+            );
             let mark = GcMark {
-                marked_at_ms: now_ms,
+                marked_at_ms: now_unix_millis(),
                 packs: candidates.into_iter().collect(),
             };
             let body = serde_json::to_vec(&mark)
@@ -444,13 +491,16 @@ impl Vault {
         }
 
         if !gc.dry_run {
+            for stale in &survey.stale {
+                rt.block_on(remote.delete(stale))?;
+            }
             {
                 let catalog = self.catalog();
                 state::forget_packs(&catalog, &deleted_packs)?;
             }
             // Our knowledge of the remote now drives index cleanup: read every index
             // so that indexes whose packs are all gone can be removed.
-            refresh(self, &remote, &rt, &sealer)?;
+            refresh(self, remote, rt, sealer)?;
             let orphans = {
                 let catalog = self.catalog();
                 state::orphan_indexes(&catalog)?
@@ -464,12 +514,13 @@ impl Vault {
             self.catalog().log_activity(
                 "sync",
                 &format!(
-                    "remote GC on {}: {} manifests deleted, {} packs marked, {} packs deleted ({} bytes)",
-                    config.url(),
+                    "remote GC on {}: {} manifests deleted, {} packs marked, {} packs deleted ({} bytes), {} deletions waiting for a push in flight",
+                    s.config.url(),
                     report.manifests_deleted,
                     report.packs_marked,
                     report.packs_deleted,
-                    report.bytes_deleted
+                    report.bytes_deleted,
+                    report.deletions_deferred
                 ),
             )?;
         }
@@ -477,30 +528,38 @@ impl Vault {
     }
 }
 
-/// The newest `keep_last` manifests, plus the newest of each of the last
-/// `keep_daily` days. `manifests` is sorted newest first.
+/// Which manifests to keep: the newest `keep_last` (at least one) of every
+/// device's line — a line's newest manifest holds everything the line has, so no
+/// device's library is ever left unreferenced — plus the newest manifest of each
+/// of the last `keep_daily` days, by the server's clock.
 fn retention(
-    manifests: &[super::s3::Listed],
+    lines: &Lines,
     keep_last: usize,
     keep_daily: u32,
-    now_ms: i64,
+    server_now: i64,
 ) -> (Vec<String>, Vec<String>) {
-    const DAY_MS: i64 = 86_400_000;
-    let mut keep = Vec::new();
-    let mut dropped = Vec::new();
-    let mut days_kept = HashSet::new();
-    for (i, m) in manifests.iter().enumerate() {
-        let time = objects::time_of(&m.name).unwrap_or(now_ms);
-        let day = time.div_euclid(DAY_MS);
-        let recent = now_ms - time < keep_daily as i64 * DAY_MS;
-        if i < keep_last || (recent && days_kept.insert(day)) {
-            days_kept.insert(day);
-            keep.push(m.name.clone());
-        } else {
-            dropped.push(m.name.clone());
+    const DAY: i64 = 86_400;
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    for entries in lines.by_device.values() {
+        for e in entries.iter().rev().take(keep_last.max(1)) {
+            keep.insert(e.name.clone());
         }
     }
-    (keep, dropped)
+    let mut by_time: Vec<&super::lines::Entry> = lines.all().collect();
+    by_time.sort_by(|a, b| (b.modified, &b.name).cmp(&(a.modified, &a.name)));
+    let mut days_kept = HashSet::new();
+    for e in by_time {
+        let recent = server_now - e.modified < keep_daily as i64 * DAY;
+        if recent && days_kept.insert(e.modified.div_euclid(DAY)) {
+            keep.insert(e.name.clone());
+        }
+    }
+    let dropped = lines
+        .all()
+        .filter(|e| !keep.contains(&e.name))
+        .map(|e| e.name.clone())
+        .collect();
+    (keep.into_iter().collect(), dropped)
 }
 
 fn sample(percent: f64) -> bool {
@@ -518,29 +577,45 @@ mod tests {
     use super::*;
     use crate::sync::s3::Listed;
 
-    fn listed(ms: i64) -> Listed {
+    fn listed(device: &str, seq: u64, modified: i64) -> Listed {
         Listed {
-            name: objects::timed_name(CATALOGS, ms, "d"),
+            name: objects::manifest_name(device, seq),
             size: 1,
-            modified: ms / 1000,
+            modified,
         }
     }
 
     #[test]
-    fn retention_keeps_last_n_and_one_per_recent_day() {
-        let day = 86_400_000;
-        // Midday, so the seconds between a day's three pushes never cross midnight.
+    fn retention_keeps_every_lines_newest_then_last_n_and_one_per_recent_day() {
+        let day = 86_400;
         let now = 100 * day + day / 2;
-        // Three a day for 40 days, newest first.
-        let mut all: Vec<Listed> = (0..40)
-            .flat_map(|d| (0..3).map(move |k| listed(now - d * day - k * 1000)))
-            .collect();
-        all.sort_by(|a, b| b.name.cmp(&a.name));
-        let (keep, dropped) = retention(&all, 10, 30, now);
-        assert_eq!(keep.len() + dropped.len(), 120);
-        // 10 newest (days 0–3), then one for each other recent day (4–29).
-        assert_eq!(keep.len(), 10 + 26);
-        assert!(keep.contains(&all[0].name));
-        assert!(dropped.contains(&all[119].name));
+        // Device a: three pushes a day for 40 days; device b: one push, 60 days ago.
+        let mut all: Vec<Listed> = Vec::new();
+        let mut seq = 0;
+        for d in (0..40).rev() {
+            for k in (0..3).rev() {
+                seq += 1;
+                all.push(listed("aa", seq, now - d * day - k * 60));
+            }
+        }
+        all.push(listed("bb", 1, now - 60 * day));
+        let lines = Lines::from_listing(all);
+        let (keep, dropped) = retention(&lines, 10, 30, now);
+        assert_eq!(keep.len() + dropped.len(), 121);
+        // b's only manifest is kept although it is older than any policy reaches.
+        assert!(keep.contains(&objects::manifest_name("bb", 1)));
+        // a: the 10 newest (days 0–3), then one for each other recent day (4–29).
+        assert_eq!(keep.len(), 1 + 10 + 26);
+        assert!(keep.contains(&objects::manifest_name("aa", 120)));
+        assert!(dropped.contains(&objects::manifest_name("aa", 1)));
+        // keep_last 0 still keeps each line's newest.
+        let (keep, _) = retention(&lines, 0, 0, now);
+        assert_eq!(
+            keep,
+            vec![
+                objects::manifest_name("bb", 1),
+                objects::manifest_name("aa", 120)
+            ]
+        );
     }
 }

@@ -7,7 +7,11 @@
 //! public API is blocking like the rest of the engine and the Tauri shell runs it
 //! on a blocking thread.
 
+mod keyfile;
+mod lease;
+mod lines;
 mod maint;
+mod merge;
 pub mod objects;
 mod pull;
 mod push;
@@ -72,6 +76,14 @@ pub enum SyncError {
     CloneTargetNotEmpty(String),
     #[error("invalid remote setting: {0}")]
     InvalidConfig(String),
+    #[error(
+        "this passphrase was replaced by a newer one on another device: use the current passphrase"
+    )]
+    PassphraseReplaced,
+    #[error(
+        "the remote's key file is older than its catalogs (epoch {key_epoch}, a catalog was pushed at epoch {manifest_epoch}): the newest vault.json was removed or rolled back; push from a device that has the current passphrase"
+    )]
+    KeyRolledBack { key_epoch: u64, manifest_epoch: u64 },
     #[error("cancelled")]
     Cancelled,
     #[error("{0}")]
@@ -101,6 +113,8 @@ impl SyncError {
             SyncError::NoCatalogOnRemote => "remote_no_catalog",
             SyncError::CloneTargetNotEmpty(_) => "clone_target_not_empty",
             SyncError::InvalidConfig(_) => "invalid_setting",
+            SyncError::PassphraseReplaced => "passphrase_replaced",
+            SyncError::KeyRolledBack { .. } => "remote_key_rolled_back",
             SyncError::Cancelled => "cancelled",
             SyncError::Other(_) => "remote",
         }
@@ -292,6 +306,44 @@ pub struct ConnectionReport {
     pub ok: bool,
     pub remote: String,
     pub steps: Vec<ConnectionStep>,
+}
+
+/// One sync operation's connection to the remote: the vault, the client and its
+/// runtime, the sealer for metadata objects, and how it may run.
+pub(crate) struct Session<'a> {
+    pub vault: &'a Vault,
+    pub config: RemoteConfig,
+    pub remote: S3Remote,
+    pub rt: tokio::runtime::Runtime,
+    pub sealer: objects::Sealer,
+    pub parallelism: usize,
+    pub cancel: &'a CancelToken,
+}
+
+impl<'a> Session<'a> {
+    pub(crate) fn open(
+        vault: &'a Vault,
+        credentials: &RemoteCredentials,
+        options: &SyncOptions,
+        cancel: &'a CancelToken,
+    ) -> Result<Session<'a>> {
+        let config = vault.remote_config()?.ok_or(SyncError::NotConfigured)?;
+        let rt = runtime()?;
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        Ok(Session {
+            parallelism: options.parallelism.unwrap_or(config.parallelism).max(1) as usize,
+            sealer: objects::Sealer::new(vault.master_key(), vault.vault_id()),
+            vault,
+            config,
+            remote,
+            rt,
+            cancel,
+        })
+    }
+
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -1,17 +1,22 @@
 //! What the remote holds and how each object is encoded.
 //!
 //! ```text
-//! <prefix>/vault.json                 the wrapped key and KDF parameters (as on disk; no secret in clear)
+//! <prefix>/keys/<epoch>-<mac16>       every vault.json ever pushed, write-once (the wrapped key and KDF
+//!                                     parameters, authenticated by a MAC under the master key; no secret in clear)
+//! <prefix>/vault.json                 a copy of the newest of them, for a quick look and older clones
 //! <prefix>/packs/<64 hex>             chunk objects back to back, exactly as the local store holds them
 //! <prefix>/index/<64 hex>             sealed: which chunk lies where in which packs (one per push batch)
-//! <prefix>/catalogs/<ms>-<device>     sealed manifest of one catalog snapshot
+//! <prefix>/catalogs/<seq>-<device>    sealed manifest of one catalog snapshot: the device's line, in order
 //! <prefix>/gc/<ms>-<device>           sealed list of packs marked for deletion (remote GC, phase one)
+//! <prefix>/locks/<device>-<random>    sealed lease of a push or GC in progress (see `lease`)
 //! ```
-//! Pack and index names are random, manifest names carry only a time and a random
-//! device id: no name says anything about the library. Chunk objects are already
+//! Pack and index names are random, manifest names carry only a sequence number and
+//! a random device id: no name says anything about the library. Chunk objects are already
 //! encrypted and bound to their id, so packs are not sealed again; everything else
 //! is sealed with a sync key derived from the master key, its name as associated
 //! data so that no object can stand in for another.
+
+use std::collections::BTreeMap;
 
 use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
 use serde::{Deserialize, Serialize};
@@ -25,6 +30,8 @@ pub const PACKS: &str = "packs/";
 pub const INDEXES: &str = "index/";
 pub const CATALOGS: &str = "catalogs/";
 pub const GC_MARKS: &str = "gc/";
+pub const KEYS: &str = "keys/";
+pub const LEASES: &str = "locks/";
 
 const SEALED_FORMAT: u8 = 1;
 
@@ -61,6 +68,35 @@ pub fn timed_name(dir: &str, millis: i64, device: &str) -> String {
 
 pub fn time_of(name: &str) -> Option<i64> {
     name.rsplit('/').next()?.split('-').next()?.parse().ok()
+}
+
+/// `catalogs/<seq>-<device>`: the `seq`-th manifest of the device's line. The
+/// names of format-1 manifests carried a time in milliseconds where the sequence
+/// number now is; read as sequence numbers they still order each device's line,
+/// and a device's first new manifest continues from them.
+pub fn manifest_name(device: &str, seq: u64) -> String {
+    format!("{CATALOGS}{seq:015}-{device}")
+}
+
+/// (seq, device) of a manifest name.
+pub fn parse_manifest_name(name: &str) -> Option<(u64, String)> {
+    let (seq, device) = name.strip_prefix(CATALOGS)?.split_once('-')?;
+    if device.is_empty() || !device.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some((seq.parse().ok()?, device.to_string()))
+}
+
+/// `keys/<epoch>-<first 16 hex of the MAC>`: one name per distinct vault.json, so
+/// a copy is written once and never replaced, and a newer passphrase cannot be
+/// overwritten by a device that still holds an older one.
+pub fn key_file_name(epoch: u64, mac: &str) -> String {
+    let short: String = mac.chars().take(16).collect();
+    format!("{KEYS}{epoch:010}-{short}")
+}
+
+pub fn key_file_epoch(name: &str) -> Option<u64> {
+    name.strip_prefix(KEYS)?.split_once('-')?.0.parse().ok()
 }
 
 /// Seals and opens the remote's metadata objects.
@@ -230,9 +266,23 @@ impl Reader<'_> {
 /// chunk the snapshot references is on the remote.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
+    /// 1: one global line ordered by time (before several writers); 2: lines per device.
     pub format: u32,
     pub vault_id: String,
     pub device: String,
+    /// Its place in the device's line (format 2; 0 in format 1).
+    #[serde(default)]
+    pub seq: u64,
+    /// For every other device's line, the newest manifest whose library this
+    /// snapshot includes (merged before the push). A pull that merges this
+    /// manifest has merged those too.
+    #[serde(default)]
+    pub heads: BTreeMap<String, u64>,
+    /// The vault.json epoch of the pushing device: a clone that finds a manifest
+    /// newer than the key file it was given knows the key file was rolled back.
+    #[serde(default)]
+    pub epoch: u64,
+    /// The pushing device's wall clock, for display only.
     pub created_at_ms: i64,
     /// The catalog's schema version (PRAGMA user_version) in the snapshot.
     pub schema_version: i64,
@@ -254,11 +304,23 @@ pub struct ManifestChunk {
 }
 
 /// Phase one of remote GC: packs found unreferenced, to be deleted by a later run
-/// once the grace period has passed and they are still unreferenced.
+/// once the grace period has passed and they are still unreferenced. Its age is
+/// the server's LastModified, never a device's clock.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GcMark {
+    /// The marking device's wall clock, for display only.
     pub marked_at_ms: i64,
     pub packs: Vec<String>,
+}
+
+/// A push or remote GC in progress, announced under `locks/` (see `lease`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeaseBody {
+    pub device: String,
+    /// "push" or "gc".
+    pub kind: String,
+    /// The device's wall clock, for display only.
+    pub started_at_ms: i64,
 }
 
 #[cfg(test)]
@@ -306,6 +368,26 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
         assert!(sealer.open("catalogs/1-a", flipped).is_err());
+    }
+
+    #[test]
+    fn manifest_names_parse_in_both_formats() {
+        let name = manifest_name("00ab", 7);
+        assert_eq!(parse_manifest_name(&name), Some((7, "00ab".to_string())));
+        assert!(manifest_name("00ab", 9) < manifest_name("00ab", 10));
+        // A format-1 name: the time stands where the sequence number is.
+        let old = timed_name(CATALOGS, 1_733_000_000_123, "c0ffee");
+        assert_eq!(
+            parse_manifest_name(&old),
+            Some((1_733_000_000_123, "c0ffee".to_string()))
+        );
+        assert_eq!(parse_manifest_name("catalogs/12-"), None);
+        assert_eq!(parse_manifest_name("catalogs/x-ab"), None);
+        assert_eq!(parse_manifest_name("packs/1-ab"), None);
+        assert_eq!(
+            key_file_epoch(&key_file_name(42, "0123456789abcdef0123")),
+            Some(42)
+        );
     }
 
     #[test]

@@ -1,27 +1,29 @@
-//! Pull and clone: read the newest manifest, rebuild its catalog snapshot from
-//! the remote's chunks, fetch the chunks of tracks this device lacks, then merge
-//! the snapshot into the local catalog in one transaction. Chunks are made durable
-//! before the transaction that references them, as on import; fetched chunks stay
-//! on disk if the pull stops, so running it again fetches only the rest.
+//! Pull and clone: merge every device's line of catalogs that this one does not
+//! include yet (see `lines` and `merge`), fetching the chunks of the tracks that
+//! come with them. Chunks are made durable before the transaction that references
+//! them, as on import; fetched chunks stay on disk if the pull stops, so running it
+//! again fetches only the rest.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use super::objects::{self, CATALOGS, Location, Manifest, Sealer};
-use super::push::refresh;
+pub use super::merge::PullFailure;
+use super::merge::{self, MergeReport};
+use super::objects::{self, Location, Manifest, Sealer};
 use super::s3::S3Remote;
-use super::{RemoteConfig, RemoteCredentials, SyncError, SyncOptions, runtime, state};
-use crate::catalog::{Catalog, CatalogError, now_unix};
+use super::{
+    RemoteConfig, RemoteCredentials, Session, SyncError, SyncOptions, keyfile, runtime, state,
+};
+use crate::catalog::now_unix;
 use crate::error::{Error, Result};
 use crate::progress::{CancelToken, Progress};
 use crate::secret::Passphrase;
-use crate::store::{ChunkId, hex};
+use crate::store::ChunkId;
 use crate::vault::{LockedVault, Vault};
 
 /// Ranges of one pack closer than this are fetched in one request.
@@ -29,29 +31,47 @@ const MERGE_GAP: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PullReport {
-    /// True when the newest manifest was already merged.
+    /// True when every device's line was already merged.
     pub up_to_date: bool,
     pub remote: String,
+    /// The last manifest merged.
     pub manifest: Option<String>,
+    /// Every manifest merged, one per device line that had news.
+    pub manifests_merged: Vec<String>,
     pub tracks_added: u64,
     pub tracks_state_changed: u64,
+    /// Tracks deleted here because another device purged them.
+    pub tracks_purged: u64,
+    /// Chunk files of purged tracks removed by the local GC after the pull.
+    pub chunks_removed: u64,
     pub chunks_fetched: u64,
     pub bytes_fetched: u64,
+    /// A passphrase changed on another device: this device now opens with it.
+    pub vault_json_adopted: bool,
     /// Tracks that could not be brought over, with the reason.
     pub failed: Vec<PullFailure>,
     pub seconds: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PullFailure {
-    pub track_id: String,
-    pub file_name: String,
-    pub reason: String,
+impl PullReport {
+    fn absorb(&mut self, merged: MergeReport) {
+        self.up_to_date = merged.manifests.is_empty() && merged.failed.is_empty();
+        self.manifest = merged.manifests.last().cloned();
+        self.manifests_merged = merged.manifests;
+        self.tracks_added = merged.tracks_added;
+        self.tracks_state_changed = merged.tracks_state_changed;
+        self.tracks_purged = merged.tracks_purged;
+        self.chunks_fetched = merged.chunks_fetched;
+        self.bytes_fetched = merged.bytes_fetched;
+        self.vault_json_adopted |= merged.vault_json_adopted;
+        self.failed = merged.failed;
+    }
 }
 
 impl Vault {
-    /// Merges the newest catalog on the remote into this one and fetches the
-    /// chunks of the tracks it adds.
+    /// Merges every device's newest catalog on the remote that this one does not
+    /// include yet, fetching the chunks of the tracks it adds, and adopts a newer
+    /// vault.json (a passphrase changed on another device).
     pub fn pull(
         &self,
         credentials: &RemoteCredentials,
@@ -71,131 +91,44 @@ impl Vault {
         cloning: bool,
     ) -> Result<PullReport> {
         let started = Instant::now();
-        let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
-        let _lock = self.lock_shared()?;
-        let rt = runtime()?;
-        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
-        let sealer = Sealer::new(self.master_key(), self.vault_id());
-        let parallelism = options.parallelism.unwrap_or(config.parallelism).max(1) as usize;
-        let mut report = PullReport {
-            remote: config.url(),
-            ..Default::default()
-        };
-
-        let manifests = rt.block_on(remote.list(CATALOGS))?;
-        let Some(newest) = manifests.iter().map(|m| m.name.clone()).max() else {
-            return Err(SyncError::NoCatalogOnRemote.into());
-        };
-        report.manifest = Some(newest.clone());
-        if !cloning
-            && state::get(&self.catalog(), state::MERGED_MANIFEST)?.as_deref() == Some(&newest)
-        {
-            report.up_to_date = true;
-            state::set(
-                &self.catalog(),
-                state::LAST_PULL_AT,
-                &now_unix().to_string(),
-            )?;
-            report.seconds = started.elapsed().as_secs_f64();
-            return Ok(report);
-        }
-        refresh(self, &remote, &rt, &sealer)?;
-        let manifest = read_manifest(&remote, &rt, &sealer, &newest, self.vault_id())?;
-
-        // Rebuild the snapshot in tmp/ (cleaned if we die) and bring it to our schema.
-        let random: [u8; 8] = crate::keys::random_array()?;
-        let snap_path = self.root().join("tmp").join(format!(
-            "{}-{}-pull.db",
-            std::process::id(),
-            hex(&random)
-        ));
-        let _cleanup = RemoveOnDrop(snap_path.clone());
-        let locations = manifest
-            .snapshot
-            .iter()
-            .map(|c| manifest_location(&newest, c))
-            .collect::<Result<Vec<_>>>()?;
-        let plain = fetch_plain(self, &remote, &rt, &locations)?;
-        if plain.len() as u64 != manifest.snapshot_size {
-            return Err(SyncError::CorruptObject {
-                name: newest.clone(),
-                reason: "the catalog snapshot has the wrong size".into(),
-            }
-            .into());
-        }
-        std::fs::write(&snap_path, &plain).map_err(|e| Error::io(&snap_path, e))?;
-        drop(plain);
-        match Catalog::open(&snap_path) {
-            Ok(c) => drop(c),
-            Err(CatalogError::TooNew { found, known, .. }) => {
-                return Err(SyncError::Other(format!(
-                    "the remote catalog was pushed by a newer Audiovault (schema {found}, this one knows {known}): upgrade Audiovault"
-                ))
-                .into());
-            }
-            Err(e) => return Err(e.into()),
-        }
-
-        // Which tracks are new here, and which of their chunks we lack.
-        let (new_tracks, needed) = {
+        let mut report = {
+            let _lock = self.lock_shared()?;
+            let s = Session::open(self, credentials, options, cancel)?;
+            let mut report = PullReport {
+                remote: s.config.url(),
+                ..Default::default()
+            };
+            report.vault_json_adopted = keyfile::reconcile(self, &s.remote, &s.rt, false)?.adopted;
+            let merged = merge::merge_unmerged(&s, progress, cloning)?
+                .ok_or(SyncError::NoCatalogOnRemote)?;
+            report.absorb(merged);
             let catalog = self.catalog();
-            attach(&catalog, &snap_path)?;
-            let result = plan_merge(&catalog, self);
-            detach(&catalog);
-            result?
+            state::set(&catalog, state::LAST_PULL_AT, &now_unix().to_string())?;
+            if !report.up_to_date {
+                catalog.log_activity(
+                    "sync",
+                    &format!(
+                        "pulled from {}: {} manifests merged, {} tracks added, {} changed state, {} purged, {} could not be fetched",
+                        s.config.url(),
+                        report.manifests_merged.len(),
+                        report.tracks_added,
+                        report.tracks_state_changed,
+                        report.tracks_purged,
+                        report.failed.len()
+                    ),
+                )?;
+            }
+            report
         };
-        let mut unavailable: HashSet<ChunkId> = HashSet::new();
-        let mut fetch_list = Vec::new();
-        {
-            let catalog = self.catalog();
-            for id in &needed {
-                match state::location(&catalog, id)? {
-                    Some(loc) => fetch_list.push(loc),
-                    None => {
-                        unavailable.insert(*id);
-                    }
-                }
+        // Purged tracks' chunks go once the shared lock is released; an import
+        // running meanwhile keeps them until the next GC.
+        if report.tracks_purged > 0 {
+            match self.gc() {
+                Ok(gc) => report.chunks_removed = gc.removed_chunks,
+                Err(Error::Busy(_)) => {}
+                Err(e) => return Err(e),
             }
         }
-        let fetched = fetch_chunks(
-            self,
-            &remote,
-            &rt,
-            &fetch_list,
-            parallelism,
-            progress,
-            cancel,
-        )?;
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        for (id, _) in &fetched.failed {
-            unavailable.insert(*id);
-        }
-        report.chunks_fetched = fetched.written.len() as u64;
-        report.bytes_fetched = fetched.bytes;
-        self.store().make_durable(&fetched.written)?;
-
-        let catalog = self.catalog();
-        attach(&catalog, &snap_path)?;
-        let merged = merge(&catalog, &new_tracks, &unavailable, cloning);
-        detach(&catalog);
-        let (added, changed, failed) = merged?;
-        report.tracks_added = added;
-        report.tracks_state_changed = changed;
-        report.failed = failed;
-        state::set(&catalog, state::MERGED_MANIFEST, &newest)?;
-        state::set(&catalog, state::LAST_PULL_AT, &now_unix().to_string())?;
-        catalog.log_activity(
-            "sync",
-            &format!(
-                "pulled from {}: {} tracks added, {} changed state, {} could not be fetched",
-                config.url(),
-                added,
-                changed,
-                report.failed.len()
-            ),
-        )?;
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
@@ -216,13 +149,11 @@ pub fn clone_vault(
     let rt = runtime()?;
     let remote = S3Remote::new(config, credentials, options.retry, cancel.clone());
     rt.block_on(remote.head_bucket())?;
-    let remote_json = rt
-        .block_on(remote.get(objects::VAULT_JSON))?
-        .ok_or_else(|| SyncError::NoVaultOnRemote(config.url()))?;
-    let remote_id = objects::vault_id_of(&remote_json).ok_or_else(|| SyncError::CorruptObject {
-        name: objects::VAULT_JSON.into(),
-        reason: "not a vault description".into(),
-    })?;
+    // The passphrase is tried on the remote's key files before anything is
+    // written here: a wrong one leaves the folder as it was.
+    let (remote_config, remote_json, master) =
+        keyfile::for_clone(&remote, &rt, &config.url(), passphrase)?;
+    let remote_id = remote_config.vault_id.clone();
     drop(rt);
 
     let config_path = root.join("vault.json");
@@ -246,10 +177,10 @@ pub fn clone_vault(
         std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         crate::vault::write_atomic(&config_path, &remote_json)?;
     }
-    let vault = match LockedVault::open(root).and_then(|l| l.unlock(passphrase)) {
+    let vault = match LockedVault::open(root).and_then(|l| l.unlock_with_master(master)) {
         Ok(v) => v,
         Err(e) => {
-            // A wrong passphrase must not leave a half-made vault behind.
+            // Nothing half-made is left behind.
             if !resuming {
                 let _ = std::fs::remove_file(&config_path);
                 let _ = std::fs::remove_file(root.join("catalog.db"));
@@ -265,14 +196,6 @@ pub fn clone_vault(
     vault.set_remote_config(config)?;
     let report = vault.pull_inner(credentials, options, progress, cancel, true)?;
     Ok((vault, report))
-}
-
-struct RemoveOnDrop(std::path::PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 pub(crate) fn read_manifest(
@@ -301,21 +224,8 @@ pub(crate) fn read_manifest(
     Ok(manifest)
 }
 
-fn manifest_location(name: &str, c: &objects::ManifestChunk) -> Result<Location> {
-    let bad = || SyncError::CorruptObject {
-        name: name.to_string(),
-        reason: "malformed chunk entry".into(),
-    };
-    Ok(Location {
-        chunk: ChunkId::from_hex(&c.id).ok_or_else(bad)?,
-        pack: objects::id32_from_hex(&c.pack).ok_or_else(bad)?,
-        offset: c.offset,
-        length: c.length,
-    })
-}
-
 /// Downloads and decrypts chunks in order, in memory (the catalog snapshot).
-fn fetch_plain(
+pub(crate) fn fetch_plain(
     vault: &Vault,
     remote: &S3Remote,
     rt: &tokio::runtime::Runtime,
@@ -460,177 +370,4 @@ fn fetch_group(
     }
     progress.item_finished(Path::new(&name), true);
     Ok(())
-}
-
-fn attach(catalog: &Catalog, path: &Path) -> Result<()> {
-    catalog
-        .conn()
-        .execute(
-            "ATTACH DATABASE ?1 AS snap",
-            [path.to_string_lossy().as_ref()],
-        )
-        .map_err(state::sql(catalog))?;
-    Ok(())
-}
-
-fn detach(catalog: &Catalog) {
-    let _ = catalog.conn().execute("DETACH DATABASE snap", []);
-}
-
-/// Tracks in the snapshot whose content this catalog lacks, and the chunks they
-/// need that are not in the local store.
-fn plan_merge(catalog: &Catalog, vault: &Vault) -> Result<(Vec<String>, Vec<ChunkId>)> {
-    let conn = catalog.conn();
-    let err = state::sql(catalog);
-    let mut stmt = conn
-        .prepare(
-            "SELECT s.id FROM snap.tracks s
-             WHERE NOT EXISTS (SELECT 1 FROM main.tracks m WHERE m.sha256 = s.sha256)
-             AND NOT EXISTS (SELECT 1 FROM main.tracks m WHERE m.id = s.id)
-             ORDER BY s.rowid",
-        )
-        .map_err(&err)?;
-    let new_tracks: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .map_err(&err)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(&err)?;
-    let mut needed = Vec::new();
-    let mut seen = HashSet::new();
-    let mut chunks = conn
-        .prepare(
-            "SELECT chunk_id FROM snap.track_chunks WHERE track_id = ?1
-             UNION ALL SELECT artwork_id FROM snap.tracks WHERE id = ?1 AND artwork_id IS NOT NULL",
-        )
-        .map_err(&err)?;
-    for t in &new_tracks {
-        let ids: Vec<Vec<u8>> = chunks
-            .query_map([t], |r| r.get(0))
-            .map_err(&err)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(&err)?;
-        for id in ids.iter().filter_map(|b| ChunkId::from_slice(b)) {
-            if seen.insert(id) && !vault.store().contains(&id) {
-                needed.push(id);
-            }
-        }
-    }
-    Ok((new_tracks, needed))
-}
-
-/// Column names of a table in `main`, for INSERT … SELECT between schemas that
-/// match (the snapshot was migrated to ours).
-fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(&format!("PRAGMA main.table_info({table})"))?;
-    stmt.query_map([], |r| r.get::<_, String>(1))?.collect()
-}
-
-/// Inserts the new tracks whose chunks are all here, and adopts state changes
-/// (trash, restore) that are newer on the remote. One transaction.
-fn merge(
-    catalog: &Catalog,
-    new_tracks: &[String],
-    unavailable: &HashSet<ChunkId>,
-    cloning: bool,
-) -> Result<(u64, u64, Vec<PullFailure>)> {
-    let conn = catalog.conn();
-    let err = state::sql(catalog);
-    let tx = conn.unchecked_transaction().map_err(&err)?;
-    let track_cols = columns(&tx, "tracks").map_err(&err)?;
-    let select_cols: Vec<String> = track_cols
-        .iter()
-        .map(|c| {
-            if c == "import_job_id" {
-                "NULL".to_string()
-            } else {
-                format!("s.\"{c}\"")
-            }
-        })
-        .collect();
-    let insert_track = format!(
-        "INSERT INTO main.tracks ({}) SELECT {} FROM snap.tracks s WHERE s.id = ?1",
-        track_cols
-            .iter()
-            .map(|c| format!("\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-        select_cols.join(", ")
-    );
-    let mut failed = Vec::new();
-    let mut added = 0u64;
-    {
-        let mut chunk_ids = tx
-            .prepare(
-                "SELECT chunk_id FROM snap.track_chunks WHERE track_id = ?1
-                 UNION ALL SELECT artwork_id FROM snap.tracks WHERE id = ?1 AND artwork_id IS NOT NULL",
-            )
-            .map_err(&err)?;
-        let mut name = tx
-            .prepare("SELECT file_name FROM snap.tracks WHERE id = ?1")
-            .map_err(&err)?;
-        for t in new_tracks {
-            let ids: Vec<Vec<u8>> = chunk_ids
-                .query_map([t], |r| r.get(0))
-                .map_err(&err)?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(&err)?;
-            if let Some(bad) = ids
-                .iter()
-                .filter_map(|b| ChunkId::from_slice(b))
-                .find(|id| unavailable.contains(id))
-            {
-                failed.push(PullFailure {
-                    track_id: t.clone(),
-                    file_name: name.query_row([t], |r| r.get(0)).map_err(&err)?,
-                    reason: format!("chunk {bad} could not be fetched from the remote"),
-                });
-                continue;
-            }
-            tx.execute(
-                "INSERT OR IGNORE INTO main.chunks (id, size, stored_size, created_at)
-                 SELECT c.id, c.size, c.stored_size, ?2 FROM snap.chunks c
-                 WHERE c.id IN (SELECT chunk_id FROM snap.track_chunks WHERE track_id = ?1
-                                UNION SELECT artwork_id FROM snap.tracks WHERE id = ?1)",
-                params![t, now_unix()],
-            )
-            .map_err(&err)?;
-            tx.execute(&insert_track, [t]).map_err(&err)?;
-            tx.execute(
-                "INSERT INTO main.track_chunks SELECT * FROM snap.track_chunks WHERE track_id = ?1",
-                [t],
-            )
-            .map_err(&err)?;
-            tx.execute(
-                "INSERT INTO main.track_tags SELECT * FROM snap.track_tags WHERE track_id = ?1",
-                [t],
-            )
-            .map_err(&err)?;
-            added += 1;
-        }
-    }
-    // Derived data keyed by content: whatever we lack.
-    tx.execute_batch(
-        "INSERT OR IGNORE INTO main.analysis SELECT * FROM snap.analysis
-             WHERE sha256 IN (SELECT sha256 FROM main.tracks);
-         INSERT OR IGNORE INTO main.thumbnails SELECT * FROM snap.thumbnails
-             WHERE artwork_id IN (SELECT artwork_id FROM main.tracks);",
-    )
-    .map_err(&err)?;
-    // The newer choice wins, whichever device made it.
-    let changed = tx
-        .execute(
-            "UPDATE main.tracks AS m SET state = s.state, trashed_at = s.trashed_at,
-                 state_changed_at = s.state_changed_at
-             FROM snap.tracks AS s
-             WHERE m.sha256 = s.sha256 AND m.state != s.state
-               AND ifnull(s.state_changed_at, 0) > ifnull(m.state_changed_at, 0)",
-            [],
-        )
-        .map_err(&err)? as u64;
-    if cloning {
-        tx.execute_batch("INSERT OR REPLACE INTO main.settings SELECT * FROM snap.settings;")
-            .map_err(&err)?;
-    }
-    tx.commit().map_err(&err)?;
-    Ok((added, changed, failed))
 }

@@ -1,11 +1,16 @@
-//! Push: every chunk the remote lacks, packed; then the catalog snapshot through
-//! the same chunks (so successive snapshots share what did not change); then the
-//! index of the new packs; then the manifest, last. A manifest on the remote thus
-//! always means everything it references is there, and a push cut short at any
-//! point redoes only what is missing: finished packs are recorded in the catalog
-//! as they land.
+//! Push, in this order: a lease announces the push (see `lease`); vault.json is
+//! adopted from the remote or uploaded (see `keyfile`); the other devices' lines
+//! this catalog has not merged are merged (see `merge`), so a manifest never
+//! leaves out what its device could have seen; every chunk the remote lacks goes
+//! up, packed; then the catalog snapshot through the same chunks (so successive
+//! snapshots share what did not change); then the index of the new packs; then a
+//! look at GC marks made meanwhile (their packs are uploaded again rather than
+//! relied on); then the manifest, last, as the next number of this device's line.
+//! A manifest on the remote thus always means everything it references is there,
+//! and a push cut short at any point redoes only what is missing: finished packs
+//! are recorded in the catalog as they land.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -15,9 +20,12 @@ use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::objects::{self, CATALOGS, INDEXES, Location, Manifest, ManifestChunk, Sealer};
+use super::lease::Lease;
+use super::lines::Lines;
+use super::merge::{self, MergeReport};
+use super::objects::{self, INDEXES, Location, Manifest, ManifestChunk, Sealer};
 use super::s3::S3Remote;
-use super::{RemoteCredentials, SyncError, SyncOptions, runtime, state};
+use super::{RemoteCredentials, Session, SyncError, SyncOptions, keyfile, state};
 use crate::catalog::{SCHEMA_VERSION, now_unix, now_unix_millis};
 use crate::error::{Error, Result};
 use crate::progress::{CancelToken, Progress};
@@ -34,6 +42,17 @@ pub struct PushReport {
     /// True when the catalog and chunks were already on the remote: no request made.
     pub nothing_new: bool,
     pub remote: String,
+    /// This device's id: its line of manifests is named after it.
+    pub device: String,
+    /// The new manifest's place in this device's line.
+    pub seq: u64,
+    /// Other devices' catalogs merged before the push (a push never writes a
+    /// manifest that leaves out what it has seen of theirs).
+    pub merged: MergeReport,
+    /// This device's vault.json went up as the newest key file.
+    pub vault_json_uploaded: bool,
+    /// A newer vault.json from another device was adopted instead.
+    pub vault_json_adopted: bool,
     pub packs_uploaded: u64,
     pub chunks_uploaded: u64,
     pub bytes_uploaded: u64,
@@ -74,6 +93,8 @@ struct Snapshot {
     generation: i64,
     schema_version: i64,
     tracks: u64,
+    /// The SHA-256 of every track in it.
+    shas: Vec<Vec<u8>>,
     /// Chunks it references (audio in track order, then cover art), each once.
     chunks: Vec<(ChunkId, u64)>,
 }
@@ -84,8 +105,15 @@ impl Drop for Snapshot {
     }
 }
 
+/// How many times a push uploads again what a concurrent remote GC marked
+/// before it gives up.
+const MAX_ROUNDS: usize = 3;
+
 impl Vault {
-    /// Pushes to the configured remote. See the module docs for the order of work.
+    /// Pushes to the configured remote: announces itself with a lease, adopts or
+    /// uploads vault.json, merges the other devices' lines it has not merged, then
+    /// uploads what the remote lacks and writes the next manifest of its own line.
+    /// See the module docs for the order of work.
     pub fn push(
         &self,
         credentials: &RemoteCredentials,
@@ -100,6 +128,7 @@ impl Vault {
         let vault_json = std::fs::read(self.root().join("vault.json"))
             .map_err(|e| Error::io(self.root().join("vault.json"), e))?;
         let vault_json_hash = hex(&Sha256::digest(&vault_json));
+        let device = self.catalog().device_id()?;
         {
             let catalog = self.catalog();
             let generation = state::generation(catalog.conn()).map_err(state::sql(&catalog))?;
@@ -113,99 +142,171 @@ impl Vault {
                 return Ok(PushReport {
                     nothing_new: true,
                     remote: config.url(),
+                    device,
+                    seq: state::heads(&catalog)?
+                        .get(&catalog.device_id()?)
+                        .copied()
+                        .unwrap_or(0),
                     seconds: started.elapsed().as_secs_f64(),
                     ..Default::default()
                 });
             }
         }
 
-        let rt = runtime()?;
-        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
-        let parallelism = options.parallelism.unwrap_or(config.parallelism).max(1) as usize;
-        let sealer = Sealer::new(self.master_key(), self.vault_id());
-
-        rt.block_on(ensure_vault_json(&remote, self.vault_id(), &vault_json))?;
-        refresh(self, &remote, &rt, &sealer)?;
-
-        let snapshot = self.snapshot()?;
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let device = state::device_id(&self.catalog())?;
-        let known = state::known_chunk_ids(&self.catalog())?;
-        let mut seen = HashSet::new();
-        let missing: Vec<Source> = snapshot
-            .chunks
-            .iter()
-            .filter(|(id, _)| !known.contains(id) && seen.insert(*id))
-            .map(|(id, size)| Source::Local(*id, *size))
-            .collect();
-
-        // The snapshot's own chunks, sealed in memory: they never touch the local store.
-        let (snapshot_ids, snapshot_sources, snapshot_size) =
-            self.seal_snapshot(&snapshot, &known)?;
-
-        let mut report = PushReport {
-            remote: config.url(),
-            tracks: snapshot.tracks,
-            snapshot_bytes: snapshot_size,
-            snapshot_chunks_uploaded: snapshot_sources.len() as u64,
-            ..Default::default()
-        };
-        let mut all = missing;
-        all.extend(snapshot_sources);
-        let plans = plan_packs(all);
-        progress.start(
-            plans.len() as u64,
-            plans.iter().flatten().map(Source::size).sum(),
-        );
-        let uploaded = upload_packs(self, &remote, &rt, plans, parallelism, progress, cancel);
-        // Whatever landed is indexed even when the push stops early, so other
-        // devices can find it.
-        let indexed = write_index(self, &remote, &rt, &sealer);
-        let (packs, chunks, bytes) = uploaded?;
-        indexed?;
-        report.packs_uploaded = packs;
-        report.chunks_uploaded = chunks;
-        report.bytes_uploaded = bytes;
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-
-        let manifest = self.manifest(&snapshot, &snapshot_ids, snapshot_size, &device)?;
-        let name = objects::timed_name(CATALOGS, manifest.created_at_ms, &device);
-        let body = serde_json::to_vec(&manifest)
-            .map_err(|e| SyncError::Other(format!("cannot encode the manifest: {e}")))?;
-        rt.block_on(remote.put(&name, sealer.seal(&name, &body)?))?;
-
-        let catalog = self.catalog();
-        state::set(
-            &catalog,
-            state::PUSHED_GENERATION,
-            &snapshot.generation.to_string(),
-        )?;
-        state::set(&catalog, state::PUSHED_VAULT_JSON, &vault_json_hash)?;
-        state::set(&catalog, state::LAST_PUSH_AT, &now_unix().to_string())?;
-        state::set(&catalog, state::LAST_MANIFEST, &name)?;
-        // Our own snapshot needs no merging on the next pull.
-        state::set(&catalog, state::MERGED_MANIFEST, &name)?;
-        catalog.log_activity(
-            "sync",
-            &format!(
-                "pushed to {}: {} packs, {} bytes, {} tracks in the catalog",
-                config.url(),
-                report.packs_uploaded,
-                report.bytes_uploaded,
-                report.tracks
-            ),
-        )?;
-        let stats = remote.stats();
-        report.manifest = Some(name);
+        let s = Session::open(self, credentials, options, cancel)?;
+        let lease = s.block_on(Lease::take(&s.remote, &s.sealer, &device, "push"))?;
+        let pushed = self.push_under_lease(&s, &lease, &device, progress);
+        // Released whatever happened; a lease a crash leaves behind goes stale.
+        let released = s.block_on(lease.release(&s.remote));
+        let mut report = pushed?;
+        released?;
+        let stats = s.remote.stats();
         report.requests_put = stats.puts.load(Ordering::Relaxed);
         report.requests_get = stats.gets.load(Ordering::Relaxed);
         report.requests_list = stats.lists.load(Ordering::Relaxed);
         report.retries = stats.retries.load(Ordering::Relaxed);
         report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    fn push_under_lease(
+        &self,
+        s: &Session,
+        lease: &Lease,
+        device: &str,
+        progress: &dyn Progress,
+    ) -> Result<PushReport> {
+        let cancel = s.cancel;
+        let mut report = PushReport {
+            remote: s.config.url(),
+            device: device.to_string(),
+            ..Default::default()
+        };
+        let keys = keyfile::reconcile(self, &s.remote, &s.rt, true)?;
+        report.vault_json_uploaded = keys.uploaded;
+        report.vault_json_adopted = keys.adopted;
+        report.merged = merge::merge_unmerged(s, progress, false)?.unwrap_or_default();
+        report.vault_json_adopted |= report.merged.vault_json_adopted;
+        let mut view = refresh(self, &s.remote, &s.rt, &s.sealer)?;
+
+        let mut rounds = 0;
+        let (snapshot, manifest) = loop {
+            rounds += 1;
+            let snapshot = self.snapshot()?;
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let known = state::known_chunk_ids(&self.catalog())?;
+            let mut seen = HashSet::new();
+            let missing: Vec<Source> = snapshot
+                .chunks
+                .iter()
+                .filter(|(id, _)| !known.contains(id) && seen.insert(*id))
+                .map(|(id, size)| Source::Local(*id, *size))
+                .collect();
+            // The snapshot's own chunks, sealed in memory: they never touch the local store.
+            let (snapshot_ids, snapshot_sources, snapshot_size) =
+                self.seal_snapshot(&snapshot, &known)?;
+            report.tracks = snapshot.tracks;
+            report.snapshot_bytes = snapshot_size;
+            report.snapshot_chunks_uploaded += snapshot_sources.len() as u64;
+            let mut all = missing;
+            all.extend(snapshot_sources);
+            let plans = plan_packs(all);
+            progress.start(
+                plans.len() as u64,
+                plans.iter().flatten().map(Source::size).sum(),
+            );
+            let uploaded = upload_packs(self, s, Some(lease), plans, progress);
+            // Whatever landed is indexed even when the push stops early, so other
+            // devices can find it.
+            let indexed = write_index(self, &s.remote, &s.rt, &s.sealer);
+            let (packs, chunks, bytes) = uploaded?;
+            indexed?;
+            report.packs_uploaded += packs;
+            report.chunks_uploaded += chunks;
+            report.bytes_uploaded += bytes;
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let manifest = self.manifest(&snapshot, &snapshot_ids, snapshot_size, device)?;
+            // A remote GC may have marked packs since the refresh; the manifest must
+            // not lean on them. Their chunks go up again in new packs.
+            let doomed = new_marks(s, &mut view.marks_seen)?;
+            let relied: Vec<[u8; 32]> = manifest
+                .packs
+                .iter()
+                .filter_map(|p| objects::id32_from_hex(p))
+                .filter(|p| doomed.contains(p))
+                .collect();
+            if relied.is_empty() {
+                break (snapshot, manifest);
+            }
+            state::forget_packs(&self.catalog(), &relied)?;
+            if rounds >= MAX_ROUNDS {
+                return Err(SyncError::Other(format!(
+                    "a remote GC keeps marking packs this push relies on ({} this round); run the push again later",
+                    relied.len()
+                ))
+                .into());
+            }
+        };
+
+        // The next number of this device's line: past anything of it on the
+        // remote or in this catalog (a catalog restored from an older copy must
+        // not reuse a number).
+        let lines = s.block_on(Lines::list(&s.remote))?;
+        let own_remote = lines.newest(device).map_or(0, |e| e.seq);
+        let heads = state::heads(&self.catalog())?;
+        let seq = own_remote.max(heads.get(device).copied().unwrap_or(0)) + 1;
+        let manifest = Manifest {
+            seq,
+            heads: heads.into_iter().filter(|(d, _)| d != device).collect(),
+            ..manifest
+        };
+        let name = objects::manifest_name(device, seq);
+        let body = serde_json::to_vec(&manifest)
+            .map_err(|e| SyncError::Other(format!("cannot encode the manifest: {e}")))?;
+        s.block_on(s.remote.put(&name, s.sealer.seal(&name, &body)?))?;
+
+        let vault_json = std::fs::read(self.root().join("vault.json"))
+            .map_err(|e| Error::io(self.root().join("vault.json"), e))?;
+        let catalog = self.catalog();
+        {
+            let tx = catalog
+                .conn()
+                .unchecked_transaction()
+                .map_err(state::sql(&catalog))?;
+            state::raise_heads(&tx, &BTreeMap::from([(device.to_string(), seq)]))
+                .map_err(state::sql(&catalog))?;
+            state::mark_contents_pushed(&tx, &snapshot.shas).map_err(state::sql(&catalog))?;
+            tx.commit().map_err(state::sql(&catalog))?;
+        }
+        state::set(
+            &catalog,
+            state::PUSHED_GENERATION,
+            &snapshot.generation.to_string(),
+        )?;
+        state::set(
+            &catalog,
+            state::PUSHED_VAULT_JSON,
+            &hex(&Sha256::digest(&vault_json)),
+        )?;
+        state::set(&catalog, state::LAST_PUSH_AT, &now_unix().to_string())?;
+        state::set(&catalog, state::LAST_MANIFEST, &name)?;
+        catalog.log_activity(
+            "sync",
+            &format!(
+                "pushed to {}: {} packs, {} bytes, {} tracks in the catalog, manifest {} of this device's line",
+                s.config.url(),
+                report.packs_uploaded,
+                report.bytes_uploaded,
+                report.tracks,
+                seq
+            ),
+        )?;
+        report.seq = seq;
+        report.manifest = Some(name);
         Ok(report)
     }
 
@@ -245,6 +346,10 @@ impl Vault {
             .map_err(snapshot_err)?;
         let tracks: i64 = conn
             .query_row("SELECT count(*) FROM tracks", [], |r| r.get(0))
+            .map_err(snapshot_err)?;
+        let shas: Vec<Vec<u8>> = conn
+            .prepare("SELECT sha256 FROM tracks")
+            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
             .map_err(snapshot_err)?;
         let mut chunks = Vec::new();
         let mut seen = HashSet::new();
@@ -288,6 +393,7 @@ impl Vault {
             generation,
             schema_version,
             tracks: tracks as u64,
+            shas,
             chunks,
         })
     }
@@ -348,9 +454,13 @@ impl Vault {
         let mut packs: Vec<String> = packs.iter().map(|p| hex(p)).collect();
         packs.sort();
         Ok(Manifest {
-            format: 1,
+            format: 2,
             vault_id: self.vault_id().to_string(),
             device: device.to_string(),
+            // Set by the caller, which knows the line's next number and the heads.
+            seq: 0,
+            heads: BTreeMap::new(),
+            epoch: self.current_config()?.epoch,
             created_at_ms: now_unix_millis(),
             schema_version: snapshot.schema_version.min(SCHEMA_VERSION),
             snapshot_size,
@@ -361,25 +471,10 @@ impl Vault {
     }
 }
 
-/// Uploads vault.json unless the remote already has this vault's; refuses a
-/// prefix that holds another vault.
-async fn ensure_vault_json(remote: &S3Remote, vault_id: &str, ours: &[u8]) -> Result<()> {
-    if let Some(theirs) = remote.get(objects::VAULT_JSON).await? {
-        if theirs == ours {
-            return Ok(());
-        }
-        let remote_id = objects::vault_id_of(&theirs).unwrap_or_default();
-        if remote_id != vault_id {
-            return Err(SyncError::OtherVault {
-                remote: remote_id,
-                local: vault_id.to_string(),
-            }
-            .into());
-        }
-    }
-    // New, or this vault's with an older wrapped key (the passphrase changed).
-    remote.put(objects::VAULT_JSON, ours.to_vec()).await?;
-    Ok(())
+/// What [`refresh`] saw of the remote.
+pub(crate) struct RemoteView {
+    /// GC marks read (so a later look finds only the new ones).
+    pub marks_seen: HashSet<String>,
 }
 
 /// Brings this device's view of the remote up to date: reads index objects it has
@@ -390,7 +485,7 @@ pub(crate) fn refresh(
     remote: &S3Remote,
     rt: &tokio::runtime::Runtime,
     sealer: &Sealer,
-) -> Result<HashSet<[u8; 32]>> {
+) -> Result<RemoteView> {
     let (packs, indexes, marks) = rt.block_on(async {
         let packs = remote.list(objects::PACKS).await?;
         let indexes = remote.list(INDEXES).await?;
@@ -402,6 +497,7 @@ pub(crate) fn refresh(
         .filter_map(|p| objects::pack_id_from_name(&p.name))
         .collect();
     let mut doomed = HashSet::new();
+    let marks_seen: HashSet<String> = marks.iter().map(|m| m.name.clone()).collect();
     for mark in marks {
         let Some(sealed) = rt.block_on(remote.get(&mark.name))? else {
             continue;
@@ -437,7 +533,33 @@ pub(crate) fn refresh(
         .filter(|id| !existing.contains(id) || doomed.contains(id))
         .collect();
     state::forget_packs(&vault.catalog(), &gone)?;
-    Ok(existing.difference(&doomed).copied().collect())
+    Ok(RemoteView { marks_seen })
+}
+
+/// Packs doomed by GC marks that appeared since `seen` (which it extends).
+fn new_marks(s: &Session, seen: &mut HashSet<String>) -> Result<HashSet<[u8; 32]>> {
+    let marks = s.block_on(s.remote.list(objects::GC_MARKS))?;
+    let mut doomed = HashSet::new();
+    for mark in marks {
+        if !seen.insert(mark.name.clone()) {
+            continue;
+        }
+        let Some(sealed) = s.block_on(s.remote.get(&mark.name))? else {
+            continue;
+        };
+        let content: objects::GcMark = serde_json::from_slice(&s.sealer.open(&mark.name, sealed)?)
+            .map_err(|e| SyncError::CorruptObject {
+                name: mark.name.clone(),
+                reason: e.to_string(),
+            })?;
+        doomed.extend(
+            content
+                .packs
+                .iter()
+                .filter_map(|p| objects::id32_from_hex(p)),
+        );
+    }
+    Ok(doomed)
 }
 
 pub(crate) fn plan_packs(sources: Vec<Source>) -> Vec<Vec<Source>> {
@@ -462,13 +584,12 @@ pub(crate) fn plan_packs(sources: Vec<Source>) -> Vec<Vec<Source>> {
 /// the catalog at once. Returns (packs, chunks, bytes).
 fn upload_packs(
     vault: &Vault,
-    remote: &S3Remote,
-    rt: &tokio::runtime::Runtime,
+    s: &Session,
+    lease: Option<&Lease>,
     plans: Vec<Vec<Source>>,
-    parallelism: usize,
     progress: &dyn Progress,
-    cancel: &CancelToken,
 ) -> Result<(u64, u64, u64)> {
+    let (remote, rt, parallelism, cancel) = (&s.remote, &s.rt, s.parallelism, s.cancel);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
@@ -489,6 +610,11 @@ fn upload_packs(
                     };
                     match upload_one(vault, remote, rt, plan) {
                         Ok((chunks, bytes)) => {
+                            // Best effort: a lease that goes stale only makes GC stop
+                            // waiting, and the check before the manifest still holds.
+                            if let Some(lease) = lease {
+                                let _ = rt.block_on(lease.keep_alive(remote));
+                            }
                             let mut t = crate::ingest::lock(&totals);
                             t.0 += 1;
                             t.1 += chunks;

@@ -2,7 +2,7 @@
 //! settings, sync state, and where each chunk lies. Keeping it here is what lets a
 //! push with nothing new finish without a single request.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -11,15 +11,13 @@ use super::RemoteConfig;
 use super::objects::{IndexObject, Location};
 use crate::catalog::{Catalog, format_time, now_unix};
 use crate::error::Result;
-use crate::store::{ChunkId, hex};
+use crate::store::ChunkId;
 
-pub const DEVICE_ID: &str = "device_id";
 pub const PUSHED_GENERATION: &str = "pushed_generation";
 pub const PUSHED_VAULT_JSON: &str = "pushed_vault_json";
 pub const LAST_PUSH_AT: &str = "last_push_at";
 pub const LAST_PULL_AT: &str = "last_pull_at";
 pub const LAST_MANIFEST: &str = "last_manifest";
-pub const MERGED_MANIFEST: &str = "merged_manifest";
 
 pub(crate) fn sql(catalog: &Catalog) -> impl Fn(rusqlite::Error) -> crate::Error + '_ {
     move |e| catalog.err(e).into()
@@ -84,12 +82,47 @@ pub fn set(catalog: &Catalog, key: &str, value: &str) -> Result<()> {
 
 /// This copy of the vault's random id on the remote (manifest names carry it).
 pub fn device_id(catalog: &Catalog) -> Result<String> {
-    if let Some(id) = get(catalog, DEVICE_ID)? {
-        return Ok(id);
+    Ok(catalog.device_id()?)
+}
+
+/// For each device's line, the newest sequence number this catalog includes.
+pub fn heads(catalog: &Catalog) -> Result<BTreeMap<String, u64>> {
+    let mut stmt = catalog
+        .conn()
+        .prepare("SELECT device, seq FROM sync_heads")
+        .map_err(sql(catalog))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(sql(catalog))?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (device, seq) = row.map_err(sql(catalog))?;
+        out.insert(device, seq.max(0) as u64);
     }
-    let id = hex(&crate::keys::random_array::<8>()?);
-    set(catalog, DEVICE_ID, &id)?;
-    Ok(id)
+    Ok(out)
+}
+
+/// Records that the catalog now includes these manifests (never lowers a head).
+pub fn raise_heads(conn: &Connection, heads: &BTreeMap<String, u64>) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO sync_heads (device, seq) VALUES (?1, ?2)
+         ON CONFLICT (device) DO UPDATE SET seq = max(seq, excluded.seq)",
+    )?;
+    for (device, seq) in heads {
+        stmt.execute(params![device, *seq as i64])?;
+    }
+    Ok(())
+}
+
+/// After a push: every track of the pushed snapshot is reachable from a manifest
+/// that remote GC keeps (a device's newest manifest always is).
+pub fn mark_contents_pushed(conn: &Connection, snapshot_shas: &[Vec<u8>]) -> rusqlite::Result<()> {
+    let mut stmt =
+        conn.prepare_cached("INSERT OR IGNORE INTO remote_contents (sha256) VALUES (?1)")?;
+    for sha in snapshot_shas {
+        stmt.execute([sha])?;
+    }
+    Ok(())
 }
 
 pub fn generation(conn: &Connection) -> rusqlite::Result<i64> {
@@ -347,6 +380,8 @@ pub fn forget_index(catalog: &Catalog, name: &str) -> Result<()> {
 /// The sync side of the catalog at a glance.
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
+    /// This device's id: its line of manifests on the remote is named after it.
+    pub device: String,
     pub configured: bool,
     pub remote: Option<String>,
     pub last_push_at: Option<String>,
@@ -380,14 +415,17 @@ pub fn status(catalog: &Catalog) -> Result<SyncStatus> {
     let remote_packs = count("SELECT count(*) FROM remote_packs")?;
     let remote_chunks = count("SELECT count(*) FROM remote_chunks")?;
     let tracks_local_only = count(
-        "SELECT count(*) FROM tracks t WHERE EXISTS (
-             SELECT 1 FROM track_chunks tc WHERE tc.track_id = t.id
-             AND NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = tc.chunk_id))",
+        "SELECT count(*) FROM tracks t WHERE NOT EXISTS (
+                 SELECT 1 FROM remote_contents rc WHERE rc.sha256 = t.sha256)
+             OR EXISTS (
+                 SELECT 1 FROM track_chunks tc WHERE tc.track_id = t.id
+                 AND NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = tc.chunk_id))",
     )?;
     let tracks = count("SELECT count(*) FROM tracks")?;
     let pushed: Option<i64> = get(catalog, PUSHED_GENERATION)?.and_then(|v| v.parse().ok());
     let current = generation(conn).map_err(sql(catalog))?;
     Ok(SyncStatus {
+        device: catalog.device_id()?,
         configured: config.is_some(),
         remote: config.map(|c| c.url()),
         last_push_at: time(LAST_PUSH_AT)?,
@@ -402,14 +440,17 @@ pub fn status(catalog: &Catalog) -> Result<SyncStatus> {
     })
 }
 
-/// Whether each track's every chunk (audio and cover art) is on the remote; false
-/// for an id the catalog does not hold. One cached statement per id: a page of the
-/// library is a few hundred index lookups.
+/// Whether each track is in the cloud: its content is in a manifest this device
+/// pushed or merged (and so reachable from a manifest remote GC keeps), and every
+/// chunk lies in a pack known to be there. False for an id the catalog does not
+/// hold. One cached statement per id: a page of the library is a few hundred
+/// index lookups.
 pub fn tracks_on_remote(catalog: &Catalog, ids: &[String]) -> Result<Vec<bool>> {
     let mut stmt = catalog
         .conn()
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM tracks WHERE id = ?1)
+            "SELECT EXISTS (SELECT 1 FROM tracks t JOIN remote_contents rc ON rc.sha256 = t.sha256
+                            WHERE t.id = ?1)
              AND NOT EXISTS (
                  SELECT 1 FROM track_chunks tc WHERE tc.track_id = ?1
                  AND NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = tc.chunk_id))
@@ -493,8 +534,14 @@ mod tests {
         (1..=4).map(|i| format!("{i:016x}")).collect()
     }
 
+    fn sha(track: u8) -> Vec<u8> {
+        let mut sha = vec![0u8; 32];
+        sha[0] = track;
+        sha
+    }
+
     #[test]
-    fn a_track_is_on_the_remote_only_when_every_chunk_is() {
+    fn a_track_is_on_the_remote_only_when_a_manifest_holds_it_and_every_chunk_is_there() {
         let dir = tempfile::tempdir().unwrap();
         let c = catalog(dir.path());
         // Nothing pushed: every track, and an unknown id, is local only.
@@ -502,6 +549,16 @@ mod tests {
             tracks_on_remote(&c, &ids()).unwrap(),
             [false, false, false, false]
         );
+        // Every chunk uploaded, but no manifest holds the tracks yet (a push cut
+        // short before its manifest): still local only.
+        on_remote(&c, &[1, 2]);
+        on_remote(&c, &[3]);
+        assert_eq!(
+            tracks_on_remote(&c, &ids()).unwrap(),
+            [false, false, false, false]
+        );
+        forget_packs(&c, &[[1; 32], [3; 32]]).unwrap();
+        mark_contents_pushed(c.conn(), &[sha(1), sha(2), sha(3)]).unwrap();
         // a and b up: track 1 is whole there; track 2 still lacks c.
         on_remote(&c, &[1, 2]);
         assert_eq!(

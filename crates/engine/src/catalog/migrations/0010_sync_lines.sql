@@ -1,32 +1,48 @@
--- Sync as several writers (sync/mod.rs has the model). Library changes carry
--- Lamport stamps instead of wall-clock times, purges leave tombstones, and each
--- device records which manifest of every device's line its catalog includes.
+-- Sync as several writers (sync/lines.rs and sync/merge.rs have the model).
+-- Library changes carry Lamport stamps instead of wall-clock times, every "keep"
+-- of a content is an add that a purge can remove, and each device records which
+-- manifest of every device's line its catalog includes.
 
 -- The library's logical clock: every import batch, trash, restore and purge
--- takes the next value, and a pull raises it to the largest stamp it merges, so
--- a change made after seeing another always carries a larger stamp, whatever the
--- wall clocks of the devices say. Travels with catalog snapshots.
+-- takes the next value, and a merge raises it past every stamp it brings in, so a
+-- choice made after seeing another carries the larger stamp whatever the devices'
+-- wall clocks say. Travels with catalog snapshots.
 CREATE TABLE lamport (
     id    INTEGER PRIMARY KEY CHECK (id = 1),
     value INTEGER NOT NULL
 );
 INSERT INTO lamport (id, value) VALUES (1, 0);
 
--- When the content was (last) added to the library, and when its state (active or
--- trashed) was last chosen, as Lamport stamps. A track is alive while the larger of
--- the two is at least its tombstone's stamp.
-ALTER TABLE tracks ADD COLUMN added_clock INTEGER NOT NULL DEFAULT 0;
+-- When the track's state (active or trashed) was last chosen, as a stamp: the
+-- larger stamp wins a merge, and between equal stamps 'active' (nothing hidden).
 ALTER TABLE tracks ADD COLUMN state_clock INTEGER NOT NULL DEFAULT 0;
 
--- Purged content, by SHA-256: a pull on another device deletes the track and its
--- exclusive chunks, and no older copy brings it back. Kept for good (a few dozen
--- bytes each); the catalog snapshot that carries them is encrypted.
+-- Each time a device chose to keep a content (an import, a restore), tagged by
+-- the device and its stamp. A purge marks every add its device knows as removed;
+-- a content is alive while one add is not removed. So a purge takes away what its
+-- device had seen, never an import or a restore made elsewhere that it had not
+-- (those survive it), and no older copy of the catalog brings a purged track back.
+-- Merging is a union with `removed` only ever going from 0 to 1.
+CREATE TABLE content_adds (
+    sha256  BLOB NOT NULL,
+    device  TEXT NOT NULL,
+    clock   INTEGER NOT NULL,
+    removed INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0, 1)),
+    PRIMARY KEY (sha256, device, clock)
+) WITHOUT ROWID;
+-- Tracks from before: one shared add, the same on every device that has the
+-- track, so a purge anywhere reaches all of them.
+INSERT INTO content_adds (sha256, device, clock) SELECT sha256, 'legacy', 0 FROM tracks;
+
+-- The latest purge of each content, for display (the adds carry the decision).
 CREATE TABLE tombstones (
     sha256    BLOB PRIMARY KEY,
     clock     INTEGER NOT NULL,
-    purged_at INTEGER NOT NULL              -- unix seconds, for display only
+    purged_at INTEGER NOT NULL              -- unix seconds
 ) WITHOUT ROWID;
 
+CREATE TRIGGER sync_gen_adds_i AFTER INSERT ON content_adds BEGIN UPDATE sync_generation SET value = value + 1; END;
+CREATE TRIGGER sync_gen_adds_u AFTER UPDATE ON content_adds BEGIN UPDATE sync_generation SET value = value + 1; END;
 CREATE TRIGGER sync_gen_tombstones_i AFTER INSERT ON tombstones BEGIN UPDATE sync_generation SET value = value + 1; END;
 CREATE TRIGGER sync_gen_tombstones_u AFTER UPDATE ON tombstones BEGIN UPDATE sync_generation SET value = value + 1; END;
 
