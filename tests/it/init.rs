@@ -51,6 +51,15 @@ fn init_refuses_a_folder_that_is_not_empty_and_touches_nothing() {
         "nothing added, removed or changed"
     );
 
+    // Said before a passphrase is asked for (here there is none to give).
+    let mut no_passphrase =
+        vault.cmd(["init", "--kdf-memory-kib", "1024", "--kdf-iterations", "1"]);
+    no_passphrase = no_passphrase.env_remove("AUDIOVAULT_PASSPHRASE");
+    let run = no_passphrase.run();
+    assert_eq!(run.code(), 1, "{run}");
+    assert!(run.stderr.contains("not empty"), "{run}");
+    assert_eq!(tree(&vault.path), before);
+
     // Commands that open a vault find none there, and still delete nothing.
     let stats = vault.run(["stats"]);
     assert_eq!(stats.code(), 1, "{stats}");

@@ -249,19 +249,7 @@ impl Vault {
     /// it. A folder with anything in it is refused untouched: opening a vault cleans
     /// its temp files, and a user's own files must never be mistaken for them.
     pub fn create(root: &Path, passphrase: &Passphrase, options: &CreateOptions) -> Result<Vault> {
-        if root.join(CONFIG_FILE).exists() {
-            return Err(Error::VaultExists(root.to_path_buf()));
-        }
-        let root_existed = match fs::read_dir(root) {
-            Ok(mut entries) => {
-                if entries.next().is_some() {
-                    return Err(Error::FolderNotEmpty(root.to_path_buf()));
-                }
-                true
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(Error::io(root, e)),
-        };
+        let root_existed = folder_for_new_vault(root)?;
         options.chunker.validate().map_err(Error::Invalid)?;
         // The key work (Argon2id) can fail or be slow: done before anything is
         // written, so a failure leaves the folder as it was.
@@ -292,6 +280,12 @@ impl Vault {
         };
         vault.catalog().log_activity("vault", "vault created")?;
         Ok(vault)
+    }
+
+    /// Whether [`Vault::create`] would accept `root` (no vault there, the folder new
+    /// or empty), so a front end can say so before asking for a passphrase.
+    pub fn check_new_vault_folder(root: &Path) -> Result<()> {
+        folder_for_new_vault(root).map(|_| ())
     }
 
     fn new(root: PathBuf, config: VaultConfig, master: MasterKey) -> Result<Vault> {
@@ -545,6 +539,22 @@ impl Vault {
 
     pub fn tracks(&self, filter: TrackFilter) -> Result<Vec<crate::catalog::Track>> {
         Ok(self.catalog().tracks(filter)?)
+    }
+}
+
+/// Refuses a folder that holds a vault or anything else; `Ok(true)` when it exists
+/// (empty), `Ok(false)` when it is still to be made.
+fn folder_for_new_vault(root: &Path) -> Result<bool> {
+    if root.join(CONFIG_FILE).exists() {
+        return Err(Error::VaultExists(root.to_path_buf()));
+    }
+    match fs::read_dir(root) {
+        Ok(mut entries) => match entries.next() {
+            Some(_) => Err(Error::FolderNotEmpty(root.to_path_buf())),
+            None => Ok(true),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(root, e)),
     }
 }
 
