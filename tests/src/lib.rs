@@ -1100,3 +1100,120 @@ pub fn mentions(text: &str, words: &[&str]) -> bool {
     let t = text.to_lowercase();
     words.iter().any(|w| t.contains(&w.to_lowercase()))
 }
+
+// ---------------------------------------------------------------------------
+// Privileged set-ups: a small tmpfs, a preloaded shim
+
+/// A test that needs something this machine may lack (root, a mount, a compiler)
+/// prints why and returns early, except in CI (`CI` set), where a skipped test would
+/// hide a regression: there it fails.
+#[track_caller]
+pub fn skip_or_fail(test: &str, why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {why} (CI is set, so this is a failure, not a skip)");
+    }
+    eprintln!("NOTICE: skipping {test}: {why}");
+}
+
+/// A tmpfs of a fixed size mounted on a folder, unmounted on drop: a disk that fills up.
+pub struct Tmpfs {
+    pub path: PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size_mib` MiB on `path` (created if missing). `None`, after a
+    /// notice (or a panic under CI), when this process may not mount.
+    pub fn mount(test: &str, path: &Path, size_mib: u64) -> Option<Tmpfs> {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            skip_or_fail(test, "mounting a tmpfs needs root");
+            return None;
+        }
+        fs::create_dir_all(path).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size_mib}m,mode=0755"))
+            .arg("tmpfs")
+            .arg(path)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs {
+                path: path.to_path_buf(),
+            }),
+            Ok(o) => {
+                skip_or_fail(
+                    test,
+                    &format!(
+                        "mount -t tmpfs failed: {}",
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                skip_or_fail(test, &format!("cannot run mount: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Bytes an unprivileged writer can still write.
+    pub fn free_bytes(&self) -> u64 {
+        free_bytes(&self.path)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(&self.path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            // Something still has a file open there: detach it now, gone when closed.
+            let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+        }
+    }
+}
+
+/// Free bytes on the file system holding `path` (statvfs: available blocks × size).
+pub fn free_bytes(path: &Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: statvfs writes into the zeroed struct we own; `c` is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    assert_eq!(
+        rc,
+        0,
+        "statvfs {}: {}",
+        path.display(),
+        io::Error::last_os_error()
+    );
+    st.f_bavail as u64 * st.f_frsize as u64
+}
+
+/// Compiles `source` (C) into a shared object in `dir` with `cc -shared -fPIC`, for
+/// `LD_PRELOAD`. `None`, after a notice (or a panic under CI), when there is no `cc`.
+pub fn build_preload_shim(test: &str, dir: &Path, name: &str, source: &str) -> Option<PathBuf> {
+    let c_file = dir.join(format!("{name}.c"));
+    let so = dir.join(format!("{name}.so"));
+    fs::write(&c_file, source).unwrap();
+    let out = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&so)
+        .arg(&c_file)
+        .arg("-ldl")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(so),
+        Ok(o) => panic!(
+            "cc could not build the {name} shim:\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => {
+            skip_or_fail(test, &format!("no C compiler (cc): {e}"));
+            None
+        }
+    }
+}

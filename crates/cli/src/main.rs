@@ -308,6 +308,8 @@ fn run(cli: Cli) -> Result<u8> {
             kdf_memory_kib,
             kdf_iterations,
         } => {
+            // Refused before the passphrase is typed twice for nothing.
+            Vault::check_new_vault_folder(&root)?;
             let passphrase = secrets.new_passphrase("Passphrase for the new vault")?;
             let options = CreateOptions {
                 kdf_memory_kib,

@@ -17,6 +17,10 @@ pub enum Error {
     #[error("a vault already exists at {0}")]
     VaultExists(PathBuf),
     #[error(
+        "{0} is not empty: a new vault needs a new or empty folder (choose another one, or empty it first)"
+    )]
+    FolderNotEmpty(PathBuf),
+    #[error(
         "{path} was written by a newer Audiovault (vault format {found}, this version reads up to {supported}); upgrade Audiovault"
     )]
     VaultTooNew {
@@ -72,6 +76,7 @@ impl Error {
         match self {
             Error::NoVault(_) => "no_vault",
             Error::VaultExists(_) => "vault_exists",
+            Error::FolderNotEmpty(_) => "folder_not_empty",
             Error::VaultTooNew { .. } => "vault_too_new",
             Error::BadConfig { .. } => "bad_config",
             Error::ConfigForged(_) => "vault_json_forged",

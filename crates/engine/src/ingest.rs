@@ -20,7 +20,7 @@ use crate::catalog::{
 use crate::error::{Error, Result};
 use crate::media::{self, MediaError, MediaInfo};
 use crate::progress::{CancelToken, Progress};
-use crate::store::{ChunkId, chunker, hex};
+use crate::store::{ChunkId, OBJECT_OVERHEAD, StoreError, chunker, hex};
 use crate::vault::{Settings, Vault};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -123,12 +123,34 @@ pub(crate) fn describe_io_error(e: &io::Error) -> String {
         Some(libc::EACCES) | Some(libc::EPERM) => return "permission denied".into(),
         Some(libc::EISDIR) => return "is a folder".into(),
         Some(libc::EIO) => return "read error from the disk (I/O error)".into(),
+        Some(libc::ENOSPC) => return "disk full (no space left on the device)".into(),
+        Some(libc::EDQUOT) => return "disk quota exceeded (no space left for this user)".into(),
         _ => {}
     }
     match e.kind() {
         io::ErrorKind::NotFound => "no such file or folder (it was moved or deleted)".into(),
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         _ => e.to_string(),
+    }
+}
+
+/// True for the errors of a write that found no room: the disk or the user's quota
+/// is full.
+pub(crate) fn is_disk_full(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+        || e.kind() == io::ErrorKind::StorageFull
+}
+
+/// A chunk store failure in words a user can act on: a full disk says so first,
+/// then where the write was refused.
+pub(crate) fn describe_store_error(e: &StoreError) -> String {
+    match e {
+        StoreError::Io { path, source } if is_disk_full(source) => format!(
+            "the vault's disk is full: {} (writing {})",
+            describe_io_error(source),
+            path.display()
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -234,14 +256,21 @@ impl Vault {
         let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; candidates.len()]);
         let fatal: Mutex<Option<Error>> = Mutex::new(None);
+        let replaced_damaged = AtomicUsize::new(0);
 
         // Workers read, hash, chunk, encrypt and write; one committer makes what
         // they wrote durable and commits it. Durability is a group commit: one
         // syncfs covers every file finished meanwhile, and the workers go on
         // reading while the disk flushes.
         let (to_committer, committed) = mpsc::channel::<Box<ReadyTrack>>();
-        let (results_ref, fatal_ref, next_ref, settings_ref, candidates_ref) =
-            (&results, &fatal, &next, &settings, &candidates);
+        let (results_ref, fatal_ref, next_ref, settings_ref, candidates_ref, replaced_ref) = (
+            &results,
+            &fatal,
+            &next,
+            &settings,
+            &candidates,
+            &replaced_damaged,
+        );
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut catalog = match self.open_catalog() {
@@ -259,14 +288,15 @@ impl Vault {
                             Err(_) => break,
                         }
                     }
-                    let written: Vec<ChunkId> = batch
-                        .iter()
-                        .flat_map(|r| r.written.iter().copied())
-                        .collect();
-                    let durable = self.store().make_durable(&written);
+                    // Every chunk the batch references, not only those it wrote: a chunk
+                    // found already stored may be another live process's write that is
+                    // not on the disk yet. Nothing dirty makes the syncfs cheap.
+                    let referenced: Vec<ChunkId> =
+                        batch.iter().flat_map(|r| r.referenced_chunks()).collect();
+                    let durable = self.store().make_durable(&referenced);
                     // One transaction for the whole batch: one WAL sync, not one per file.
                     let outcomes: Vec<std::result::Result<CommitOutcome, String>> = match &durable {
-                        Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
+                        Err(e) => batch.iter().map(|_| Err(describe_store_error(e))).collect(),
                         Ok(()) => {
                             let tracks: Vec<NewTrack<'_>> =
                                 batch.iter().map(|r| r.new_track(job_id)).collect();
@@ -311,6 +341,7 @@ impl Vault {
                                 settings_ref,
                                 progress,
                                 cancel,
+                                replaced_ref,
                             ) {
                                 Ok(Step::Done(r)) => r,
                                 Ok(Step::Commit(mut ready)) => {
@@ -401,11 +432,20 @@ impl Vault {
             return Err(e);
         }
         report.warnings = self.stats()?.warnings;
+        let replaced = replaced_damaged.into_inner();
+        if replaced > 0 {
+            let warning = format!(
+                "{replaced} damaged chunk file(s) in the vault (left by a crash or a power cut) were rewritten from the imported files; run `audiovault verify` to check the rest"
+            );
+            self.catalog().log_activity("import", &warning)?;
+            report.warnings.push(warning);
+        }
         Ok(report)
     }
 
     /// Everything for one file up to the commit: validation, the duplicate check,
-    /// the probe, and the chunks written (not yet durable).
+    /// the probe, and the chunks written (not yet durable). Damaged chunk files
+    /// replaced on the way are counted in `replaced_damaged`.
     fn try_import_one(
         &self,
         catalog: &mut Catalog,
@@ -413,6 +453,7 @@ impl Vault {
         settings: &Settings,
         progress: &dyn Progress,
         cancel: &CancelToken,
+        replaced_damaged: &AtomicUsize,
     ) -> Result<Step, ImportFailure> {
         let io_failed = |e: io::Error| ImportFailure::Failed(describe_io_error(&e));
         let meta = fs::metadata(path).map_err(io_failed)?;
@@ -464,11 +505,23 @@ impl Vault {
         // Only a file whose size matches a track's can be an exact copy: for those,
         // a hashing pass decides before anything is written, so re-importing a
         // library costs one read and nothing on disk.
+        //
+        // The existing track's chunk files are checked by length only (a stat each,
+        // no read): a power cut can leave them empty or short, and this file is
+        // what can repair them. A file of the right length holding garbage is left
+        // to `verify`; reading every chunk here would double a re-import's cost.
         let mut prehashed = None;
+        let mut repairs_existing = false;
         if catalog.any_track_with_size(size).map_err(catalog_err)? {
             let sha = hash_stream(&mut file, progress, cancel)?;
             if let Some((id, state)) = catalog.track_by_sha256(&sha).map_err(catalog_err)? {
-                return Ok(Step::Done(duplicate(result, id, state, &sha)));
+                if !self
+                    .has_short_chunk_files(catalog, &id)
+                    .map_err(catalog_err)?
+                {
+                    return Ok(Step::Done(duplicate(result, id, state, &sha)));
+                }
+                repairs_existing = true;
             }
             file.seek(SeekFrom::Start(0)).map_err(io_failed)?;
             prehashed = Some(sha);
@@ -495,16 +548,16 @@ impl Vault {
 
         let mut sha = Sha256::new();
         let mut chunks: Vec<(ChunkId, u64, u64, u64)> = Vec::new();
-        let mut written = Vec::new();
+        let mut chunks_written = 0usize;
         let mut total = 0u64;
         let store = self.store();
+        let store_failed = |e: StoreError| ImportFailure::Failed(describe_store_error(&e));
         let artwork = match artwork_bytes {
             Some((mime_type, data)) => {
-                let (art, was_written) = self
-                    .store_artwork(mime_type, &data)
-                    .map_err(|e| ImportFailure::Failed(e.to_string()))?;
-                if was_written {
-                    written.push(art.chunk);
+                let (art, put) = self.store_artwork(mime_type, &data).map_err(store_failed)?;
+                chunks_written += usize::from(put.written);
+                if put.replaced_damaged {
+                    replaced_damaged.fetch_add(1, Ordering::Relaxed);
                 }
                 Some(art)
             }
@@ -517,11 +570,10 @@ impl Vault {
             }
             sha.update(data);
             let id = store.id_for(data);
-            let put = store
-                .put(&id, data)
-                .map_err(|e| ImportFailure::Failed(e.to_string()))?;
-            if put.written {
-                written.push(id);
+            let put = store.put(&id, data).map_err(store_failed)?;
+            chunks_written += usize::from(put.written);
+            if put.replaced_damaged {
+                replaced_damaged.fetch_add(1, Ordering::Relaxed);
             }
             let len = data.len() as u64;
             chunks.push((id, offset, len, put.stored_size));
@@ -561,7 +613,7 @@ impl Vault {
             mtime,
             format: format_for_extension(ext.as_deref().unwrap_or("")),
             chunks,
-            written,
+            repaired_existing: repairs_existing.then_some(chunks_written),
             meta: track_meta,
             other_tags,
             artwork,
@@ -570,6 +622,14 @@ impl Vault {
 }
 
 impl ReadyTrack {
+    /// The chunks the track's catalog rows will reference: its audio and its art.
+    fn referenced_chunks(&self) -> impl Iterator<Item = ChunkId> + '_ {
+        self.chunks
+            .iter()
+            .map(|c| c.0)
+            .chain(self.artwork.as_ref().map(|a| a.chunk))
+    }
+
     fn new_track(&self, job_id: i64) -> NewTrack<'_> {
         NewTrack {
             id: &self.id,
@@ -599,7 +659,15 @@ impl ReadyTrack {
                 result
             }
             Ok(CommitOutcome::Duplicate(existing, state)) => {
-                duplicate(result, existing, state, &self.sha)
+                let mut result = duplicate(result, existing, state, &self.sha);
+                if let (Some(rewritten), Some(reason)) =
+                    (self.repaired_existing, result.reason.as_mut())
+                {
+                    reason.push_str(&format!(
+                        "; {rewritten} of its missing or damaged chunk file(s) rewritten from this file"
+                    ));
+                }
+                result
             }
             Ok(CommitOutcome::OverQuota { stored, new, quota }) => FileResult::rejected(
                 &self.path,
@@ -626,8 +694,9 @@ struct ReadyTrack {
     mtime: Option<i64>,
     format: String,
     chunks: Vec<(ChunkId, u64, u64, u64)>,
-    /// Chunks this file wrote, to be made durable before the commit.
-    written: Vec<ChunkId>,
+    /// Set when this file is already in the vault but some of its chunk files were
+    /// missing or short: how many chunk files it wrote to repair them.
+    repaired_existing: Option<usize>,
     meta: TrackMetadata,
     other_tags: Vec<(String, String)>,
     artwork: Option<NewArtwork>,
@@ -750,13 +819,41 @@ pub struct RescanReport {
 }
 
 impl Vault {
-    /// Stores cover art as a chunk of its own, with its list thumbnail; `true`
-    /// when the chunk was new (and so must be made durable before a commit).
+    /// Whether any chunk file of track `id` (audio or cover art) is missing or not
+    /// the length its catalog row implies. Metadata lookups only: see the duplicate
+    /// check in `try_import_one`.
+    fn has_short_chunk_files(
+        &self,
+        catalog: &Catalog,
+        id: &TrackId,
+    ) -> std::result::Result<bool, crate::catalog::CatalogError> {
+        let store = self.store();
+        let audio_short = catalog
+            .track_chunks(id)?
+            .iter()
+            .any(|c| !store.has_full_length(&c.id, c.length + OBJECT_OVERHEAD));
+        if audio_short {
+            return Ok(true);
+        }
+        let art_short =
+            catalog
+                .track(id)?
+                .is_some_and(|t| match (t.artwork_chunk, t.meta.artwork_size) {
+                    (Some(chunk), Some(size)) => {
+                        !store.has_full_length(&chunk, size + OBJECT_OVERHEAD)
+                    }
+                    _ => false,
+                });
+        Ok(art_short)
+    }
+
+    /// Stores cover art as a chunk of its own, with its list thumbnail, and says
+    /// what the store did.
     fn store_artwork(
         &self,
         mime_type: String,
         data: &[u8],
-    ) -> std::result::Result<(NewArtwork, bool), crate::store::StoreError> {
+    ) -> std::result::Result<(NewArtwork, crate::store::PutOutcome), StoreError> {
         let chunk = self.store().id_for(data);
         let put = self.store().put(&chunk, data)?;
         let art = NewArtwork {
@@ -768,7 +865,7 @@ impl Vault {
             // byte for byte, just without a thumbnail.
             thumbnail: media::thumbnail(data).ok(),
         };
-        Ok((art, put.written))
+        Ok((art, put))
     }
 
     /// Reads metadata again from the stored bytes (the source may be long gone):
@@ -812,14 +909,12 @@ impl Vault {
             } = catalog_metadata(info);
             let artwork = match artwork_bytes {
                 Some((mime_type, data)) => {
-                    let stored = self
-                        .store_artwork(mime_type, &data)
-                        .and_then(|(art, written)| {
-                            if written {
-                                self.store().make_durable(&[art.chunk])?;
-                            }
-                            Ok(art)
-                        });
+                    let stored = self.store_artwork(mime_type, &data).and_then(|(art, _)| {
+                        // Even when found stored: it may be another process's
+                        // unsynced write, and the catalog is about to reference it.
+                        self.store().make_durable(&[art.chunk])?;
+                        Ok(art)
+                    });
                     match stored {
                         Ok(art) => Some(art),
                         Err(e) => {

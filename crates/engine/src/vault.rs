@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::keys::{KdfParams, KeyError, KeyStore, MasterKey, WrappedKey, random_array};
 use crate::secret::Passphrase;
 use crate::store::chunker::ChunkerParams;
-use crate::store::{ChunkStore, clean_tmp, hex};
+use crate::store::{ChunkStore, clean_tmp, hex, process_alive, temp_file_owner};
 
 mod auth;
 pub use auth::Authenticity;
@@ -145,11 +145,25 @@ fn key_check(master: &MasterKey, vault_id: &str) -> String {
     hex(&blake3::keyed_hash(k.expose(), vault_id.as_bytes()).as_bytes()[..16])
 }
 
+/// Prefix of the temp files [`write_atomic`] leaves beside `vault.json` if it dies:
+/// `.vault.json.<pid>-<16 hex>.tmp`.
+const CONFIG_TEMP_PREFIX: &str = ".vault.json.";
+/// Older versions named them `.vault.json.<12 hex>.tmp`, without the writer's pid.
+const LEGACY_CONFIG_TEMP_HEX_LEN: usize = 12;
+/// A legacy temp file carries no pid to ask about; a write lasts milliseconds, so one
+/// this old belongs to no live writer.
+const LEGACY_CONFIG_TEMP_MIN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Writes a file so that readers see the old or the new contents, never a mix.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let suffix: [u8; 6] = random_array()?;
-    let tmp = dir.join(format!(".{}.{}.tmp", CONFIG_FILE, hex(&suffix)));
+    let suffix: [u8; 8] = random_array()?;
+    // The pid lets a later open tell a crashed writer's leftover from a live write.
+    let tmp = dir.join(format!(
+        "{CONFIG_TEMP_PREFIX}{}-{}.tmp",
+        std::process::id(),
+        hex(&suffix)
+    ));
     let result = (|| {
         let mut f = File::create_new(&tmp)?;
         f.write_all(bytes)?;
@@ -161,6 +175,56 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(|e| Error::io(path, e))
+}
+
+/// Removes `vault.json` temp files that a writer killed mid-write left in the vault
+/// folder: this version's (`.vault.json.<pid>-<16 hex>.tmp`) when that process is
+/// gone, an older version's (`.vault.json.<12 hex>.tmp`) when over an hour old.
+/// Nothing else in the folder is touched.
+fn clean_config_temps(root: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs::read_dir(root)? {
+        let entry = entry?;
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let name = entry.file_name();
+        let Some(inner) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(CONFIG_TEMP_PREFIX))
+        else {
+            continue;
+        };
+        let abandoned = if let Some(owner) = temp_file_owner(inner, &[".tmp"]) {
+            !process_alive(owner)
+        } else if is_legacy_config_temp(inner) {
+            entry
+                .metadata()?
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age >= LEGACY_CONFIG_TEMP_MIN_AGE)
+        } else {
+            false
+        };
+        if abandoned {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+fn is_legacy_config_temp(after_prefix: &str) -> bool {
+    after_prefix.strip_suffix(".tmp").is_some_and(|random| {
+        random.len() == LEGACY_CONFIG_TEMP_HEX_LEN
+            && random
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 fn write_config(root: &Path, config: &VaultConfig) -> Result<()> {
@@ -252,16 +316,14 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Creates a new vault in `root` (which must not hold one) and opens it.
+    /// Creates a new vault in `root`, which must be a new or empty folder, and opens
+    /// it. A folder with anything in it is refused untouched: opening a vault cleans
+    /// its temp files, and a user's own files must never be mistaken for them.
     pub fn create(root: &Path, passphrase: &Passphrase, options: &CreateOptions) -> Result<Vault> {
-        if root.join(CONFIG_FILE).exists() {
-            return Err(Error::VaultExists(root.to_path_buf()));
-        }
+        let root_existed = folder_for_new_vault(root)?;
         options.chunker.validate().map_err(Error::Invalid)?;
-        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
-        for sub in ["chunks", "tmp"] {
-            fs::create_dir_all(root.join(sub)).map_err(|e| Error::io(root.join(sub), e))?;
-        }
+        // The key work (Argon2id) can fail or be slow: done before anything is
+        // written, so a failure leaves the folder as it was.
         let vault_id = hex(&random_array::<16>()?);
         let master = MasterKey::generate()?;
         let kdf = KdfParams::generate(options.kdf_memory_kib, options.kdf_iterations)?;
@@ -281,10 +343,24 @@ impl Vault {
             mac: None,
         }
         .seal(&master);
-        let vault = Vault::new(root.to_path_buf(), config, master)?;
-        vault.write_config()?;
+        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        let vault = match Vault::new(root.to_path_buf(), config, master)
+            .and_then(|vault| vault.write_config().map(|()| vault))
+        {
+            Ok(vault) => vault,
+            Err(e) => {
+                undo_failed_create(root, root_existed);
+                return Err(e);
+            }
+        };
         vault.catalog().log_activity("vault", "vault created")?;
         Ok(vault)
+    }
+
+    /// Whether [`Vault::create`] would accept `root` (no vault there, the folder new
+    /// or empty), so a front end can say so before asking for a passphrase.
+    pub fn check_new_vault_folder(root: &Path) -> Result<()> {
+        folder_for_new_vault(root).map(|_| ())
     }
 
     fn new(root: PathBuf, config: VaultConfig, master: MasterKey) -> Result<Vault> {
@@ -292,6 +368,7 @@ impl Vault {
             fs::create_dir_all(root.join(sub)).map_err(|e| Error::io(root.join(sub), e))?;
         }
         clean_tmp(&root.join("tmp")).map_err(|e| Error::io(root.join("tmp"), e))?;
+        clean_config_temps(&root).map_err(|e| Error::io(&root, e))?;
         let catalog = Catalog::open(&root.join("catalog.db"))?;
         catalog.mark_interrupted_jobs()?;
         let store = ChunkStore::new(&root, &master, &config.vault_id);
@@ -567,6 +644,42 @@ impl Vault {
     }
 }
 
+/// Refuses a folder that holds a vault or anything else; `Ok(true)` when it exists
+/// (empty), `Ok(false)` when it is still to be made.
+fn folder_for_new_vault(root: &Path) -> Result<bool> {
+    if root.join(CONFIG_FILE).exists() {
+        return Err(Error::VaultExists(root.to_path_buf()));
+    }
+    match fs::read_dir(root) {
+        Ok(mut entries) => match entries.next() {
+            Some(_) => Err(Error::FolderNotEmpty(root.to_path_buf())),
+            None => Ok(true),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(root, e)),
+    }
+}
+
+/// Removes what a `create` that failed after its first write made in a folder that
+/// was new or empty, so `init` can simply be run again. Each step removes only an
+/// entry `create` makes, and folders only when empty.
+fn undo_failed_create(root: &Path, root_existed: bool) {
+    for file in [
+        "catalog.db",
+        "catalog.db-wal",
+        "catalog.db-shm",
+        "catalog.db-journal",
+    ] {
+        let _ = fs::remove_file(root.join(file));
+    }
+    for dir in ["chunks", "tmp"] {
+        let _ = fs::remove_dir(root.join(dir));
+    }
+    if !root_existed {
+        let _ = fs::remove_dir(root);
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GcReport {
     pub removed_chunks: u64,
@@ -676,6 +789,112 @@ mod tests {
             ..CreateOptions::default()
         };
         Vault::create(&dir.join("vault"), &Passphrase::new("old pw"), &options).unwrap()
+    }
+
+    fn weak_kdf() -> CreateOptions {
+        CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        }
+    }
+
+    #[test]
+    fn create_refuses_a_folder_with_anything_in_it_and_touches_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("music");
+        fs::create_dir_all(root.join("tmp")).unwrap();
+        fs::write(root.join("tmp/take 1.wav"), b"the user's own file").unwrap();
+        let err = match Vault::create(&root, &Passphrase::new("pw"), &weak_kdf()) {
+            Err(e) => e,
+            Ok(_) => panic!("created a vault over the user's files"),
+        };
+        assert_eq!(err.kind(), "folder_not_empty", "{err}");
+        assert!(
+            err.to_string().contains(&root.display().to_string()),
+            "{err}"
+        );
+        let mut left: Vec<_> = walkdir::WalkDir::new(&root)
+            .into_iter()
+            .map(|e| e.unwrap().path().strip_prefix(&root).unwrap().to_path_buf())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            vec![
+                PathBuf::new(),
+                PathBuf::from("tmp"),
+                PathBuf::from("tmp/take 1.wav")
+            ]
+        );
+        assert_eq!(
+            fs::read(root.join("tmp/take 1.wav")).unwrap(),
+            b"the user's own file"
+        );
+
+        // A hidden file counts too.
+        let hidden = dir.path().join("hidden");
+        fs::create_dir(&hidden).unwrap();
+        fs::write(hidden.join(".DS_Store"), b"x").unwrap();
+        assert!(matches!(
+            Vault::create(&hidden, &Passphrase::new("pw"), &weak_kdf()),
+            Err(Error::FolderNotEmpty(_))
+        ));
+    }
+
+    #[test]
+    fn create_works_in_a_missing_or_an_empty_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("a/b/vault");
+        Vault::create(&missing, &Passphrase::new("pw"), &weak_kdf()).unwrap();
+        assert!(missing.join(CONFIG_FILE).is_file());
+        let empty = dir.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        Vault::create(&empty, &Passphrase::new("pw"), &weak_kdf()).unwrap();
+        assert!(empty.join(CONFIG_FILE).is_file());
+        assert!(matches!(
+            Vault::create(&empty, &Passphrase::new("pw"), &weak_kdf()),
+            Err(Error::VaultExists(_))
+        ));
+    }
+
+    #[test]
+    fn opening_removes_only_dead_writers_config_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = vault(dir.path()).root().to_path_buf();
+        let random = "0123456789abcdef";
+        let dead = root.join(format!(".vault.json.999999999-{random}.tmp"));
+        let live = root.join(format!(".vault.json.{}-{random}.tmp", std::process::id()));
+        let legacy_new = root.join(".vault.json.0123456789ab.tmp");
+        let legacy_old = root.join(".vault.json.ba9876543210.tmp");
+        let others = [
+            root.join(".vault.json.bak"),
+            root.join(".vault.json.999999999-xyz.tmp"),
+            root.join("999999999-0123456789abcdef.tmp"),
+            root.join("notes.txt"),
+        ];
+        for p in [&dead, &live, &legacy_new, &legacy_old]
+            .into_iter()
+            .chain(&others)
+        {
+            fs::write(p, b"x").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - 2 * LEGACY_CONFIG_TEMP_MIN_AGE;
+        File::options()
+            .write(true)
+            .open(&legacy_old)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+
+        LockedVault::open(&root)
+            .unwrap()
+            .unlock(&Passphrase::new("old pw"))
+            .unwrap();
+        assert!(!dead.exists() && !legacy_old.exists());
+        for p in [&live, &legacy_new].into_iter().chain(&others) {
+            assert!(p.exists(), "{} must be kept", p.display());
+        }
     }
 
     #[test]

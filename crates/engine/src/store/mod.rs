@@ -7,9 +7,17 @@
 //! for another one, altered, or read without the key. Files live under
 //! `chunks/ab/cd/<id>`: two levels of fan-out keep folders small at millions of chunks.
 //!
-//! Writes go to `tmp/` and are renamed into place, so a chunk file is either
-//! absent or complete. Durability is made explicit by [`ChunkStore::make_durable`],
-//! which importers call before the catalog transaction that references new chunks.
+//! Writes go to `tmp/` and are renamed into place, so a running system sees a chunk
+//! file either absent or complete. Durability is made explicit by
+//! [`ChunkStore::make_durable`], which importers call before the catalog transaction
+//! that references chunks.
+//!
+//! A chunk file is never trusted because it exists: after a power cut the rename can
+//! be on disk while the data is not, leaving an empty, truncated or garbage file at a
+//! chunk's path. [`ChunkStore::put`] reuses a file only when it has the length the
+//! plaintext implies and authenticates, and rewrites it otherwise;
+//! [`ChunkStore::holds_intact`] is the same check for callers that have no plaintext
+//! (a pull deciding what to fetch).
 
 pub mod chunker;
 pub mod reader;
@@ -29,6 +37,10 @@ const FORMAT_AES256GCM: u8 = 1;
 const TAG_LEN: usize = 16;
 /// Bytes a chunk object adds to its plaintext.
 pub const OBJECT_OVERHEAD: u64 = (1 + NONCE_LEN + TAG_LEN) as u64;
+/// The longest object any vault's chunker can produce (cover art is smaller still).
+/// A longer file at a chunk's path is not a chunk, and is not read into memory to
+/// find that out.
+const MAX_OBJECT_LEN: u64 = fastcdc::v2020::MAXIMUM_MAX as u64 + OBJECT_OVERHEAD;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -109,10 +121,23 @@ pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
 /// What [`ChunkStore::put`] did.
 #[derive(Debug, Clone, Copy)]
 pub struct PutOutcome {
-    /// False when the chunk was already stored (dedup).
+    /// False when an intact copy was already stored (dedup).
     pub written: bool,
+    /// True when a damaged file (empty, truncated, or failing authentication) sat at
+    /// the chunk's path and was replaced.
+    pub replaced_damaged: bool,
     /// Size of the encrypted object on disk.
     pub stored_size: u64,
+}
+
+/// What sits at a chunk's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoredState {
+    Absent,
+    Intact,
+    /// Something is there but it is not this chunk: the wrong length, unreadable,
+    /// or failing authentication.
+    Damaged,
 }
 
 pub struct ChunkStore {
@@ -141,25 +166,99 @@ impl ChunkStore {
         self.chunks_dir.join(&h[0..2]).join(&h[2..4]).join(h)
     }
 
+    /// Whether a file exists at the chunk's path. Existence proves nothing about
+    /// its contents: use [`ChunkStore::holds_intact`] before relying on it.
     pub fn contains(&self, id: &ChunkId) -> bool {
         self.path_of(id).is_file()
     }
 
-    /// Stores a chunk unless it is already there. Not yet durable: see
-    /// [`ChunkStore::make_durable`].
-    pub fn put(&self, id: &ChunkId, plaintext: &[u8]) -> Result<PutOutcome, StoreError> {
+    /// Whether chunk `id` is really stored: its file exists, is exactly
+    /// `expected_object_len` bytes long when the caller knows the length (plaintext
+    /// length + [`OBJECT_OVERHEAD`], or a remote index's object size), and
+    /// authenticates under this vault's key with `id` as associated data. Costs one
+    /// read of the file and one AES-GCM pass, no write.
+    ///
+    /// A file that cannot be read counts as not stored: the caller stores the chunk
+    /// again, which replaces the file or reports why the disk refuses. Not a
+    /// statement about durability: a chunk found intact may be another process's
+    /// write that is not synced yet, so callers still call
+    /// [`ChunkStore::make_durable`] before the catalog references it.
+    pub fn holds_intact(&self, id: &ChunkId, expected_object_len: Option<u64>) -> bool {
+        self.stored_state(id, expected_object_len) == StoredState::Intact
+    }
+
+    /// Whether the chunk's file exists with exactly `expected_object_len` bytes: a
+    /// metadata lookup, no read. Weaker than [`ChunkStore::holds_intact`] (a file of
+    /// the right length can still hold garbage) and meant only where reading every
+    /// chunk would cost too much, such as deciding that a re-imported file's
+    /// existing track needs no repair; `verify` finds the rest.
+    pub fn has_full_length(&self, id: &ChunkId, expected_object_len: u64) -> bool {
+        fs::symlink_metadata(self.path_of(id))
+            .is_ok_and(|m| m.is_file() && m.len() == expected_object_len)
+    }
+
+    fn stored_state(&self, id: &ChunkId, expected_object_len: Option<u64>) -> StoredState {
         let path = self.path_of(id);
-        if let Ok(meta) = fs::metadata(&path) {
-            return Ok(PutOutcome {
-                written: false,
-                stored_size: meta.len(),
-            });
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return StoredState::Absent,
+            Err(_) => return StoredState::Damaged,
+        };
+        let Ok(meta) = file.metadata() else {
+            return StoredState::Damaged;
+        };
+        let len = meta.len();
+        if !meta.is_file()
+            || expected_object_len.is_some_and(|expected| len != expected)
+            || !(OBJECT_OVERHEAD..=MAX_OBJECT_LEN).contains(&len)
+        {
+            return StoredState::Damaged;
         }
+        let mut object = Vec::with_capacity(len as usize);
+        if file.read_to_end(&mut object).is_err() || object.len() as u64 != len {
+            return StoredState::Damaged;
+        }
+        match self.open(id, object) {
+            Ok(_) => StoredState::Intact,
+            Err(_) => StoredState::Damaged,
+        }
+    }
+
+    /// Stores a chunk unless an intact copy is already there; a damaged file at its
+    /// path (a power cut's leftover) is replaced from `plaintext`. Not yet durable:
+    /// see [`ChunkStore::make_durable`], which the caller needs even when nothing was
+    /// written, since a reused file may be another process's unsynced write.
+    pub fn put(&self, id: &ChunkId, plaintext: &[u8]) -> Result<PutOutcome, StoreError> {
+        let expected_len = plaintext.len() as u64 + OBJECT_OVERHEAD;
+        let replaced_damaged = match self.stored_state(id, Some(expected_len)) {
+            StoredState::Intact => {
+                return Ok(PutOutcome {
+                    written: false,
+                    replaced_damaged: false,
+                    stored_size: expected_len,
+                });
+            }
+            StoredState::Absent => false,
+            StoredState::Damaged => true,
+        };
         let object = self.seal(id, plaintext)?;
+        self.write_object(id, &object)?;
+        Ok(PutOutcome {
+            written: true,
+            replaced_damaged,
+            stored_size: object.len() as u64,
+        })
+    }
+
+    /// Writes an object under a temp name and renames it over whatever is at the
+    /// chunk's path. Another writer may store the same chunk meanwhile: both objects
+    /// hold the same plaintext, so either one winning is harmless.
+    fn write_object(&self, id: &ChunkId, object: &[u8]) -> Result<(), StoreError> {
+        let path = self.path_of(id);
         let tmp = self.tmp_path()?;
         let result = (|| {
             let mut file = File::create_new(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-            file.write_all(&object)
+            file.write_all(object)
                 .map_err(|e| StoreError::io(&tmp, e))?;
             if !cfg!(target_os = "linux") {
                 file.sync_data().map_err(|e| StoreError::io(&tmp, e))?;
@@ -167,26 +266,22 @@ impl ChunkStore {
             if let Some(parent) = path.parent() {
                 fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
             }
-            // Another writer may have stored the same chunk meanwhile: both objects
-            // hold the same plaintext, so replacing one with the other is harmless.
             fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result?;
-        Ok(PutOutcome {
-            written: true,
-            stored_size: object.len() as u64,
-        })
+        result
     }
 
-    /// Makes every chunk written so far durable. On Linux one `syncfs` flushes the
-    /// data and the renames together, far cheaper than an fsync per chunk file and
-    /// per folder; elsewhere each file was synced as written and the folders are
-    /// synced here.
-    pub fn make_durable(&self, written: &[ChunkId]) -> Result<(), StoreError> {
-        if written.is_empty() {
+    /// Makes `chunks` durable: pass every chunk the next catalog commit references,
+    /// written by this process or found already stored (which may be another live
+    /// process's unsynced write). On Linux one `syncfs` flushes the data and the
+    /// renames of the whole filesystem together, far cheaper than an fsync per chunk
+    /// file and per folder, and cheap when nothing is dirty; elsewhere each file was
+    /// synced as written and the chunks' folders are synced here.
+    pub fn make_durable(&self, chunks: &[ChunkId]) -> Result<(), StoreError> {
+        if chunks.is_empty() {
             return Ok(());
         }
         #[cfg(target_os = "linux")]
@@ -202,7 +297,7 @@ impl ChunkStore {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let mut dirs: Vec<PathBuf> = written
+            let mut dirs: Vec<PathBuf> = chunks
                 .iter()
                 .filter_map(|id| self.path_of(id).parent().map(Path::to_path_buf))
                 .collect();
@@ -254,24 +349,7 @@ impl ChunkStore {
     /// durable: see [`ChunkStore::make_durable`].
     pub fn put_object(&self, id: &ChunkId, object: &[u8]) -> Result<(), StoreError> {
         self.open(id, object.to_vec())?;
-        let path = self.path_of(id);
-        let tmp = self.tmp_path()?;
-        let result = (|| {
-            let mut file = File::create_new(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-            file.write_all(object)
-                .map_err(|e| StoreError::io(&tmp, e))?;
-            if !cfg!(target_os = "linux") {
-                file.sync_data().map_err(|e| StoreError::io(&tmp, e))?;
-            }
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
-            }
-            fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        self.write_object(id, object)
     }
 
     /// Encrypts a chunk that is not to be stored locally (a catalog snapshot on its
@@ -395,20 +473,76 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
     Ok(paths)
 }
 
-/// Removes temp files left by writers that no longer run (a crash or a kill).
+/// Length of the random hex part of every temp name the vault writes (8 bytes).
+const TEMP_RANDOM_HEX_LEN: usize = 16;
+
+/// What follows `<pid>-<random hex>` in the names of the vault's temp files under
+/// `tmp/`: chunk objects in flight, push snapshots, and pulled catalogs (the two
+/// databases with the side files SQLite makes beside them, which a crash leaves).
+const TEMP_SUFFIXES: &[&str] = &[
+    ".tmp",
+    "-snapshot.db",
+    "-snapshot.db-journal",
+    "-snapshot.db-wal",
+    "-snapshot.db-shm",
+    "-pull.db",
+    "-pull.db-journal",
+    "-pull.db-wal",
+    "-pull.db-shm",
+];
+
+/// The writer's pid when `name` is one of the vault's own temp names
+/// (`<pid>-<16 hex><suffix>`); `None` for anything else, which is never ours to
+/// delete.
+pub(crate) fn temp_file_owner(name: &str, suffixes: &[&str]) -> Option<i32> {
+    let (pid, rest) = name.split_once('-')?;
+    if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (random, suffix) = rest.split_at_checked(TEMP_RANDOM_HEX_LEN)?;
+    if !random
+        .bytes()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    if !suffixes.contains(&suffix) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Removes the vault's own temp files in `tmp_dir` whose writers no longer run (a
+/// crash or a kill). Anything else there, whatever its name, is left alone: the
+/// folder may hold what the user or another program put in it.
 pub(crate) fn clean_tmp(tmp_dir: &Path) -> io::Result<usize> {
+    remove_dead_writers_temp_files(tmp_dir, TEMP_SUFFIXES)
+}
+
+/// Removes regular files in `dir` named `<pid>-<16 hex><one of suffixes>` whose pid
+/// is not a running process.
+pub(crate) fn remove_dead_writers_temp_files(dir: &Path, suffixes: &[&str]) -> io::Result<usize> {
     let mut removed = 0;
-    for entry in fs::read_dir(tmp_dir)? {
+    for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        let name = entry.file_name();
-        let owner_alive = name
+        if !entry.file_type()?.is_file() {
+            continue;
+        }
+        let Some(owner) = entry
+            .file_name()
             .to_str()
-            .and_then(|n| n.split('-').next())
-            .and_then(|pid| pid.parse::<i32>().ok())
-            .is_some_and(process_alive);
-        if !owner_alive {
-            fs::remove_file(entry.path())?;
-            removed += 1;
+            .and_then(|n| temp_file_owner(n, suffixes))
+        else {
+            continue;
+        };
+        if process_alive(owner) {
+            continue;
+        }
+        match fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            // Another process opening the vault cleaned it first.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(removed)
@@ -497,13 +631,122 @@ mod tests {
     }
 
     #[test]
-    fn tmp_cleanup_keeps_live_writers_files() {
+    fn tmp_cleanup_removes_only_dead_writers_temp_files_by_their_exact_names() {
         let dir = tempfile::tempdir().unwrap();
-        let live = dir.path().join(format!("{}-aa.tmp", std::process::id()));
-        let dead = dir.path().join("999999999-bb.tmp");
-        fs::write(&live, b"x").unwrap();
-        fs::write(&dead, b"x").unwrap();
-        assert_eq!(clean_tmp(dir.path()).unwrap(), 1);
-        assert!(live.exists() && !dead.exists());
+        let me = std::process::id();
+        let random = "0123456789abcdef";
+        let dead = 999_999_999;
+        let removed_names = [
+            format!("{dead}-{random}.tmp"),
+            format!("{dead}-{random}-snapshot.db"),
+            format!("{dead}-{random}-pull.db"),
+            format!("{dead}-{random}-pull.db-wal"),
+            format!("{dead}-{random}-snapshot.db-journal"),
+        ];
+        let kept_names = [
+            // A live writer's files.
+            format!("{me}-{random}.tmp"),
+            format!("{me}-{random}-pull.db-shm"),
+            // Not our names, whatever they look like.
+            format!("{dead}-bb.tmp"),
+            format!("{dead}-{random}.tmp.bak"),
+            format!("{dead}-0123456789ABCDEF.tmp"),
+            format!("{dead}-{random}-notes.db"),
+            "notes.txt".to_string(),
+            "123.tmp".to_string(),
+            format!("-{random}.tmp"),
+        ];
+        for name in removed_names.iter().chain(&kept_names) {
+            fs::write(dir.path().join(name), name.as_bytes()).unwrap();
+        }
+        // A folder with a temp-like name is the user's, as is what it holds.
+        let folder = dir.path().join(format!("{dead}-{random}.tmp.d"));
+        fs::create_dir(&folder).unwrap();
+        fs::write(folder.join(format!("{dead}-{random}.tmp")), b"mine").unwrap();
+
+        assert_eq!(clean_tmp(dir.path()).unwrap(), removed_names.len());
+        for name in &removed_names {
+            assert!(!dir.path().join(name).exists(), "{name} was not removed");
+        }
+        for name in &kept_names {
+            assert_eq!(
+                fs::read(dir.path().join(name)).unwrap(),
+                name.as_bytes(),
+                "{name} must be kept"
+            );
+        }
+        assert_eq!(
+            fs::read(folder.join(format!("{dead}-{random}.tmp"))).unwrap(),
+            b"mine"
+        );
+    }
+
+    #[test]
+    fn put_replaces_an_empty_truncated_or_garbage_file_at_the_chunks_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let data = b"audio frames after a power cut ".repeat(2000);
+        let id = s.id_for(&data);
+        let full_len = data.len() as u64 + OBJECT_OVERHEAD;
+        let path = s.path_of(&id);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut right_length_garbage = vec![FORMAT_AES256GCM; full_len as usize];
+        right_length_garbage[40..].fill(0x5a);
+        let leftovers: [(&str, Vec<u8>); 4] = [
+            ("empty", Vec::new()),
+            ("truncated", vec![FORMAT_AES256GCM; 1000]),
+            ("right length, garbage", right_length_garbage),
+            ("too long", vec![0u8; full_len as usize + 1]),
+        ];
+        for (what, bytes) in leftovers {
+            fs::write(&path, &bytes).unwrap();
+            assert!(!s.holds_intact(&id, None), "{what}");
+            assert!(!s.holds_intact(&id, Some(full_len)), "{what}");
+            let put = s.put(&id, &data).unwrap();
+            assert!(put.written && put.replaced_damaged, "{what}: {put:?}");
+            assert_eq!(put.stored_size, full_len, "{what}");
+            assert_eq!(fs::metadata(&path).unwrap().len(), full_len, "{what}");
+            assert_eq!(s.get(&id).unwrap(), data, "{what}");
+            assert!(s.holds_intact(&id, Some(full_len)), "{what}");
+        }
+        // An intact file is reused untouched.
+        let before = fs::read(&path).unwrap();
+        let again = s.put(&id, &data).unwrap();
+        assert!(!again.written && !again.replaced_damaged);
+        assert_eq!(fs::read(&path).unwrap(), before);
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn another_chunks_valid_object_at_the_path_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        // Same length, both sealed by this vault: only the id as associated data
+        // tells them apart.
+        let (a, b) = (vec![7u8; 4096], vec![8u8; 4096]);
+        let (ida, idb) = (s.id_for(&a), s.id_for(&b));
+        s.put(&idb, &b).unwrap();
+        fs::create_dir_all(s.path_of(&ida).parent().unwrap()).unwrap();
+        fs::copy(s.path_of(&idb), s.path_of(&ida)).unwrap();
+        assert!(!s.holds_intact(&ida, Some(4096 + OBJECT_OVERHEAD)));
+        assert!(s.put(&ida, &a).unwrap().replaced_damaged);
+        assert_eq!(s.get(&ida).unwrap(), a);
+    }
+
+    #[test]
+    fn holds_intact_checks_the_expected_length_and_absence() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let data = vec![3u8; 10_000];
+        let id = s.id_for(&data);
+        assert!(!s.holds_intact(&id, None));
+        assert!(!s.has_full_length(&id, 10_000 + OBJECT_OVERHEAD));
+        let put = s.put(&id, &data).unwrap();
+        assert!(put.written && !put.replaced_damaged);
+        assert!(s.holds_intact(&id, None));
+        assert!(s.holds_intact(&id, Some(put.stored_size)));
+        assert!(!s.holds_intact(&id, Some(put.stored_size - 1)));
+        assert!(s.has_full_length(&id, put.stored_size));
+        assert!(!s.has_full_length(&id, put.stored_size + 1));
     }
 }

@@ -339,20 +339,25 @@ fn plan(catalog: &Catalog, vault: &crate::vault::Vault) -> Result<(Vec<String>, 
     let mut seen = HashSet::new();
     let mut chunks = conn
         .prepare(
-            "SELECT chunk_id FROM snap.track_chunks WHERE track_id = ?1
-             UNION ALL SELECT artwork_id FROM snap.tracks WHERE id = ?1 AND artwork_id IS NOT NULL",
+            "SELECT tc.chunk_id, c.stored_size FROM snap.track_chunks tc
+                 JOIN snap.chunks c ON c.id = tc.chunk_id WHERE tc.track_id = ?1
+             UNION ALL SELECT t.artwork_id, c.stored_size FROM snap.tracks t
+                 JOIN snap.chunks c ON c.id = t.artwork_id WHERE t.id = ?1",
         )
         .map_err(&err)?;
     for t in &new_tracks {
-        let ids: Vec<Vec<u8>> = chunks
-            .query_map([t], |r| r.get(0))
+        let ids: Vec<(Vec<u8>, i64)> = chunks
+            .query_map([t], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(&err)?
             .collect::<rusqlite::Result<_>>()
             .map_err(&err)?;
-        for id in ids.iter().filter_map(|b| ChunkId::from_slice(b)) {
-            // A chunk file is trusted only once it has authenticated, never
-            // because it exists (a power cut can leave it torn).
-            if seen.insert(id) && vault.store().read_object(&id).is_err() {
+        for (raw, stored_size) in ids {
+            let Some(id) = ChunkId::from_slice(&raw) else {
+                continue;
+            };
+            // A chunk file is trusted only once its length is right and it
+            // authenticates, never because it exists (a power cut can tear it).
+            if seen.insert(id) && !vault.store().holds_intact(&id, Some(stored_size as u64)) {
                 needed.push(id);
             }
         }
