@@ -25,5 +25,6 @@ mod roundtrip;
 mod s3_harness;
 mod settings;
 mod sync;
+mod sync_model;
 mod tamper;
 mod watch;

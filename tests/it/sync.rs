@@ -10,23 +10,23 @@ use serde_json::Value;
 
 /// A running Garage, or `None` (with a notice) where it is not installed and CI
 /// is not set.
-fn garage() -> Option<Garage> {
+pub(crate) fn garage() -> Option<Garage> {
     Garage::start_or_skip()
 }
 
 /// How a vault reaches a remote: endpoint (Garage, or a proxy in front of it),
 /// credentials and prefix.
-struct Remote {
-    endpoint: String,
-    region: String,
-    bucket: String,
-    prefix: String,
-    access_key: String,
-    secret_key: String,
+pub(crate) struct Remote {
+    pub(crate) endpoint: String,
+    pub(crate) region: String,
+    pub(crate) bucket: String,
+    pub(crate) prefix: String,
+    pub(crate) access_key: String,
+    pub(crate) secret_key: String,
 }
 
 impl Remote {
-    fn on(g: &Garage, prefix: &str) -> Remote {
+    pub(crate) fn on(g: &Garage, prefix: &str) -> Remote {
         Remote {
             endpoint: g.endpoint(),
             region: g.region().to_string(),
@@ -37,17 +37,17 @@ impl Remote {
         }
     }
 
-    fn via(mut self, endpoint: String) -> Remote {
+    pub(crate) fn via(mut self, endpoint: String) -> Remote {
         self.endpoint = endpoint;
         self
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }
 
     /// `audiovault ARGS` on `vault` with this remote's credentials in the environment.
-    fn cmd<I, S>(&self, vault: &TestVault, args: I) -> Cmd
+    pub(crate) fn cmd<I, S>(&self, vault: &TestVault, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -60,7 +60,7 @@ impl Remote {
             .env("AUDIOVAULT_S3_MAX_ATTEMPTS", "5")
     }
 
-    fn set(&self, vault: &TestVault, extra: &[&str]) {
+    pub(crate) fn set(&self, vault: &TestVault, extra: &[&str]) {
         self.cmd(
             vault,
             [
@@ -83,11 +83,11 @@ impl Remote {
     }
 
     #[track_caller]
-    fn json(&self, vault: &TestVault, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, vault: &TestVault, args: &[&str]) -> Value {
         self.cmd(vault, args).arg("--json").run().expect_ok().json()
     }
 
-    fn clone_into(&self, vault: &TestVault) -> Run {
+    pub(crate) fn clone_into(&self, vault: &TestVault) -> Run {
         self.cmd(
             vault,
             [
@@ -106,7 +106,7 @@ impl Remote {
 }
 
 /// Exports every active track and returns {sha256 of exported file: count}.
-fn exported_checksums(vault: &TestVault, name: &str) -> BTreeMap<String, usize> {
+pub(crate) fn exported_checksums(vault: &TestVault, name: &str) -> BTreeMap<String, usize> {
     let out = vault.scratch(name);
     vault.export(&["--all"], &out, &[]).expect_ok();
     let mut sums = BTreeMap::new();
@@ -124,7 +124,7 @@ fn distinct_corpus_checksums(corpus: &Corpus) -> BTreeMap<String, usize> {
         .collect()
 }
 
-fn u64_of(v: &Value, key: &str) -> u64 {
+pub(crate) fn u64_of(v: &Value, key: &str) -> u64 {
     v[key]
         .as_u64()
         .unwrap_or_else(|| panic!("{key} missing in {v:#}"))

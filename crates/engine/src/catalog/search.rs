@@ -1249,7 +1249,7 @@ mod tests {
                  CREATE TRIGGER search_gen_tracks_u AFTER UPDATE OF title, state ON tracks BEGIN
                      UPDATE search_generation SET value = value + 1; END;
                  DROP TABLE lamport; DROP TABLE content_adds; DROP TABLE tombstones;
-                 DROP TABLE sync_heads; DROP TABLE remote_contents;
+                 DROP TABLE sync_heads; DROP TABLE remote_contents; DROP INDEX tracks_artwork;
                  ALTER TABLE tracks DROP COLUMN state_clock;
                  PRAGMA user_version = 7;",
             )

@@ -124,7 +124,7 @@ impl Vault {
         let started = Instant::now();
         let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
         // Local GC may not delete chunk files while they are read for upload.
-        let _lock = self.lock_shared()?;
+        let lock = self.lock_shared()?;
         let vault_json = std::fs::read(self.root().join("vault.json"))
             .map_err(|e| Error::io(self.root().join("vault.json"), e))?;
         let vault_json_hash = hex(&Sha256::digest(&vault_json));
@@ -160,6 +160,16 @@ impl Vault {
         let released = s.block_on(lease.release(&s.remote));
         let mut report = pushed?;
         released?;
+        drop(lock);
+        // Tracks another device purged went in the merge; their chunks go now that
+        // the shared lock is released (an import running meanwhile keeps them
+        // until the next GC).
+        if report.merged.tracks_purged > 0 {
+            match self.gc() {
+                Ok(_) | Err(Error::Busy(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let stats = s.remote.stats();
         report.requests_put = stats.puts.load(Ordering::Relaxed);
         report.requests_get = stats.gets.load(Ordering::Relaxed);

@@ -131,13 +131,17 @@ pub fn generation(conn: &Connection) -> rusqlite::Result<i64> {
     })
 }
 
-/// Chunks the catalog references that no known remote pack holds.
+/// Chunks a track references that no known remote pack holds. Chunk rows no
+/// track references any more (a purge merged from another device, before local
+/// GC) are not counted: no push would ever send them.
 pub fn unsynced_chunks(catalog: &Catalog) -> Result<(u64, u64)> {
     catalog
         .conn()
         .query_row(
             "SELECT count(*), ifnull(sum(stored_size), 0) FROM chunks c
-             WHERE NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = c.id)",
+             WHERE NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = c.id)
+               AND (EXISTS (SELECT 1 FROM track_chunks tc WHERE tc.chunk_id = c.id)
+                    OR EXISTS (SELECT 1 FROM tracks t WHERE t.artwork_id = c.id))",
             [],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
         )
@@ -148,7 +152,8 @@ pub fn location(catalog: &Catalog, id: &ChunkId) -> Result<Option<Location>> {
     catalog
         .conn()
         .query_row(
-            "SELECT pack_id, offset, length FROM remote_chunks WHERE chunk_id = ?1",
+            "SELECT pack_id, offset, length FROM remote_chunks WHERE chunk_id = ?1
+             ORDER BY pack_id LIMIT 1",
             [&id.0[..]],
             |r| {
                 let pack: Vec<u8> = r.get(0)?;
@@ -172,7 +177,7 @@ pub fn location(catalog: &Catalog, id: &ChunkId) -> Result<Option<Location>> {
 pub fn known_chunk_ids(catalog: &Catalog) -> Result<HashSet<ChunkId>> {
     let mut stmt = catalog
         .conn()
-        .prepare("SELECT chunk_id FROM remote_chunks")
+        .prepare("SELECT DISTINCT chunk_id FROM remote_chunks")
         .map_err(sql(catalog))?;
     let rows = stmt
         .query_map([], |r| r.get::<_, Vec<u8>>(0))
@@ -210,7 +215,8 @@ pub fn record_packs(
                 .execute(params![&id[..], *size as i64, index_name, now_unix()])
                 .map_err(sql(catalog))?;
         }
-        // First location wins: two devices may have uploaded the same chunk.
+        // Every copy is recorded: two devices may have uploaded the same chunk, and
+        // either pack may be collected later.
         let mut chunk_stmt = tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO remote_chunks (chunk_id, pack_id, offset, length) VALUES (?1, ?2, ?3, ?4)",
@@ -413,7 +419,7 @@ pub fn status(catalog: &Catalog) -> Result<SyncStatus> {
             .map_err(sql(catalog))
     };
     let remote_packs = count("SELECT count(*) FROM remote_packs")?;
-    let remote_chunks = count("SELECT count(*) FROM remote_chunks")?;
+    let remote_chunks = count("SELECT count(DISTINCT chunk_id) FROM remote_chunks")?;
     let tracks_local_only = count(
         "SELECT count(*) FROM tracks t WHERE NOT EXISTS (
                  SELECT 1 FROM remote_contents rc WHERE rc.sha256 = t.sha256)

@@ -46,6 +46,25 @@ CREATE TRIGGER sync_gen_adds_u AFTER UPDATE ON content_adds BEGIN UPDATE sync_ge
 CREATE TRIGGER sync_gen_tombstones_i AFTER INSERT ON tombstones BEGIN UPDATE sync_generation SET value = value + 1; END;
 CREATE TRIGGER sync_gen_tombstones_u AFTER UPDATE ON tombstones BEGIN UPDATE sync_generation SET value = value + 1; END;
 
+-- Every place a chunk lies on the remote, not only the first one heard of: two
+-- devices may upload the same chunk in packs of their own, and when remote GC
+-- removes one of those packs the other copy must still be known.
+CREATE TABLE remote_chunks_by_pack (
+    chunk_id BLOB NOT NULL,
+    pack_id  BLOB NOT NULL REFERENCES remote_packs(id) ON DELETE CASCADE,
+    offset   INTEGER NOT NULL,
+    length   INTEGER NOT NULL,
+    PRIMARY KEY (chunk_id, pack_id)
+) WITHOUT ROWID;
+INSERT INTO remote_chunks_by_pack SELECT chunk_id, pack_id, offset, length FROM remote_chunks;
+DROP TABLE remote_chunks;
+ALTER TABLE remote_chunks_by_pack RENAME TO remote_chunks;
+CREATE INDEX remote_chunks_pack ON remote_chunks(pack_id);
+
+-- Which tracks use a cover: chunk accounting (what is left to push, what GC may
+-- remove) asks this of every chunk.
+CREATE INDEX tracks_artwork ON tracks(artwork_id) WHERE artwork_id IS NOT NULL;
+
 -- Device-local (emptied in snapshots): for each device's line of manifests, the
 -- newest sequence number whose library this catalog includes (this device's own
 -- last push among them).
