@@ -25,6 +25,7 @@ mod roundtrip;
 mod s3_harness;
 mod settings;
 mod sync;
+mod sync_lines;
 mod sync_model;
 mod tamper;
 mod watch;

@@ -1,0 +1,540 @@
+//! Several devices on one bucket, in the orders that used to lose data: each test
+//! is one of the ways the issue "Nothing lost, ever" reproduced a loss, plus the
+//! adversarial cases (a clock hours off, GC during a push, a hostile bucket).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use audiovault_tests::*;
+use serde_json::Value;
+
+use crate::sync::{Remote, exported_checksums, garage, u64_of};
+
+const GC_NOW: [&str; 8] = [
+    "remote",
+    "gc",
+    "--grace-hours",
+    "0",
+    "--keep-last",
+    "1",
+    "--keep-daily",
+    "0",
+];
+
+/// A distinct WAV of `size` bytes in `dir`, with its SHA-256.
+fn noise(dir: &Path, name: &str, seed: u64, size: u64) -> (PathBuf, String) {
+    let path = dir.join(name);
+    write_noise_wav(&path, seed, size);
+    let sha = sha256_file(&path);
+    (path, sha)
+}
+
+fn shas(vault: &TestVault) -> BTreeSet<String> {
+    vault
+        .all_tracks()
+        .iter()
+        .map(|t| t["sha256"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// sha256 → "active" | "trashed".
+fn states(vault: &TestVault) -> BTreeMap<String, String> {
+    vault
+        .all_tracks()
+        .iter()
+        .map(|t| {
+            (
+                t["sha256"].as_str().unwrap_or_default().to_string(),
+                t["state"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn id_of(vault: &TestVault, sha: &str) -> String {
+    vault
+        .all_tracks()
+        .iter()
+        .find(|t| t["sha256"] == sha)
+        .and_then(|t| t["id"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("no track {sha}"))
+}
+
+fn set_of(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The issue's first reproduction: B's track must survive A pushing without
+/// pulling, remote GC with the harshest retention, and a new device's clone.
+#[test]
+fn a_device_that_never_pulled_cannot_make_another_devices_tracks_vanish() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-vanish");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (a1, a1_sha) = noise(&dir, "a1.wav", 1, 600_000);
+    let (b1, b1_sha) = noise(&dir, "b1.wav", 2, 600_000);
+    let (a2, a2_sha) = noise(&dir, "a2.wav", 3, 600_000);
+
+    a.import(&[&a1]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+    b.import(&[&b1]);
+    remote.json(&b, &["push"]);
+
+    // A never pulled: its push merges B's line before it writes its own.
+    a.import(&[&a2]);
+    let push = remote.json(&a, &["push"]);
+    assert_eq!(
+        push["merged"]["manifests"].as_array().map(Vec::len),
+        Some(1),
+        "the push merged B's line first: {push:#}"
+    );
+    assert_eq!(u64_of(&push["merged"], "tracks_added"), 1, "{push:#}");
+    assert_eq!(shas(&a), set_of(&[&a1_sha, &a2_sha, &b1_sha]));
+    let pull = remote.json(&a, &["pull"]);
+    assert_eq!(pull["up_to_date"], true, "{pull:#}");
+
+    // The harshest retention, twice: every device's newest manifest is kept.
+    for _ in 0..2 {
+        let gc = remote.json(&a, &GC_NOW);
+        assert_eq!(u64_of(&gc, "packs_deleted"), 0, "{gc:#}");
+    }
+    let verify = remote.json(&b, &["verify", "--remote"]);
+    assert_eq!(verify["ok"], true, "{verify:#}");
+    let b1_id = id_of(&b, &b1_sha);
+    assert_eq!(b.show(&b1_id)["location"], "both");
+
+    // A new device gets all three, byte for byte.
+    let c = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&c).expect_ok();
+    assert_eq!(shas(&c), set_of(&[&a1_sha, &a2_sha, &b1_sha]));
+    let expected: BTreeMap<String, usize> = [&a1_sha, &a2_sha, &b1_sha]
+        .iter()
+        .map(|s| (s.to_string(), 1))
+        .collect();
+    assert_eq!(exported_checksums(&c, "export-c"), expected);
+}
+
+/// The issue's second reproduction: a device that only knows the old passphrase
+/// pushes after another changed it. The new passphrase must keep opening the
+/// bucket and the old one must not; the old device adopts the new one.
+#[test]
+fn a_passphrase_change_is_adopted_everywhere_and_never_undone() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-passwd");
+    let mut a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (one, _) = noise(&dir, "one.wav", 11, 300_000);
+    let (two, two_sha) = noise(&dir, "two.wav", 12, 300_000);
+    a.import(&[&one]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let mut b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+
+    const NEW: &str = "a brand new passphrase for the bucket";
+    a.cmd(["passwd"])
+        .env("AUDIOVAULT_NEW_PASSPHRASE", NEW)
+        .run()
+        .expect_ok();
+    a.set_passphrase(Some(NEW));
+    remote.json(&a, &["push"]);
+
+    // B still opens with the old passphrase (its vault.json is the old one), imports
+    // and pushes: the push adopts A's newer vault.json instead of replacing it.
+    b.import(&[&two]);
+    let push = remote.json(&b, &["push"]);
+    assert_eq!(push["vault_json_adopted"], true, "{push:#}");
+    assert_eq!(push["vault_json_uploaded"], false, "{push:#}");
+    let old = b.run(["list", "--json"]);
+    assert_eq!(
+        old.code(),
+        1,
+        "B no longer opens with the old passphrase\n{old}"
+    );
+    assert!(old.stderr.contains("wrong passphrase"), "{old}");
+    b.set_passphrase(Some(NEW));
+    assert!(shas(&b).contains(&two_sha));
+
+    // A new device: the new passphrase opens, the old one is refused, by name.
+    let fresh = TestVault::uninitialised(Some(NEW));
+    remote.clone_into(&fresh).expect_ok();
+    assert!(shas(&fresh).contains(&two_sha));
+    let stale = TestVault::uninitialised(Some(PASSPHRASE));
+    let refused = remote.clone_into(&stale);
+    assert_eq!(refused.code(), 1, "{refused}");
+    assert!(
+        refused.stderr.contains("replaced by a newer one"),
+        "{refused}"
+    );
+    assert!(!stale.path.join("vault.json").exists());
+
+    // Every key file the bucket holds is distinct and none was overwritten: the
+    // newest is A's change.
+    let keys = g.list_keys("lines-passwd/keys/");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+}
+
+/// The issue's third reproduction: a purge on one device reaches the others, and
+/// no older copy of the catalog brings the track back.
+#[test]
+fn a_purge_reaches_every_device_and_nothing_brings_it_back() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-purge");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (keep, keep_sha) = noise(&dir, "keep.wav", 21, 500_000);
+    let (doomed, doomed_sha) = noise(&dir, "doomed.wav", 22, 700_000);
+    a.import(&[&keep]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    // The doomed track goes up in a push of its own, so its chunks have packs of
+    // their own that remote GC can take once nothing references them.
+    a.import(&[&doomed]);
+    remote.json(&a, &["push"]);
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+    assert_eq!(shas(&b), set_of(&[&keep_sha, &doomed_sha]));
+    let b_chunks = b.chunk_files().len();
+
+    a.run(["trash", &id_of(&a, &doomed_sha)]).expect_ok();
+    a.json(["purge"]);
+    remote.json(&a, &["push"]);
+
+    let pull = remote.json(&b, &["pull"]);
+    assert_eq!(u64_of(&pull, "tracks_purged"), 1, "{pull:#}");
+    assert!(u64_of(&pull, "chunks_removed") >= 1, "{pull:#}");
+    assert_eq!(shas(&b), set_of(&[&keep_sha]));
+    assert!(
+        b.chunk_files().len() < b_chunks,
+        "the purged chunks left B's disk"
+    );
+    // B pushes its catalog (without the track) and A pulls: it stays purged.
+    b.import(&[&keep]);
+    remote.json(&b, &["push"]);
+    remote.json(&a, &["pull"]);
+    assert_eq!(shas(&a), set_of(&[&keep_sha]));
+
+    // A device that cloned before the purge and never heard of it pulls now.
+    let packs_before = g.list_keys("lines-purge/packs/").len();
+    for _ in 0..2 {
+        remote.json(&b, &GC_NOW);
+    }
+    let packs_after = g.list_keys("lines-purge/packs/").len();
+    assert!(
+        packs_after < packs_before,
+        "remote GC reclaimed the purged track's packs ({packs_before} → {packs_after})"
+    );
+    let verify = remote.json(&a, &["verify", "--remote"]);
+    assert_eq!(verify["ok"], true, "{verify:#}");
+    let c = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&c).expect_ok();
+    assert_eq!(shas(&c), set_of(&[&keep_sha]));
+
+    // An explicit re-import after the purge is a new choice: it survives.
+    a.import(&[&doomed]);
+    remote.json(&a, &["push"]);
+    remote.json(&b, &["pull"]);
+    assert_eq!(shas(&b), set_of(&[&keep_sha, &doomed_sha]));
+}
+
+/// A purge takes only what its device had seen: an import of the same file that
+/// another device made meanwhile, unseen, survives it.
+#[test]
+fn a_purge_never_takes_an_import_it_had_not_seen() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-unseen");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (song, song_sha) = noise(&dir, "song.wav", 31, 400_000);
+    let (other, _) = noise(&dir, "other.wav", 32, 400_000);
+    a.import(&[&other]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+
+    a.import(&[&song]);
+    b.import(&[&song]);
+    a.run(["trash", &id_of(&a, &song_sha)]).expect_ok();
+    a.json(["purge"]);
+    remote.json(&a, &["push"]);
+    // B's own import of the same bytes was not seen by A's purge: it stays, and
+    // comes back to A as B's.
+    remote.json(&b, &["push"]);
+    assert!(shas(&b).contains(&song_sha));
+    remote.json(&a, &["pull"]);
+    assert!(shas(&a).contains(&song_sha));
+}
+
+/// Device C's clock is an hour ahead, B's an hour behind. Choices made after
+/// seeing others' still win, whatever the clocks say, and GC dates packs by the
+/// server's clock.
+#[test]
+fn devices_with_clocks_hours_off_lose_nothing_and_reorder_nothing() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-skew");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (song, song_sha) = noise(&dir, "song.wav", 41, 400_000);
+    let (late, late_sha) = noise(&dir, "late.wav", 42, 400_000);
+    a.import(&[&song]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let ahead = TestVault::uninitialised(Some(PASSPHRASE));
+    let behind = TestVault::uninitialised(Some(PASSPHRASE));
+    let skewed = |vault: &TestVault, hours: i64, args: &[&str]| -> Value {
+        remote
+            .cmd(vault, args)
+            .env(
+                "AUDIOVAULT_TEST_CLOCK_OFFSET_SECONDS",
+                (hours * 3600).to_string(),
+            )
+            .arg("--json")
+            .run()
+            .expect_ok()
+            .json()
+    };
+    skewed(
+        &ahead,
+        1,
+        &[
+            "clone",
+            &remote.url(),
+            "--endpoint",
+            &remote.endpoint,
+            "--region",
+            &remote.region,
+            "--path-style",
+        ],
+    );
+    skewed(
+        &behind,
+        -1,
+        &[
+            "clone",
+            &remote.url(),
+            "--endpoint",
+            &remote.endpoint,
+            "--region",
+            &remote.region,
+            "--path-style",
+        ],
+    );
+
+    // The device an hour ahead trashes; A, having seen it, restores; the device an
+    // hour behind, having seen that, trashes again; A restores once more. Each
+    // choice follows the one before it, so each must win.
+    skewed(&ahead, 1, &["trash", &id_of(&ahead, &song_sha)]);
+    skewed(&ahead, 1, &["push"]);
+    remote.json(&a, &["pull"]);
+    assert_eq!(states(&a)[&song_sha], "trashed");
+    a.run(["restore", &id_of(&a, &song_sha)]).expect_ok();
+    remote.json(&a, &["push"]);
+    skewed(&behind, -1, &["pull"]);
+    assert_eq!(states(&behind)[&song_sha], "active");
+    skewed(&behind, -1, &["trash", &id_of(&behind, &song_sha)]);
+    skewed(&behind, -1, &["push"]);
+    skewed(&ahead, 1, &["pull"]);
+    assert_eq!(
+        states(&ahead)[&song_sha],
+        "trashed",
+        "the later trash (on a clock two hours behind) wins"
+    );
+    skewed(&ahead, 1, &["push"]);
+    remote.json(&a, &["pull"]);
+    a.run(["restore", &id_of(&a, &song_sha)]).expect_ok();
+    remote.json(&a, &["push"]);
+    for (vault, hours) in [(&ahead, 1), (&behind, -1)] {
+        skewed(vault, hours, &["pull"]);
+        assert_eq!(states(vault)[&song_sha], "active");
+    }
+
+    // GC by the device an hour ahead, with a 30-minute grace: a pack the remote got
+    // seconds ago is young, whatever that device's clock says.
+    a.import(&[&late]);
+    a.run(["trash", &id_of(&a, &late_sha)]).expect_ok();
+    remote.json(&a, &["push"]);
+    a.json(["purge"]);
+    remote.json(&a, &["push"]);
+    for (vault, hours) in [(&ahead, 1), (&behind, -1)] {
+        skewed(vault, hours, &["pull"]);
+        skewed(vault, hours, &["push"]);
+    }
+    let gc = |vault: &TestVault, hours: i64, grace: &str| {
+        skewed(
+            vault,
+            hours,
+            &[
+                "remote",
+                "gc",
+                "--grace-hours",
+                grace,
+                "--keep-last",
+                "1",
+                "--keep-daily",
+                "0",
+            ],
+        )
+    };
+    let young = gc(&ahead, 1, "0.5");
+    assert_eq!(u64_of(&young, "packs_marked"), 0, "{young:#}");
+    assert_eq!(u64_of(&young, "packs_deleted"), 0, "{young:#}");
+    // With no grace at all the same pack is a candidate: the test could fail.
+    let marked = gc(&behind, -1, "0");
+    assert!(u64_of(&marked, "packs_marked") >= 1, "{marked:#}");
+
+    // Everyone ends with the same library, and a new device restores it whole.
+    let fresh = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&fresh).expect_ok();
+    for vault in [&a, &ahead, &behind, &fresh] {
+        assert_eq!(shas(vault), set_of(&[&song_sha]));
+        assert_eq!(states(vault)[&song_sha], "active");
+    }
+    let verify = remote.json(&a, &["verify", "--remote"]);
+    assert_eq!(verify["ok"], true, "{verify:#}");
+}
+
+/// Remote GC with no grace at all, run twice by another device while a push is in
+/// flight: the push's packs are not referenced by any manifest yet, but its lease
+/// keeps them, and the push uploads again what GC marked before writing its
+/// manifest.
+#[test]
+fn remote_gc_during_a_push_in_flight_deletes_nothing_the_push_needs() {
+    let Some(g) = garage() else { return };
+    let corpus = corpus();
+    let remote = Remote::on(&g, "lines-inflight");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (seed, _) = noise(&dir, "seed.wav", 51, 200_000);
+    a.import(&[&seed]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+
+    // A imports the corpus and pushes it slowly, one request at a time.
+    a.import(&corpus.dirs());
+    let proxy = FaultProxy::start(g.s3_addr());
+    let slow = Remote::on(&g, "lines-inflight").via(proxy.endpoint());
+    slow.set(&a, &["--parallelism", "1"]);
+    proxy.fail_all(Fault::Delay(Duration::from_millis(150)));
+    let pushing = slow.cmd(&a, ["push", "--json"]).spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while proxy
+        .put_keys()
+        .iter()
+        .filter(|k| k.contains("/packs/"))
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the push made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let first = remote.json(&b, &GC_NOW);
+    let second = remote.json(&b, &GC_NOW);
+    assert!(
+        u64_of(&first, "packs_marked") >= 1,
+        "the in-flight packs were candidates: {first:#}"
+    );
+    assert_eq!(u64_of(&second, "packs_deleted"), 0, "{second:#}");
+    assert!(u64_of(&second, "deletions_deferred") >= 1, "{second:#}");
+    assert!(
+        second["pushes_in_flight"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "{second:#}"
+    );
+    proxy.clear();
+    let pushed = pushing.wait().expect_ok().json();
+    assert_eq!(pushed["nothing_new"], false, "{pushed:#}");
+
+    // Now that the push is done, GC takes what it had marked and nothing else.
+    for _ in 0..2 {
+        remote.json(&b, &GC_NOW);
+    }
+    let verify = remote.json(&b, &["verify", "--remote"]);
+    assert_eq!(verify["ok"], true, "{verify:#}");
+    let c = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&c).expect_ok();
+    assert_eq!(shas(&c), shas(&a));
+    assert_eq!(
+        exported_checksums(&c, "export-c"),
+        exported_checksums(&a, "export-a")
+    );
+}
+
+/// The bucket is not trusted with the key: a forged newer key file (weaker KDF,
+/// same MAC) is never adopted, and a rolled-back key file (the newest deleted)
+/// is noticed by a clone through the epoch the manifests carry.
+#[test]
+fn a_hostile_bucket_can_neither_weaken_nor_roll_back_the_key() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-hostile");
+    let mut a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (one, _) = noise(&dir, "one.wav", 61, 300_000);
+    a.import(&[&one]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let first_key = g.list_keys("lines-hostile/keys/");
+    assert_eq!(first_key.len(), 1, "{first_key:?}");
+
+    // A forged copy with a higher epoch and a KDF a laptop breaks in seconds.
+    let original: Value = serde_json::from_slice(&g.get(&first_key[0].0)).unwrap();
+    let mut forged = original.clone();
+    forged["epoch"] = 99.into();
+    forged["kdf"]["memory_kib"] = 8.into();
+    forged["kdf"]["iterations"] = 1.into();
+    g.put(
+        "lines-hostile/keys/0000000099-ffffffffffffffff",
+        serde_json::to_vec(&forged).unwrap().as_slice(),
+    );
+    let pull = remote.json(&a, &["pull"]);
+    assert_eq!(pull["vault_json_adopted"], false, "{pull:#}");
+    let local: Value =
+        serde_json::from_slice(&std::fs::read(a.path.join("vault.json")).unwrap()).unwrap();
+    assert_eq!(local["kdf"], original["kdf"], "the local KDF is untouched");
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+    let cloned: Value =
+        serde_json::from_slice(&std::fs::read(b.path.join("vault.json")).unwrap()).unwrap();
+    assert_eq!(cloned["kdf"], original["kdf"]);
+    g.delete("lines-hostile/keys/0000000099-ffffffffffffffff");
+
+    // A real change, then the bucket "forgets" it: the newest key file is deleted
+    // and vault.json put back as it was. The old passphrase unwraps the old file,
+    // but the catalogs were pushed under the newer epoch.
+    const NEW: &str = "the passphrase after the leak";
+    a.cmd(["passwd"])
+        .env("AUDIOVAULT_NEW_PASSPHRASE", NEW)
+        .run()
+        .expect_ok();
+    a.set_passphrase(Some(NEW));
+    remote.json(&a, &["push"]);
+    let keys = g.list_keys("lines-hostile/keys/");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let newest = keys.iter().map(|(k, _)| k.clone()).max().unwrap();
+    g.delete(&newest);
+    g.put(
+        "lines-hostile/vault.json",
+        serde_json::to_vec_pretty(&original).unwrap().as_slice(),
+    );
+    let stale = TestVault::uninitialised(Some(PASSPHRASE));
+    let refused = remote.clone_into(&stale);
+    assert_eq!(refused.code(), 1, "{refused}");
+    assert!(refused.stderr.contains("rolled back"), "{refused}");
+    // A device that knows the newer key neither adopts the old one nor lets it
+    // stand: its next push puts the newest key file back.
+    let pull = remote.json(&a, &["pull"]);
+    assert_eq!(pull["vault_json_adopted"], false, "{pull:#}");
+    a.import(&[&noise(&dir, "two.wav", 62, 300_000).0]);
+    let push = remote.json(&a, &["push"]);
+    assert_eq!(push["vault_json_uploaded"], true, "{push:#}");
+    let fresh = TestVault::uninitialised(Some(NEW));
+    remote.clone_into(&fresh).expect_ok();
+}
