@@ -538,3 +538,48 @@ fn a_hostile_bucket_can_neither_weaken_nor_roll_back_the_key() {
     let fresh = TestVault::uninitialised(Some(NEW));
     remote.clone_into(&fresh).expect_ok();
 }
+
+/// A pull that fills the disk stops with a message that says so, leaves a vault
+/// that verifies with its library as it was, and `gc` gives back what it wrote.
+#[test]
+fn a_pull_that_fills_the_disk_fails_clearly_and_gc_reclaims_it() {
+    let test = "a_pull_that_fills_the_disk_fails_clearly_and_gc_reclaims_it";
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-full");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (small, small_sha) = noise(&dir, "small.wav", 71, 1 << 20);
+    a.import(&[&small]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    let Some(_disk) = Tmpfs::mount(test, &b.path, 12) else {
+        return;
+    };
+    remote.clone_into(&b).expect_ok();
+    let (big, _) = noise(&dir, "big.wav", 72, 24 << 20);
+    a.import(&[&big]);
+    remote.json(&a, &["push"]);
+
+    let full = remote.cmd(&b, ["pull", "--json"]).run();
+    assert_eq!(full.code(), 1, "{full}");
+    assert!(
+        mentions(&full.stderr, &["disk is full", "no space left"]),
+        "the message says the disk is full\n{full}"
+    );
+    let verify = b.cmd(["verify", "--json"]).run();
+    assert_eq!(verify.code(), 0, "{verify}");
+    assert_eq!(shas(&b), set_of(&[&small_sha]));
+    let before_gc = free_bytes(&b.path);
+    let gc = b.json(["gc"]);
+    assert!(u64_of(&gc, "removed_chunks") >= 1, "{gc:#}");
+    assert!(
+        free_bytes(&b.path) > before_gc,
+        "gc gave back what the failed pull wrote"
+    );
+    assert_eq!(
+        exported_checksums(&b, "export-b"),
+        BTreeMap::from([(small_sha.clone(), 1)])
+    );
+}
