@@ -85,6 +85,21 @@ fn a_device_that_never_pulled_cannot_make_another_devices_tracks_vanish() {
     b.import(&[&b1]);
     remote.json(&b, &["push"]);
 
+    // What A's Cloud view shows before A does anything: two devices, and B's news.
+    let devices = remote.json(&a, &["remote", "devices", "--incoming"]);
+    let lines = devices["devices"].as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{devices:#}");
+    assert_eq!(
+        lines.iter().filter(|d| d["this_device"] == true).count(),
+        1,
+        "{devices:#}"
+    );
+    let unmerged = devices["unmerged"].as_array().unwrap();
+    assert_eq!(unmerged.len(), 1, "{devices:#}");
+    assert_eq!(u64_of(&unmerged[0], "new_tracks"), 1, "{devices:#}");
+    assert!(u64_of(&unmerged[0], "new_bytes") > 500_000, "{devices:#}");
+    assert_eq!(u64_of(&unmerged[0], "purges"), 0, "{devices:#}");
+
     // A never pulled: its push merges B's line before it writes its own.
     a.import(&[&a2]);
     let push = remote.json(&a, &["push"]);
@@ -97,6 +112,12 @@ fn a_device_that_never_pulled_cannot_make_another_devices_tracks_vanish() {
     assert_eq!(shas(&a), set_of(&[&a1_sha, &a2_sha, &b1_sha]));
     let pull = remote.json(&a, &["pull"]);
     assert_eq!(pull["up_to_date"], true, "{pull:#}");
+    let devices = remote.json(&a, &["remote", "devices"]);
+    assert_eq!(
+        devices["unmerged"].as_array().map(Vec::len),
+        Some(0),
+        "{devices:#}"
+    );
 
     // The harshest retention, twice: every device's newest manifest is kept.
     for _ in 0..2 {

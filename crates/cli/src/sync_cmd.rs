@@ -26,12 +26,20 @@ pub enum RemoteAction {
     Show,
     /// Check the credentials and bucket, and write, read and delete a probe object
     Test,
-    /// Delete what no retained catalog snapshot references (two phases, with a grace period)
+    /// The devices that push to the remote, and what their pushes would bring here
+    Devices {
+        /// Count what pulling each line this device has not merged would change
+        /// (fetches those catalogs, no audio)
+        #[arg(long)]
+        incoming: bool,
+    },
+    /// Delete what no kept catalog snapshot references (two phases, with a grace period;
+    /// waits while another device pushes; each device's newest snapshot is always kept)
     Gc {
         /// Hours an unreferenced pack must wait before it is marked, and a mark before deletion
         #[arg(long, default_value_t = 24.0)]
         grace_hours: f64,
-        /// Newest catalog snapshots always kept
+        /// Newest catalog snapshots kept of every device (at least 1)
         #[arg(long, default_value_t = 10)]
         keep_last: usize,
         /// Besides those, one snapshot per day for this many days
@@ -224,6 +232,51 @@ pub fn remote(action: RemoteAction, root: &Path, secrets: &Secrets, json: bool) 
             }
             Ok(if report.ok { 0 } else { 1 })
         }
+        RemoteAction::Devices { incoming } => {
+            let creds = credentials(&vault)?;
+            let cancel = cancel_on_ctrl_c();
+            let report = vault.remote_devices(&creds, &options(), incoming, &cancel)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                for d in &report.devices {
+                    println!(
+                        "{}{}  {} track(s), push {} at {}{}",
+                        d.device,
+                        if d.this_device { " (this device)" } else { "" },
+                        d.tracks,
+                        d.newest_seq,
+                        d.last_push_at.as_deref().unwrap_or("?"),
+                        if d.this_device || d.merged_seq >= d.newest_seq {
+                            String::new()
+                        } else {
+                            format!(", not merged here yet (merged up to {})", d.merged_seq)
+                        }
+                    );
+                }
+                if report.devices.is_empty() {
+                    println!("No device has pushed to {} yet.", report.remote);
+                }
+                for i in &report.unmerged {
+                    if incoming {
+                        println!(
+                            "from {}: {} new track(s) ({}), {} change(s) of state, {} purge(s): run `audiovault pull`",
+                            i.device,
+                            i.new_tracks,
+                            bytes(i.new_bytes),
+                            i.state_changes,
+                            i.purges
+                        );
+                    } else {
+                        println!(
+                            "from {}: news not merged yet: run `audiovault pull`",
+                            i.device
+                        );
+                    }
+                }
+            }
+            Ok(0)
+        }
         RemoteAction::Gc {
             grace_hours,
             keep_last,
@@ -234,7 +287,7 @@ pub fn remote(action: RemoteAction, root: &Path, secrets: &Secrets, json: bool) 
             let cancel = cancel_on_ctrl_c();
             let gc = RemoteGcOptions {
                 grace: Duration::from_secs_f64(grace_hours.max(0.0) * 3600.0),
-                keep_last: keep_last.max(1),
+                keep_last,
                 keep_daily,
                 dry_run,
             };
@@ -251,6 +304,13 @@ pub fn remote(action: RemoteAction, root: &Path, secrets: &Secrets, json: bool) 
                     bytes(report.bytes_deleted),
                     if report.dry_run { " [dry run]" } else { "" }
                 );
+                if report.deletions_deferred > 0 {
+                    println!(
+                        "{} pack(s) due for deletion wait: a push is in flight on {}",
+                        report.deletions_deferred,
+                        report.pushes_in_flight.join(", ")
+                    );
+                }
             }
             Ok(0)
         }
@@ -282,6 +342,20 @@ pub fn push(root: &Path, secrets: &Secrets, json: bool) -> Result<u8> {
     } else if report.nothing_new {
         println!("{} is up to date: nothing to push", report.remote);
     } else {
+        if !report.merged.manifests.is_empty() {
+            println!(
+                "Merged first what {} other device push(es) brought: {} track(s) added, {} changed state, {} purged",
+                report.merged.manifests.len(),
+                report.merged.tracks_added,
+                report.merged.tracks_state_changed,
+                report.merged.tracks_purged
+            );
+        }
+        if report.vault_json_adopted {
+            println!(
+                "The passphrase was changed on another device: this vault now opens with that one."
+            );
+        }
         println!(
             "Pushed to {}: {} pack(s), {} chunk(s), {} in {:.1} s ({} tracks in the catalog)",
             report.remote,
@@ -323,10 +397,17 @@ fn print_pull(report: &audiovault_engine::sync::PullReport) {
     for f in &report.failed {
         println!("failed    {} ({}): {}", f.file_name, f.track_id, f.reason);
     }
+    if report.vault_json_adopted {
+        println!(
+            "The passphrase was changed on another device: this vault now opens with that one."
+        );
+    }
     println!(
-        "{} track(s) added, {} changed state, {} chunk(s) fetched ({})",
+        "{} device push(es) merged: {} track(s) added, {} changed state, {} purged; {} chunk(s) fetched ({})",
+        report.manifests_merged.len(),
         report.tracks_added,
         report.tracks_state_changed,
+        report.tracks_purged,
         report.chunks_fetched,
         bytes(report.bytes_fetched)
     );

@@ -160,12 +160,129 @@ fn check_epoch(s: &Session, manifest: &Manifest, report: &mut MergeReport) -> Re
     Ok(())
 }
 
-struct RemoveOnDrop(std::path::PathBuf);
+/// A manifest's catalog snapshot rebuilt in tmp/ (removed when dropped, and by
+/// the temp cleanup if the process dies) and migrated to this version's schema.
+struct SnapshotFile(std::path::PathBuf);
 
-impl Drop for RemoveOnDrop {
+impl SnapshotFile {
+    fn fetch(s: &Session, entry: &Entry, manifest: &Manifest) -> Result<SnapshotFile> {
+        let random: [u8; 8] = crate::keys::random_array()?;
+        let file = SnapshotFile(s.vault.root().join("tmp").join(format!(
+            "{}-{}-pull.db",
+            std::process::id(),
+            hex(&random)
+        )));
+        let locations = manifest
+            .snapshot
+            .iter()
+            .map(|c| manifest_location(&entry.name, c))
+            .collect::<Result<Vec<_>>>()?;
+        let plain = fetch_plain(s.vault, &s.remote, &s.rt, &locations)?;
+        if plain.len() as u64 != manifest.snapshot_size {
+            return Err(SyncError::CorruptObject {
+                name: entry.name.clone(),
+                reason: "the catalog snapshot has the wrong size".into(),
+            }
+            .into());
+        }
+        std::fs::write(&file.0, &plain).map_err(|e| Error::io(&file.0, e))?;
+        drop(plain);
+        match Catalog::open(&file.0) {
+            Ok(c) => drop(c),
+            Err(CatalogError::TooNew { found, known, .. }) => {
+                return Err(SyncError::Other(format!(
+                    "the remote catalog was pushed by a newer Audiovault (schema {found}, this one knows {known}): upgrade Audiovault"
+                ))
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(file)
+    }
+}
+
+impl Drop for SnapshotFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// What merging one manifest would change here, counted without changing
+/// anything (its snapshot is fetched; no chunk is).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Incoming {
+    pub device: String,
+    pub seq: u64,
+    /// Server time the manifest was written (RFC 3339).
+    pub pushed_at: Option<String>,
+    pub new_tracks: u64,
+    /// Bytes of audio and artwork those tracks would bring (chunks not held here).
+    pub new_bytes: u64,
+    pub state_changes: u64,
+    pub purges: u64,
+}
+
+pub(crate) fn preview(s: &Session, entry: &Entry, manifest: &Manifest) -> Result<Incoming> {
+    let snap = SnapshotFile::fetch(s, entry, manifest)?;
+    let catalog = s.vault.catalog();
+    attach(&catalog, &snap.0)?;
+    let counted = count_incoming(&catalog, s.vault);
+    detach(&catalog);
+    let (new_tracks, new_bytes, state_changes, purges) = counted?;
+    Ok(Incoming {
+        device: entry.device.clone(),
+        seq: entry.seq,
+        pushed_at: (entry.modified > 0).then(|| crate::catalog::format_time(entry.modified)),
+        new_tracks,
+        new_bytes,
+        state_changes,
+        purges,
+    })
+}
+
+fn count_incoming(catalog: &Catalog, vault: &crate::vault::Vault) -> Result<(u64, u64, u64, u64)> {
+    let (new_tracks, needed) = plan(catalog, vault)?;
+    let conn = catalog.conn();
+    let err = state::sql(catalog);
+    let mut size = conn
+        .prepare_cached("SELECT stored_size FROM snap.chunks WHERE id = ?1")
+        .map_err(&err)?;
+    let mut new_bytes = 0u64;
+    for id in &needed {
+        let n: i64 = size.query_row([&id.0[..]], |r| r.get(0)).map_err(&err)?;
+        new_bytes += n.max(0) as u64;
+    }
+    let state_changes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM main.tracks m JOIN snap.tracks s ON s.sha256 = m.sha256
+             WHERE m.state != s.state
+               AND (s.state_clock > m.state_clock
+                    OR (s.state_clock = m.state_clock AND s.state = 'active'))",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(&err)?;
+    // Tracks here none of whose adds would stay alive once the snapshot's are joined.
+    let purges: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM main.tracks m
+             WHERE EXISTS (SELECT 1 FROM main.content_adds a WHERE a.sha256 = m.sha256)
+               AND NOT EXISTS (
+                   SELECT 1 FROM (
+                       SELECT device, clock, removed FROM main.content_adds WHERE sha256 = m.sha256
+                       UNION ALL
+                       SELECT device, clock, removed FROM snap.content_adds WHERE sha256 = m.sha256)
+                   GROUP BY device, clock HAVING max(removed) = 0)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(&err)?;
+    Ok((
+        new_tracks.len() as u64,
+        new_bytes,
+        state_changes as u64,
+        purges as u64,
+    ))
 }
 
 fn merge_manifest(
@@ -176,40 +293,8 @@ fn merge_manifest(
     cloning: bool,
 ) -> Result<MergeReport> {
     let vault = s.vault;
-    // Rebuild the snapshot in tmp/ (cleaned if we die) and bring it to our schema.
-    let random: [u8; 8] = crate::keys::random_array()?;
-    let snap_path =
-        vault
-            .root()
-            .join("tmp")
-            .join(format!("{}-{}-pull.db", std::process::id(), hex(&random)));
-    let _cleanup = RemoveOnDrop(snap_path.clone());
-    let locations = manifest
-        .snapshot
-        .iter()
-        .map(|c| manifest_location(&entry.name, c))
-        .collect::<Result<Vec<_>>>()?;
-    let plain = fetch_plain(vault, &s.remote, &s.rt, &locations)?;
-    if plain.len() as u64 != manifest.snapshot_size {
-        return Err(SyncError::CorruptObject {
-            name: entry.name.clone(),
-            reason: "the catalog snapshot has the wrong size".into(),
-        }
-        .into());
-    }
-    std::fs::write(&snap_path, &plain).map_err(|e| Error::io(&snap_path, e))?;
-    drop(plain);
-    match Catalog::open(&snap_path) {
-        Ok(c) => drop(c),
-        Err(CatalogError::TooNew { found, known, .. }) => {
-            return Err(SyncError::Other(format!(
-                "the remote catalog was pushed by a newer Audiovault (schema {found}, this one knows {known}): upgrade Audiovault"
-            ))
-            .into());
-        }
-        Err(e) => return Err(e.into()),
-    }
-
+    let snap = SnapshotFile::fetch(s, entry, manifest)?;
+    let snap_path = snap.0.clone();
     let (new_tracks, needed) = {
         let catalog = vault.catalog();
         attach(&catalog, &snap_path)?;

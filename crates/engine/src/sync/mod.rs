@@ -7,6 +7,7 @@
 //! public API is blocking like the rest of the engine and the Tauri shell runs it
 //! on a blocking thread.
 
+mod devices;
 mod keyfile;
 mod lease;
 mod lines;
@@ -23,8 +24,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub use devices::{DeviceLine, RemoteDevices};
 pub use maint::{RemoteGcOptions, RemoteGcReport, RemoteVerifyReport, RepairReport, RepairedChunk};
-pub use pull::{PullReport, clone_vault};
+pub use merge::{Incoming, MergeReport};
+pub use pull::{PullFailure, PullReport, clone_vault};
 pub use push::PushReport;
 pub use s3::{RetryPolicy, S3Remote};
 pub use state::{SyncStatus, tracks_on_remote};
