@@ -604,3 +604,63 @@ fn a_pull_that_fills_the_disk_fails_clearly_and_gc_reclaims_it() {
         BTreeMap::from([(small_sha.clone(), 1)])
     );
 }
+
+/// A device that opens from the OS keyring adopts a passphrase changed elsewhere:
+/// it still opens from the keyring (the remembered master key is the same), and
+/// once the key is forgotten only the new passphrase opens it.
+#[test]
+fn a_device_unlocked_from_the_keyring_adopts_a_new_passphrase() {
+    let Some(g) = garage() else { return };
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs the tests in a D-Bus session"
+        );
+        eprintln!("skipping: no D-Bus session for the keyring");
+        return;
+    }
+    let remote = Remote::on(&g, "lines-keyring");
+    let mut a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (one, _) = noise(&dir, "one.wav", 81, 300_000);
+    a.import(&[&one]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let mut b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote
+        .cmd(
+            &b,
+            [
+                "clone",
+                &remote.url(),
+                "--endpoint",
+                &remote.endpoint,
+                "--region",
+                &remote.region,
+                "--path-style",
+                "--remember",
+            ],
+        )
+        .run()
+        .expect_ok();
+    b.set_passphrase(None);
+
+    const NEW: &str = "changed on the other laptop";
+    a.cmd(["passwd"])
+        .env("AUDIOVAULT_NEW_PASSPHRASE", NEW)
+        .run()
+        .expect_ok();
+    a.set_passphrase(Some(NEW));
+    remote.json(&a, &["push"]);
+
+    let pull = remote.json(&b, &["pull"]);
+    assert_eq!(pull["vault_json_adopted"], true, "{pull:#}");
+    b.json(["list"]);
+    b.run(["forget"]).expect_ok();
+    b.set_passphrase(Some(PASSPHRASE));
+    let old = b.run(["list"]);
+    assert_eq!(old.code(), 1, "{old}");
+    assert!(old.stderr.contains("wrong passphrase"), "{old}");
+    b.set_passphrase(Some(NEW));
+    b.json(["list"]);
+}
