@@ -664,3 +664,101 @@ fn a_device_unlocked_from_the_keyring_adopts_a_new_passphrase() {
     b.set_passphrase(Some(NEW));
     b.json(["list"]);
 }
+
+/// The chunk path of `id` in `vault` (whether or not a file is there).
+fn chunk_file(vault: &TestVault, id: &str) -> PathBuf {
+    vault
+        .path
+        .join("chunks")
+        .join(&id[..2])
+        .join(&id[2..4])
+        .join(id)
+}
+
+/// A power cut leaves chunk files empty, short, or the right length with garbage
+/// in them. A pull and a resumed clone must fetch such a chunk again rather than
+/// trust the file because it exists.
+#[test]
+fn torn_empty_and_garbage_chunk_files_are_fetched_again_by_pull_and_clone() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-torn");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (seed, _) = noise(&dir, "seed.wav", 91, 200_000);
+    a.import(&[&seed]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+
+    let (song, song_sha) = noise(&dir, "song.wav", 92, 5 << 20);
+    a.import(&[&song]);
+    remote.json(&a, &["push"]);
+    let chunks = a.chunks_of(&id_of(&a, &song_sha));
+    assert!(chunks.len() >= 3, "a track of several chunks: {chunks:?}");
+    // What a power cut during an earlier write could have left at their paths.
+    for (i, (id, _)) in chunks.iter().take(3).enumerate() {
+        let good = std::fs::read(chunk_file(&a, id)).unwrap();
+        let torn = match i {
+            0 => Vec::new(),
+            1 => good[..good.len() / 2].to_vec(),
+            _ => good.iter().map(|b| b.wrapping_add(1)).collect(),
+        };
+        let path = chunk_file(&b, id);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, torn).unwrap();
+    }
+    let pull = remote.json(&b, &["pull"]);
+    assert_eq!(u64_of(&pull, "tracks_added"), 1, "{pull:#}");
+    assert!(u64_of(&pull, "chunks_fetched") >= 3, "{pull:#}");
+    b.cmd(["verify"]).run().expect_ok();
+    let expected = exported_checksums(&a, "export-a");
+    assert_eq!(exported_checksums(&b, "export-b"), expected);
+
+    // A clone cut off part way, its fetched chunks then damaged, resumes cleanly.
+    let proxy = FaultProxy::start(g.s3_addr());
+    let slow = Remote::on(&g, "lines-torn").via(proxy.endpoint());
+    let c = TestVault::uninitialised(Some(PASSPHRASE));
+    proxy.fail_all(Fault::Delay(Duration::from_millis(100)));
+    let cloning = slow
+        .cmd(
+            &c,
+            [
+                "clone",
+                &slow.url(),
+                "--endpoint",
+                &slow.endpoint,
+                "--region",
+                &slow.region,
+                "--path-style",
+                "--parallelism",
+                "1",
+            ],
+        )
+        .spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let fetched = loop {
+        let present: Vec<&(String, u64)> = chunks
+            .iter()
+            .filter(|(id, _)| chunk_file(&c, id).is_file())
+            .collect();
+        if present.len() >= 2 {
+            break present;
+        }
+        assert!(Instant::now() < deadline, "the clone fetched nothing");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let killed = cloning.kill();
+    assert_ne!(killed.code(), 0, "the clone was cut off: {killed}");
+    std::fs::write(chunk_file(&c, &fetched[0].0), b"").unwrap();
+    let good = std::fs::read(chunk_file(&c, &fetched[1].0)).unwrap();
+    std::fs::write(
+        chunk_file(&c, &fetched[1].0),
+        good.iter().map(|b| b ^ 0x5a).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    proxy.clear();
+    remote.clone_into(&c).expect_ok();
+    c.cmd(["verify"]).run().expect_ok();
+    assert_eq!(exported_checksums(&c, "export-c"), expected);
+}
