@@ -762,3 +762,63 @@ fn torn_empty_and_garbage_chunk_files_are_fetched_again_by_pull_and_clone() {
     c.cmd(["verify"]).run().expect_ok();
     assert_eq!(exported_checksums(&c, "export-c"), expected);
 }
+
+/// A vault folder copied to another computer becomes a device of its own there:
+/// the two copies never push into one line, and each sees the other's tracks.
+#[test]
+fn a_vault_folder_copied_to_another_machine_pushes_its_own_line() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-copied");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (one, one_sha) = noise(&dir, "one.wav", 101, 300_000);
+    let (two, two_sha) = noise(&dir, "two.wav", 102, 300_000);
+    let (three, three_sha) = noise(&dir, "three.wav", 103, 300_000);
+    a.import(&[&one]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let a_device = remote.json(&a, &["remote", "show"])["status"]["device"].clone();
+
+    // The folder, copied as it is, opened on "another machine".
+    let copy = TestVault::uninitialised(Some(PASSPHRASE));
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&a.path)
+        .arg(&copy.path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let elsewhere = |args: &[&str]| -> Value {
+        remote
+            .cmd(&copy, args)
+            .env("AUDIOVAULT_TEST_MACHINE_ID", "another-machine-0001")
+            .arg("--json")
+            .run()
+            .expect_ok()
+            .json()
+    };
+    let copy_device = elsewhere(&["remote", "show"])["status"]["device"].clone();
+    assert_ne!(copy_device, a_device, "the copy is a device of its own");
+
+    // Both import and push without pulling: two lines, nothing overwritten.
+    a.import(&[&two]);
+    remote.json(&a, &["push"]);
+    let imported = remote
+        .cmd(&copy, ["import", three.to_str().unwrap(), "--json"])
+        .env("AUDIOVAULT_TEST_MACHINE_ID", "another-machine-0001")
+        .run();
+    assert_eq!(imported.code(), 0, "{imported}");
+    elsewhere(&["push"]);
+    let devices = remote.json(&a, &["remote", "devices"]);
+    assert_eq!(
+        devices["devices"].as_array().map(Vec::len),
+        Some(2),
+        "{devices:#}"
+    );
+    remote.json(&a, &["pull"]);
+    assert_eq!(shas(&a), set_of(&[&one_sha, &two_sha, &three_sha]));
+    elsewhere(&["pull"]);
+    let fresh = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&fresh).expect_ok();
+    assert_eq!(shas(&fresh), set_of(&[&one_sha, &two_sha, &three_sha]));
+}

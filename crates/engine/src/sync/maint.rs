@@ -359,6 +359,7 @@ impl Vault {
         gc: &RemoteGcOptions,
         cancel: &CancelToken,
     ) -> Result<RemoteGcReport> {
+        let _sync = self.lock_sync()?;
         let s = Session::open(self, credentials, options, cancel)?;
         let device = state::device_id(&self.catalog())?;
         let lease = s.block_on(Lease::take(&s.remote, &s.sealer, &device, "gc"))?;

@@ -411,6 +411,27 @@ pub fn test_connection(
 }
 
 impl Vault {
+    /// One push, pull, clone or remote GC at a time on this device, across
+    /// processes (the app and the CLI): two pushes of one device would compute the
+    /// same next number of its line, and the later manifest would replace the other.
+    pub(crate) fn lock_sync(&self) -> Result<std::fs::File> {
+        let path = self.root().join("sync.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(
+                "another push, pull or remote GC of this vault is running on this device; try again when it has finished"
+                    .into(),
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+
     /// The remote this vault syncs with, if one is set up.
     pub fn remote_config(&self) -> Result<Option<RemoteConfig>> {
         state::load_config(&self.catalog())

@@ -92,6 +92,7 @@ impl Vault {
     ) -> Result<PullReport> {
         let started = Instant::now();
         let mut report = {
+            let _sync = self.lock_sync()?;
             let _lock = self.lock_shared()?;
             let s = Session::open(self, credentials, options, cancel)?;
             let mut report = PullReport {

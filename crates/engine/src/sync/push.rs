@@ -153,6 +153,7 @@ impl Vault {
             }
         }
 
+        let _sync = self.lock_sync()?;
         let s = Session::open(self, credentials, options, cancel)?;
         let lease = s.block_on(Lease::take(&s.remote, &s.sealer, &device, "push"))?;
         let pushed = self.push_under_lease(&s, &lease, &device, progress);
