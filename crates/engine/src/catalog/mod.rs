@@ -8,6 +8,8 @@
 pub(crate) mod clock;
 mod groups;
 mod matches;
+pub(crate) mod merge;
+pub mod remote;
 mod search;
 mod tracks;
 pub(crate) mod watch;

@@ -266,36 +266,7 @@ impl Vault {
             report.indexes_checked += 1;
         }
         // Which chunks each pack should hold, by our index knowledge.
-        let mut chunks_in: HashMap<[u8; 32], Vec<objects::Location>> = HashMap::new();
-        {
-            let catalog = self.catalog();
-            let mut stmt = catalog
-                .conn()
-                .prepare("SELECT chunk_id, pack_id, offset, length FROM remote_chunks")
-                .map_err(state::sql(&catalog))?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                    ))
-                })
-                .map_err(state::sql(&catalog))?;
-            for row in rows {
-                let (c, p, o, l) = row.map_err(state::sql(&catalog))?;
-                if let (Some(chunk), Ok(pack)) = (ChunkId::from_slice(&c), <[u8; 32]>::try_from(p))
-                {
-                    chunks_in.entry(pack).or_default().push(objects::Location {
-                        chunk,
-                        pack,
-                        offset: o as u64,
-                        length: l as u64,
-                    });
-                }
-            }
-        }
+        let chunks_in = state::locations_by_pack(&self.catalog())?;
         report.packs_total = packs.len() as u64;
         let chosen: Vec<&super::s3::Listed> = packs
             .iter()

@@ -21,10 +21,8 @@
 //! merged as far as it goes, but its line is not counted as merged, so the next
 //! pull tries again.
 
-use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::collections::HashSet;
 
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::keyfile;
@@ -33,7 +31,7 @@ use super::objects::{self, Location, Manifest};
 use super::pull::{fetch_chunks, fetch_plain, read_manifest};
 use super::push::refresh;
 use super::{Session, SyncError, state};
-use crate::catalog::{Catalog, CatalogError, clock, now_unix};
+use crate::catalog::{Catalog, CatalogError};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::store::{ChunkId, hex};
@@ -225,64 +223,24 @@ pub struct Incoming {
 pub(crate) fn preview(s: &Session, entry: &Entry, manifest: &Manifest) -> Result<Incoming> {
     let snap = SnapshotFile::fetch(s, entry, manifest)?;
     let catalog = s.vault.catalog();
-    attach(&catalog, &snap.0)?;
-    let counted = count_incoming(&catalog, s.vault);
-    detach(&catalog);
-    let (new_tracks, new_bytes, state_changes, purges) = counted?;
+    let attached = catalog.attach_snapshot(&snap.0)?;
+    let crate::catalog::merge::MergePlan { new_tracks, chunks } = attached.plan()?;
+    let (state_changes, purges) = attached.count_changes()?;
+    drop(attached);
+    let new_bytes = chunks
+        .iter()
+        .filter(|(id, size)| !s.vault.store().holds_intact(id, Some(*size)))
+        .map(|(_, size)| size)
+        .sum();
     Ok(Incoming {
         device: entry.device.clone(),
         seq: entry.seq,
         pushed_at: (entry.modified > 0).then(|| crate::catalog::format_time(entry.modified)),
-        new_tracks,
+        new_tracks: new_tracks.len() as u64,
         new_bytes,
         state_changes,
         purges,
     })
-}
-
-fn count_incoming(catalog: &Catalog, vault: &crate::vault::Vault) -> Result<(u64, u64, u64, u64)> {
-    let (new_tracks, needed) = plan(catalog, vault)?;
-    let conn = catalog.conn();
-    let err = state::sql(catalog);
-    let mut size = conn
-        .prepare_cached("SELECT stored_size FROM snap.chunks WHERE id = ?1")
-        .map_err(&err)?;
-    let mut new_bytes = 0u64;
-    for id in &needed {
-        let n: i64 = size.query_row([&id.0[..]], |r| r.get(0)).map_err(&err)?;
-        new_bytes += n.max(0) as u64;
-    }
-    let state_changes: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM main.tracks m JOIN snap.tracks s ON s.sha256 = m.sha256
-             WHERE m.state != s.state
-               AND (s.state_clock > m.state_clock
-                    OR (s.state_clock = m.state_clock AND s.state = 'active'))",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(&err)?;
-    // Tracks here none of whose adds would stay alive once the snapshot's are joined.
-    let purges: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM main.tracks m
-             WHERE EXISTS (SELECT 1 FROM main.content_adds a WHERE a.sha256 = m.sha256)
-               AND NOT EXISTS (
-                   SELECT 1 FROM (
-                       SELECT device, clock, removed FROM main.content_adds WHERE sha256 = m.sha256
-                       UNION ALL
-                       SELECT device, clock, removed FROM snap.content_adds WHERE sha256 = m.sha256)
-                   GROUP BY device, clock HAVING max(removed) = 0)",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(&err)?;
-    Ok((
-        new_tracks.len() as u64,
-        new_bytes,
-        state_changes as u64,
-        purges as u64,
-    ))
 }
 
 fn merge_manifest(
@@ -295,13 +253,15 @@ fn merge_manifest(
     let vault = s.vault;
     let snap = SnapshotFile::fetch(s, entry, manifest)?;
     let snap_path = snap.0.clone();
-    let (new_tracks, needed) = {
-        let catalog = vault.catalog();
-        attach(&catalog, &snap_path)?;
-        let planned = plan(&catalog, vault);
-        detach(&catalog);
-        planned?
-    };
+    let crate::catalog::merge::MergePlan { new_tracks, chunks } =
+        vault.catalog().attach_snapshot(&snap_path)?.plan()?;
+    // A chunk file is trusted only once its length is right and it authenticates,
+    // never because it exists (a power cut can tear it).
+    let needed: Vec<ChunkId> = chunks
+        .iter()
+        .filter(|(id, size)| !vault.store().holds_intact(id, Some(*size)))
+        .map(|(id, _)| *id)
+        .collect();
     let mut unavailable: HashSet<ChunkId> = HashSet::new();
     let mut fetch_list = Vec::new();
     {
@@ -331,23 +291,35 @@ fn merge_manifest(
         unavailable.insert(*id);
     }
     // Everything the new tracks reference is durable before the commit, whether
-    // fetched now or found (and authenticated) in the store.
-    let referenced: Vec<ChunkId> = needed
-        .iter()
-        .copied()
-        .chain(fetched.written.iter().copied())
-        .collect();
+    // fetched now or found (and authenticated) in the store: a chunk found intact
+    // may be another process's write that is not on the disk yet.
     if !new_tracks.is_empty() {
+        let referenced: Vec<ChunkId> = chunks.iter().map(|(id, _)| *id).collect();
         vault.store().make_durable(&referenced)?;
     }
 
     let mut heads = manifest.heads.clone();
     heads.insert(entry.device.clone(), entry.seq);
     let catalog = vault.catalog();
-    attach(&catalog, &snap_path)?;
-    let applied = apply(&catalog, &new_tracks, &unavailable, &heads, cloning);
-    detach(&catalog);
-    let mut report = applied?;
+    let outcome =
+        catalog
+            .attach_snapshot(&snap_path)?
+            .apply(&new_tracks, &unavailable, &heads, cloning)?;
+    let mut report = MergeReport {
+        tracks_added: outcome.tracks_added,
+        tracks_state_changed: outcome.tracks_state_changed,
+        tracks_purged: outcome.tracks_purged,
+        failed: outcome
+            .failed
+            .into_iter()
+            .map(|f| PullFailure {
+                track_id: f.track_id,
+                file_name: f.file_name,
+                reason: format!("chunk {} could not be fetched from the remote", f.chunk),
+            })
+            .collect(),
+        ..Default::default()
+    };
     report.manifests.push(entry.name.clone());
     report.chunks_fetched = fetched.written.len() as u64;
     report.bytes_fetched = fetched.bytes;
@@ -376,254 +348,4 @@ fn manifest_location(name: &str, c: &objects::ManifestChunk) -> Result<Location>
         offset: c.offset,
         length: c.length,
     })
-}
-
-fn attach(catalog: &Catalog, path: &Path) -> Result<()> {
-    catalog
-        .conn()
-        .execute(
-            "ATTACH DATABASE ?1 AS snap",
-            [path.to_string_lossy().as_ref()],
-        )
-        .map_err(state::sql(catalog))?;
-    Ok(())
-}
-
-fn detach(catalog: &Catalog) {
-    let _ = catalog.conn().execute("DETACH DATABASE snap", []);
-}
-
-/// Tracks of the snapshot whose content is alive after the join and missing here,
-/// and the chunks they need that the local store does not hold intact.
-fn plan(catalog: &Catalog, vault: &crate::vault::Vault) -> Result<(Vec<String>, Vec<ChunkId>)> {
-    let conn = catalog.conn();
-    let err = state::sql(catalog);
-    let mut stmt = conn
-        .prepare(
-            "SELECT s.id FROM snap.tracks s
-             WHERE NOT EXISTS (SELECT 1 FROM main.tracks m WHERE m.sha256 = s.sha256)
-             AND NOT EXISTS (SELECT 1 FROM main.tracks m WHERE m.id = s.id)
-             AND (
-                 EXISTS (SELECT 1 FROM snap.content_adds a
-                         WHERE a.sha256 = s.sha256 AND a.removed = 0
-                         AND NOT EXISTS (SELECT 1 FROM main.content_adds b
-                                         WHERE b.sha256 = a.sha256 AND b.device = a.device
-                                         AND b.clock = a.clock AND b.removed = 1))
-                 OR (NOT EXISTS (SELECT 1 FROM snap.content_adds a WHERE a.sha256 = s.sha256)
-                     AND NOT EXISTS (SELECT 1 FROM main.content_adds b
-                                     WHERE b.sha256 = s.sha256 AND b.removed = 1)))
-             ORDER BY s.rowid",
-        )
-        .map_err(&err)?;
-    let new_tracks: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .map_err(&err)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(&err)?;
-    let mut needed = Vec::new();
-    let mut seen = HashSet::new();
-    let mut chunks = conn
-        .prepare(
-            "SELECT tc.chunk_id, c.stored_size FROM snap.track_chunks tc
-                 JOIN snap.chunks c ON c.id = tc.chunk_id WHERE tc.track_id = ?1
-             UNION ALL SELECT t.artwork_id, c.stored_size FROM snap.tracks t
-                 JOIN snap.chunks c ON c.id = t.artwork_id WHERE t.id = ?1",
-        )
-        .map_err(&err)?;
-    for t in &new_tracks {
-        let ids: Vec<(Vec<u8>, i64)> = chunks
-            .query_map([t], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(&err)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(&err)?;
-        for (raw, stored_size) in ids {
-            let Some(id) = ChunkId::from_slice(&raw) else {
-                continue;
-            };
-            // A chunk file is trusted only once its length is right and it
-            // authenticates, never because it exists (a power cut can tear it).
-            if seen.insert(id) && !vault.store().holds_intact(&id, Some(stored_size as u64)) {
-                needed.push(id);
-            }
-        }
-    }
-    Ok((new_tracks, needed))
-}
-
-/// Column names of a table in `main`, for INSERT … SELECT between schemas that
-/// match (the snapshot was migrated to ours).
-fn columns(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(&format!("PRAGMA main.table_info({table})"))?;
-    stmt.query_map([], |r| r.get::<_, String>(1))?.collect()
-}
-
-/// The join, in one transaction (see the module docs).
-fn apply(
-    catalog: &Catalog,
-    new_tracks: &[String],
-    unavailable: &HashSet<ChunkId>,
-    heads: &BTreeMap<String, u64>,
-    cloning: bool,
-) -> Result<MergeReport> {
-    let conn = catalog.conn();
-    let err = state::sql(catalog);
-    let tx = conn.unchecked_transaction().map_err(&err)?;
-    let mut report = MergeReport::default();
-
-    let seen: i64 = tx
-        .query_row(
-            "SELECT max((SELECT value FROM snap.lamport WHERE id = 1),
-                        ifnull((SELECT max(clock) FROM snap.content_adds), 0),
-                        ifnull((SELECT max(state_clock) FROM snap.tracks), 0))",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(&err)?;
-    clock::observe(&tx, seen).map_err(&err)?;
-    tx.execute_batch(
-        "INSERT INTO main.content_adds (sha256, device, clock, removed)
-             SELECT sha256, device, clock, removed FROM snap.content_adds WHERE true
-             ON CONFLICT (sha256, device, clock) DO UPDATE SET removed = max(removed, excluded.removed);
-         INSERT INTO main.tombstones (sha256, clock, purged_at)
-             SELECT sha256, clock, purged_at FROM snap.tombstones WHERE true
-             ON CONFLICT (sha256) DO UPDATE SET clock = excluded.clock, purged_at = excluded.purged_at
-             WHERE excluded.clock > clock;",
-    )
-    .map_err(&err)?;
-
-    let track_cols = columns(&tx, "tracks").map_err(&err)?;
-    let select_cols: Vec<String> = track_cols
-        .iter()
-        .map(|c| {
-            if c == "import_job_id" {
-                "NULL".to_string()
-            } else {
-                format!("s.\"{c}\"")
-            }
-        })
-        .collect();
-    let insert_track = format!(
-        "INSERT INTO main.tracks ({}) SELECT {} FROM snap.tracks s WHERE s.id = ?1",
-        track_cols
-            .iter()
-            .map(|c| format!("\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-        select_cols.join(", ")
-    );
-    {
-        let mut chunk_ids = tx
-            .prepare(
-                "SELECT chunk_id FROM snap.track_chunks WHERE track_id = ?1
-                 UNION ALL SELECT artwork_id FROM snap.tracks WHERE id = ?1 AND artwork_id IS NOT NULL",
-            )
-            .map_err(&err)?;
-        let mut name = tx
-            .prepare("SELECT file_name FROM snap.tracks WHERE id = ?1")
-            .map_err(&err)?;
-        for t in new_tracks {
-            let ids: Vec<Vec<u8>> = chunk_ids
-                .query_map([t], |r| r.get(0))
-                .map_err(&err)?
-                .collect::<rusqlite::Result<_>>()
-                .map_err(&err)?;
-            if let Some(bad) = ids
-                .iter()
-                .filter_map(|b| ChunkId::from_slice(b))
-                .find(|id| unavailable.contains(id))
-            {
-                report.failed.push(PullFailure {
-                    track_id: t.clone(),
-                    file_name: name.query_row([t], |r| r.get(0)).map_err(&err)?,
-                    reason: format!("chunk {bad} could not be fetched from the remote"),
-                });
-                continue;
-            }
-            tx.execute(
-                "INSERT OR IGNORE INTO main.chunks (id, size, stored_size, created_at)
-                 SELECT c.id, c.size, c.stored_size, ?2 FROM snap.chunks c
-                 WHERE c.id IN (SELECT chunk_id FROM snap.track_chunks WHERE track_id = ?1
-                                UNION SELECT artwork_id FROM snap.tracks WHERE id = ?1)",
-                params![t, now_unix()],
-            )
-            .map_err(&err)?;
-            tx.execute(&insert_track, [t]).map_err(&err)?;
-            tx.execute(
-                "INSERT INTO main.track_chunks SELECT * FROM snap.track_chunks WHERE track_id = ?1",
-                [t],
-            )
-            .map_err(&err)?;
-            tx.execute(
-                "INSERT INTO main.track_tags SELECT * FROM snap.track_tags WHERE track_id = ?1",
-                [t],
-            )
-            .map_err(&err)?;
-            report.tracks_added += 1;
-        }
-    }
-
-    // State: the larger stamp wins; between equal ones, 'active'.
-    report.tracks_state_changed = tx
-        .execute(
-            "UPDATE main.tracks AS m SET state = s.state, trashed_at = s.trashed_at,
-                 state_changed_at = s.state_changed_at, state_clock = s.state_clock
-             FROM snap.tracks AS s
-             WHERE m.sha256 = s.sha256 AND m.state != s.state
-               AND (s.state_clock > m.state_clock
-                    OR (s.state_clock = m.state_clock AND s.state = 'active'))",
-            [],
-        )
-        .map_err(&err)? as u64;
-    tx.execute(
-        "UPDATE main.tracks AS m SET state_clock = s.state_clock, trashed_at = s.trashed_at,
-             state_changed_at = s.state_changed_at
-         FROM snap.tracks AS s
-         WHERE m.sha256 = s.sha256 AND m.state = s.state AND s.state_clock > m.state_clock",
-        [],
-    )
-    .map_err(&err)?;
-
-    // Contents no longer alive: every add removed (a purge that saw them all).
-    // Tracks with no adds at all (never the case for synced catalogs) are left be.
-    let purged: Vec<Vec<u8>> = {
-        let mut stmt = tx
-            .prepare(
-                "DELETE FROM main.tracks
-                 WHERE EXISTS (SELECT 1 FROM main.content_adds a WHERE a.sha256 = tracks.sha256)
-                   AND NOT EXISTS (SELECT 1 FROM main.content_adds a
-                                   WHERE a.sha256 = tracks.sha256 AND a.removed = 0)
-                 RETURNING sha256",
-            )
-            .map_err(&err)?;
-        stmt.query_map([], |r| r.get(0))
-            .map_err(&err)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(&err)?
-    };
-    report.tracks_purged = purged.len() as u64;
-    for sha in &purged {
-        tx.execute("DELETE FROM main.remote_contents WHERE sha256 = ?1", [sha])
-            .map_err(&err)?;
-    }
-
-    // Derived data keyed by content: whatever we lack.
-    tx.execute_batch(
-        "INSERT OR IGNORE INTO main.analysis SELECT * FROM snap.analysis
-             WHERE sha256 IN (SELECT sha256 FROM main.tracks);
-         INSERT OR IGNORE INTO main.thumbnails SELECT * FROM snap.thumbnails
-             WHERE artwork_id IN (SELECT artwork_id FROM main.tracks);
-         INSERT OR IGNORE INTO main.remote_contents (sha256)
-             SELECT s.sha256 FROM snap.tracks s
-             WHERE EXISTS (SELECT 1 FROM main.tracks m WHERE m.sha256 = s.sha256);",
-    )
-    .map_err(&err)?;
-    if cloning {
-        tx.execute_batch("INSERT OR REPLACE INTO main.settings SELECT * FROM snap.settings;")
-            .map_err(&err)?;
-    }
-    if report.failed.is_empty() {
-        state::raise_heads(&tx, heads).map_err(&err)?;
-    }
-    tx.commit().map_err(&err)?;
-    Ok(report)
 }

@@ -17,20 +17,20 @@ pub mod objects;
 mod pull;
 mod push;
 pub mod s3;
-mod state;
+use crate::catalog::remote as state;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub use crate::catalog::remote::{RemoteConfig, SyncStatus, tracks_on_remote};
 pub use devices::{DeviceLine, RemoteDevices};
 pub use maint::{RemoteGcOptions, RemoteGcReport, RemoteVerifyReport, RepairReport, RepairedChunk};
 pub use merge::{Incoming, MergeReport};
 pub use pull::{PullFailure, PullReport, clone_vault};
 pub use push::PushReport;
 pub use s3::{RetryPolicy, S3Remote};
-pub use state::{SyncStatus, tracks_on_remote};
 
 use crate::error::{Error, Result};
 use crate::keys::{KeyError, keyring_error};
@@ -122,19 +122,6 @@ impl SyncError {
             SyncError::Other(_) => "remote",
         }
     }
-}
-
-/// Where the remote is. No secrets: those are [`RemoteCredentials`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteConfig {
-    /// `None`: AWS S3 itself.
-    pub endpoint: Option<String>,
-    pub region: String,
-    pub bucket: String,
-    pub prefix: String,
-    pub path_style: bool,
-    /// Uploads and downloads in flight at once.
-    pub parallelism: u32,
 }
 
 impl RemoteConfig {
@@ -434,7 +421,7 @@ impl Vault {
 
     /// The remote this vault syncs with, if one is set up.
     pub fn remote_config(&self) -> Result<Option<RemoteConfig>> {
-        state::load_config(&self.catalog())
+        Ok(state::load_config(&self.catalog())?)
     }
 
     pub fn set_remote_config(&self, config: &RemoteConfig) -> Result<()> {
@@ -458,6 +445,6 @@ impl Vault {
 
     /// Last push and pull, what is on the remote, what is waiting to go up.
     pub fn sync_status(&self) -> Result<SyncStatus> {
-        state::status(&self.catalog())
+        Ok(state::status(&self.catalog())?)
     }
 }

@@ -164,14 +164,7 @@ fn aad(name: &str) -> Vec<u8> {
     aad
 }
 
-/// Where one chunk lies on the remote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Location {
-    pub chunk: ChunkId,
-    pub pack: [u8; 32],
-    pub offset: u64,
-    pub length: u64,
-}
+pub use crate::catalog::remote::Location;
 
 /// An index object: packs and the chunks in them. Binary, because a large
 /// library's index runs to millions of entries:

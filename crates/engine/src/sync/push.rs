@@ -16,7 +16,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -131,7 +130,7 @@ impl Vault {
         let device = self.catalog().device_id()?;
         {
             let catalog = self.catalog();
-            let generation = state::generation(catalog.conn()).map_err(state::sql(&catalog))?;
+            let generation = state::sync_generation(&catalog)?;
             let pushed = state::get(&catalog, state::PUSHED_GENERATION)?;
             let (pending, _) = state::unsynced_chunks(&catalog)?;
             if pending == 0
@@ -283,16 +282,7 @@ impl Vault {
         let vault_json = std::fs::read(self.root().join("vault.json"))
             .map_err(|e| Error::io(self.root().join("vault.json"), e))?;
         let catalog = self.catalog();
-        {
-            let tx = catalog
-                .conn()
-                .unchecked_transaction()
-                .map_err(state::sql(&catalog))?;
-            state::raise_heads(&tx, &BTreeMap::from([(device.to_string(), seq)]))
-                .map_err(state::sql(&catalog))?;
-            state::mark_contents_pushed(&tx, &snapshot.shas).map_err(state::sql(&catalog))?;
-            tx.commit().map_err(state::sql(&catalog))?;
-        }
+        state::record_push(&catalog, device, seq, &snapshot.shas)?;
         state::set(
             &catalog,
             state::PUSHED_GENERATION,
@@ -328,84 +318,25 @@ impl Vault {
             std::process::id(),
             hex(&random)
         ));
-        {
-            // VACUUM INTO copies one consistent state, and the generation counter
-            // travels inside it, so what the copy holds and its generation agree.
+        let contents = {
             let catalog = self.catalog();
-            catalog
-                .conn()
-                .execute("VACUUM INTO ?1", [path.to_string_lossy().as_ref()])
-                .map_err(state::sql(&catalog))?;
-        }
-        let snapshot_err = |e: rusqlite::Error| -> Error {
-            SyncError::Other(format!("catalog snapshot {}: {e}", path.display())).into()
+            state::write_snapshot(&catalog, &path)
         };
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE)
-            .map_err(snapshot_err)?;
-        let generation = state::generation(&conn).map_err(snapshot_err)?;
-        // What belongs to this device, not to the library, stays home.
-        conn.execute_batch(
-            "DELETE FROM remote_config; DELETE FROM sync_state; DELETE FROM remote_chunks;
-             DELETE FROM remote_packs; DELETE FROM remote_indexes;
-             DELETE FROM sync_heads; DELETE FROM remote_contents;
-             DELETE FROM watch_files; DELETE FROM watch_failures; DELETE FROM watch_folders;
-             VACUUM;",
-        )
-        .map_err(snapshot_err)?;
-        let schema_version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(snapshot_err)?;
-        let tracks: i64 = conn
-            .query_row("SELECT count(*) FROM tracks", [], |r| r.get(0))
-            .map_err(snapshot_err)?;
-        let shas: Vec<Vec<u8>> = conn
-            .prepare("SELECT sha256 FROM tracks")
-            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
-            .map_err(snapshot_err)?;
-        let mut chunks = Vec::new();
-        let mut seen = HashSet::new();
-        {
-            let mut stmt = conn
-                .prepare(
-                    "SELECT tc.chunk_id, c.stored_size FROM track_chunks tc JOIN chunks c ON c.id = tc.chunk_id
-                     ORDER BY tc.track_id, tc.seq",
-                )
-                .map_err(snapshot_err)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(snapshot_err)?;
-            for row in rows {
-                let (id, size) = row.map_err(snapshot_err)?;
-                if let Some(id) = ChunkId::from_slice(&id)
-                    && seen.insert(id)
-                {
-                    chunks.push((id, size as u64));
-                }
+        // Removed when the snapshot goes: also when writing it failed half way.
+        let contents = match contents {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(e.into());
             }
-            let mut art = conn
-                .prepare(
-                    "SELECT DISTINCT c.id, c.stored_size FROM tracks t JOIN chunks c ON c.id = t.artwork_id",
-                )
-                .map_err(snapshot_err)?;
-            let rows = art
-                .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
-                .map_err(snapshot_err)?;
-            for row in rows {
-                let (id, size) = row.map_err(snapshot_err)?;
-                if let Some(id) = ChunkId::from_slice(&id)
-                    && seen.insert(id)
-                {
-                    chunks.push((id, size as u64));
-                }
-            }
-        }
+        };
         Ok(Snapshot {
             path,
-            generation,
-            schema_version,
-            tracks: tracks as u64,
-            shas,
-            chunks,
+            generation: contents.generation,
+            schema_version: contents.schema_version,
+            tracks: contents.tracks,
+            shas: contents.shas,
+            chunks: contents.chunks,
         })
     }
 
@@ -694,7 +625,8 @@ fn write_index(
     rt: &tokio::runtime::Runtime,
     sealer: &Sealer,
 ) -> Result<()> {
-    let index = state::unindexed(&vault.catalog())?;
+    let state::PackList { packs, entries } = state::unindexed(&vault.catalog())?;
+    let index = objects::IndexObject { packs, entries };
     if index.packs.is_empty() {
         return Ok(());
     }

@@ -1,17 +1,41 @@
-//! What this device knows of the remote, kept in the catalog (migration 0006):
-//! settings, sync state, and where each chunk lies. Keeping it here is what lets a
-//! push with nothing new finish without a single request.
+//! What this device knows of its remote, kept in the catalog (migrations 0006 and
+//! 0010): the remote's settings, sync state, the heads of the lines merged, and
+//! where each chunk lies. Keeping it here is what lets a push with nothing new
+//! finish without a single request. The sync module reads and writes it only
+//! through these functions.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::RemoteConfig;
-use super::objects::{IndexObject, Location};
-use crate::catalog::{Catalog, format_time, now_unix};
-use crate::error::Result;
+use super::{Catalog, CatalogError, format_time, now_unix};
 use crate::store::ChunkId;
+
+type Result<T> = std::result::Result<T, CatalogError>;
+
+/// Where the remote is. No secrets: those live in the OS keyring. (Its checks and
+/// the `s3://` form are in `sync`.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteConfig {
+    /// `None`: AWS S3 itself.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub bucket: String,
+    pub prefix: String,
+    pub path_style: bool,
+    /// Uploads and downloads in flight at once.
+    pub parallelism: u32,
+}
+
+/// Where one chunk lies on the remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub chunk: ChunkId,
+    pub pack: [u8; 32],
+    pub offset: u64,
+    pub length: u64,
+}
 
 pub const PUSHED_GENERATION: &str = "pushed_generation";
 pub const PUSHED_VAULT_JSON: &str = "pushed_vault_json";
@@ -19,8 +43,8 @@ pub const LAST_PUSH_AT: &str = "last_push_at";
 pub const LAST_PULL_AT: &str = "last_pull_at";
 pub const LAST_MANIFEST: &str = "last_manifest";
 
-pub(crate) fn sql(catalog: &Catalog) -> impl Fn(rusqlite::Error) -> crate::Error + '_ {
-    move |e| catalog.err(e).into()
+pub(crate) fn sql(catalog: &Catalog) -> impl Fn(rusqlite::Error) -> CatalogError + '_ {
+    move |e| catalog.err(e)
 }
 
 pub fn load_config(catalog: &Catalog) -> Result<Option<RemoteConfig>> {
@@ -82,7 +106,7 @@ pub fn set(catalog: &Catalog, key: &str, value: &str) -> Result<()> {
 
 /// This copy of the vault's random id on the remote (manifest names carry it).
 pub fn device_id(catalog: &Catalog) -> Result<String> {
-    Ok(catalog.device_id()?)
+    catalog.device_id()
 }
 
 /// For each device's line, the newest sequence number this catalog includes.
@@ -129,6 +153,130 @@ pub fn generation(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT value FROM sync_generation WHERE id = 1", [], |r| {
         r.get(0)
     })
+}
+
+pub fn sync_generation(catalog: &Catalog) -> Result<i64> {
+    generation(catalog.conn()).map_err(sql(catalog))
+}
+
+/// What a catalog snapshot for the remote holds.
+pub struct SnapshotContents {
+    /// The catalog's sync generation when it was copied (it travels inside the copy).
+    pub generation: i64,
+    pub schema_version: i64,
+    pub tracks: u64,
+    /// The SHA-256 of every track.
+    pub shas: Vec<Vec<u8>>,
+    /// Chunks it references (audio in track order, then cover art), each once,
+    /// with their stored sizes.
+    pub chunks: Vec<(ChunkId, u64)>,
+}
+
+/// Copies the catalog to `path` as the library's snapshot for the remote: one
+/// consistent state (`VACUUM INTO`), with what belongs to this device rather than
+/// to the library (remote settings and knowledge, sync state, watched folders)
+/// emptied.
+pub fn write_snapshot(catalog: &Catalog, path: &std::path::Path) -> Result<SnapshotContents> {
+    catalog
+        .conn()
+        .execute("VACUUM INTO ?1", [path.to_string_lossy().as_ref()])
+        .map_err(sql(catalog))?;
+    let err = |source| CatalogError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(err)?;
+    let generation = generation(&conn).map_err(err)?;
+    conn.execute_batch(
+        "DELETE FROM remote_config; DELETE FROM sync_state; DELETE FROM remote_chunks;
+         DELETE FROM remote_packs; DELETE FROM remote_indexes;
+         DELETE FROM sync_heads; DELETE FROM remote_contents;
+         DELETE FROM watch_files; DELETE FROM watch_failures; DELETE FROM watch_folders;
+         VACUUM;",
+    )
+    .map_err(err)?;
+    let schema_version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(err)?;
+    let shas: Vec<Vec<u8>> = conn
+        .prepare("SELECT sha256 FROM tracks")
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+        .map_err(err)?;
+    let mut chunks = Vec::new();
+    let mut seen = HashSet::new();
+    for query in [
+        "SELECT tc.chunk_id, c.stored_size FROM track_chunks tc JOIN chunks c ON c.id = tc.chunk_id
+         ORDER BY tc.track_id, tc.seq",
+        "SELECT DISTINCT c.id, c.stored_size FROM tracks t JOIN chunks c ON c.id = t.artwork_id",
+    ] {
+        let mut stmt = conn.prepare(query).map_err(err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(err)?;
+        for row in rows {
+            let (id, size) = row.map_err(err)?;
+            if let Some(id) = ChunkId::from_slice(&id)
+                && seen.insert(id)
+            {
+                chunks.push((id, size.max(0) as u64));
+            }
+        }
+    }
+    Ok(SnapshotContents {
+        generation,
+        schema_version,
+        tracks: shas.len() as u64,
+        shas,
+        chunks,
+    })
+}
+
+/// After a push: this device's line is at `seq`, and every content of the pushed
+/// snapshot is in the cloud. One transaction.
+pub fn record_push(
+    catalog: &Catalog,
+    device: &str,
+    seq: u64,
+    snapshot_shas: &[Vec<u8>],
+) -> Result<()> {
+    let e = sql(catalog);
+    let tx = catalog.conn().unchecked_transaction().map_err(&e)?;
+    raise_heads(&tx, &BTreeMap::from([(device.to_string(), seq)])).map_err(&e)?;
+    mark_contents_pushed(&tx, snapshot_shas).map_err(&e)?;
+    tx.commit().map_err(&e)
+}
+
+/// Every known location of every remote chunk, by pack (what `verify --remote`
+/// expects each pack to hold).
+pub fn locations_by_pack(catalog: &Catalog) -> Result<HashMap<[u8; 32], Vec<Location>>> {
+    let mut stmt = catalog
+        .conn()
+        .prepare("SELECT chunk_id, pack_id, offset, length FROM remote_chunks")
+        .map_err(sql(catalog))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .map_err(sql(catalog))?;
+    let mut out: HashMap<[u8; 32], Vec<Location>> = HashMap::new();
+    for row in rows {
+        let (c, p, o, l) = row.map_err(sql(catalog))?;
+        if let (Some(chunk), Ok(pack)) = (ChunkId::from_slice(&c), <[u8; 32]>::try_from(p)) {
+            out.entry(pack).or_default().push(Location {
+                chunk,
+                pack,
+                offset: o as u64,
+                length: l as u64,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Chunks a track references that no known remote pack holds. Chunk rows no
@@ -244,8 +392,14 @@ pub fn record_packs(
     Ok(())
 }
 
+/// Packs (id, size) with the chunks in them.
+pub struct PackList {
+    pub packs: Vec<([u8; 32], u64)>,
+    pub entries: Vec<Location>,
+}
+
 /// This device's packs that no index object lists yet, with their chunks.
-pub fn unindexed(catalog: &Catalog) -> Result<IndexObject> {
+pub fn unindexed(catalog: &Catalog) -> Result<PackList> {
     let conn = catalog.conn();
     let mut packs_stmt = conn
         .prepare(
@@ -288,7 +442,7 @@ pub fn unindexed(catalog: &Catalog) -> Result<IndexObject> {
             }
         }
     }
-    Ok(IndexObject { packs, entries })
+    Ok(PackList { packs, entries })
 }
 
 pub fn mark_indexed(catalog: &Catalog, packs: &[[u8; 32]], index_name: &str) -> Result<()> {
