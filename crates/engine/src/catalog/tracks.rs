@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::{Serialize, Serializer};
 
 use super::{Catalog, CatalogError, clock, format_time, now_unix, now_unix_millis};
-use crate::store::{ChunkId, hex};
+use crate::store::{ChunkId, ChunkStore, hex};
 
 /// A track's id: 16 lowercase hex characters (64 random bits), stable across
 /// devices so catalogs can merge.
@@ -146,6 +146,15 @@ pub struct NewTrack<'a> {
     pub import_job_id: Option<i64>,
     /// (chunk, offset, plaintext length, stored size)
     pub chunks: &'a [(ChunkId, u64, u64, u64)],
+    pub meta: &'a TrackMetadata,
+    pub other_tags: &'a [(String, String)],
+    pub artwork: Option<&'a NewArtwork>,
+    pub metadata_version: i64,
+}
+
+/// New metadata for a track (rescan).
+pub(crate) struct MetadataUpdate<'a> {
+    pub id: &'a TrackId,
     pub meta: &'a TrackMetadata,
     pub other_tags: &'a [(String, String)],
     pub artwork: Option<&'a NewArtwork>,
@@ -424,22 +433,50 @@ impl Catalog {
         tracks: &[NewTrack<'_>],
         quota: Option<u64>,
     ) -> Result<Vec<CommitOutcome>, CatalogError> {
+        self.commit_tracks_with(tracks, quota, None)
+    }
+
+    /// [`Catalog::commit_tracks`] for an import batch whose chunks are not durable
+    /// yet: one `syncfs`, inside the transaction, makes the chunks and the batch's
+    /// records durable before the commit.
+    pub(crate) fn commit_import_batch(
+        &mut self,
+        tracks: &[NewTrack<'_>],
+        quota: Option<u64>,
+        store: &ChunkStore,
+        written: &[ChunkId],
+    ) -> Result<Vec<CommitOutcome>, CatalogError> {
+        self.commit_tracks_with(tracks, quota, Some((store, written)))
+    }
+
+    fn commit_tracks_with(
+        &mut self,
+        tracks: &[NewTrack<'_>],
+        quota: Option<u64>,
+        chunks: Option<(&ChunkStore, &[ChunkId])>,
+    ) -> Result<Vec<CommitOutcome>, CatalogError> {
         let path = self.path.clone();
         let err = |source| CatalogError::Sqlite {
             path: path.clone(),
             source,
         };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(err)?;
         let mut outcomes = Vec::with_capacity(tracks.len());
         let stamp = clock::tick(&tx).map_err(err)?;
         let device = clock::device(&tx).map_err(err)?;
         for t in tracks {
             outcomes.push(commit_in_tx(&tx, t, quota, (&device, stamp)).map_err(err)?);
         }
+        let sealed = match chunks {
+            Some((store, written)) => self.seal_records_with_chunks(store, written)?,
+            None => self.seal_records()?,
+        };
         tx.commit().map_err(err)?;
+        sealed.after_commit();
         Ok(outcomes)
     }
 
@@ -452,21 +489,57 @@ impl Catalog {
         artwork: Option<&NewArtwork>,
         metadata_version: i64,
     ) -> Result<(), CatalogError> {
+        self.update_metadata_batch(
+            &[MetadataUpdate {
+                id,
+                meta,
+                other_tags,
+                artwork,
+                metadata_version,
+            }],
+            None,
+        )
+    }
+
+    /// Replaces the metadata of several tracks in one transaction: one `syncfs`
+    /// for their records (and for new artwork chunks, when given) instead of one
+    /// per track.
+    pub(crate) fn update_metadata_batch(
+        &mut self,
+        updates: &[MetadataUpdate<'_>],
+        chunks: Option<(&ChunkStore, &[ChunkId])>,
+    ) -> Result<(), CatalogError> {
         let path = self.path.clone();
         let err = |source| CatalogError::Sqlite {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
-        if let Some(a) = artwork {
-            tx.execute(
-                "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![&a.chunk.0[..], a.size as i64, a.stored_size as i64, now_unix()],
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        for u in updates {
+            if let Some(a) = u.artwork {
+                tx.execute(
+                    "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![&a.chunk.0[..], a.size as i64, a.stored_size as i64, now_unix()],
+                )
+                .map_err(err)?;
+            }
+            write_metadata(
+                &tx,
+                u.id,
+                u.meta,
+                u.other_tags,
+                u.artwork,
+                u.metadata_version,
             )
             .map_err(err)?;
         }
-        write_metadata(&tx, id, meta, other_tags, artwork, metadata_version).map_err(err)?;
-        tx.commit().map_err(err)
+        let sealed = match chunks {
+            Some((store, written)) => self.seal_records_with_chunks(store, written)?,
+            None => self.seal_records()?,
+        };
+        tx.commit().map_err(err)?;
+        sealed.after_commit();
+        Ok(())
     }
 
     /// Tracks whose metadata was read by an older extractor than `version`.
@@ -581,7 +654,9 @@ impl Catalog {
             }
             n += changed;
         }
+        let sealed = self.seal_records()?;
         tx.commit().map_err(e)?;
+        sealed.after_commit();
         Ok(n)
     }
 
@@ -628,7 +703,11 @@ impl Catalog {
             }
             ids
         };
+        // The tombstone record is written (and durable) before the commit; the
+        // purged tracks' records go after it.
+        let sealed = self.seal_records()?;
         tx.commit().map_err(e)?;
+        sealed.after_commit();
         Ok(ids)
     }
 

@@ -1,0 +1,570 @@
+//! The catalog's side of sealed records (`crate::records`): which records a
+//! transaction changed (`record_dirty`, filled by triggers, migration 0011), their
+//! rows read by column name, sealing them before the transaction commits, and
+//! putting records' rows back when a catalog is rebuilt.
+//!
+//! Every write transaction on a catalog that has records attached calls
+//! [`Catalog::seal_records`] right before its commit and
+//! [`SealedRecords::after_commit`] after it. Paths that commit without it leave
+//! their marks behind; [`Catalog::seal_leftover_records`] writes those when the
+//! vault opens.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use super::{Catalog, CatalogError, SCHEMA_VERSION};
+use crate::catalog::TrackId;
+use crate::records::{RecordName, RecordPayload, RecordStore, RecordTable};
+use crate::store::{ChunkId, ChunkStore};
+
+/// Records written per transaction when catching up on marks left behind (the
+/// first open of a vault made before records, or after a crash).
+const LEFTOVER_BATCH: i64 = 512;
+
+/// The tables each kind of record carries, in the order a rebuild inserts them
+/// (chunks before the tracks and chunk lists that reference them).
+const TRACK_TABLES: &[&str] = &["chunks", "tracks", "track_chunks", "track_tags"];
+const TOMBSTONE_TABLES: &[&str] = &["tombstones"];
+const SETTINGS_TABLES: &[&str] = &["settings", "remote_config", "watch_folders"];
+
+/// What sealing did in a transaction about to commit. Records of tracks the
+/// transaction deleted are removed only once it has committed: before, a rollback
+/// would leave a track without its record.
+#[must_use = "call after_commit once the transaction has committed"]
+#[derive(Default)]
+pub struct SealedRecords {
+    records: Option<Arc<RecordStore>>,
+    deleted: Vec<TrackId>,
+}
+
+impl SealedRecords {
+    /// Removes the records of the tracks the committed transaction deleted. A
+    /// removal that fails leaves a record whose track is gone: harmless (a
+    /// tombstone outranks it in a rebuild) and removed by `gc` or `doctor --repair`.
+    pub fn after_commit(self) {
+        if let Some(records) = self.records {
+            for id in self.deleted {
+                let _ = records.remove(&RecordName::Track(id));
+            }
+        }
+    }
+}
+
+/// A chunk the catalog references, with the tracks that use it.
+#[derive(Debug, Clone)]
+pub(crate) struct ChunkUse {
+    pub stored_size: u64,
+    pub tracks: Vec<TrackId>,
+}
+
+/// What rebuilding a catalog from records did.
+#[derive(Debug, Default)]
+pub(crate) struct RebuildOutcome {
+    pub tracks: usize,
+    pub trashed: usize,
+    pub tombstones: usize,
+    /// Records whose content a tombstone outranks (a purge cut short before it
+    /// removed them): left out, and their records can go.
+    pub purged: Vec<TrackId>,
+    /// Records that could not be put back, with the reason.
+    pub refused: Vec<(TrackId, String)>,
+    pub artwork: Vec<ChunkId>,
+}
+
+impl Catalog {
+    /// From now on, every write transaction on this connection writes the records
+    /// of what it changed before it commits.
+    pub(crate) fn attach_records(&mut self, records: Arc<RecordStore>) {
+        self.records = Some(records);
+    }
+
+    /// Writes the sealed records of every row changed so far in the open
+    /// transaction, makes them durable (one `syncfs`), and clears their marks.
+    /// Call it right before the commit, then [`SealedRecords::after_commit`]. A
+    /// no-op on a catalog without records (tests, benchmarks, snapshots).
+    pub fn seal_records(&self) -> Result<SealedRecords, CatalogError> {
+        self.seal_marked(None, None).map(|(sealed, _)| sealed)
+    }
+
+    /// [`Catalog::seal_records`] for an import batch: the chunks it wrote are made
+    /// durable by the same `syncfs` as its records.
+    pub(crate) fn seal_records_with_chunks(
+        &self,
+        store: &ChunkStore,
+        chunks: &[ChunkId],
+    ) -> Result<SealedRecords, CatalogError> {
+        if self.records.is_none() {
+            store.make_durable(chunks)?;
+            return Ok(SealedRecords::default());
+        }
+        self.seal_marked(Some((store, chunks)), None)
+            .map(|(sealed, _)| sealed)
+    }
+
+    fn seal_marked(
+        &self,
+        chunks: Option<(&ChunkStore, &[ChunkId])>,
+        limit: Option<i64>,
+    ) -> Result<(SealedRecords, usize), CatalogError> {
+        let Some(records) = self.records.clone() else {
+            return Ok((SealedRecords::default(), 0));
+        };
+        let e = |e| self.err(e);
+        let marked: Vec<(String, String)> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT kind, key FROM record_dirty ORDER BY kind, key LIMIT ?1")
+                .map_err(e)?;
+            stmt.query_map([limit.unwrap_or(-1)], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(e)?
+                .collect::<Result<_, _>>()
+                .map_err(e)?
+        };
+        let mut wrote = false;
+        let mut deleted = Vec::new();
+        for (kind, key) in &marked {
+            let name = match kind.as_str() {
+                "track" => RecordName::Track(TrackId(key.clone())),
+                "tombstones" => RecordName::Tombstones,
+                _ => RecordName::Settings,
+            };
+            match render(&self.conn, &name).map_err(e)? {
+                Some(payload) => {
+                    records.write(&name, &payload)?;
+                    wrote = true;
+                }
+                None => {
+                    if let RecordName::Track(id) = name {
+                        deleted.push(id);
+                    }
+                }
+            }
+        }
+        let chunks_synced = match chunks {
+            Some((store, ids)) if !ids.is_empty() => {
+                store.make_durable(ids)?;
+                true
+            }
+            _ => false,
+        };
+        if wrote {
+            records.make_durable(chunks_synced)?;
+        }
+        {
+            let mut clear = self
+                .conn
+                .prepare_cached("DELETE FROM record_dirty WHERE kind = ?1 AND key = ?2")
+                .map_err(e)?;
+            for (kind, key) in &marked {
+                clear.execute(params![kind, key]).map_err(e)?;
+            }
+        }
+        Ok((
+            SealedRecords {
+                records: Some(records),
+                deleted,
+            },
+            marked.len(),
+        ))
+    }
+
+    /// Runs `write` in a transaction that writes the records of what it changed
+    /// before it commits. Inside a transaction the caller opened, `write` simply
+    /// runs: that transaction's commit seals.
+    pub(crate) fn write<T>(
+        &self,
+        write: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, CatalogError> {
+        if !self.conn.is_autocommit() {
+            return write(&self.conn).map_err(|e| self.err(e));
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let value = write(&tx).map_err(|e| self.err(e))?;
+        let sealed = self.seal_records()?;
+        tx.commit().map_err(|e| self.err(e))?;
+        sealed.after_commit();
+        Ok(value)
+    }
+
+    /// Writes the records still marked: left by a crash between a commit and its
+    /// records, by a writer that does not seal, or by migration 0011 on a vault
+    /// made before records (every track). Batches of their own transactions, so an
+    /// interrupted catch-up resumes where it stopped. Returns how many were written.
+    pub(crate) fn seal_leftover_records(&self) -> Result<usize, CatalogError> {
+        if self.records.is_none() || self.records_pending()? == 0 {
+            return Ok(0);
+        }
+        let mut total = 0;
+        loop {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+                    .map_err(|e| self.err(e))?;
+            let (sealed, n) = self.seal_marked(None, Some(LEFTOVER_BATCH))?;
+            tx.commit().map_err(|e| self.err(e))?;
+            sealed.after_commit();
+            total += n;
+            if (n as i64) < LEFTOVER_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Records marked but not written yet.
+    pub(crate) fn records_pending(&self) -> Result<u64, CatalogError> {
+        self.conn
+            .query_row("SELECT count(*) FROM record_dirty", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Marks records to be written again (a repair), and writes them.
+    pub(crate) fn rewrite_records(&self, names: &[RecordName]) -> Result<(), CatalogError> {
+        self.write(|conn| {
+            let mut mark = conn
+                .prepare_cached("INSERT OR IGNORE INTO record_dirty (kind, key) VALUES (?1, ?2)")?;
+            for name in names {
+                match name {
+                    RecordName::Track(id) => mark.execute(params!["track", id.as_str()])?,
+                    RecordName::Tombstones => mark.execute(params!["tombstones", ""])?,
+                    RecordName::Settings => mark.execute(params!["settings", ""])?,
+                };
+            }
+            Ok(())
+        })
+    }
+
+    /// A record as the catalog would write it now; `None` for a track that is gone.
+    pub(crate) fn render_record(
+        &self,
+        name: &RecordName,
+    ) -> Result<Option<RecordPayload>, CatalogError> {
+        render(&self.conn, name).map_err(|e| self.err(e))
+    }
+
+    /// Every track id with its file name.
+    pub(crate) fn track_names(&self) -> Result<HashMap<TrackId, String>, CatalogError> {
+        let e = |e| self.err(e);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, file_name FROM tracks")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| Ok((TrackId(r.get(0)?), r.get(1)?)))
+            .map_err(e)?;
+        rows.collect::<Result<_, _>>().map_err(e)
+    }
+
+    /// Every chunk a track references (audio or artwork), with its stored size and
+    /// the tracks that use it.
+    pub(crate) fn chunk_uses(&self) -> Result<HashMap<ChunkId, ChunkUse>, CatalogError> {
+        let e = |e| self.err(e);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.stored_size, u.track_id FROM chunks c
+                 JOIN (SELECT chunk_id, track_id FROM track_chunks
+                       UNION SELECT artwork_id, id FROM tracks WHERE artwork_id IS NOT NULL) u
+                   ON u.chunk_id = c.id",
+            )
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    TrackId(r.get(2)?),
+                ))
+            })
+            .map_err(e)?;
+        let mut out: HashMap<ChunkId, ChunkUse> = HashMap::new();
+        for row in rows {
+            let (raw, stored, track) = row.map_err(e)?;
+            let Some(id) = ChunkId::from_slice(&raw) else {
+                continue;
+            };
+            out.entry(id)
+                .or_insert_with(|| ChunkUse {
+                    stored_size: stored.max(0) as u64,
+                    tracks: Vec::new(),
+                })
+                .tracks
+                .push(track);
+        }
+        Ok(out)
+    }
+
+    /// Fills an empty catalog (freshly migrated) from records, in one transaction:
+    /// the settings, the tombstones, then every track a tombstone does not
+    /// outrank, with its chunks, chunk list and tags. The Lamport clock restarts
+    /// above every stamp the records carry; no mark is left (the records are the
+    /// source). Derived data (analysis, thumbnails) is left to be computed again.
+    pub(crate) fn rebuild_from_records(
+        &mut self,
+        settings: Option<&RecordPayload>,
+        tombstones: Option<&RecordPayload>,
+        tracks: &mut dyn Iterator<Item = (TrackId, RecordPayload)>,
+    ) -> Result<RebuildOutcome, CatalogError> {
+        let path = self.path.clone();
+        let err = |source| CatalogError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let mut outcome = RebuildOutcome::default();
+        let mut max_clock = 0i64;
+        if let Some(p) = settings {
+            insert_tables(&tx, p, SETTINGS_TABLES, "OR REPLACE").map_err(err)?;
+        }
+        let mut tombstone_clock: HashMap<Vec<u8>, i64> = HashMap::new();
+        if let Some(p) = tombstones {
+            insert_tables(&tx, p, TOMBSTONE_TABLES, "OR REPLACE").map_err(err)?;
+            if let Some(t) = p.table("tombstones") {
+                for row in 0..t.rows.len() {
+                    if let (Some(Value::Blob(sha)), Some(Value::Integer(clock))) =
+                        (t.get(row, "sha256"), t.get(row, "clock"))
+                    {
+                        tombstone_clock.insert(sha.clone(), *clock);
+                        max_clock = max_clock.max(*clock);
+                    }
+                }
+                outcome.tombstones = t.rows.len();
+            }
+        }
+        for (id, payload) in tracks {
+            let id = &id;
+            let payload = &payload;
+            let Some(row) = payload.table("tracks").filter(|t| t.rows.len() == 1) else {
+                outcome
+                    .refused
+                    .push((id.clone(), "the record holds no track row".into()));
+                continue;
+            };
+            let clock = |c: &str| match row.get(0, c) {
+                Some(Value::Integer(v)) => *v,
+                _ => 0,
+            };
+            let alive_since = clock("added_clock").max(clock("state_clock"));
+            max_clock = max_clock.max(alive_since);
+            if let Some(Value::Blob(sha)) = row.get(0, "sha256")
+                && tombstone_clock.get(sha).is_some_and(|t| *t > alive_since)
+            {
+                outcome.purged.push(id.clone());
+                continue;
+            }
+            if row.get(0, "id") != Some(&Value::Text(id.to_string())) {
+                outcome
+                    .refused
+                    .push((id.clone(), "the record names another track".into()));
+                continue;
+            }
+            // One savepoint per track: a record that does not fit (the same content
+            // twice) is left out whole, never half inserted.
+            tx.execute_batch("SAVEPOINT track").map_err(err)?;
+            match insert_tables(&tx, payload, TRACK_TABLES, "") {
+                Ok(()) => {
+                    tx.execute_batch("RELEASE track").map_err(err)?;
+                    outcome.tracks += 1;
+                    if row.get(0, "state") == Some(&Value::Text("trashed".into())) {
+                        outcome.trashed += 1;
+                    }
+                    if let Some(Value::Blob(art)) = row.get(0, "artwork_id")
+                        && let Some(chunk) = ChunkId::from_slice(art)
+                    {
+                        outcome.artwork.push(chunk);
+                    }
+                }
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO track; RELEASE track")
+                        .map_err(err)?;
+                    outcome.refused.push((id.clone(), e.to_string()));
+                }
+            }
+        }
+        tx.execute(
+            "UPDATE lamport SET value = max(value, ?1) WHERE id = 1",
+            [max_clock],
+        )
+        .map_err(err)?;
+        tx.execute("DELETE FROM record_dirty", []).map_err(err)?;
+        tx.commit().map_err(err)?;
+        outcome.artwork.sort();
+        outcome.artwork.dedup();
+        Ok(outcome)
+    }
+
+    /// Leaves write-ahead logging for a catalog built aside: the file then holds
+    /// everything on its own and can be renamed into place with no log beside it.
+    pub(crate) fn detach_log(&self) -> Result<(), CatalogError> {
+        let _: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Keeps a thumbnail made again after a rebuild.
+    pub(crate) fn put_thumbnail(
+        &self,
+        artwork: &ChunkId,
+        thumbnail: &crate::media::Thumbnail,
+    ) -> Result<(), CatalogError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO thumbnails (artwork_id, mime_type, width, height, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    &artwork.0[..],
+                    thumbnail.mime_type,
+                    thumbnail.width,
+                    thumbnail.height,
+                    thumbnail.data
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+/// Reads the rows a record holds, every column by name.
+fn render(conn: &Connection, name: &RecordName) -> rusqlite::Result<Option<RecordPayload>> {
+    let tables = match name {
+        RecordName::Track(id) => {
+            let mut track = rows(
+                conn,
+                "tracks",
+                "SELECT * FROM tracks WHERE id = ?1",
+                &[id.as_str()],
+            )?;
+            if track.rows.is_empty() {
+                return Ok(None);
+            }
+            // The import job is this catalog's history, not the library's: a
+            // rebuilt catalog has no jobs to point at.
+            if let Some(i) = track.columns.iter().position(|c| c == "import_job_id") {
+                track.columns.remove(i);
+                for row in &mut track.rows {
+                    row.remove(i);
+                }
+            }
+            vec![
+                rows(
+                    conn,
+                    "chunks",
+                    "SELECT * FROM chunks WHERE id IN
+                       (SELECT chunk_id FROM track_chunks WHERE track_id = ?1
+                        UNION SELECT artwork_id FROM tracks WHERE id = ?1)
+                     ORDER BY id",
+                    &[id.as_str()],
+                )?,
+                track,
+                rows(
+                    conn,
+                    "track_chunks",
+                    "SELECT * FROM track_chunks WHERE track_id = ?1 ORDER BY seq",
+                    &[id.as_str()],
+                )?,
+                rows(
+                    conn,
+                    "track_tags",
+                    "SELECT * FROM track_tags WHERE track_id = ?1 ORDER BY seq",
+                    &[id.as_str()],
+                )?,
+            ]
+        }
+        RecordName::Tombstones => vec![rows(
+            conn,
+            "tombstones",
+            "SELECT * FROM tombstones ORDER BY sha256",
+            &[],
+        )?],
+        RecordName::Settings => vec![
+            rows(conn, "settings", "SELECT * FROM settings ORDER BY key", &[])?,
+            rows(
+                conn,
+                "remote_config",
+                "SELECT * FROM remote_config ORDER BY id",
+                &[],
+            )?,
+            rows(
+                conn,
+                "watch_folders",
+                "SELECT * FROM watch_folders ORDER BY id",
+                &[],
+            )?,
+        ],
+    };
+    Ok(Some(RecordPayload {
+        schema_version: SCHEMA_VERSION,
+        tables,
+    }))
+}
+
+fn rows(conn: &Connection, table: &str, sql: &str, args: &[&str]) -> rusqlite::Result<RecordTable> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let n = columns.len();
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args), |r| {
+            (0..n)
+                .map(|i| r.get::<_, Value>(i))
+                .collect::<Result<Vec<_>, _>>()
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordTable {
+        name: table.to_string(),
+        columns,
+        rows,
+    })
+}
+
+/// Inserts a record's rows into the tables in `allowed` (in that order), by
+/// column name. Columns the catalog does not have are refused rather than
+/// dropped.
+fn insert_tables(
+    conn: &Connection,
+    payload: &RecordPayload,
+    allowed: &[&str],
+    conflict: &str,
+) -> rusqlite::Result<()> {
+    for table in allowed {
+        let Some(t) = payload.table(table) else {
+            continue;
+        };
+        if t.rows.is_empty() {
+            continue;
+        }
+        let known: HashSet<String> = {
+            let mut stmt = conn.prepare_cached(&format!("PRAGMA main.table_info({table})"))?;
+            stmt.query_map([], |r| r.get::<_, String>(1))?
+                .collect::<Result<_, _>>()?
+        };
+        if let Some(unknown) = t.columns.iter().find(|c| !known.contains(*c)) {
+            return Err(rusqlite::Error::InvalidColumnName(format!(
+                "{table}.{unknown} is not a column of this catalog"
+            )));
+        }
+        let sql = format!(
+            "INSERT {conflict} INTO main.{table} ({}) VALUES ({})",
+            t.columns
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
+            vec!["?"; t.columns.len()].join(", ")
+        );
+        let mut insert = conn.prepare_cached(&sql)?;
+        for row in &t.rows {
+            insert.execute(rusqlite::params_from_iter(row))?;
+        }
+    }
+    Ok(())
+}
