@@ -169,10 +169,10 @@ impl VaultKeys {
     /// leftovers), so it refuses while an import runs.
     pub fn doctor(&self, options: &DoctorOptions, keys: &dyn KeyStore) -> Result<DoctorReport> {
         let _lock = crate::vault::lock_exclusive(self.root())?;
+        // A copied vault may lack its empty folders; a rebuild is made in tmp/.
         let tmp = self.root().join("tmp");
-        if tmp.is_dir() {
-            clean_tmp(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        }
+        fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        clean_tmp(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let doctor = Doctor {
             keys: self,
             options,
@@ -411,8 +411,10 @@ impl Doctor<'_> {
                 paths: Vec::new(),
             });
         }
-        if too_new {
-            // A newer Audiovault wrote some records: leave every file alone.
+        if too_new || rebuilt {
+            // A newer Audiovault wrote some records, or the catalog was just
+            // rebuilt: records it could not put back and their chunks are the only
+            // trace of those tracks, so no record or chunk file is removed now.
             return Ok(());
         }
 
@@ -439,26 +441,14 @@ impl Doctor<'_> {
             repaired.push(Repair {
                 action: RepairAction::RecordsRemoved,
                 detail: format!(
-                    "removed {} record(s) of tracks the catalog does not have (an import or purge cut short){}",
+                    "{} record(s) of tracks the catalog does not have (an import or purge cut short): {} removed, {} unreadable one(s) moved aside to records/damaged/",
+                    extra.len(),
                     extra.len() - set_aside.len(),
-                    if set_aside.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; moved {} unreadable one(s) aside to records/damaged/",
-                            set_aside.len()
-                        )
-                    }
+                    set_aside.len()
                 ),
                 paths: set_aside,
             });
         }
-        if rebuilt && !all_track_records_readable(&exam) {
-            // Some records could not be read while the catalog was lost: their
-            // chunks cannot be told from orphans, so none is removed.
-            return Ok(());
-        }
-
         // Orphan chunk files: referenced by no catalog row and by no record that
         // is left (those of catalog tracks).
         let mut kept: HashSet<ChunkId> = exam.catalog_rows.clone();
@@ -575,9 +565,23 @@ impl Doctor<'_> {
                 outcome.purged.len()
             ));
         }
+        // A tombstone proves these were purged: their records were due to go.
+        for id in &outcome.purged {
+            self.records
+                .remove(&RecordName::Track(id.clone()))
+                .map_err(CatalogError::from)?;
+        }
+        let mut kept_aside = Vec::new();
+        for (id, _) in &outcome.refused {
+            kept_aside.push(
+                self.records
+                    .set_aside(&RecordName::Track(id.clone()))
+                    .map_err(CatalogError::from)?,
+            );
+        }
         if !outcome.refused.is_empty() {
             detail.push_str(&format!(
-                "; {} record(s) could not be put back: {}",
+                "; {} record(s) could not be put back and were moved to records/damaged/: {}",
                 outcome.refused.len(),
                 outcome
                     .refused
@@ -594,7 +598,7 @@ impl Doctor<'_> {
         Ok(Repair {
             action: RepairAction::CatalogRebuilt,
             detail,
-            paths: moved,
+            paths: moved.into_iter().chain(kept_aside).collect(),
         })
     }
 
@@ -880,7 +884,7 @@ impl Examination {
             return Check::pass(
                 CheckName::Chunks,
                 format!(
-                    "{} chunk file(s) that {source} references, each present with its recorded size; no orphan files",
+                    "{} chunk file(s) referenced by {source}, each present with its recorded size; no orphan files",
                     self.uses.len()
                 ),
             );
@@ -1052,13 +1056,6 @@ impl Examination {
             .naming(named)
         }
     }
-}
-
-/// Whether every track record could be read.
-fn all_track_records_readable(exam: &Examination) -> bool {
-    exam.track_records
-        .values()
-        .all(|s| matches!(s, RecordStatus::Readable(_)))
 }
 
 fn record_info(p: &RecordPayload) -> RecordInfo {
@@ -1375,57 +1372,105 @@ mod tests {
         f.keys().doctor(&options, &NoKeyring).unwrap()
     }
 
-    #[test]
-    fn every_change_reaches_the_records_before_its_commit_returns() {
-        let f = library();
-        let vault = f.vault();
+    /// Right after a write returned: nothing is left marked, and every record on
+    /// disk is what the catalog would write.
+    #[track_caller]
+    fn assert_sealed(vault: &Vault, step: &str) {
         let c = vault.catalog();
-        assert_eq!(c.records_pending().unwrap(), 0, "no mark outlives a commit");
+        assert_eq!(
+            c.records_pending().unwrap(),
+            0,
+            "{step}: a mark outlived its commit"
+        );
         let names = c.track_names().unwrap();
-        assert_eq!(names.len(), 3, "a, b and long.wav (c.wav was purged)");
         let on_disk = vault.records().track_ids().unwrap();
         assert_eq!(
             on_disk.iter().collect::<BTreeSet<_>>(),
             names.keys().collect::<BTreeSet<_>>(),
-            "one record per track, and the purged track's record is gone"
+            "{step}: one record per track"
         );
         for name in names
             .keys()
             .map(|id| RecordName::Track(id.clone()))
             .chain([RecordName::Settings, RecordName::Tombstones])
         {
-            let record = vault.records().read(&name).unwrap().unwrap();
-            assert_eq!(Some(record), c.render_record(&name).unwrap(), "{name}");
+            let record = vault.records().read(&name).unwrap();
+            assert_eq!(record, c.render_record(&name).unwrap(), "{step}: {name}");
         }
+    }
+
+    #[test]
+    fn every_change_reaches_the_records_before_its_commit_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        };
+        let vault =
+            Vault::create(&dir.path().join("vault"), &Passphrase::new("pw"), &options).unwrap();
+        assert_sealed(&vault, "create");
+        let src = dir.path().join("in");
+        fs::create_dir(&src).unwrap();
+        for (i, len) in [40_000u32, 50_000, 3_000_000].into_iter().enumerate() {
+            fs::write(src.join(format!("{i}.wav")), wav(i as u8 + 1, len)).unwrap();
+        }
+        let report = vault
+            .import(
+                &[src.clone()],
+                &ImportOptions::default(),
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .unwrap();
+        assert_eq!(report.imported, 3);
+        assert_sealed(&vault, "import");
+        let ids: Vec<TrackId> = report.files.iter().filter_map(|f| f.id.clone()).collect();
+        vault.set_trashed(&ids[..2], true).unwrap();
+        assert_sealed(&vault, "trash");
+        vault.set_trashed(&ids[1..2], false).unwrap();
+        assert_sealed(&vault, "restore");
+        vault.purge(None).unwrap();
+        assert_sealed(&vault, "purge");
+        vault.rescan(None, true).unwrap();
+        assert_sealed(&vault, "rescan");
+        vault.set_setting("quota_bytes", "123456789").unwrap();
+        assert_sealed(&vault, "setting");
+        let watched = dir.path().join("watched");
+        fs::create_dir(&watched).unwrap();
+        vault
+            .add_watch_folder(&crate::watch::WatchFolder::new(watched.clone()))
+            .unwrap();
+        assert_sealed(&vault, "watch add");
+        vault.set_watch_folder_enabled(&watched, false).unwrap();
+        assert_sealed(&vault, "watch disable");
+        vault.remove_watch_folder(&watched).unwrap();
+        assert_sealed(&vault, "watch remove");
+
+        let c = vault.catalog();
+        assert_eq!(c.track_names().unwrap().len(), 2, "one track was purged");
         let tombstones = vault
             .records()
             .read(&RecordName::Tombstones)
             .unwrap()
             .unwrap();
         assert_eq!(tombstones.table("tombstones").unwrap().rows.len(), 1);
-        let settings = vault
+        let restored = vault
             .records()
-            .read(&RecordName::Settings)
-            .unwrap()
-            .unwrap();
-        assert_eq!(settings.table("remote_config").unwrap().rows.len(), 1);
-        assert_eq!(settings.table("watch_folders").unwrap().rows.len(), 1);
-        let trashed = c.tracks(TrackFilter::Trashed).unwrap();
-        let record = vault
-            .records()
-            .read(&RecordName::Track(trashed[0].id.clone()))
+            .read(&RecordName::Track(ids[1].clone()))
             .unwrap()
             .unwrap();
         assert_eq!(
-            record.table("tracks").unwrap().get(0, "state"),
-            Some(&Value::Text("trashed".into()))
+            restored.table("tracks").unwrap().get(0, "state"),
+            Some(&Value::Text("active".into()))
         );
         let long = c
             .tracks(TrackFilter::Active)
             .unwrap()
             .into_iter()
-            .find(|t| t.file_name == "long.wav")
+            .find(|t| t.file_name == "2.wav")
             .unwrap();
+        assert!(long.chunk_count > 1, "a multi-chunk track");
         let record = vault
             .records()
             .read(&RecordName::Track(long.id.clone()))
@@ -1435,7 +1480,6 @@ mod tests {
             record.table("track_chunks").unwrap().rows.len() as u64,
             long.chunk_count
         );
-        assert!(long.chunk_count > 1, "a multi-chunk track");
     }
 
     #[test]

@@ -552,6 +552,13 @@ fn insert_tables(
                 "{table}.{unknown} is not a column of this catalog"
             )));
         }
+        // Tracks share chunks (dedup, a cover on every track of an album): a chunk
+        // row is put back once, by whichever record comes first.
+        let conflict = if *table == "chunks" {
+            "OR IGNORE"
+        } else {
+            conflict
+        };
         let sql = format!(
             "INSERT {conflict} INTO main.{table} ({}) VALUES ({})",
             t.columns
