@@ -30,21 +30,36 @@ fn doctor(vault: &TestVault, extra: &[&str]) -> Run {
         .run()
 }
 
+/// What must survive a rebuild about a track.
+#[derive(Debug, Clone, PartialEq)]
+struct Facts {
+    file_name: String,
+    sha256: String,
+    state: String,
+    trashed_at: Value,
+    title: Value,
+    /// Everything `list` shows, for the comparison.
+    listed: Value,
+}
+
+type Library = BTreeMap<String, Facts>;
+
 /// What must survive a rebuild, per track id.
-fn library(vault: &TestVault) -> BTreeMap<String, (String, String, String, Value, Value)> {
+fn library(vault: &TestVault) -> Library {
     vault
         .all_tracks()
         .iter()
         .map(|t| {
             (
                 str_field(t, "id").to_owned(),
-                (
-                    str_field(t, "file_name").to_owned(),
-                    str_field(t, "sha256").to_owned(),
-                    str_field(t, "state").to_owned(),
-                    t["trashed_at"].clone(),
-                    t["title"].clone(),
-                ),
+                Facts {
+                    file_name: str_field(t, "file_name").to_owned(),
+                    sha256: str_field(t, "sha256").to_owned(),
+                    state: str_field(t, "state").to_owned(),
+                    trashed_at: t["trashed_at"].clone(),
+                    title: t["title"].clone(),
+                    listed: t.clone(),
+                },
             )
         })
         .collect()
@@ -60,10 +75,7 @@ fn track_record(vault: &TestVault, id: &str) -> PathBuf {
 }
 
 /// The corpus imported, two tracks trashed, a setting and a remote set.
-fn populated() -> (
-    TestVault,
-    BTreeMap<String, (String, String, String, Value, Value)>,
-) {
+fn populated() -> (TestVault, Library) {
     let corpus = corpus();
     let vault = TestVault::new();
     let report = vault.import(&corpus.dirs());
@@ -89,7 +101,7 @@ fn populated() -> (
     ]);
     let lib = library(&vault);
     assert_eq!(
-        lib.values().filter(|t| t.2 == "trashed").count(),
+        lib.values().filter(|t| t.state == "trashed").count(),
         2,
         "{lib:?}"
     );
@@ -102,10 +114,7 @@ fn populated() -> (
 /// After a rebuild: the same tracks, states, settings and remote; verify clean;
 /// every track exports byte-identical.
 #[track_caller]
-fn assert_whole(
-    vault: &TestVault,
-    before: &BTreeMap<String, (String, String, String, Value, Value)>,
-) {
+fn assert_whole(vault: &TestVault, before: &Library) {
     assert_eq!(&library(vault), before, "the library after the rebuild");
     assert_eq!(vault.json(["settings"])["quota_bytes"], 987654321000u64);
     let remote = vault.json(["remote", "show"]);
@@ -123,7 +132,7 @@ fn assert_whole(
     // Restore the trashed ones so `export --all` covers every track.
     let trashed: Vec<&String> = before
         .iter()
-        .filter(|(_, t)| t.2 == "trashed")
+        .filter(|(_, t)| t.state == "trashed")
         .map(|(id, _)| id)
         .collect();
     let mut restore = vec!["restore"];
@@ -140,7 +149,7 @@ fn assert_whole(
         let sha = sha256_file(&path);
         assert_eq!(
             sha,
-            before[id].1,
+            before[id].sha256,
             "{} differs from its import",
             path.display()
         );
@@ -419,7 +428,7 @@ fn power_cut_states_are_found_and_mended() {
     doctor(&vault, &["--repair"]).expect_ok();
     let after = library(&vault);
     assert_eq!(after, before);
-    assert_eq!(after[&ids[2]].4, "Retitled behind the vault's back");
+    assert_eq!(after[&ids[2]].title, "Retitled behind the vault's back");
 }
 
 #[test]

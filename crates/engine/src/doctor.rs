@@ -498,10 +498,9 @@ impl Doctor<'_> {
             sibling(&built, "-journal"),
         ]);
         let mut catalog = Catalog::open(&built)?;
-        let read_whole = |name: &RecordName| match self.records.read(name) {
-            Ok(p) => p,
-            Err(_) => None,
-        };
+        // A whole record that cannot be read counts as absent: the defaults
+        // (no setting, no tombstone) are what a rebuild can honestly offer.
+        let read_whole = |name: &RecordName| self.records.read(name).unwrap_or_default();
         let settings = read_whole(&RecordName::Settings);
         let tombstones = read_whole(&RecordName::Tombstones);
         let mut tracks = exam
@@ -1355,7 +1354,7 @@ mod tests {
         out
     }
 
-    fn check<'a>(report: &'a DoctorReport, name: CheckName) -> &'a Check {
+    fn check(report: &DoctorReport, name: CheckName) -> &Check {
         report
             .checks
             .iter()
@@ -1417,7 +1416,7 @@ mod tests {
         }
         let report = vault
             .import(
-                &[src.clone()],
+                std::slice::from_ref(&src),
                 &ImportOptions::default(),
                 &NoProgress,
                 &CancelToken::new(),

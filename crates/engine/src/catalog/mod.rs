@@ -229,7 +229,7 @@ impl Catalog {
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), CatalogError> {
-        self.write(|conn| {
+        self.sealed_write(|conn| {
             conn.execute(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",

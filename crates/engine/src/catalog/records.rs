@@ -174,7 +174,7 @@ impl Catalog {
     /// Runs `write` in a transaction that writes the records of what it changed
     /// before it commits. Inside a transaction the caller opened, `write` simply
     /// runs: that transaction's commit seals.
-    pub(crate) fn write<T>(
+    pub(crate) fn sealed_write<T>(
         &self,
         write: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, CatalogError> {
@@ -225,7 +225,7 @@ impl Catalog {
 
     /// Marks records to be written again (a repair), and writes them.
     pub(crate) fn rewrite_records(&self, names: &[RecordName]) -> Result<(), CatalogError> {
-        self.write(|conn| {
+        self.sealed_write(|conn| {
             let mut mark = conn
                 .prepare_cached("INSERT OR IGNORE INTO record_dirty (kind, key) VALUES (?1, ?2)")?;
             for name in names {

@@ -114,7 +114,7 @@ impl Catalog {
 
     /// Adds the folder, or replaces the settings of the one with the same path.
     pub fn upsert_watch_folder(&self, folder: &WatchFolder) -> Result<(), CatalogError> {
-        self.write(|conn| {
+        self.sealed_write(|conn| {
             conn.execute(
                 "INSERT INTO watch_folders
                    (path, enabled, recursive, after_import, move_failures, settle_ms, force_poll, added_at)
@@ -139,7 +139,7 @@ impl Catalog {
     }
 
     pub fn remove_watch_folder(&self, path: &Path) -> Result<bool, CatalogError> {
-        let n = self.write(|conn| {
+        let n = self.sealed_write(|conn| {
             conn.execute(
                 "DELETE FROM watch_folders WHERE path = ?1",
                 [path_to_bytes(path)],
@@ -153,7 +153,7 @@ impl Catalog {
         path: &Path,
         enabled: bool,
     ) -> Result<bool, CatalogError> {
-        let n = self.write(|conn| {
+        let n = self.sealed_write(|conn| {
             conn.execute(
                 "UPDATE watch_folders SET enabled = ?2 WHERE path = ?1",
                 params![path_to_bytes(path), enabled],
