@@ -357,7 +357,7 @@ fn power_cut_states_are_found_and_mended() {
     let leftover = vault
         .path
         .join("tmp")
-        .join(format!("{dead_pid}-00112233aabbccdd.record.tmp"));
+        .join(format!("{dead_pid}-00112233aabbccdd.tmp"));
     fs::write(&leftover, &bytes[..10]).unwrap();
 
     // Opening and verify are unaffected: the audio is intact.

@@ -29,7 +29,7 @@ use crate::progress::CancelToken;
 use crate::records::{RecordError, RecordName, RecordPayload, RecordStore};
 use crate::store::{ChunkId, ChunkStore, clean_tmp, hex};
 use crate::sync::{RemoteConfig, RemoteCredentials, S3Remote, SyncOptions};
-use crate::vault::VaultKeys;
+use crate::vault::{Authenticity, VaultKeys};
 
 /// Tracks or files named per check at most; the counts are always whole.
 const NAMED: usize = 50;
@@ -487,7 +487,7 @@ impl Doctor<'_> {
         }
         let suffix: [u8; 8] = crate::keys::random_array()?;
         let built = self.keys.root().join("tmp").join(format!(
-            "{}-{}-rebuilt-catalog.db",
+            "{}-{}-rebuild.db",
             std::process::id(),
             hex(&suffix)
         ));
@@ -680,22 +680,35 @@ impl Doctor<'_> {
         }
     }
 
-    /// vault.json authenticates. Today: the unlocked key is the one its key check
-    /// describes (the wrapped key itself is authenticated by unwrapping it).
-    // The sync engineer's authenticated epoch and MAC over vault.json slot in
-    // here: verify the MAC with the unlocked key and report its epoch.
+    /// vault.json authenticates under the unlocked key: its MAC (format 2, with
+    /// the epoch of the last passphrase change) and its key check.
     fn check_vault_json_authenticity(&self) -> Check {
-        if self.keys.matches_key_check() {
-            Check::pass(
-                CheckName::VaultJson,
-                "vault.json matches the unlocked key (key check)",
-            )
-        } else {
-            Check::fail(
+        let config = self.keys.config();
+        if !self.keys.matches_key_check() {
+            return Check::fail(
                 CheckName::VaultJson,
                 Level::Error,
-                "vault.json's key check does not match the unlocked key: vault.json was altered or belongs to another vault",
-            )
+                "vault.json's key check does not match the unlocked key: it was altered or belongs to another vault",
+            );
+        }
+        match config.authenticate(self.keys.master_key()) {
+            Authenticity::Verified => Check::pass(
+                CheckName::VaultJson,
+                format!(
+                    "vault.json authenticates under the vault's key (epoch {})",
+                    config.epoch
+                ),
+            ),
+            Authenticity::Legacy => Check::fail(
+                CheckName::VaultJson,
+                Level::Warning,
+                "vault.json has no MAC yet (written by an older Audiovault); opening the vault adds it",
+            ),
+            Authenticity::Forged => Check::fail(
+                CheckName::VaultJson,
+                Level::Error,
+                "vault.json fails authentication: it was altered, or it belongs to another vault; restore it from a backup or clone the vault again",
+            ),
         }
     }
 
@@ -1338,12 +1351,14 @@ mod tests {
                 .unwrap();
             out.push(format!("{table}: {n}"));
         }
-        let clocks: (i64, i64) = c
+        let clocks: (i64, i64, i64) = c
             .conn()
             .query_row(
-                "SELECT sum(added_clock), sum(state_clock) FROM tracks",
+                "SELECT (SELECT sum(state_clock) FROM tracks),
+                        (SELECT count(*) FROM content_adds WHERE removed = 1),
+                        (SELECT value FROM lamport)",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
         out.push(format!("clocks {clocks:?}"));
@@ -1719,6 +1734,53 @@ mod tests {
         let report = vault.gc().unwrap();
         assert_eq!(report.removed_records, 1);
         assert!(!vault.records().track_ids().unwrap().contains(&ghost));
+    }
+
+    #[test]
+    fn a_purge_whose_record_removal_was_cut_short_stays_purged_in_a_rebuild() {
+        let mut f = library();
+        let vault = f.vault();
+        let victim = vault.tracks(TrackFilter::Trashed).unwrap()[0].clone();
+        let record = vault
+            .records()
+            .path_of(&RecordName::Track(victim.id.clone()));
+        let stale = fs::read(&record).unwrap();
+        vault.purge(None).unwrap();
+        assert!(!record.exists());
+        // The purge committed; its removal of the record did not happen.
+        fs::write(&record, &stale).unwrap();
+        let before = library_state(vault);
+        f.close();
+        fs::remove_file(f.root().join("catalog.db")).unwrap();
+        let report = doctor(&f, true);
+        assert!(report.ok, "{report:#?}");
+        assert!(
+            report.repaired[0]
+                .detail
+                .contains("1 purged track(s) left out"),
+            "{report:#?}"
+        );
+        assert!(
+            !record.exists(),
+            "the purged track's record went with the rebuild"
+        );
+        f.reopen();
+        assert_eq!(library_state(f.vault()), before);
+        let removed: i64 = f
+            .vault()
+            .catalog()
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM content_adds a JOIN tombstones t ON t.sha256 = a.sha256
+                 WHERE a.removed = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            removed, 2,
+            "both purges' removed adds came back from the records"
+        );
     }
 
     #[test]

@@ -375,13 +375,11 @@ impl RecordStore {
         let sealed = self.seal(name, &payload.encode())?;
         let path = self.path_of(name);
         let suffix: [u8; 8] = random_array()?;
-        // The writer's pid leads the name, so opening the vault removes only the
-        // temp files of writers that died (store::clean_tmp).
-        let tmp = self.tmp_dir.join(format!(
-            "{}-{}.record.tmp",
-            std::process::id(),
-            hex(&suffix)
-        ));
+        // The chunk store's temp name (`<pid>-<16 hex>.tmp`): opening the vault
+        // removes those of writers that died (store::clean_tmp).
+        let tmp = self
+            .tmp_dir
+            .join(format!("{}-{}.tmp", std::process::id(), hex(&suffix)));
         let result = (|| {
             let mut file = File::create_new(&tmp).map_err(|e| RecordError::io(&tmp, e))?;
             file.write_all(&sealed)

@@ -750,7 +750,10 @@ fn undo_failed_create(root: &Path, root_existed: bool) {
     ] {
         let _ = fs::remove_file(root.join(file));
     }
-    for dir in ["chunks", "tmp"] {
+    for record in ["settings", "tombstones"] {
+        let _ = fs::remove_file(root.join(crate::records::RECORDS_DIR).join(record));
+    }
+    for dir in ["chunks", "tmp", crate::records::RECORDS_DIR] {
         let _ = fs::remove_dir(root.join(dir));
     }
     if !root_existed {

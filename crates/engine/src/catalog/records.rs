@@ -26,8 +26,14 @@ const LEFTOVER_BATCH: i64 = 512;
 
 /// The tables each kind of record carries, in the order a rebuild inserts them
 /// (chunks before the tracks and chunk lists that reference them).
-const TRACK_TABLES: &[&str] = &["chunks", "tracks", "track_chunks", "track_tags"];
-const TOMBSTONE_TABLES: &[&str] = &["tombstones"];
+const TRACK_TABLES: &[&str] = &[
+    "chunks",
+    "tracks",
+    "track_chunks",
+    "track_tags",
+    "content_adds",
+];
+const TOMBSTONE_TABLES: &[&str] = &["tombstones", "content_adds"];
 const SETTINGS_TABLES: &[&str] = &["settings", "remote_config", "watch_folders"];
 
 /// What sealing did in a transaction about to commit. Records of tracks the
@@ -324,19 +330,28 @@ impl Catalog {
         if let Some(p) = settings {
             insert_tables(&tx, p, SETTINGS_TABLES, "OR REPLACE").map_err(err)?;
         }
-        let mut tombstone_clock: HashMap<Vec<u8>, i64> = HashMap::new();
+        // Adds a purge removed, from the tombstones record: a track record written
+        // before that purge (its removal cut short) must not bring the track back.
+        let mut removed_adds: HashSet<(Vec<u8>, String, i64)> = HashSet::new();
         if let Some(p) = tombstones {
             insert_tables(&tx, p, TOMBSTONE_TABLES, "OR REPLACE").map_err(err)?;
             if let Some(t) = p.table("tombstones") {
                 for row in 0..t.rows.len() {
-                    if let (Some(Value::Blob(sha)), Some(Value::Integer(clock))) =
-                        (t.get(row, "sha256"), t.get(row, "clock"))
-                    {
-                        tombstone_clock.insert(sha.clone(), *clock);
+                    if let Some(Value::Integer(clock)) = t.get(row, "clock") {
                         max_clock = max_clock.max(*clock);
                     }
                 }
                 outcome.tombstones = t.rows.len();
+            }
+            if let Some(adds) = p.table("content_adds") {
+                for row in 0..adds.rows.len() {
+                    if let Some(add) = content_add(adds, row) {
+                        max_clock = max_clock.max(add.2);
+                        if adds.get(row, "removed") == Some(&Value::Integer(1)) {
+                            removed_adds.insert(add);
+                        }
+                    }
+                }
             }
         }
         for (id, payload) in tracks {
@@ -348,15 +363,26 @@ impl Catalog {
                     .push((id.clone(), "the record holds no track row".into()));
                 continue;
             };
-            let clock = |c: &str| match row.get(0, c) {
-                Some(Value::Integer(v)) => *v,
-                _ => 0,
-            };
-            let alive_since = clock("added_clock").max(clock("state_clock"));
-            max_clock = max_clock.max(alive_since);
-            if let Some(Value::Blob(sha)) = row.get(0, "sha256")
-                && tombstone_clock.get(sha).is_some_and(|t| *t > alive_since)
-            {
+            if let Some(Value::Integer(clock)) = row.get(0, "state_clock") {
+                max_clock = max_clock.max(*clock);
+            }
+            // Alive while one add of its content is not removed (as a merge
+            // decides); a content with no adds at all is kept.
+            let mut any_add = false;
+            let mut alive = false;
+            if let Some(adds) = payload.table("content_adds") {
+                for add_row in 0..adds.rows.len() {
+                    let Some(add) = content_add(adds, add_row) else {
+                        continue;
+                    };
+                    any_add = true;
+                    max_clock = max_clock.max(add.2);
+                    let removed = adds.get(add_row, "removed") == Some(&Value::Integer(1))
+                        || removed_adds.contains(&add);
+                    alive |= !removed;
+                }
+            }
+            if any_add && !alive {
                 outcome.purged.push(id.clone());
                 continue;
             }
@@ -434,6 +460,20 @@ impl Catalog {
     }
 }
 
+/// One add, `(sha256, device, clock)`, from row `row` of a record's adds.
+fn content_add(t: &RecordTable, row: usize) -> Option<(Vec<u8>, String, i64)> {
+    match (
+        t.get(row, "sha256"),
+        t.get(row, "device"),
+        t.get(row, "clock"),
+    ) {
+        (Some(Value::Blob(sha)), Some(Value::Text(device)), Some(Value::Integer(clock))) => {
+            Some((sha.clone(), device.clone(), *clock))
+        }
+        _ => None,
+    }
+}
+
 /// Reads the rows a record holds, every column by name.
 fn render(conn: &Connection, name: &RecordName) -> rusqlite::Result<Option<RecordPayload>> {
     let tables = match name {
@@ -478,14 +518,32 @@ fn render(conn: &Connection, name: &RecordName) -> rusqlite::Result<Option<Recor
                     "SELECT * FROM track_tags WHERE track_id = ?1 ORDER BY seq",
                     &[id.as_str()],
                 )?,
+                rows(
+                    conn,
+                    "content_adds",
+                    "SELECT * FROM content_adds
+                     WHERE sha256 = (SELECT sha256 FROM tracks WHERE id = ?1)
+                     ORDER BY device, clock",
+                    &[id.as_str()],
+                )?,
             ]
         }
-        RecordName::Tombstones => vec![rows(
-            conn,
-            "tombstones",
-            "SELECT * FROM tombstones ORDER BY sha256",
-            &[],
-        )?],
+        RecordName::Tombstones => vec![
+            rows(
+                conn,
+                "tombstones",
+                "SELECT * FROM tombstones ORDER BY sha256",
+                &[],
+            )?,
+            rows(
+                conn,
+                "content_adds",
+                "SELECT * FROM content_adds
+                 WHERE sha256 NOT IN (SELECT sha256 FROM tracks)
+                 ORDER BY sha256, device, clock",
+                &[],
+            )?,
+        ],
         RecordName::Settings => vec![
             rows(conn, "settings", "SELECT * FROM settings ORDER BY key", &[])?,
             rows(
@@ -554,13 +612,18 @@ fn insert_tables(
         }
         // Tracks share chunks (dedup, a cover on every track of an album): a chunk
         // row is put back once, by whichever record comes first.
-        let conflict = if *table == "chunks" {
-            "OR IGNORE"
-        } else {
-            conflict
+        // An add found in two records (a purge's removal cut short) is removed if
+        // either says so.
+        let (conflict, upsert) = match *table {
+            "chunks" => ("OR IGNORE", ""),
+            "content_adds" => (
+                "",
+                " ON CONFLICT (sha256, device, clock) DO UPDATE SET removed = max(removed, excluded.removed)",
+            ),
+            _ => (conflict, ""),
         };
         let sql = format!(
-            "INSERT {conflict} INTO main.{table} ({}) VALUES ({})",
+            "INSERT {conflict} INTO main.{table} ({}) VALUES ({}){upsert}",
             t.columns
                 .iter()
                 .map(|c| format!("\"{c}\""))

@@ -16,7 +16,7 @@ CREATE TABLE record_dirty (
     PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
 
--- A track's record: its row, chunk list and tags.
+-- A track's record: its row, chunk list, tags and its content's adds.
 CREATE TRIGGER record_dirty_tracks_i AFTER INSERT ON tracks BEGIN
     INSERT INTO record_dirty (kind, key) SELECT 'track', new.id
         WHERE NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'track' AND key = new.id);
@@ -60,7 +60,8 @@ CREATE TRIGGER record_dirty_track_chunks_d AFTER DELETE ON track_chunks BEGIN
         WHERE NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'track' AND key = old.track_id);
 END;
 
--- records/tombstones: every tombstone, rewritten whole.
+-- records/tombstones: every tombstone and the adds of contents without a track,
+-- rewritten whole.
 CREATE TRIGGER record_dirty_tombstones_i AFTER INSERT ON tombstones BEGIN
     INSERT INTO record_dirty (kind, key) SELECT 'tombstones', ''
         WHERE NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'tombstones' AND key = '');
@@ -72,6 +73,34 @@ END;
 CREATE TRIGGER record_dirty_tombstones_d AFTER DELETE ON tombstones BEGIN
     INSERT INTO record_dirty (kind, key) SELECT 'tombstones', ''
         WHERE NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'tombstones' AND key = '');
+END;
+
+-- A content's adds (0010) travel with its track's record while it has a track, and
+-- with records/tombstones once it has none (purged here or elsewhere, or not fetched
+-- yet): a rebuilt catalog keeps every purge, so no older copy brings a track back.
+CREATE TRIGGER record_dirty_adds_i AFTER INSERT ON content_adds BEGIN
+    INSERT INTO record_dirty (kind, key) SELECT 'track', t.id FROM tracks t
+        WHERE t.sha256 = new.sha256
+          AND NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'track' AND key = t.id);
+    INSERT INTO record_dirty (kind, key) SELECT 'tombstones', ''
+        WHERE NOT EXISTS (SELECT 1 FROM tracks WHERE sha256 = new.sha256)
+          AND NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'tombstones' AND key = '');
+END;
+CREATE TRIGGER record_dirty_adds_u AFTER UPDATE ON content_adds BEGIN
+    INSERT INTO record_dirty (kind, key) SELECT 'track', t.id FROM tracks t
+        WHERE t.sha256 = new.sha256
+          AND NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'track' AND key = t.id);
+    INSERT INTO record_dirty (kind, key) SELECT 'tombstones', ''
+        WHERE NOT EXISTS (SELECT 1 FROM tracks WHERE sha256 = new.sha256)
+          AND NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'tombstones' AND key = '');
+END;
+CREATE TRIGGER record_dirty_adds_d AFTER DELETE ON content_adds BEGIN
+    INSERT INTO record_dirty (kind, key) SELECT 'track', t.id FROM tracks t
+        WHERE t.sha256 = old.sha256
+          AND NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'track' AND key = t.id);
+    INSERT INTO record_dirty (kind, key) SELECT 'tombstones', ''
+        WHERE NOT EXISTS (SELECT 1 FROM tracks WHERE sha256 = old.sha256)
+          AND NOT EXISTS (SELECT 1 FROM record_dirty WHERE kind = 'tombstones' AND key = '');
 END;
 
 -- records/settings: the settings, the remote's row and the watched folders.
