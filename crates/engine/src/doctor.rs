@@ -560,11 +560,12 @@ impl Doctor<'_> {
         }
         if !outcome.purged.is_empty() {
             detail.push_str(&format!(
-                "; {} purged track(s) left out (a tombstone outranks their records)",
+                "; {} purged track(s) left out (their records outlived a purge)",
                 outcome.purged.len()
             ));
         }
-        // A tombstone proves these were purged: their records were due to go.
+        // Every add of their content was removed by a purge: their records were
+        // due to go.
         for id in &outcome.purged {
             self.records
                 .remove(&RecordName::Track(id.clone()))

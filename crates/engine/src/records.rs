@@ -4,10 +4,12 @@
 //! without it nothing says which chunks make which track. Records say it again,
 //! sealed, in the vault folder:
 //!
-//! - `records/ab/<track id>`: one track — its row (every column, by name), its
-//!   ordered chunk list with the chunks' sizes, its artwork chunk, its tags, state
-//!   and Lamport stamps;
-//! - `records/tombstones`: every tombstone (purged content), rewritten whole;
+//! - `records/ab/<track id>`: one track — its row (every column but its import
+//!   job, by name), its ordered chunk list with the chunks' sizes, its artwork
+//!   chunk, its tags, state, Lamport stamp and its content's adds;
+//! - `records/tombstones`: every tombstone, and the adds (keep decisions, see
+//!   `catalog::clock`) of every content that has no track, rewritten whole, so a
+//!   rebuilt catalog keeps every purge;
 //! - `records/settings`: the settings, the remote's row and the watched folders.
 //!
 //! A record is written (temp file in `tmp/`, rename) and made durable before the

@@ -48,8 +48,9 @@ pub struct SealedRecords {
 
 impl SealedRecords {
     /// Removes the records of the tracks the committed transaction deleted. A
-    /// removal that fails leaves a record whose track is gone: harmless (a
-    /// tombstone outranks it in a rebuild) and removed by `gc` or `doctor --repair`.
+    /// removal that fails leaves a record whose track is gone: harmless (the
+    /// removed adds in records/tombstones outrank it in a rebuild) and removed by
+    /// `gc` or `doctor --repair`.
     pub fn after_commit(self) {
         if let Some(records) = self.records {
             for id in self.deleted {
@@ -72,8 +73,8 @@ pub(crate) struct RebuildOutcome {
     pub tracks: usize,
     pub trashed: usize,
     pub tombstones: usize,
-    /// Records whose content a tombstone outranks (a purge cut short before it
-    /// removed them): left out, and their records can go.
+    /// Records whose content every add of which a purge removed (a purge cut
+    /// short before it removed them): left out, and their records can go.
     pub purged: Vec<TrackId>,
     /// Records that could not be put back, with the reason.
     pub refused: Vec<(TrackId, String)>,
@@ -306,10 +307,11 @@ impl Catalog {
     }
 
     /// Fills an empty catalog (freshly migrated) from records, in one transaction:
-    /// the settings, the tombstones, then every track a tombstone does not
-    /// outrank, with its chunks, chunk list and tags. The Lamport clock restarts
-    /// above every stamp the records carry; no mark is left (the records are the
-    /// source). Derived data (analysis, thumbnails) is left to be computed again.
+    /// the settings, the tombstones and the adds of contents without a track, then
+    /// every track whose content still has an add no purge removed (as a merge
+    /// decides), with its chunks, chunk list, tags and adds. The Lamport clock
+    /// restarts above every stamp the records carry; no mark is left (the records
+    /// are the source). Derived data (analysis, thumbnails) is computed again.
     pub(crate) fn rebuild_from_records(
         &mut self,
         settings: Option<&RecordPayload>,
