@@ -1785,6 +1785,44 @@ mod tests {
     }
 
     #[test]
+    fn low_disk_space_and_a_missing_keyring_are_warnings_not_damage() {
+        let mut f = library();
+        f.close();
+        let options = DoctorOptions {
+            min_free_bytes: u64::MAX,
+            check_remote: false,
+            ..DoctorOptions::default()
+        };
+        let report = f.keys().doctor(&options, &NoKeyring).unwrap();
+        let disk = check(&report, CheckName::DiskSpace);
+        assert!(!disk.ok && disk.level == Level::Warning, "{disk:?}");
+        assert!(disk.detail.contains("free on the vault's disk"), "{disk:?}");
+        let keyring = check(&report, CheckName::Keyring);
+        assert!(
+            !keyring.ok && keyring.level == Level::Warning,
+            "{keyring:?}"
+        );
+        assert!(report.ok, "warnings leave the vault whole: {report:#?}");
+        assert!(check(&report, CheckName::VaultJson).ok);
+        // vault.json altered: its MAC no longer matches.
+        let path = f.root().join("vault.json");
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace("\"epoch\": 0", "\"epoch\": 7")).unwrap();
+        let keys = LockedVault::open(&f.root())
+            .unwrap()
+            .unlock_keys(&Passphrase::new("pw"))
+            .unwrap();
+        let report = keys.doctor(&options, &NoKeyring).unwrap();
+        let json = check(&report, CheckName::VaultJson);
+        assert!(!json.ok && json.level == Level::Error, "{json:?}");
+        assert!(!report.ok);
+        assert_eq!(
+            keys.open().err().map(|e| e.kind()),
+            Some("vault_json_forged")
+        );
+    }
+
+    #[test]
     fn free_bytes_reads_the_file_system() {
         assert!(free_bytes(Path::new("/")).unwrap() > 0);
         assert_eq!(human_bytes(512), "512 bytes");
