@@ -150,6 +150,10 @@ impl Catalog {
         // watcher's "remove the source after import" policy relies on.
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
             .map_err(err)?;
+        // Room for every statement a commit repeats per file (an import batch, a
+        // record's rows) beside the searches': a statement compiled again costs
+        // more than it runs, with the triggers these tables carry.
+        conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn, path)?;
         let matches = matches::MatchCache::register(&conn).map_err(err)?;
         Ok(Catalog {

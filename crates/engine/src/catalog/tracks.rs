@@ -899,7 +899,7 @@ fn write_metadata(
     artwork: Option<&NewArtwork>,
     metadata_version: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE tracks SET container = ?2, codec = ?3, duration_seconds = ?4, sample_rate = ?5,
            bit_depth = ?6, channels = ?7, bitrate = ?8, decodable = ?9, title = ?10, artist = ?11,
            album = ?12, album_artist = ?13, track_number = ?14, track_total = ?15,
@@ -907,44 +907,51 @@ fn write_metadata(
            composer = ?21, comment = ?22, metadata_error = ?23, artwork_id = ?24,
            artwork_mime = ?25, artwork_size = ?26, metadata_version = ?27
          WHERE id = ?1",
-        params![
-            id.as_str(),
-            m.container,
-            m.codec,
-            m.duration_seconds,
-            m.sample_rate,
-            m.bit_depth,
-            m.channels,
-            m.bitrate,
-            m.decodable,
-            m.title,
-            m.artist,
-            m.album,
-            m.album_artist,
-            m.track_number,
-            m.track_total,
-            m.disc_number,
-            m.disc_total,
-            m.year,
-            m.date,
-            m.genre,
-            m.composer,
-            m.comment,
-            m.metadata_error,
-            artwork.map(|a| a.chunk.0.to_vec()),
-            artwork.map(|a| a.mime_type.clone()),
-            artwork.map(|a| a.size as i64),
-            metadata_version
-        ],
-    )?;
+    )?
+    .execute(params![
+        id.as_str(),
+        m.container,
+        m.codec,
+        m.duration_seconds,
+        m.sample_rate,
+        m.bit_depth,
+        m.channels,
+        m.bitrate,
+        m.decodable,
+        m.title,
+        m.artist,
+        m.album,
+        m.album_artist,
+        m.track_number,
+        m.track_total,
+        m.disc_number,
+        m.disc_total,
+        m.year,
+        m.date,
+        m.genre,
+        m.composer,
+        m.comment,
+        m.metadata_error,
+        artwork.map(|a| a.chunk.0.to_vec()),
+        artwork.map(|a| a.mime_type.clone()),
+        artwork.map(|a| a.size as i64),
+        metadata_version
+    ])?;
     if let Some(t) = artwork.and_then(|a| a.thumbnail.as_ref().map(|t| (a.chunk, t))) {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO thumbnails (artwork_id, mime_type, width, height, data)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![&t.0.0[..], t.1.mime_type, t.1.width, t.1.height, t.1.data],
-        )?;
+        )?
+        .execute(params![
+            &t.0.0[..],
+            t.1.mime_type,
+            t.1.width,
+            t.1.height,
+            t.1.data
+        ])?;
     }
-    tx.execute("DELETE FROM track_tags WHERE track_id = ?1", [id.as_str()])?;
+    tx.prepare_cached("DELETE FROM track_tags WHERE track_id = ?1")?
+        .execute([id.as_str()])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO track_tags (track_id, seq, key, value) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -961,17 +968,16 @@ fn commit_in_tx(
     quota: Option<u64>,
     (device, stamp): (&str, i64),
 ) -> rusqlite::Result<CommitOutcome> {
+    // Cached statements: with the triggers on tracks (search, sync, records),
+    // compiling these again for every file of a batch cost more than running them.
     let existing = tx
-        .query_row(
-            "SELECT id, state FROM tracks WHERE sha256 = ?1",
-            [&t.sha256[..]],
-            |r| {
-                Ok((
-                    TrackId(r.get(0)?),
-                    TrackState::parse(&r.get::<_, String>(1)?),
-                ))
-            },
-        )
+        .prepare_cached("SELECT id, state FROM tracks WHERE sha256 = ?1")?
+        .query_row([&t.sha256[..]], |r| {
+            Ok((
+                TrackId(r.get(0)?),
+                TrackState::parse(&r.get::<_, String>(1)?),
+            ))
+        })
         .optional()?;
     if let Some((id, state)) = existing {
         return Ok(CommitOutcome::Duplicate(id, state));
@@ -988,11 +994,9 @@ fn commit_in_tx(
         }
     }
     if let Some(quota) = quota {
-        let stored: i64 = tx.query_row(
-            "SELECT coalesce(sum(stored_size), 0) FROM chunks",
-            [],
-            |r| r.get(0),
-        )?;
+        let stored: i64 = tx
+            .prepare_cached("SELECT coalesce(sum(stored_size), 0) FROM chunks")?
+            .query_row([], |r| r.get(0))?;
         if stored as u64 + new_stored > quota {
             return Ok(CommitOutcome::OverQuota {
                 stored: stored as u64,
@@ -1017,25 +1021,25 @@ fn commit_in_tx(
                 now
             ])?;
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO tracks (id, sha256, size_bytes, file_name, file_name_raw, source_path,
                                      source_mtime, format, imported_at, import_job_id,
                                      state_clock)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                t.id.as_str(),
-                &t.sha256[..],
-                t.size_bytes as i64,
-                t.file_name,
-                t.file_name_raw,
-                t.source_path,
-                t.source_mtime,
-                t.format,
-                now,
-                t.import_job_id,
-                stamp
-            ],
-        )?;
+        )?
+        .execute(params![
+            t.id.as_str(),
+            &t.sha256[..],
+            t.size_bytes as i64,
+            t.file_name,
+            t.file_name_raw,
+            t.source_path,
+            t.source_mtime,
+            t.format,
+            now,
+            t.import_job_id,
+            stamp
+        ])?;
         clock::add(tx, &t.sha256[..], device, stamp)?;
         write_metadata(
             tx,
