@@ -640,3 +640,94 @@ fn insert_tables(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashSet};
+
+    use super::*;
+    use crate::catalog::{NewTrack, TrackMetadata};
+    use crate::keys::MasterKey;
+
+    fn track(catalog: &mut Catalog, id: &str, sha: u8) {
+        let meta = TrackMetadata::default();
+        catalog
+            .commit_track(
+                &NewTrack {
+                    id: &TrackId(id.into()),
+                    sha256: &[sha; 32],
+                    size_bytes: 100,
+                    file_name: "a.flac",
+                    file_name_raw: None,
+                    source_path: "a.flac",
+                    source_mtime: None,
+                    format: "flac",
+                    import_job_id: None,
+                    chunks: &[(ChunkId([sha; 32]), 0, 100, 129)],
+                    meta: &meta,
+                    other_tags: &[("MOOD".into(), "calm".into())],
+                    artwork: None,
+                    metadata_version: 1,
+                },
+                None,
+            )
+            .unwrap();
+    }
+
+    /// A pull's join writes the records of what it brought in before it commits.
+    #[test]
+    fn the_join_of_another_devices_catalog_seals_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        std::fs::create_dir_all(dir.path().join("chunks")).unwrap();
+        let theirs_path = dir.path().join("theirs.db");
+        let mut theirs = Catalog::open(&theirs_path).unwrap();
+        track(&mut theirs, "00000000000000aa", 1);
+        track(&mut theirs, "00000000000000bb", 2);
+        theirs
+            .set_trashed(&[TrackId("00000000000000bb".into())], true)
+            .unwrap();
+        theirs.purge_trashed(i64::MAX).unwrap();
+        drop(theirs);
+
+        let records = Arc::new(RecordStore::new(
+            dir.path(),
+            &MasterKey::generate().unwrap(),
+            "vault",
+        ));
+        let mut ours = Catalog::open(&dir.path().join("ours.db")).unwrap();
+        ours.attach_records(records.clone());
+        ours.seal_leftover_records().unwrap();
+        let outcome = {
+            let snap = ours.attach_snapshot(&theirs_path).unwrap();
+            let plan = snap.plan().unwrap();
+            snap.apply(&plan.new_tracks, &HashSet::new(), &BTreeMap::new(), false)
+                .unwrap()
+        };
+        assert_eq!(outcome.tracks_added, 1);
+        assert_eq!(
+            ours.records_pending().unwrap(),
+            0,
+            "no mark outlives the join"
+        );
+        let id = TrackId("00000000000000aa".into());
+        let record = records
+            .read(&RecordName::Track(id.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Some(record),
+            ours.render_record(&RecordName::Track(id)).unwrap()
+        );
+        assert_eq!(records.track_ids().unwrap().len(), 1);
+        // The purge made there travels in records/tombstones: its removed add.
+        let tombstones = records.read(&RecordName::Tombstones).unwrap().unwrap();
+        let adds = tombstones.table("content_adds").unwrap();
+        assert_eq!(adds.rows.len(), 1, "{adds:?}");
+        assert_eq!(adds.get(0, "removed"), Some(&Value::Integer(1)));
+        assert_eq!(
+            Some(tombstones),
+            ours.render_record(&RecordName::Tombstones).unwrap()
+        );
+    }
+}
