@@ -1234,6 +1234,16 @@ mod tests {
         out
     }
 
+    /// A vault with a weak KDF (tests only) under `dir`, passphrase "pw".
+    fn new_vault(dir: &Path) -> Vault {
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        };
+        Vault::create(&dir.join("vault"), &Passphrase::new("pw"), &options).unwrap()
+    }
+
     struct Fixture {
         dir: tempfile::TempDir,
         vault: Option<Vault>,
@@ -1269,13 +1279,7 @@ mod tests {
     /// setting, a remote and a watched folder.
     fn library() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let options = CreateOptions {
-            kdf_memory_kib: 1024,
-            kdf_iterations: 1,
-            ..CreateOptions::default()
-        };
-        let vault =
-            Vault::create(&dir.path().join("vault"), &Passphrase::new("pw"), &options).unwrap();
+        let vault = new_vault(dir.path());
         let src = dir.path().join("in");
         fs::create_dir(&src).unwrap();
         fs::write(src.join("a.wav"), wav(1, 40_000)).unwrap();
@@ -1417,13 +1421,7 @@ mod tests {
     #[test]
     fn every_change_reaches_the_records_before_its_commit_returns() {
         let dir = tempfile::tempdir().unwrap();
-        let options = CreateOptions {
-            kdf_memory_kib: 1024,
-            kdf_iterations: 1,
-            ..CreateOptions::default()
-        };
-        let vault =
-            Vault::create(&dir.path().join("vault"), &Passphrase::new("pw"), &options).unwrap();
+        let vault = new_vault(dir.path());
         assert_sealed(&vault, "create");
         let src = dir.path().join("in");
         fs::create_dir(&src).unwrap();
