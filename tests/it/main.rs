@@ -21,6 +21,7 @@ mod malformed;
 mod metadata;
 mod passphrase;
 mod power_cut;
+mod records;
 mod roundtrip;
 mod s3_harness;
 mod settings;

@@ -173,7 +173,11 @@ fn snapshot(dir: &Path, skip: impl Fn(&Path) -> bool) -> BTreeMap<PathBuf, Vec<u
 
 fn vault_owned(rel: &Path) -> bool {
     let s = rel.to_string_lossy();
-    s.starts_with("chunks/") || s.starts_with("catalog.db") || s == "lock" || s == "vault.json"
+    s.starts_with("chunks/")
+        || s.starts_with("records/")
+        || s.starts_with("catalog.db")
+        || s == "lock"
+        || s == "vault.json"
 }
 
 /// Files a user, another program or an older version put in the vault folder: all of

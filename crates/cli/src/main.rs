@@ -12,8 +12,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use audiovault_engine::{
-    CancelToken, CreateOptions, ExportOptions, ImportOptions, OsKeyring, TrackFilter, Vault,
-    keys::KdfParams,
+    CancelToken, CreateOptions, DoctorOptions, ExportOptions, ImportOptions, OsKeyring,
+    TrackFilter, Vault, keys::KdfParams,
 };
 use clap::{Parser, Subcommand};
 
@@ -142,6 +142,16 @@ enum Command {
     },
     /// Remove chunks no track references
     Gc,
+    /// Check that the vault is whole (catalog, chunks, records, disk, keyring, vault.json, remote)
+    Doctor {
+        /// Mend what the vault can mend itself: rebuild a lost or damaged catalog from the
+        /// records, write missing or damaged records again, remove orphan chunk files
+        #[arg(long)]
+        repair: bool,
+        /// Do not reach the remote
+        #[arg(long)]
+        offline: bool,
+    },
     /// Change the passphrase (the master key is rewrapped; chunks are untouched)
     Passwd {
         /// Read the new passphrase from this file (AUDIOVAULT_NEW_PASSPHRASE also works)
@@ -602,6 +612,27 @@ fn run(cli: Cli) -> Result<u8> {
                 );
             }
             Ok(0)
+        }
+        Command::Doctor { repair, offline } => {
+            let keys = secrets.unlock_keys(&root)?;
+            let options = DoctorOptions {
+                repair,
+                check_remote: !offline,
+                ..DoctorOptions::default()
+            };
+            let report = keys.doctor(&options, &OsKeyring)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                output::print_doctor(&report);
+            }
+            Ok(if report.ok {
+                0
+            } else if report.repaired.is_empty() {
+                1
+            } else {
+                EXIT_PARTIAL
+            })
         }
         Command::Passwd {
             new_passphrase_file,

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use audiovault_engine::catalog::TrackChunk;
+use audiovault_engine::doctor::{DoctorReport, Level};
 use audiovault_engine::{
     ExportReport, ImportReport, Outcome, Progress, Settings, Stats, Track, VerifyReport,
 };
@@ -249,6 +250,33 @@ pub fn print_verify(r: &VerifyReport) {
         r.chunks_checked,
         bytes(r.bytes_checked),
         if r.ok { "all intact" } else { "DAMAGE FOUND" }
+    );
+}
+
+pub fn print_doctor(r: &DoctorReport) {
+    for repair in &r.repaired {
+        println!("repaired  {}", repair.detail);
+    }
+    for c in &r.checks {
+        let status = match (c.ok, c.level) {
+            (true, _) => "ok",
+            (false, Level::Warning) => "WARN",
+            (false, Level::Error) => "FAIL",
+        };
+        println!("{status:<5} {:<19} {}", c.check.as_str(), c.detail);
+        for a in &c.affected {
+            println!("{:<25} {a}", "");
+        }
+    }
+    println!(
+        "{}",
+        if r.ok {
+            "The vault is whole."
+        } else if r.repaired.is_empty() {
+            "PROBLEMS FOUND: `audiovault doctor --repair` mends what the vault can mend itself."
+        } else {
+            "PROBLEMS REMAIN after the repairs above."
+        }
     );
 }
 

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use audiovault_engine::keys::KeyError;
-use audiovault_engine::{Error, LockedVault, OsKeyring, Passphrase, Vault, default_vault_dir};
+use audiovault_engine::{
+    Error, LockedVault, OsKeyring, Passphrase, Vault, VaultKeys, default_vault_dir,
+};
 
 pub fn vault_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
     match flag {
@@ -94,12 +96,18 @@ impl Secrets {
     }
 
     pub fn unlock(&self, root: &Path) -> Result<Vault> {
+        Ok(self.unlock_keys(root)?.open()?)
+    }
+
+    /// The vault's key without opening its catalog (`doctor`, which must run when
+    /// the catalog cannot be opened).
+    pub fn unlock_keys(&self, root: &Path) -> Result<VaultKeys> {
         let locked = LockedVault::open(root)?;
         if let Some(p) = self.explicit()? {
-            return Ok(locked.unlock(&p)?);
+            return Ok(locked.unlock_keys(&p)?);
         }
-        match locked.unlock_with_key_store(&OsKeyring) {
-            Ok(Some(vault)) => return Ok(vault),
+        match locked.unlock_keys_with_key_store(&OsKeyring) {
+            Ok(Some(keys)) => return Ok(keys),
             Ok(None) => {}
             Err(Error::Key(KeyError::KeyringUnavailable(reason))) => {
                 keyring_unavailable_notice(&reason)
@@ -109,7 +117,7 @@ impl Secrets {
         if !std::io::stdin().is_terminal() {
             return Err(no_terminal());
         }
-        Ok(locked.unlock(&prompt("Passphrase")?)?)
+        Ok(locked.unlock_keys(&prompt("Passphrase")?)?)
     }
 }
 

@@ -34,6 +34,10 @@ pub enum Error {
         "{0} failed authentication: it was altered, or it belongs to another vault; restore it from a backup or clone the vault again"
     )]
     ConfigForged(PathBuf),
+    #[error(
+        "the catalog {path} cannot be used: {reason}. Run `audiovault doctor --repair` to rebuild it from the vault's records"
+    )]
+    CatalogDamaged { path: PathBuf, reason: String },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -80,6 +84,10 @@ impl Error {
             Error::VaultTooNew { .. } => "vault_too_new",
             Error::BadConfig { .. } => "bad_config",
             Error::ConfigForged(_) => "vault_json_forged",
+            Error::CatalogDamaged { .. } => "catalog_damaged",
+            Error::Catalog(e) if e.is_damaged() => "catalog_damaged",
+            Error::Catalog(CatalogError::Records(_)) => "records",
+            Error::Catalog(CatalogError::Store(_)) => "store",
             Error::Io { .. } => "io",
             Error::Key(KeyError::WrongPassphrase) => "wrong_passphrase",
             Error::Key(_) => "key",

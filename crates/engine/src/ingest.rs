@@ -15,7 +15,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{
-    Catalog, CommitOutcome, NewArtwork, NewTrack, TrackId, TrackMetadata, TrackState,
+    Catalog, CommitOutcome, MetadataUpdate, NewArtwork, NewTrack, TrackId, TrackMetadata,
+    TrackState,
 };
 use crate::error::{Error, Result};
 use crate::media::{self, MediaError, MediaInfo};
@@ -139,6 +140,24 @@ pub(crate) fn describe_io_error(e: &io::Error) -> String {
 pub(crate) fn is_disk_full(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
         || e.kind() == io::ErrorKind::StorageFull
+}
+
+/// Why a batch's commit failed, in the same words: its chunks' syncfs or its
+/// records may have found the disk full.
+fn describe_commit_error(e: &crate::catalog::CatalogError) -> String {
+    use crate::catalog::CatalogError;
+    use crate::records::RecordError;
+    match e {
+        CatalogError::Store(s) => describe_store_error(s),
+        CatalogError::Records(RecordError::Io { path, source }) if is_disk_full(source) => {
+            format!(
+                "the vault's disk is full: {} (writing {})",
+                describe_io_error(source),
+                path.display()
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 /// A chunk store failure in words a user can act on: a full disk says so first,
@@ -293,19 +312,25 @@ impl Vault {
                     // not on the disk yet. Nothing dirty makes the syncfs cheap.
                     let referenced: Vec<ChunkId> =
                         batch.iter().flat_map(|r| r.referenced_chunks()).collect();
-                    let durable = self.store().make_durable(&referenced);
-                    // One transaction for the whole batch: one WAL sync, not one per file.
-                    let outcomes: Vec<std::result::Result<CommitOutcome, String>> = match &durable {
-                        Err(e) => batch.iter().map(|_| Err(describe_store_error(e))).collect(),
-                        Ok(()) => {
-                            let tracks: Vec<NewTrack<'_>> =
-                                batch.iter().map(|r| r.new_track(job_id)).collect();
-                            match catalog.commit_tracks(&tracks, settings_ref.quota_bytes) {
-                                Ok(o) => o.into_iter().map(Ok).collect(),
-                                Err(e) => batch.iter().map(|_| Err(e.to_string())).collect(),
-                            }
+                    // One transaction for the whole batch: one WAL sync, not one per
+                    // file, and one syncfs inside it that makes the chunks and the
+                    // batch's records durable before the commit.
+                    let tracks: Vec<NewTrack<'_>> =
+                        batch.iter().map(|r| r.new_track(job_id)).collect();
+                    let outcomes: Vec<std::result::Result<CommitOutcome, String>> = match catalog
+                        .commit_import_batch(
+                            &tracks,
+                            settings_ref.quota_bytes,
+                            self.store(),
+                            &referenced,
+                        ) {
+                        Ok(o) => o.into_iter().map(Ok).collect(),
+                        Err(e) => {
+                            let reason = describe_commit_error(&e);
+                            batch.iter().map(|_| Err(reason.clone())).collect()
                         }
                     };
+                    drop(tracks);
                     for (ready, outcome) in batch.into_iter().zip(outcomes) {
                         let index = ready.index;
                         let result = ready.into_result(outcome);
@@ -812,6 +837,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Tracks whose new metadata is committed together by `rescan`.
+const RESCAN_BATCH: usize = 64;
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RescanReport {
     pub rescanned: usize,
@@ -886,6 +914,31 @@ impl Vault {
         };
         let mut report = RescanReport::default();
         let mut catalog = self.open_catalog()?;
+        // Updates are committed in batches: one transaction and one syncfs (the
+        // artwork chunks and the tracks' records) per batch, not per track.
+        let mut pending: Vec<(TrackId, CatalogMetadata, Option<NewArtwork>)> = Vec::new();
+        let mut to_sync: Vec<ChunkId> = Vec::new();
+        let commit = |catalog: &mut Catalog,
+                      pending: &mut Vec<(TrackId, CatalogMetadata, Option<NewArtwork>)>,
+                      to_sync: &mut Vec<ChunkId>|
+         -> Result<usize> {
+            let updates: Vec<MetadataUpdate<'_>> = pending
+                .iter()
+                .map(|(id, m, art)| MetadataUpdate {
+                    id,
+                    meta: &m.meta,
+                    other_tags: &m.other_tags,
+                    artwork: art.as_ref(),
+                    metadata_version: media::EXTRACTOR_VERSION,
+                })
+                .collect();
+            catalog.update_metadata_batch(&updates, Some((self.store(), to_sync.as_slice())))?;
+            let n = updates.len();
+            drop(updates);
+            pending.clear();
+            to_sync.clear();
+            Ok(n)
+        };
         for id in ids {
             let Some(track) = catalog.track(&id)? else {
                 continue;
@@ -902,37 +955,29 @@ impl Vault {
                     ..MediaInfo::default()
                 },
             };
-            let CatalogMetadata {
-                meta,
-                other_tags,
-                artwork: artwork_bytes,
-            } = catalog_metadata(info);
-            let artwork = match artwork_bytes {
-                Some((mime_type, data)) => {
-                    let stored = self.store_artwork(mime_type, &data).and_then(|(art, _)| {
+            let mut metadata = catalog_metadata(info);
+            let artwork = match metadata.artwork.take() {
+                Some((mime_type, data)) => match self.store_artwork(mime_type, &data) {
+                    Ok((art, _)) => {
                         // Even when found stored: it may be another process's
                         // unsynced write, and the catalog is about to reference it.
-                        self.store().make_durable(&[art.chunk])?;
-                        Ok(art)
-                    });
-                    match stored {
-                        Ok(art) => Some(art),
-                        Err(e) => {
-                            report.failed.push((id, e.to_string()));
-                            continue;
-                        }
+                        to_sync.push(art.chunk);
+                        Some(art)
                     }
-                }
+                    Err(e) => {
+                        report.failed.push((id, e.to_string()));
+                        continue;
+                    }
+                },
                 None => None,
             };
-            catalog.update_metadata(
-                &id,
-                &meta,
-                &other_tags,
-                artwork.as_ref(),
-                media::EXTRACTOR_VERSION,
-            )?;
-            report.rescanned += 1;
+            pending.push((id, metadata, artwork));
+            if pending.len() >= RESCAN_BATCH {
+                report.rescanned += commit(&mut catalog, &mut pending, &mut to_sync)?;
+            }
+        }
+        if !pending.is_empty() {
+            report.rescanned += commit(&mut catalog, &mut pending, &mut to_sync)?;
         }
         self.catalog().log_activity(
             "rescan",

@@ -6,12 +6,14 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod doctor;
 pub mod error;
 pub mod export;
 pub mod ingest;
 pub mod keys;
 pub mod media;
 pub mod progress;
+pub mod records;
 pub mod secret;
 pub mod serve;
 pub mod store;
@@ -21,11 +23,12 @@ pub mod verify;
 pub mod watch;
 
 pub use catalog::{Stats, Track, TrackFilter, TrackId, TrackState};
+pub use doctor::{DoctorOptions, DoctorReport};
 pub use error::{Error, Result};
 pub use export::{ExportOptions, ExportReport};
 pub use ingest::{FileResult, ImportOptions, ImportReport, Outcome};
 pub use keys::{KeyError, KeyStore, OsKeyring};
 pub use progress::{CancelToken, NoProgress, Progress};
 pub use secret::Passphrase;
-pub use vault::{CreateOptions, LockedVault, Settings, Vault, default_vault_dir};
+pub use vault::{CreateOptions, LockedVault, Settings, Vault, VaultKeys, default_vault_dir};
 pub use verify::VerifyReport;

@@ -8,13 +8,14 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, Stats, TrackFilter, TrackId};
+use crate::catalog::{Catalog, CatalogError, Stats, TrackFilter, TrackId};
 use crate::error::{Error, Result};
 use crate::keys::{KdfParams, KeyError, KeyStore, MasterKey, WrappedKey, random_array};
+use crate::records::{RecordName, RecordStore};
 use crate::secret::Passphrase;
 use crate::store::chunker::ChunkerParams;
 use crate::store::{ChunkStore, clean_tmp, hex, process_alive, temp_file_owner};
@@ -262,39 +263,45 @@ impl LockedVault {
     }
 
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<Vault> {
+        self.unlock_keys(passphrase)?.open()
+    }
+
+    /// Unlocks with the key remembered in `keys`; `Ok(None)` when none is stored.
+    pub fn unlock_with_key_store(&self, keys: &dyn KeyStore) -> Result<Option<Vault>> {
+        self.unlock_keys_with_key_store(keys)?
+            .map(VaultKeys::open)
+            .transpose()
+    }
+
+    /// Unwraps the master key without opening the catalog: the first half of
+    /// [`LockedVault::unlock`], and all `doctor` needs when the catalog is lost.
+    pub fn unlock_keys(&self, passphrase: &Passphrase) -> Result<VaultKeys> {
         let master = MasterKey::unwrap(
             &self.config.wrapped_master_key,
             passphrase,
             &self.config.kdf,
             &self.config.vault_id,
         )?;
-        self.open_authenticated(master)
+        Ok(self.keys_for(master))
     }
 
-    /// Opens the vault once its vault.json has proved itself under `master`; a
-    /// format-1 file is upgraded (epoch 0, with a MAC) on the way.
-    fn open_authenticated(&self, master: MasterKey) -> Result<Vault> {
-        let path = self.root.join(CONFIG_FILE);
-        let config = match self.config.authenticate(&master) {
-            Authenticity::Verified => self.config.clone(),
-            Authenticity::Legacy => {
-                let upgraded = self.config.clone().seal(&master);
-                write_config(&self.root, &upgraded)?;
-                upgraded
-            }
-            Authenticity::Forged => return Err(Error::ConfigForged(path)),
-        };
-        Vault::new(self.root.clone(), config, master)
+    fn keys_for(&self, master: MasterKey) -> VaultKeys {
+        VaultKeys {
+            root: self.root.clone(),
+            config: self.config.clone(),
+            master,
+        }
     }
 
     /// Opens with a master key already unwrapped from this vault.json (a clone
     /// that just tried the passphrase on the remote's key files).
     pub(crate) fn unlock_with_master(&self, master: MasterKey) -> Result<Vault> {
-        self.open_authenticated(master)
+        self.keys_for(master).open()
     }
 
-    /// Unlocks with the key remembered in `keys`; `Ok(None)` when none is stored.
-    pub fn unlock_with_key_store(&self, keys: &dyn KeyStore) -> Result<Option<Vault>> {
+    /// [`LockedVault::unlock_keys`] with the key remembered in `keys`; `Ok(None)`
+    /// when none is stored.
+    pub fn unlock_keys_with_key_store(&self, keys: &dyn KeyStore) -> Result<Option<VaultKeys>> {
         let Some(master) = keys.load(&self.config.vault_id)? else {
             return Ok(None);
         };
@@ -303,7 +310,56 @@ impl LockedVault {
                 KeyError::Keyring("the remembered key does not open this vault".into()).into(),
             );
         }
-        self.open_authenticated(master).map(Some)
+        Ok(Some(self.keys_for(master)))
+    }
+}
+
+/// An unlocked key and its vault folder, with no catalog opened yet: what
+/// [`VaultKeys::open`] turns into a [`Vault`], and what `doctor` works from when
+/// the catalog is missing or damaged.
+pub struct VaultKeys {
+    root: PathBuf,
+    config: VaultConfig,
+    master: MasterKey,
+}
+
+impl VaultKeys {
+    /// Opens the vault once its vault.json has proved itself under the key (a
+    /// format-1 file is upgraded, epoch 0 with a MAC, on the way): a [`Vault`].
+    pub fn open(self) -> Result<Vault> {
+        let config = match self.config.authenticate(&self.master) {
+            Authenticity::Verified => self.config,
+            Authenticity::Legacy => {
+                let upgraded = self.config.seal(&self.master);
+                write_config(&self.root, &upgraded)?;
+                upgraded
+            }
+            Authenticity::Forged => {
+                return Err(Error::ConfigForged(self.root.join(CONFIG_FILE)));
+            }
+        };
+        Vault::new(self.root, config, self.master)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn vault_id(&self) -> &str {
+        &self.config.vault_id
+    }
+
+    pub fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// Whether this key is the one vault.json describes (its key check).
+    pub(crate) fn matches_key_check(&self) -> bool {
+        key_check(&self.master, &self.config.vault_id) == self.config.key_check
     }
 }
 
@@ -312,6 +368,7 @@ pub struct Vault {
     config: VaultConfig,
     master: MasterKey,
     store: ChunkStore,
+    records: Arc<RecordStore>,
     catalog: Mutex<Catalog>,
 }
 
@@ -369,14 +426,19 @@ impl Vault {
         }
         clean_tmp(&root.join("tmp")).map_err(|e| Error::io(root.join("tmp"), e))?;
         clean_config_temps(&root).map_err(|e| Error::io(&root, e))?;
-        let catalog = Catalog::open(&root.join("catalog.db"))?;
+        let records = Arc::new(RecordStore::new(&root, &master, &config.vault_id));
+        let catalog = open_vault_catalog(&root, &records)?;
         catalog.mark_interrupted_jobs()?;
+        // Records a crash (or a writer that does not seal) left unwritten, and on
+        // the first open of a vault made before records, all of them.
+        catalog.seal_leftover_records()?;
         let store = ChunkStore::new(&root, &master, &config.vault_id);
         Ok(Vault {
             root,
             config,
             master,
             store,
+            records,
             catalog: Mutex::new(catalog),
         })
     }
@@ -421,7 +483,23 @@ impl Vault {
     }
 
     pub(crate) fn open_catalog(&self) -> Result<Catalog> {
-        Ok(Catalog::open(&self.catalog_path())?)
+        let mut catalog = Catalog::open(&self.catalog_path())?;
+        catalog.attach_records(self.records.clone());
+        Ok(catalog)
+    }
+
+    /// The sealed records that describe the library (see [`crate::records`]).
+    pub fn records(&self) -> &RecordStore {
+        &self.records
+    }
+
+    /// The key and folder without the catalog, for `doctor` on an open vault.
+    pub fn keys(&self) -> VaultKeys {
+        VaultKeys {
+            root: self.root.clone(),
+            config: self.config.clone(),
+            master: self.master.clone(),
+        }
     }
 
     /// Remembers the master key in `keys` so the vault opens without a passphrase.
@@ -569,24 +647,11 @@ impl Vault {
     }
 
     fn lock_exclusive(&self) -> Result<File> {
-        let file = self.lock_file()?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(fs::TryLockError::WouldBlock) => Err(Error::Busy(
-                "an import is running; try again when it has finished".into(),
-            )),
-            Err(fs::TryLockError::Error(e)) => Err(Error::io(self.root.join("lock"), e)),
-        }
+        lock_exclusive(&self.root)
     }
 
     fn lock_file(&self) -> Result<File> {
-        let path = self.root.join("lock");
-        fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))
+        lock_file(&self.root)
     }
 
     /// Removes chunks that no track references: rows the catalog dropped (purge)
@@ -598,9 +663,22 @@ impl Vault {
 
     fn gc_locked(&self) -> Result<GcReport> {
         let catalog = self.catalog();
+        let mut report = GcReport::default();
+        // First the records of tracks the catalog does not have (an import cut
+        // short between its records and its commit, a purge cut short after its
+        // commit): their chunks may be about to go, and a record must never
+        // describe a track whose chunks were collected.
+        let tracks = catalog.track_names()?;
+        for id in self.records.track_ids().map_err(CatalogError::from)? {
+            if !tracks.contains_key(&id) {
+                self.records
+                    .remove(&RecordName::Track(id))
+                    .map_err(CatalogError::from)?;
+                report.removed_records += 1;
+            }
+        }
         catalog.delete_unreferenced_chunks()?;
         let referenced = catalog.chunk_ids()?;
-        let mut report = GcReport::default();
         for (id, size) in self.store.list()? {
             if !referenced.contains(&id) {
                 self.store.remove(&id)?;
@@ -672,7 +750,10 @@ fn undo_failed_create(root: &Path, root_existed: bool) {
     ] {
         let _ = fs::remove_file(root.join(file));
     }
-    for dir in ["chunks", "tmp"] {
+    for record in ["settings", "tombstones"] {
+        let _ = fs::remove_file(root.join(crate::records::RECORDS_DIR).join(record));
+    }
+    for dir in ["chunks", "tmp", crate::records::RECORDS_DIR] {
         let _ = fs::remove_dir(root.join(dir));
     }
     if !root_existed {
@@ -680,10 +761,92 @@ fn undo_failed_create(root: &Path, root_existed: bool) {
     }
 }
 
+impl Drop for Vault {
+    /// Writes the records that a writer which does not seal its transactions
+    /// marked (the next open would, but a catalog lost before then would lose
+    /// them). Nothing to do, and no write lock taken, when nothing is marked.
+    fn drop(&mut self) {
+        let _ = self.catalog().seal_leftover_records();
+    }
+}
+
+/// Opens a vault's catalog, refusing to start an empty one in place of a lost
+/// one: a vault that has records or chunks but no catalog (or a catalog file cut
+/// short) has a damaged catalog, which `doctor --repair` rebuilds. Opening it as
+/// new would show an empty library, and `gc` would then delete every chunk.
+fn open_vault_catalog(root: &Path, records: &Arc<RecordStore>) -> Result<Catalog> {
+    let path = root.join("catalog.db");
+    let damaged = |reason: String| Error::CatalogDamaged {
+        path: path.clone(),
+        reason,
+    };
+    let size = match fs::metadata(&path) {
+        Ok(m) => Some(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    if size.unwrap_or(0) == 0 && vault_holds_a_library(root, records)? {
+        return Err(damaged(match size {
+            None => "it is missing".into(),
+            Some(_) => "it is empty".into(),
+        }));
+    }
+    if size.is_some()
+        && let Some(reason) = crate::catalog::file_damage(&path)
+    {
+        return Err(damaged(reason));
+    }
+    let mut catalog = Catalog::open(&path).map_err(|e| {
+        if e.is_damaged() {
+            damaged(e.to_string())
+        } else {
+            e.into()
+        }
+    })?;
+    catalog.attach_records(records.clone());
+    Ok(catalog)
+}
+
+/// Whether the folder holds anything a catalog described: records, or chunks.
+fn vault_holds_a_library(root: &Path, records: &RecordStore) -> Result<bool> {
+    if records.has_records() {
+        return Ok(true);
+    }
+    let chunks = root.join("chunks");
+    match fs::read_dir(&chunks) {
+        Ok(mut entries) => Ok(entries.next().is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(&chunks, e)),
+    }
+}
+
+pub(crate) fn lock_exclusive(root: &Path) -> Result<File> {
+    let file = lock_file(root)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::Busy(
+            "an import is running; try again when it has finished".into(),
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io(root.join("lock"), e)),
+    }
+}
+
+fn lock_file(root: &Path) -> Result<File> {
+    let path = root.join("lock");
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GcReport {
     pub removed_chunks: u64,
     pub removed_bytes: u64,
+    /// Records of tracks the catalog does not have (an interrupted import or purge).
+    pub removed_records: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -325,7 +325,11 @@ impl AttachedSnapshot<'_> {
         if report.failed.is_empty() {
             super::remote::raise_heads(&tx, heads).map_err(&err)?;
         }
+        // The join's records (tracks added, restored, trashed or purged, the adds
+        // and tombstones) are durable before it commits, as for every write.
+        let sealed = catalog.seal_records()?;
         tx.commit().map_err(&err)?;
+        sealed.after_commit();
         Ok(report)
     }
 }

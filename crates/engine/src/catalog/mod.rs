@@ -9,28 +9,37 @@ pub(crate) mod clock;
 mod groups;
 mod matches;
 pub(crate) mod merge;
+pub(crate) mod records;
 pub mod remote;
 mod search;
 mod tracks;
 pub(crate) mod watch;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use groups::*;
+pub use records::SealedRecords;
 pub use search::*;
 pub use tracks::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("catalog {path}: {source}")]
+    #[error("catalog {path}: {source}{}", damage_hint(source))]
     Sqlite {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
+    /// Writing the sealed records of a change failed: the change was not committed.
+    #[error(transparent)]
+    Records(#[from] crate::records::RecordError),
+    /// Making an import batch's chunks durable failed: the batch was not committed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error(
         "catalog {path} has schema version {found}, newer than this Audiovault knows ({known}); upgrade Audiovault"
     )]
@@ -39,6 +48,30 @@ pub enum CatalogError {
         found: i64,
         known: i64,
     },
+}
+
+/// What a damaged catalog's message adds: the way out.
+fn damage_hint(source: &rusqlite::Error) -> &'static str {
+    if is_damage(source) {
+        " (the catalog is damaged: run `audiovault doctor --repair` to rebuild it from the vault's records)"
+    } else {
+        ""
+    }
+}
+
+/// SQLite's words for a file that is not (or no longer) a sound database.
+fn is_damage(source: &rusqlite::Error) -> bool {
+    matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+impl CatalogError {
+    /// The catalog file is damaged (not merely busy or unwritable).
+    pub fn is_damaged(&self) -> bool {
+        matches!(self, CatalogError::Sqlite { source, .. } if is_damage(source))
+    }
 }
 
 /// Embedded migrations; the schema version is the count applied.
@@ -53,6 +86,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_search_index.sql"),
     include_str!("migrations/0009_search_changes.sql"),
     include_str!("migrations/0010_sync_lines.sql"),
+    include_str!("migrations/0011_records.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -62,6 +96,9 @@ pub struct Catalog {
     path: PathBuf,
     /// Text searches evaluated on this connection (see `matches`).
     matches: matches::MatchCache,
+    /// Where write transactions seal the records of what they change (see
+    /// `records`); none on catalogs that are not a vault's (tests, snapshots).
+    records: Option<Arc<crate::records::RecordStore>>,
 }
 
 pub(crate) fn now_unix() -> i64 {
@@ -90,11 +127,20 @@ pub(crate) fn now_unix_millis() -> i64 {
 impl Catalog {
     /// Opens (creating if needed) and migrates the catalog.
     pub fn open(path: &Path) -> Result<Self, CatalogError> {
+        Self::open_with(path, OpenFlags::default())
+    }
+
+    /// Opens and migrates a catalog that must exist already.
+    pub(crate) fn open_existing(path: &Path) -> Result<Self, CatalogError> {
+        Self::open_with(path, OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE)
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags) -> Result<Self, CatalogError> {
         let err = |source| CatalogError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
-        let mut conn = Connection::open(path).map_err(err)?;
+        let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
         // journal_mode returns a row, so it is read rather than executed.
         let _: String = conn
@@ -104,12 +150,17 @@ impl Catalog {
         // watcher's "remove the source after import" policy relies on.
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
             .map_err(err)?;
+        // Room for every statement a commit repeats per file (an import batch, a
+        // record's rows) beside the searches': a statement compiled again costs
+        // more than it runs, with the triggers these tables carry.
+        conn.set_prepared_statement_cache_capacity(64);
         migrate(&mut conn, path)?;
         let matches = matches::MatchCache::register(&conn).map_err(err)?;
         Ok(Catalog {
             conn,
             path: path.to_path_buf(),
             matches,
+            records: None,
         })
     }
 
@@ -182,13 +233,13 @@ impl Catalog {
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<(), CatalogError> {
-        self.conn
-            .execute(
+        self.sealed_write(|conn| {
+            conn.execute(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![key, value],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
@@ -247,6 +298,77 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(err)?;
     tx.commit().map_err(err)
+}
+
+/// SQLite's own integrity check, on a read-only connection so that checking a
+/// damaged catalog changes nothing (no checkpoint written back, no log removed).
+/// Empty when the catalog is sound; else the problems SQLite lists.
+pub(crate) fn integrity_problems(path: &Path) -> Result<Vec<String>, rusqlite::Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(if rows == ["ok"] { Vec::new() } else { rows })
+}
+
+/// A cheap look at a catalog file before SQLite opens it: `Some(reason)` when it
+/// is cut short (its header counts more pages than the file holds) or is not an
+/// SQLite file at all. Skipped while the write-ahead log holds frames: a
+/// checkpoint cut short by a crash also leaves the file behind its header until
+/// SQLite replays the log.
+pub(crate) fn file_damage(path: &Path) -> Option<String> {
+    use std::io::Read;
+    if holds_a_log(&PathBuf::from(format!("{}-wal", path.display()))) {
+        return None;
+    }
+    let mut header = [0u8; 100];
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    if len == 0 {
+        return None;
+    }
+    if len < 100 || file.read_exact(&mut header).is_err() {
+        return Some(format!("it is cut short ({len} bytes)"));
+    }
+    if &header[..16] != b"SQLite format 3\0" {
+        return Some("it is not an SQLite database".into());
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536u64,
+        n => u64::from(n),
+    };
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    // The page count is valid only when the change counter matches the
+    // version-valid-for number (SQLite's file format, section 1.3.7).
+    let pages = u64::from(be32(28));
+    if be32(24) == be32(92) && pages > 0 && len < pages * page_size {
+        return Some(format!(
+            "it is cut short: {len} bytes where its header counts {pages} pages of {page_size}"
+        ));
+    }
+    None
+}
+
+/// Whether a write-ahead log file holds a log (SQLite's magic number and at
+/// least one frame), not merely exists.
+fn holds_a_log(wal: &Path) -> bool {
+    use std::io::Read;
+    const HEADER: u64 = 32;
+    let mut magic = [0u8; 4];
+    let Ok(mut file) = std::fs::File::open(wal) else {
+        return false;
+    };
+    let long_enough = file.metadata().is_ok_and(|m| m.len() > HEADER + 24);
+    long_enough
+        && file.read_exact(&mut magic).is_ok()
+        && matches!(u32::from_be_bytes(magic), 0x377f_0682 | 0x377f_0683)
 }
 
 #[derive(Debug, Clone, serde::Serialize)]

@@ -69,16 +69,16 @@ pub fn load_config(catalog: &Catalog) -> Result<Option<RemoteConfig>> {
 }
 
 pub fn save_config(catalog: &Catalog, c: &RemoteConfig) -> Result<()> {
-    catalog
-        .conn()
-        .execute(
+    // The remote is in records/settings: written before this commits.
+    catalog.sealed_write(|conn| {
+        conn.execute(
             "INSERT INTO remote_config (id, endpoint, region, bucket, prefix, path_style, parallelism)
              VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (id) DO UPDATE SET endpoint = ?1, region = ?2, bucket = ?3, prefix = ?4,
                  path_style = ?5, parallelism = ?6",
             params![c.endpoint, c.region, c.bucket, c.prefix.trim_matches('/'), c.path_style, c.parallelism],
         )
-        .map_err(sql(catalog))?;
+    })?;
     Ok(())
 }
 
@@ -193,6 +193,7 @@ pub fn write_snapshot(catalog: &Catalog, path: &std::path::Path) -> Result<Snaps
          DELETE FROM remote_packs; DELETE FROM remote_indexes;
          DELETE FROM sync_heads; DELETE FROM remote_contents;
          DELETE FROM watch_files; DELETE FROM watch_failures; DELETE FROM watch_folders;
+         DELETE FROM record_dirty;
          VACUUM;",
     )
     .map_err(err)?;

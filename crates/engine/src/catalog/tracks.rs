@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::{Serialize, Serializer};
 
 use super::{Catalog, CatalogError, clock, format_time, now_unix, now_unix_millis};
-use crate::store::{ChunkId, hex};
+use crate::store::{ChunkId, ChunkStore, hex};
 
 /// A track's id: 16 lowercase hex characters (64 random bits), stable across
 /// devices so catalogs can merge.
@@ -146,6 +146,15 @@ pub struct NewTrack<'a> {
     pub import_job_id: Option<i64>,
     /// (chunk, offset, plaintext length, stored size)
     pub chunks: &'a [(ChunkId, u64, u64, u64)],
+    pub meta: &'a TrackMetadata,
+    pub other_tags: &'a [(String, String)],
+    pub artwork: Option<&'a NewArtwork>,
+    pub metadata_version: i64,
+}
+
+/// New metadata for a track (rescan).
+pub(crate) struct MetadataUpdate<'a> {
+    pub id: &'a TrackId,
     pub meta: &'a TrackMetadata,
     pub other_tags: &'a [(String, String)],
     pub artwork: Option<&'a NewArtwork>,
@@ -424,22 +433,50 @@ impl Catalog {
         tracks: &[NewTrack<'_>],
         quota: Option<u64>,
     ) -> Result<Vec<CommitOutcome>, CatalogError> {
+        self.commit_tracks_with(tracks, quota, None)
+    }
+
+    /// [`Catalog::commit_tracks`] for an import batch whose chunks are not durable
+    /// yet: one `syncfs`, inside the transaction, makes the chunks and the batch's
+    /// records durable before the commit.
+    pub(crate) fn commit_import_batch(
+        &mut self,
+        tracks: &[NewTrack<'_>],
+        quota: Option<u64>,
+        store: &ChunkStore,
+        written: &[ChunkId],
+    ) -> Result<Vec<CommitOutcome>, CatalogError> {
+        self.commit_tracks_with(tracks, quota, Some((store, written)))
+    }
+
+    fn commit_tracks_with(
+        &mut self,
+        tracks: &[NewTrack<'_>],
+        quota: Option<u64>,
+        chunks: Option<(&ChunkStore, &[ChunkId])>,
+    ) -> Result<Vec<CommitOutcome>, CatalogError> {
         let path = self.path.clone();
         let err = |source| CatalogError::Sqlite {
             path: path.clone(),
             source,
         };
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(err)?;
         let mut outcomes = Vec::with_capacity(tracks.len());
         let stamp = clock::tick(&tx).map_err(err)?;
         let device = clock::device(&tx).map_err(err)?;
         for t in tracks {
             outcomes.push(commit_in_tx(&tx, t, quota, (&device, stamp)).map_err(err)?);
         }
+        let sealed = match chunks {
+            Some((store, written)) => self.seal_records_with_chunks(store, written)?,
+            None => self.seal_records()?,
+        };
         tx.commit().map_err(err)?;
+        sealed.after_commit();
         Ok(outcomes)
     }
 
@@ -452,21 +489,57 @@ impl Catalog {
         artwork: Option<&NewArtwork>,
         metadata_version: i64,
     ) -> Result<(), CatalogError> {
+        self.update_metadata_batch(
+            &[MetadataUpdate {
+                id,
+                meta,
+                other_tags,
+                artwork,
+                metadata_version,
+            }],
+            None,
+        )
+    }
+
+    /// Replaces the metadata of several tracks in one transaction: one `syncfs`
+    /// for their records (and for new artwork chunks, when given) instead of one
+    /// per track.
+    pub(crate) fn update_metadata_batch(
+        &mut self,
+        updates: &[MetadataUpdate<'_>],
+        chunks: Option<(&ChunkStore, &[ChunkId])>,
+    ) -> Result<(), CatalogError> {
         let path = self.path.clone();
         let err = |source| CatalogError::Sqlite {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(err)?;
-        if let Some(a) = artwork {
-            tx.execute(
-                "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![&a.chunk.0[..], a.size as i64, a.stored_size as i64, now_unix()],
+        let tx = self.conn.unchecked_transaction().map_err(err)?;
+        for u in updates {
+            if let Some(a) = u.artwork {
+                tx.execute(
+                    "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![&a.chunk.0[..], a.size as i64, a.stored_size as i64, now_unix()],
+                )
+                .map_err(err)?;
+            }
+            write_metadata(
+                &tx,
+                u.id,
+                u.meta,
+                u.other_tags,
+                u.artwork,
+                u.metadata_version,
             )
             .map_err(err)?;
         }
-        write_metadata(&tx, id, meta, other_tags, artwork, metadata_version).map_err(err)?;
-        tx.commit().map_err(err)
+        let sealed = match chunks {
+            Some((store, written)) => self.seal_records_with_chunks(store, written)?,
+            None => self.seal_records()?,
+        };
+        tx.commit().map_err(err)?;
+        sealed.after_commit();
+        Ok(())
     }
 
     /// Tracks whose metadata was read by an older extractor than `version`.
@@ -581,7 +654,9 @@ impl Catalog {
             }
             n += changed;
         }
+        let sealed = self.seal_records()?;
         tx.commit().map_err(e)?;
+        sealed.after_commit();
         Ok(n)
     }
 
@@ -628,7 +703,11 @@ impl Catalog {
             }
             ids
         };
+        // The tombstone record is written (and durable) before the commit; the
+        // purged tracks' records go after it.
+        let sealed = self.seal_records()?;
         tx.commit().map_err(e)?;
+        sealed.after_commit();
         Ok(ids)
     }
 
@@ -820,7 +899,7 @@ fn write_metadata(
     artwork: Option<&NewArtwork>,
     metadata_version: i64,
 ) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE tracks SET container = ?2, codec = ?3, duration_seconds = ?4, sample_rate = ?5,
            bit_depth = ?6, channels = ?7, bitrate = ?8, decodable = ?9, title = ?10, artist = ?11,
            album = ?12, album_artist = ?13, track_number = ?14, track_total = ?15,
@@ -828,44 +907,51 @@ fn write_metadata(
            composer = ?21, comment = ?22, metadata_error = ?23, artwork_id = ?24,
            artwork_mime = ?25, artwork_size = ?26, metadata_version = ?27
          WHERE id = ?1",
-        params![
-            id.as_str(),
-            m.container,
-            m.codec,
-            m.duration_seconds,
-            m.sample_rate,
-            m.bit_depth,
-            m.channels,
-            m.bitrate,
-            m.decodable,
-            m.title,
-            m.artist,
-            m.album,
-            m.album_artist,
-            m.track_number,
-            m.track_total,
-            m.disc_number,
-            m.disc_total,
-            m.year,
-            m.date,
-            m.genre,
-            m.composer,
-            m.comment,
-            m.metadata_error,
-            artwork.map(|a| a.chunk.0.to_vec()),
-            artwork.map(|a| a.mime_type.clone()),
-            artwork.map(|a| a.size as i64),
-            metadata_version
-        ],
-    )?;
+    )?
+    .execute(params![
+        id.as_str(),
+        m.container,
+        m.codec,
+        m.duration_seconds,
+        m.sample_rate,
+        m.bit_depth,
+        m.channels,
+        m.bitrate,
+        m.decodable,
+        m.title,
+        m.artist,
+        m.album,
+        m.album_artist,
+        m.track_number,
+        m.track_total,
+        m.disc_number,
+        m.disc_total,
+        m.year,
+        m.date,
+        m.genre,
+        m.composer,
+        m.comment,
+        m.metadata_error,
+        artwork.map(|a| a.chunk.0.to_vec()),
+        artwork.map(|a| a.mime_type.clone()),
+        artwork.map(|a| a.size as i64),
+        metadata_version
+    ])?;
     if let Some(t) = artwork.and_then(|a| a.thumbnail.as_ref().map(|t| (a.chunk, t))) {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO thumbnails (artwork_id, mime_type, width, height, data)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![&t.0.0[..], t.1.mime_type, t.1.width, t.1.height, t.1.data],
-        )?;
+        )?
+        .execute(params![
+            &t.0.0[..],
+            t.1.mime_type,
+            t.1.width,
+            t.1.height,
+            t.1.data
+        ])?;
     }
-    tx.execute("DELETE FROM track_tags WHERE track_id = ?1", [id.as_str()])?;
+    tx.prepare_cached("DELETE FROM track_tags WHERE track_id = ?1")?
+        .execute([id.as_str()])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO track_tags (track_id, seq, key, value) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -882,17 +968,16 @@ fn commit_in_tx(
     quota: Option<u64>,
     (device, stamp): (&str, i64),
 ) -> rusqlite::Result<CommitOutcome> {
+    // Cached statements: with the triggers on tracks (search, sync, records),
+    // compiling these again for every file of a batch cost more than running them.
     let existing = tx
-        .query_row(
-            "SELECT id, state FROM tracks WHERE sha256 = ?1",
-            [&t.sha256[..]],
-            |r| {
-                Ok((
-                    TrackId(r.get(0)?),
-                    TrackState::parse(&r.get::<_, String>(1)?),
-                ))
-            },
-        )
+        .prepare_cached("SELECT id, state FROM tracks WHERE sha256 = ?1")?
+        .query_row([&t.sha256[..]], |r| {
+            Ok((
+                TrackId(r.get(0)?),
+                TrackState::parse(&r.get::<_, String>(1)?),
+            ))
+        })
         .optional()?;
     if let Some((id, state)) = existing {
         return Ok(CommitOutcome::Duplicate(id, state));
@@ -909,11 +994,9 @@ fn commit_in_tx(
         }
     }
     if let Some(quota) = quota {
-        let stored: i64 = tx.query_row(
-            "SELECT coalesce(sum(stored_size), 0) FROM chunks",
-            [],
-            |r| r.get(0),
-        )?;
+        let stored: i64 = tx
+            .prepare_cached("SELECT coalesce(sum(stored_size), 0) FROM chunks")?
+            .query_row([], |r| r.get(0))?;
         if stored as u64 + new_stored > quota {
             return Ok(CommitOutcome::OverQuota {
                 stored: stored as u64,
@@ -938,25 +1021,25 @@ fn commit_in_tx(
                 now
             ])?;
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO tracks (id, sha256, size_bytes, file_name, file_name_raw, source_path,
                                      source_mtime, format, imported_at, import_job_id,
                                      state_clock)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                t.id.as_str(),
-                &t.sha256[..],
-                t.size_bytes as i64,
-                t.file_name,
-                t.file_name_raw,
-                t.source_path,
-                t.source_mtime,
-                t.format,
-                now,
-                t.import_job_id,
-                stamp
-            ],
-        )?;
+        )?
+        .execute(params![
+            t.id.as_str(),
+            &t.sha256[..],
+            t.size_bytes as i64,
+            t.file_name,
+            t.file_name_raw,
+            t.source_path,
+            t.source_mtime,
+            t.format,
+            now,
+            t.import_job_id,
+            stamp
+        ])?;
         clock::add(tx, &t.sha256[..], device, stamp)?;
         write_metadata(
             tx,

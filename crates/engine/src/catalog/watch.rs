@@ -82,7 +82,9 @@ impl Catalog {
     ) -> Result<T, E> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let value = f(self)?;
+        let sealed = self.seal_records()?;
         tx.commit().map_err(|e| self.err(e))?;
+        sealed.after_commit();
         Ok(value)
     }
 
@@ -112,8 +114,8 @@ impl Catalog {
 
     /// Adds the folder, or replaces the settings of the one with the same path.
     pub fn upsert_watch_folder(&self, folder: &WatchFolder) -> Result<(), CatalogError> {
-        self.conn
-            .execute(
+        self.sealed_write(|conn| {
+            conn.execute(
                 "INSERT INTO watch_folders
                    (path, enabled, recursive, after_import, move_failures, settle_ms, force_poll, added_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -132,18 +134,17 @@ impl Catalog {
                     now_unix()
                 ],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(())
     }
 
     pub fn remove_watch_folder(&self, path: &Path) -> Result<bool, CatalogError> {
-        let n = self
-            .conn
-            .execute(
+        let n = self.sealed_write(|conn| {
+            conn.execute(
                 "DELETE FROM watch_folders WHERE path = ?1",
                 [path_to_bytes(path)],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(n > 0)
     }
 
@@ -152,13 +153,12 @@ impl Catalog {
         path: &Path,
         enabled: bool,
     ) -> Result<bool, CatalogError> {
-        let n = self
-            .conn
-            .execute(
+        let n = self.sealed_write(|conn| {
+            conn.execute(
                 "UPDATE watch_folders SET enabled = ?2 WHERE path = ?1",
                 params![path_to_bytes(path), enabled],
             )
-            .map_err(|e| self.err(e))?;
+        })?;
         Ok(n > 0)
     }
 

@@ -477,8 +477,9 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 const TEMP_RANDOM_HEX_LEN: usize = 16;
 
 /// What follows `<pid>-<random hex>` in the names of the vault's temp files under
-/// `tmp/`: chunk objects in flight, push snapshots, and pulled catalogs (the two
-/// databases with the side files SQLite makes beside them, which a crash leaves).
+/// `tmp/`: chunk objects and records in flight, push snapshots, pulled catalogs and
+/// catalogs rebuilt by `doctor` (the databases with the side files SQLite makes
+/// beside them, which a crash leaves).
 const TEMP_SUFFIXES: &[&str] = &[
     ".tmp",
     "-snapshot.db",
@@ -489,6 +490,10 @@ const TEMP_SUFFIXES: &[&str] = &[
     "-pull.db-journal",
     "-pull.db-wal",
     "-pull.db-shm",
+    "-rebuild.db",
+    "-rebuild.db-journal",
+    "-rebuild.db-wal",
+    "-rebuild.db-shm",
 ];
 
 /// The writer's pid when `name` is one of the vault's own temp names
