@@ -822,3 +822,50 @@ fn a_vault_folder_copied_to_another_machine_pushes_its_own_line() {
     remote.clone_into(&fresh).expect_ok();
     assert_eq!(shas(&fresh), set_of(&[&one_sha, &two_sha, &three_sha]));
 }
+
+/// `doctor` says when other devices pushed changes this one has not merged (a
+/// warning: nothing is at risk, the next pull or push merges them).
+#[test]
+fn doctor_names_other_devices_pushes_not_merged_here() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-doctor");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (one, _) = noise(&dir, "one.wav", 111, 300_000);
+    let (two, _) = noise(&dir, "two.wav", 112, 300_000);
+    a.import(&[&one]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+    b.import(&[&two]);
+    remote.json(&b, &["push"]);
+    let b_device = remote.json(&b, &["remote", "show"])["status"]["device"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let check = |report: &Value, name: &str| -> Value {
+        report["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["check"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} check in {report:#}"))
+    };
+    let before = remote.cmd(&a, ["doctor", "--json"]).run();
+    assert_eq!(before.code(), 0, "a warning does not fail doctor\n{before}");
+    let report = before.json();
+    assert_eq!(check(&report, "remote")["ok"], true, "{report:#}");
+    let unmerged = check(&report, "unmerged_manifests");
+    assert_eq!(unmerged["ok"], false, "{report:#}");
+    assert_eq!(unmerged["level"], "warning", "{report:#}");
+    assert!(
+        unmerged["affected"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|d| d.as_str().is_some_and(|d| d.contains(&b_device)))),
+        "{report:#}"
+    );
+    remote.json(&a, &["pull"]);
+    let after = remote.json(&a, &["doctor"]);
+    assert_eq!(check(&after, "unmerged_manifests")["ok"], true, "{after:#}");
+}

@@ -714,57 +714,62 @@ impl Doctor<'_> {
     }
 
     /// The remote's checks, when one is set up: `remote` and `unmerged_manifests`.
-    fn remote_checks(&self, settings: Option<&RecordPayload>) -> Vec<Check> {
+    fn remote_checks(
+        &self,
+        settings: Option<&RecordPayload>,
+        heads: Option<&BTreeMap<String, u64>>,
+    ) -> Vec<Check> {
         let Some(config) = settings.and_then(remote_config) else {
             return Vec::new();
         };
-        vec![
-            self.remote_reachable(&config),
-            self.unmerged_manifests(&config),
-        ]
-    }
-
-    fn remote_reachable(&self, config: &RemoteConfig) -> Check {
         let url = config.url();
         if !self.options.check_remote {
-            return Check::pass(CheckName::Remote, format!("{url}: not checked (offline)"));
+            return vec![
+                Check::pass(CheckName::Remote, format!("{url}: not checked (offline)")),
+                Check::pass(
+                    CheckName::UnmergedManifests,
+                    format!("{url}: not checked (offline)"),
+                ),
+            ];
         }
         let credentials = RemoteCredentials::from_env()
             .or_else(|| RemoteCredentials::load(self.keys.vault_id()).ok().flatten());
         let Some(credentials) = credentials else {
-            return Check::fail(
-                CheckName::Remote,
-                Level::Warning,
-                format!(
-                    "{url}: no credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or store them with `audiovault remote set`)"
-                ),
+            let why = format!(
+                "{url}: no credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or store them with `audiovault remote set`)"
             );
+            return vec![
+                Check::fail(CheckName::Remote, Level::Warning, why.clone()),
+                Check::fail(CheckName::UnmergedManifests, Level::Warning, why),
+            ];
         };
-        let reached = crate::sync::runtime().and_then(|rt| {
+        let listed = crate::sync::runtime().and_then(|rt| {
             let remote = S3Remote::new(
-                config,
+                &config,
                 &credentials,
                 self.options.sync.retry,
                 CancelToken::new(),
             );
-            rt.block_on(remote.head_bucket()).map_err(Error::from)
+            rt.block_on(async {
+                remote.head_bucket().await?;
+                crate::sync::lines::Lines::list(&remote).await
+            })
+            .map_err(Error::from)
         });
-        match reached {
-            Ok(()) => Check::pass(CheckName::Remote, format!("{url} is reachable")),
-            Err(e) => Check::fail(CheckName::Remote, Level::Warning, format!("{url}: {e}")),
-        }
-    }
-
-    // TODO(sync engineer, for the lead): list the other devices' manifest lines
-    // and report those newer than this catalog's sync heads; a stub until then.
-    fn unmerged_manifests(&self, config: &RemoteConfig) -> Check {
-        Check::pass(
-            CheckName::UnmergedManifests,
-            format!(
-                "{}: not checked (comes with multi-device sync)",
-                config.url()
-            ),
-        )
+        let lines = match listed {
+            Ok(lines) => lines,
+            Err(e) => {
+                let why = format!("{url}: {e}");
+                return vec![
+                    Check::fail(CheckName::Remote, Level::Warning, why.clone()),
+                    Check::fail(CheckName::UnmergedManifests, Level::Warning, why),
+                ];
+            }
+        };
+        vec![
+            Check::pass(CheckName::Remote, format!("{url} is reachable")),
+            unmerged_manifests(&url, &lines, heads),
+        ]
     }
 }
 
@@ -814,7 +819,11 @@ impl Examination {
             doctor.keyring(),
             doctor.check_vault_json_authenticity(),
         ];
-        checks.extend(doctor.remote_checks(self.settings.as_ref()));
+        let heads = match &self.catalog {
+            CatalogState::Healthy(catalog) => crate::catalog::remote::heads(catalog).ok(),
+            _ => None,
+        };
+        checks.extend(doctor.remote_checks(self.settings.as_ref(), heads.as_ref()));
         Ok(checks)
     }
 
@@ -1110,6 +1119,46 @@ fn uses_from_records(
         }
     }
     uses
+}
+
+/// Other devices' pushes this catalog has not merged: nothing is at risk (every
+/// device's newest catalog stays on the remote), but this device does not show
+/// them yet and its next push merges them first.
+fn unmerged_manifests(
+    url: &str,
+    lines: &crate::sync::lines::Lines,
+    heads: Option<&BTreeMap<String, u64>>,
+) -> Check {
+    let Some(heads) = heads else {
+        return Check::fail(
+            CheckName::UnmergedManifests,
+            Level::Warning,
+            format!("{url}: not checked: the catalog cannot be read"),
+        );
+    };
+    let pending = lines.unmerged(heads);
+    if pending.is_empty() {
+        return Check::pass(
+            CheckName::UnmergedManifests,
+            format!(
+                "{url}: every device's latest push is merged here ({} device(s))",
+                lines.by_device.len()
+            ),
+        );
+    }
+    let mut check = Check::fail(
+        CheckName::UnmergedManifests,
+        Level::Warning,
+        format!(
+            "{url}: {} device(s) pushed changes this device has not merged yet: run `audiovault pull`",
+            pending.len()
+        ),
+    );
+    check.affected = pending
+        .iter()
+        .map(|e| format!("device {} (push {})", e.device, e.seq))
+        .collect();
+    check
 }
 
 /// The remote set up in a settings record (as the catalog would write it).

@@ -10,7 +10,7 @@
 mod devices;
 mod keyfile;
 mod lease;
-mod lines;
+pub(crate) mod lines;
 mod maint;
 mod merge;
 pub mod objects;
