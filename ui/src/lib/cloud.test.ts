@@ -264,7 +264,7 @@ describe("devices", () => {
 
   it("names devices and says whether their latest push is merged here", () => {
     expect(deviceName(line())).toBe("Device 3f9a01c2");
-    expect(deviceName(line({ this_device: true }))).toBe("This device");
+    expect(deviceName(line({ this_device: true }))).toBe("Device 3f9a01c2");
     expect(mergeState(line())).toEqual({ merged: true, text: "Merged here" });
     expect(mergeState(line({ merged_seq: 3 }))).toEqual({ merged: false, text: "Not merged here yet" });
     expect(mergeState(line({ this_device: true, merged_seq: 0 })).merged).toBe(true);

@@ -188,9 +188,9 @@ export function exactTime(rfc3339: string | null | undefined): string {
   return `${formatDate(rfc3339)}:${String(d.getSeconds()).padStart(2, "0")} (your time)`;
 }
 
-/** "This device" or "Device 3f9a01c2": ids are random, the first 8 hex digits tell them apart. */
-export function deviceName(d: Pick<DeviceLine, "device" | "this_device">): string {
-  return d.this_device ? "This device" : `Device ${d.device.slice(0, 8)}`;
+/** "Device 3f9a01c2": ids are random, their first 8 hex digits tell devices apart (this one is marked beside it). */
+export function deviceName(d: Pick<DeviceLine, "device">): string {
+  return `Device ${d.device.slice(0, 8)}`;
 }
 
 /** Whether this device has merged a line's newest push. */
