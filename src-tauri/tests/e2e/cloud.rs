@@ -1016,6 +1016,15 @@ fn lock_during_a_push(
         return Err("something waits after the last push".into());
     }
     shots.take(s, "33-pushed-after-lock")?;
+    // Said, not asserted: the engine's to decide (a lease left behind only makes a
+    // remote GC defer deletions until it goes stale).
+    let still: Vec<String> = garage
+        .list_keys(&format!("{PREFIX}/locks/"))
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| leases.contains(k))
+        .collect();
+    eprintln!("  the cancelled push's lease after the next push: {still:?}");
     remote_holds_everything(vault, garage, total)
 }
 

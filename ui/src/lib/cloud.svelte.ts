@@ -23,6 +23,8 @@ export class CloudWork {
   /** The remote's devices and what waits from them; null until first listed. */
   devices = $state<RemoteDevices | null>(null);
   devicesLoading = $state(false);
+  /** False while the devices are listed but what waits from them is still being counted. */
+  devicesCounted = $state(false);
   devicesError = $state<string | null>(null);
   /** Only the newest listing's answer is kept (a refresh may overtake another). */
   #devicesSeq = 0;
@@ -41,15 +43,25 @@ export class CloudWork {
     }
   }
 
-  /** Lists the devices and counts what a pull would bring (fetches their catalogs, no audio). */
+  /**
+   * Lists the devices (a few small requests), shows them, then, when another
+   * device pushed something not merged here, counts what a pull would bring
+   * (that fetches their catalogs, no audio).
+   */
   async refreshDevices(): Promise<void> {
     const seq = ++this.#devicesSeq;
     this.devicesLoading = true;
     try {
-      const d = await api.remoteDevices(true);
+      const listed = await api.remoteDevices(false);
       if (seq !== this.#devicesSeq) return;
-      this.devices = d;
+      this.devices = listed;
       this.devicesError = null;
+      this.devicesCounted = listed.unmerged.length === 0;
+      if (this.devicesCounted) return;
+      const counted = await api.remoteDevices(true);
+      if (seq !== this.#devicesSeq) return;
+      this.devices = counted;
+      this.devicesCounted = true;
     } catch (e) {
       if (seq !== this.#devicesSeq) return;
       if (isIpcError(e) && QUIET_KINDS.has(e.kind)) {
