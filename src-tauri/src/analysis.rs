@@ -2,15 +2,17 @@
 //! `analyze_pending` computes waveforms and fingerprints for tracks that have
 //! none, on a thread of its own. One run at a time; a request while it runs
 //! makes it go round once more. Progress goes out as `analysis-progress` events.
+//! Each pass is a job of the session's ([`crate::jobs`]), so lock cancels it.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
-use audiovault_engine::{CancelToken, Progress};
+use audiovault_engine::Progress;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::dto::AnalysisProgress;
+use crate::jobs::JobKind;
 use crate::state::AppState;
 
 pub const ANALYSIS_PROGRESS: &str = "analysis-progress";
@@ -22,7 +24,6 @@ pub struct Analysis {
     again: AtomicBool,
     done: AtomicU64,
     total: AtomicU64,
-    cancel: Mutex<CancelToken>,
 }
 
 impl Analysis {
@@ -32,14 +33,6 @@ impl Analysis {
             done: self.done.load(Ordering::SeqCst),
             total: self.total.load(Ordering::SeqCst),
         }
-    }
-
-    /// Stops the run in flight (lock): tracks being analysed finish, no new ones start.
-    pub fn stop(&self) {
-        self.cancel
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .cancel();
     }
 }
 
@@ -83,18 +76,22 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
     std::thread::spawn(move || {
         loop {
             while analysis.again.swap(false, Ordering::SeqCst) {
-                let Ok(session) = app.state::<AppState>().session() else {
+                let state = app.state::<AppState>();
+                // Locked (or locking): nothing to analyse until the next unlock.
+                let Ok(session) = state.session() else {
                     break;
                 };
-                let token = CancelToken::new();
-                *analysis.cancel.lock().unwrap_or_else(|p| p.into_inner()) = token.clone();
+                let Ok(job) = state.job(&session, JobKind::Analysis, "analysis") else {
+                    break;
+                };
+                let token = &job.token;
                 let events = Events {
                     app: app.clone(),
                     analysis: analysis.clone(),
                 };
                 // A failure here (the catalog went away with a lock) only delays
                 // waveforms until the next run; nothing to tell the user.
-                let _ = session.vault.analyze_pending(&events, &token);
+                let _ = session.vault.analyze_pending(&events, token);
                 if token.is_cancelled() {
                     analysis.again.store(false, Ordering::SeqCst);
                 }

@@ -1,9 +1,14 @@
 //! `ui/src/lib/bindings.ts`: the TypeScript side of [`crate::dto`], generated.
+//! The sync reports and the remote's devices are the engine's own types (its
+//! `ts` feature derives `TS` on them), so the shell keeps no copy of them.
 //!
 //! `cargo test -p audiovault-app bindings` fails when the committed file differs
 //! from what the Rust types say; `AUDIOVAULT_UPDATE_BINDINGS=1` with the same
 //! command rewrites it.
 
+use audiovault_engine::sync::{
+    DeviceLine, Incoming, MergeReport, PullFailure, PullReport, PushReport, RemoteDevices,
+};
 use ts_rs::{Config, TS};
 
 use crate::cloud::*;
@@ -60,16 +65,21 @@ pub fn typescript() -> String {
         ConnectionStep,
         ConnectionReport,
         SyncStatus,
+        MergeReport,
         PushReport,
         PullFailure,
         PullReport,
+        DeviceLine,
+        Incoming,
+        RemoteDevices,
         RestoreForm,
         RestoreReport,
         UnrepairedTrack,
         RepairReport,
     );
     let mut out = String::from(
-        "// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:\n\
+        "// Generated from the shell's IPC types (src-tauri/src/dto.rs, cloud.rs, watching/dto.rs)\n\
+         // and the engine's sync reports by src-tauri/src/bindings.rs. Do not edit:\n\
          // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings\n\n",
     );
     for d in decls

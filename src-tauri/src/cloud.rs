@@ -1,10 +1,14 @@
 //! Cloud sync in the app: the remote's settings (access keys to the OS keyring,
 //! never back to the UI), the connection test, push and pull with progress and
 //! cancel, restore from the cloud on first run, and repair from the remote.
-//! Each command is a thin adapter over the engine's `sync` module.
+//! Each command is a thin adapter over the engine's `sync` module. The devices
+//! that push to the remote, and what waits to be pulled from them, come as the
+//! engine's own types ([`RemoteDevices`]; its `ts` feature declares them for the
+//! UI), as do the push and pull reports.
 //!
-//! Cloud work has its own cancel token (Cancel in the Cloud view must not stop
-//! an import, and the reverse), and one cloud operation runs at a time.
+//! Cloud work is a job of its own kind ([`crate::jobs`]): Cancel in the Cloud
+//! view does not stop an import, and the reverse; one push, pull, repair or
+//! restore runs at a time; lock cancels them all.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,17 +16,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use audiovault_engine::catalog::Catalog;
 use audiovault_engine::sync::{
-    self, RemoteConfig, RemoteCredentials, SyncError, SyncOptions, clone_vault,
+    self, PullReport, PushReport, RemoteConfig, RemoteCredentials, RemoteDevices, SyncError,
+    SyncOptions, clone_vault,
 };
-use audiovault_engine::{CancelToken, Passphrase, Vault};
+use audiovault_engine::{Passphrase, Vault};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime, State};
 use ts_rs::TS;
 
-use crate::commands::{LIBRARY_CHANGED, blocking, remember, set_notice, status};
+use crate::commands::{LIBRARY_CHANGED, blocking, lock_session, remember, set_notice, status};
 use crate::dto::{Status, Track, TrackLocation};
 use crate::error::{IpcError, IpcResult};
+use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
 use crate::state::AppState;
 
@@ -36,8 +42,6 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// The app's cloud state, managed beside [`AppState`].
 #[derive(Default)]
 pub struct CloudState {
-    /// The running cloud operation's token; `None` when idle.
-    running: Arc<Mutex<Option<CancelToken>>>,
     /// Access keys kept in memory for this run when the OS keyring could not
     /// take them, by vault id. Never written anywhere.
     session_keys: SessionKeys,
@@ -45,47 +49,9 @@ pub struct CloudState {
 
 type SessionKeys = Arc<Mutex<HashMap<String, RemoteCredentials>>>;
 
-/// Marks a cloud operation as running until dropped.
-struct Running {
-    slot: Arc<Mutex<Option<CancelToken>>>,
-    token: CancelToken,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        guard(&self.slot).take();
-    }
-}
-
 impl CloudState {
-    fn begin(&self) -> IpcResult<Running> {
-        let mut slot = guard(&self.running);
-        if slot.is_some() {
-            return Err(IpcError::new(
-                "busy",
-                "another cloud operation is running: wait for it or cancel it",
-            ));
-        }
-        let token = CancelToken::new();
-        *slot = Some(token.clone());
-        Ok(Running {
-            slot: self.running.clone(),
-            token,
-        })
-    }
-
-    fn cancel(&self) {
-        if let Some(t) = guard(&self.running).as_ref() {
-            t.cancel();
-        }
-    }
-
     fn keep_for_session(&self, vault_id: &str, credentials: RemoteCredentials) {
         guard(&self.session_keys).insert(vault_id.to_string(), credentials);
-    }
-
-    fn credentials(&self, vault: &Vault) -> IpcResult<RemoteCredentials> {
-        credentials(&self.session_keys, vault)
     }
 }
 
@@ -284,8 +250,10 @@ pub async fn test_connection(
     cloud: State<'_, CloudState>,
 ) -> IpcResult<ConnectionReport> {
     let s = state.session()?;
-    let credentials = cloud.credentials(&s.vault)?;
+    let keys = cloud.session_keys.clone();
+    // The keyring is a D-Bus round trip: off the async runtime.
     blocking(move || {
+        let credentials = credentials(&keys, &s.vault)?;
         let config = s
             .vault
             .remote_config()?
@@ -312,6 +280,8 @@ pub async fn test_connection(
 /// The sync side of the vault at a glance.
 #[derive(Debug, Clone, Serialize, TS)]
 pub struct SyncStatus {
+    /// This device's id: its line of manifests on the remote is named after it.
+    pub device: String,
     pub configured: bool,
     /// `s3://bucket/prefix`
     pub remote: Option<String>,
@@ -330,6 +300,7 @@ pub struct SyncStatus {
 impl From<sync::SyncStatus> for SyncStatus {
     fn from(s: sync::SyncStatus) -> Self {
         SyncStatus {
+            device: s.device,
             configured: s.configured,
             remote: s.remote,
             last_push_at: s.last_push_at,
@@ -349,74 +320,28 @@ pub async fn sync_status(state: State<'_, AppState>) -> IpcResult<SyncStatus> {
     blocking(move || Ok(s.vault.sync_status()?.into())).await
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct PushReport {
-    /// Everything was on the remote already: no request was made.
-    pub nothing_new: bool,
-    pub remote: String,
-    pub packs_uploaded: u64,
-    pub chunks_uploaded: u64,
-    pub bytes_uploaded: u64,
-    pub tracks: u64,
-    pub seconds: f64,
-}
-
-impl From<sync::PushReport> for PushReport {
-    fn from(r: sync::PushReport) -> Self {
-        PushReport {
-            nothing_new: r.nothing_new,
-            remote: r.remote,
-            packs_uploaded: r.packs_uploaded,
-            chunks_uploaded: r.chunks_uploaded,
-            bytes_uploaded: r.bytes_uploaded,
-            tracks: r.tracks,
-            seconds: r.seconds,
+/// The devices that push to the remote and, with `incoming`, what a pull would
+/// bring from each line this device has not merged (each such line's catalog is
+/// fetched to count it; no audio is).
+#[tauri::command]
+pub async fn remote_devices(
+    state: State<'_, AppState>,
+    cloud: State<'_, CloudState>,
+    incoming: bool,
+) -> IpcResult<RemoteDevices> {
+    let s = state.session()?;
+    let job = state.job(&s, JobKind::CloudRead, "device listing")?;
+    let keys = cloud.session_keys.clone();
+    blocking(move || {
+        // Said before the keys are looked for: no remote is the first thing to fix.
+        if s.vault.remote_config()?.is_none() {
+            return Err(sync_error(SyncError::NotConfigured));
         }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct PullFailure {
-    pub track_id: String,
-    pub file_name: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct PullReport {
-    /// The newest catalog on the remote was merged already.
-    pub up_to_date: bool,
-    pub remote: String,
-    pub tracks_added: u64,
-    pub tracks_state_changed: u64,
-    pub chunks_fetched: u64,
-    pub bytes_fetched: u64,
-    /// Tracks that could not be brought over, with the reason.
-    pub failed: Vec<PullFailure>,
-    pub seconds: f64,
-}
-
-impl From<sync::PullReport> for PullReport {
-    fn from(r: sync::PullReport) -> Self {
-        PullReport {
-            up_to_date: r.up_to_date,
-            remote: r.remote,
-            tracks_added: r.tracks_added,
-            tracks_state_changed: r.tracks_state_changed,
-            chunks_fetched: r.chunks_fetched,
-            bytes_fetched: r.bytes_fetched,
-            failed: r
-                .failed
-                .into_iter()
-                .map(|f| PullFailure {
-                    track_id: f.track_id,
-                    file_name: f.file_name,
-                    reason: f.reason,
-                })
-                .collect(),
-            seconds: r.seconds,
-        }
-    }
+        let credentials = credentials(&keys, &s.vault)?;
+        Ok(s.vault
+            .remote_devices(&credentials, &SyncOptions::default(), incoming, &job.token)?)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -427,21 +352,26 @@ pub async fn push<R: Runtime>(
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<PushReport> {
     let s = state.session()?;
-    let credentials = cloud.credentials(&s.vault)?;
-    let running = cloud.begin()?;
+    let job = state.job(&s, JobKind::Cloud, "push")?;
+    let keys = cloud.session_keys.clone();
     let report = blocking(move || {
+        let credentials = credentials(&keys, &s.vault)?;
         let report = s.vault.push(
             &credentials,
             &SyncOptions::default(),
             &ChannelProgress::new(on_progress),
-            &running.token,
+            &job.token,
         )?;
         Ok(report)
     })
     .await?;
-    // Tracks now also in the cloud: the library's location column changes.
+    // Tracks now also in the cloud (and maybe merged from another device): the
+    // library changes.
     let _ = app.emit(LIBRARY_CHANGED, ());
-    Ok(report.into())
+    if report.merged.tracks_added > 0 {
+        crate::analysis::start(&app);
+    }
+    Ok(report)
 }
 
 #[tauri::command]
@@ -452,27 +382,28 @@ pub async fn pull<R: Runtime>(
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<PullReport> {
     let s = state.session()?;
-    let credentials = cloud.credentials(&s.vault)?;
-    let running = cloud.begin()?;
+    let job = state.job(&s, JobKind::Cloud, "pull")?;
+    let keys = cloud.session_keys.clone();
     let report = blocking(move || {
+        let credentials = credentials(&keys, &s.vault)?;
         let report = s.vault.pull(
             &credentials,
             &SyncOptions::default(),
             &ChannelProgress::new(on_progress),
-            &running.token,
+            &job.token,
         )?;
         Ok(report)
     })
     .await?;
     let _ = app.emit(LIBRARY_CHANGED, ());
     crate::analysis::start(&app);
-    Ok(report.into())
+    Ok(report)
 }
 
-/// Stops the running push, pull, restore or repair.
+/// Stops the running push, pull, restore or repair (and a device listing).
 #[tauri::command]
-pub async fn cancel_sync(cloud: State<'_, CloudState>) -> IpcResult<()> {
-    cloud.cancel();
+pub async fn cancel_sync(state: State<'_, AppState>) -> IpcResult<()> {
+    state.jobs.cancel(&[JobKind::Cloud, JobKind::CloudRead]);
     Ok(())
 }
 
@@ -521,8 +452,9 @@ pub async fn restore_from_cloud<R: Runtime>(
             "enter the access key id and the secret access key",
         )
     })?;
-    let running = cloud.begin()?;
-    state.lock();
+    // The open vault (if any) goes first: the lock would cancel this job too.
+    lock_session(&state).await?;
+    let job = state.jobs.start(JobKind::Cloud, "restore", None)?;
     let root = PathBuf::from(form.dir.trim());
     let clone_root = root.clone();
     let remember_key = form.remember_key;
@@ -534,7 +466,7 @@ pub async fn restore_from_cloud<R: Runtime>(
             &passphrase,
             &SyncOptions::default(),
             &ChannelProgress::new(on_progress),
-            &running.token,
+            &job.token,
         )?;
         let mut notes = Vec::new();
         if remember_key && let Some(n) = remember(&vault) {
@@ -568,7 +500,7 @@ pub async fn restore_from_cloud<R: Runtime>(
     let _ = app.emit(LIBRARY_CHANGED, ());
     Ok(RestoreReport {
         status: status(&state),
-        pull: report.into(),
+        pull: report,
     })
 }
 
@@ -601,10 +533,11 @@ pub async fn repair<R: Runtime>(
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<RepairReport> {
     let s = state.session()?;
-    let credentials = cloud.credentials(&s.vault)?;
-    let running = cloud.begin()?;
+    let job = state.job(&s, JobKind::Cloud, "repair")?;
+    let keys = cloud.session_keys.clone();
     let report = blocking(move || {
-        let token = &running.token;
+        let credentials = credentials(&keys, &s.vault)?;
+        let token = &job.token;
         let before = s.vault.verify(&ChannelProgress::new(on_progress), token)?;
         let mut report = RepairReport {
             damaged: before.damaged_tracks.len() as u64,

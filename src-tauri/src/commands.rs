@@ -19,8 +19,9 @@ use crate::dto::{
     SearchSummary, Settings, Stats, Status, Stream, Track, TrackDetails, VerifyReport, Waveform,
 };
 use crate::error::{IpcError, IpcResult};
+use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
-use crate::state::AppState;
+use crate::state::{AppState, Locked};
 
 /// How long a playback URL stays valid: longer than any track plus a long pause.
 const STREAM_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -53,6 +54,51 @@ pub(crate) fn set_notice(state: &AppState, notice: Option<String>) {
     if let Ok(mut n) = state.notice.lock() {
         *n = notice;
     }
+}
+
+/// Locks the open vault (if any) and returns once nothing holds it: every job
+/// cancelled, the playback server stopped, then a wait (off the async runtime)
+/// for the jobs to let go of the vault.
+pub(crate) async fn lock_session(state: &AppState) -> IpcResult<Locked> {
+    let locking = state.begin_lock();
+    let locked = blocking(move || Ok(locking.finish())).await?;
+    if !locked.waited_for.is_empty() || !locked.released {
+        // How long a lock takes with work in flight, and what it waited for.
+        eprintln!(
+            "audiovault: locked in {:.2} s, waiting for {:?}{}",
+            locked.waited.as_secs_f64(),
+            locked.waited_for,
+            if locked.released {
+                ""
+            } else {
+                " (still stopping)"
+            }
+        );
+    }
+    Ok(locked)
+}
+
+/// What the unlock screen says after a lock that stopped work.
+pub(crate) fn lock_notice(locked: &Locked) -> Option<String> {
+    if locked.stopped.is_empty() && locked.released {
+        return None;
+    }
+    let names: Vec<String> = locked.stopped.iter().map(|l| format!("the {l}")).collect();
+    let what = match names.as_slice() {
+        [] => "background work".to_string(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    };
+    let verb = if names.len() > 1 { "were" } else { "was" };
+    Some(if locked.released {
+        format!(
+            "Locked: {what} {verb} cancelled. Nothing was lost; start it again after unlocking."
+        )
+    } else {
+        format!(
+            "Locked: {what} {verb} cancelled and is still finishing a network request; it lets go of the vault as soon as that ends."
+        )
+    })
 }
 
 /// Remembers the key in the OS keyring; a note for the UI when that is not possible.
@@ -124,7 +170,7 @@ pub async fn choose_vault(state: State<'_, AppState>, dir: String) -> IpcResult<
     if dir.trim().is_empty() {
         return Err(IpcError::new("invalid", "choose a folder for the vault"));
     }
-    state.lock();
+    lock_session(&state).await?;
     state.set_dir(PathBuf::from(dir));
     set_notice(&state, None);
     Ok(status(&state))
@@ -183,10 +229,14 @@ pub async fn unlock<R: Runtime>(
     Ok(status(&state))
 }
 
+/// Locks: cancels every job (import, export, verify, cloud work, analysis, the
+/// watcher's batch), stops the playback server (every URL handed out stops
+/// working), and answers once the vault and its key are dropped. The UI shows
+/// "Locking…" until then.
 #[tauri::command]
 pub async fn lock(state: State<'_, AppState>) -> IpcResult<Status> {
-    state.cancel();
-    state.lock();
+    let locked = lock_session(&state).await?;
+    set_notice(&state, lock_notice(&locked));
     Ok(status(&state))
 }
 
@@ -279,7 +329,7 @@ pub async fn stream_url(state: State<'_, AppState>, id: String) -> IpcResult<Str
             .track(&id)?
             .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
         Ok(Stream {
-            url: s.media.url(id.as_str(), STREAM_TTL),
+            url: s.stream_url(id.as_str(), STREAM_TTL)?,
             content_type: audiovault_engine::serve::content_type(&track.format).to_string(),
         })
     })
@@ -295,7 +345,7 @@ pub async fn import<R: Runtime>(
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<ImportReport> {
     let s = state.session()?;
-    let cancel = state.new_cancel();
+    let job = state.job(&s, JobKind::Local, "import")?;
     let report = blocking(move || {
         let inputs: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
         let options = ImportOptions {
@@ -306,7 +356,7 @@ pub async fn import<R: Runtime>(
             &inputs,
             &options,
             &ChannelProgress::new(on_progress),
-            &cancel,
+            &job.token,
         )?)
     })
     .await?;
@@ -324,25 +374,34 @@ pub async fn export(
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<ExportReport> {
     let s = state.session()?;
-    let cancel = state.new_cancel();
+    let job = state.job(&s, JobKind::Local, "export")?;
     blocking(move || {
         let ids: Vec<TrackId> = ids.into_iter().map(TrackId).collect();
-        Ok(s.vault
-            .export(
-                &ids,
-                &PathBuf::from(dest),
-                &ExportOptions::default(),
-                &ChannelProgress::new(on_progress),
-                &cancel,
-            )?
-            .into())
+        let mut report = s.vault.export(
+            &ids,
+            &PathBuf::from(dest),
+            &ExportOptions::default(),
+            &ChannelProgress::new(on_progress),
+            &job.token,
+        )?;
+        // A cancel during the last track shows only as that track "failing" with
+        // the reason "cancelled" (the engine looks at the token before each
+        // track): it was cancelled, not broken.
+        if job.token.is_cancelled() {
+            let before = report.failed.len();
+            report.failed.retain(|f| f.reason != "cancelled");
+            report.cancelled |= report.failed.len() != before;
+        }
+        Ok(report.into())
     })
     .await
 }
 
+/// The tray's Cancel: stops the running import, export or verify (not cloud
+/// work, which has its own Cancel).
 #[tauri::command]
 pub async fn cancel(state: State<'_, AppState>) -> IpcResult<()> {
-    state.cancel();
+    state.jobs.cancel(&[JobKind::Local]);
     Ok(())
 }
 
@@ -375,10 +434,10 @@ pub async fn verify(
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<VerifyReport> {
     let s = state.session()?;
-    let cancel = state.new_cancel();
+    let job = state.job(&s, JobKind::Local, "verification")?;
     blocking(move || {
         Ok(s.vault
-            .verify(&ChannelProgress::new(on_progress), &cancel)?
+            .verify(&ChannelProgress::new(on_progress), &job.token)?
             .into())
     })
     .await

@@ -7,6 +7,7 @@ pub mod cloud;
 pub mod commands;
 pub mod dto;
 pub mod error;
+pub mod jobs;
 pub mod progress;
 pub mod state;
 pub mod watching;
@@ -59,6 +60,7 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             cloud::set_remote,
             cloud::test_connection,
             cloud::sync_status,
+            cloud::remote_devices,
             cloud::push,
             cloud::pull,
             cloud::cancel_sync,

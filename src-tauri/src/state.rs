@@ -1,36 +1,63 @@
 //! What the app holds between commands: the vault folder it works on and, once
-//! unlocked, a session (the open vault and its playback server).
+//! unlocked, a session (the open vault and its playback server), and the
+//! registry of the jobs that hold it.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use audiovault_engine::serve::MediaServer;
-use audiovault_engine::{CancelToken, Vault, default_vault_dir};
+use audiovault_engine::{Vault, default_vault_dir};
 
 use crate::error::{IpcError, IpcResult};
+use crate::jobs::{Job, JobKind, Jobs};
 
-/// An unlocked vault. Commands clone the `Arc` and work on their clone, so
-/// locking never pulls a vault from under a running import; the playback server
-/// stops when the last clone goes.
+/// How long lock waits for the jobs it cancelled to let go of the vault. Every
+/// job checks its token at least between two requests or chunks, so this is
+/// only reached when a single network request hangs (the engine's own limit
+/// for one is longer).
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// An unlocked vault. Commands clone the `Arc` and work on their clone, so a
+/// command in flight never has the vault pulled from under it; lock cancels the
+/// jobs and waits for those clones to go (see [`Locking::finish`]).
 pub struct Session {
     pub vault: Arc<Vault>,
-    pub media: MediaServer,
+    /// Taken out and stopped by lock, even while a job still holds the session:
+    /// a playback URL must not outlive the lock.
+    media: Mutex<Option<MediaServer>>,
+    /// The jobs' epoch this session belongs to ([`Jobs::close`]).
+    epoch: u64,
 }
 
 impl Session {
-    pub fn new(vault: Vault) -> IpcResult<Session> {
+    fn new(vault: Vault, epoch: u64) -> IpcResult<Session> {
         let vault = Arc::new(vault);
         let media = MediaServer::start(vault.clone())?;
-        Ok(Session { vault, media })
+        Ok(Session {
+            vault,
+            media: Mutex::new(Some(media)),
+            epoch,
+        })
+    }
+
+    /// A signed playback URL, unless the session is being locked.
+    pub fn stream_url(&self, id: &str, ttl: Duration) -> IpcResult<String> {
+        guard(&self.media)
+            .as_ref()
+            .map(|m| m.url(id, ttl))
+            .ok_or_else(IpcError::locked)
     }
 }
 
 pub struct AppState {
     dir: Mutex<PathBuf>,
     session: Mutex<Option<Arc<Session>>>,
-    /// Trips the running import, export or verify.
-    cancel: Mutex<CancelToken>,
-    /// A note for the UI from the last automatic unlock attempt.
+    /// Every long job's cancel token (import, export, verify, cloud, analysis, watcher).
+    pub jobs: Arc<Jobs>,
+    /// The last session's vault, to tell whether anything still holds it.
+    last_vault: Mutex<Weak<Vault>>,
+    /// A note for the UI from the last automatic unlock attempt, or the last lock.
     pub notice: Mutex<Option<String>>,
     /// The background analysis runner.
     pub analysis: Arc<crate::analysis::Analysis>,
@@ -40,6 +67,59 @@ pub struct AppState {
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A lock under way: the session is gone from the state and every job was told
+/// to stop; [`Locking::finish`] (blocking) stops the playback server and waits
+/// for the vault to be dropped.
+pub struct Locking {
+    vault: Weak<Vault>,
+    jobs: Arc<Jobs>,
+    media: Option<MediaServer>,
+    /// The jobs a person started that the lock cancelled ("push", "export").
+    pub stopped: Vec<&'static str>,
+    started: Instant,
+}
+
+/// How a lock went.
+#[derive(Debug)]
+pub struct Locked {
+    pub stopped: Vec<&'static str>,
+    /// From the lock's start until nothing held the vault any more (or the timeout).
+    pub waited: Duration,
+    /// False when a job still held the vault at the timeout.
+    pub released: bool,
+    /// The jobs still running when the vault was last seen held: what the lock
+    /// waited for.
+    pub waited_for: Vec<&'static str>,
+}
+
+impl Locking {
+    pub fn finish(mut self) -> Locked {
+        // Dropping the server closes its socket and joins its accept thread;
+        // connections end at their next read or write (a quarter second at most).
+        drop(self.media.take());
+        let mut waited_for = Vec::new();
+        let released = loop {
+            if self.vault.strong_count() == 0 {
+                break true;
+            }
+            if self.started.elapsed() > RELEASE_TIMEOUT {
+                break false;
+            }
+            let labels = self.jobs.labels();
+            if !labels.is_empty() {
+                waited_for = labels;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Locked {
+            stopped: self.stopped,
+            waited: self.started.elapsed(),
+            released,
+            waited_for,
+        }
+    }
 }
 
 impl AppState {
@@ -57,7 +137,8 @@ impl AppState {
         AppState {
             dir: Mutex::new(dir),
             session: Mutex::new(None),
-            cancel: Mutex::new(CancelToken::new()),
+            jobs: Arc::default(),
+            last_vault: Mutex::new(Weak::new()),
             notice: Mutex::new(None),
             analysis: Arc::default(),
             watching: Arc::default(),
@@ -81,26 +162,43 @@ impl AppState {
     }
 
     pub fn open(&self, vault: Vault) -> IpcResult<()> {
-        let session = Session::new(vault)?;
+        let session = Session::new(vault, self.jobs.epoch())?;
+        *guard(&self.last_vault) = Arc::downgrade(&session.vault);
         *guard(&self.session) = Some(Arc::new(session));
         Ok(())
     }
 
-    pub fn lock(&self) {
-        self.analysis.stop();
+    /// Registers a job of the open session's (refused once that session is locked).
+    pub fn job(&self, session: &Session, kind: JobKind, label: &'static str) -> IpcResult<Job> {
+        self.jobs.start(kind, label, Some(session.epoch))
+    }
+
+    /// Starts a lock; returns at once (no waiting on an async thread). The
+    /// session leaves the state first, so no command gets the vault after this.
+    pub fn begin_lock(&self) -> Locking {
+        let session = guard(&self.session).take();
+        let stopped = self.jobs.close();
         self.watching.stop();
         self.watching.clear();
-        guard(&self.session).take();
+        let (vault, media) = match session {
+            Some(s) => {
+                let media = guard(&s.media).take();
+                (Arc::downgrade(&s.vault), media)
+            }
+            None => (Weak::new(), None),
+        };
+        Locking {
+            vault,
+            jobs: self.jobs.clone(),
+            media,
+            stopped,
+            started: Instant::now(),
+        }
     }
 
-    /// A fresh token for new work; `cancel` trips the current one.
-    pub fn new_cancel(&self) -> CancelToken {
-        let token = CancelToken::new();
-        *guard(&self.cancel) = token.clone();
-        token
-    }
-
-    pub fn cancel(&self) {
-        guard(&self.cancel).cancel();
+    /// True while anything (a job, a command in flight) still holds the vault of
+    /// the last session. After a lock returns, false unless it timed out.
+    pub fn vault_alive(&self) -> bool {
+        guard(&self.last_vault).strong_count() > 0
     }
 }

@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use audiovault_app::state::AppState;
+use audiovault_engine::sync::{RemoteConfig, RemoteCredentials, SyncOptions, clone_vault};
+use audiovault_engine::{CancelToken, ImportOptions, NoProgress, Passphrase};
+use audiovault_tests::Garage;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{MockRuntime, mock_context, noop_assets};
 use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
 type Outcome = Result<Value, Value>;
 
@@ -42,20 +45,23 @@ impl Shell {
 
     /// One command, as the UI's `invoke(cmd, args)` sends it.
     fn invoke(&self, cmd: &str, args: Value) -> Outcome {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            // The app's own origin on Linux: app commands answer only local pages.
-            url: "tauri://localhost".parse().expect("a valid origin"),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: self.invoke_key.clone(),
-        };
-        tauri::test::get_ipc_response(&self.webview, request).map(|body| {
-            body.deserialize::<Value>()
-                .expect("a command answers with JSON")
-        })
+        invoke_on(&self.webview, &self.invoke_key, cmd, args)
+    }
+
+    /// The same command on another thread (it answers through the join handle),
+    /// so that the test can do something while it runs.
+    fn invoke_in_background(
+        &self,
+        cmd: &'static str,
+        args: Value,
+    ) -> std::thread::JoinHandle<Outcome> {
+        let webview = self.webview.clone();
+        let key = self.invoke_key.clone();
+        std::thread::spawn(move || invoke_on(&webview, &key, cmd, args))
+    }
+
+    fn state(&self) -> tauri::State<'_, AppState> {
+        self._app.state::<AppState>()
     }
 
     fn ok(&self, cmd: &str, args: Value) -> Value {
@@ -78,6 +84,23 @@ impl Shell {
             }
         }
     }
+}
+
+fn invoke_on(webview: &WebviewWindow<MockRuntime>, key: &str, cmd: &str, args: Value) -> Outcome {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        // The app's own origin on Linux: app commands answer only local pages.
+        url: "tauri://localhost".parse().expect("a valid origin"),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: key.to_string(),
+    };
+    tauri::test::get_ipc_response(webview, request).map(|body| {
+        body.deserialize::<Value>()
+            .expect("a command answers with JSON")
+    })
 }
 
 /// The UI passes a channel for progress as this string; the mock runtime
@@ -166,6 +189,62 @@ fn get(url: &str) -> Result<Vec<u8>, u16> {
     }
 }
 
+/// The first bytes of a playback URL, or why there are none (the status code,
+/// or the connection's error: a stopped server refuses).
+fn first_bytes(url: &str) -> Result<Vec<u8>, String> {
+    match ureq::get(url)
+        .set("Range", "bytes=0-1023")
+        .timeout(Duration::from_secs(10))
+        .call()
+    {
+        Ok(response) => {
+            let mut body = Vec::new();
+            std::io::Read::read_to_end(&mut response.into_reader(), &mut body)
+                .map_err(|e| format!("reading the body: {e}"))?;
+            Ok(body)
+        }
+        Err(ureq::Error::Status(code, _)) => Err(format!("HTTP {code}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A 16-bit stereo WAV of `bytes` bytes of noise: distinct per `seed`, no two
+/// chunks alike, so nothing deduplicates.
+fn noise_wav(path: &Path, bytes: u32, seed: u64) -> Vec<u8> {
+    let data_len = bytes - 44;
+    let mut out = Vec::with_capacity(bytes as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(bytes - 8).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&44_100u32.to_le_bytes());
+    out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while out.len() < bytes as usize {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(bytes as usize);
+    std::fs::write(path, &out).expect("write a fixture");
+    out
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 #[test]
 fn every_command_through_the_mock_runtime() {
     // Automation hooks the app honours; the passphrase one must not leak in from
@@ -188,6 +267,10 @@ fn every_command_through_the_mock_runtime() {
     let status = shell.ok("startup", json!({}));
     assert_eq!(status["unlocked"], false, "nothing to unlock yet");
     assert_eq!(shell.err_kind("search", query(None, "active")), "locked");
+    assert_eq!(
+        shell.err_kind("remote_devices", json!({ "incoming": true })),
+        "locked"
+    );
     assert_eq!(shell.err_kind("stats", json!({})), "locked");
     assert_eq!(
         shell.err_kind(
@@ -212,6 +295,12 @@ fn every_command_through_the_mock_runtime() {
         status["vault_id"].as_str().map(str::len),
         Some(32),
         "{status}"
+    );
+
+    // No remote yet: the Cloud view's listing says so by kind, before any key is looked for.
+    assert_eq!(
+        shell.err_kind("remote_devices", json!({ "incoming": false })),
+        "remote_not_configured"
     );
 
     let a = tagged_wav(&sources.join("a.wav"), 440.0, "Alpha", "Ann", "First");
@@ -485,6 +574,12 @@ fn every_command_through_the_mock_runtime() {
         (json!(true), json!(false))
     );
 
+    // --- lock during a long export ----------------------------------------------------
+    lock_during_an_export(&shell, tmp.path());
+
+    // --- the remote's devices, and what waits from another one ---------------------------
+    devices_on_a_real_remote(&shell, tmp.path());
+
     // --- the folder picker answers for automation --------------------------------------
     // SAFETY: as above, one test in this binary.
     unsafe {
@@ -494,4 +589,281 @@ fn every_command_through_the_mock_runtime() {
         shell.ok("pick_folder", json!({ "title": "Export to" })),
         json!(out.to_string_lossy())
     );
+}
+
+/// Lock while an export runs: the export stops (cancelled, nothing partial under
+/// a final name), a playback URL handed out before the lock gets nothing, and
+/// the lock answers only once nothing holds the vault any more.
+fn lock_during_an_export(shell: &Shell, tmp: &Path) {
+    let status = shell.ok(
+        "unlock",
+        json!({ "passphrase": "battery staple", "rememberKey": false }),
+    );
+    assert_eq!(status["unlocked"], true);
+    let big = tmp.join("big");
+    std::fs::create_dir_all(&big).expect("folder");
+    // Big enough that the export of the three takes a while, so the lock lands
+    // in the middle of one of them.
+    let mut whole = Vec::new();
+    for i in 0..3u64 {
+        let bytes = noise_wav(&big.join(format!("big {i}.wav")), 48 << 20, 1000 + i);
+        whole.push(sha256_hex(&bytes));
+    }
+    let report = shell.ok("import", json!({ "paths": [big], "onProgress": CHANNEL }));
+    assert_eq!(report["imported"], 3, "{report}");
+    let page = shell.ok("search", query(Some("big"), "active"));
+    let ids: Vec<String> = page["tracks"]
+        .as_array()
+        .expect("tracks")
+        .iter()
+        .filter_map(|t| t["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 3, "{page}");
+
+    // A playback URL, serving before the lock.
+    let stream = shell.ok("stream_url", json!({ "id": ids[0] }));
+    let url = stream["url"].as_str().expect("a URL").to_string();
+    assert_eq!(first_bytes(&url).map(|b| b.len()), Ok(1024));
+
+    let dest = tmp.join("export-while-locking");
+    let export = shell.invoke_in_background(
+        "export",
+        json!({ "ids": ids, "dest": dest, "onProgress": CHANNEL }),
+    );
+    // The export is writing its first file once a .part file shows.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let writing = files_in(&dest)
+            .iter()
+            .any(|p| p.to_string_lossy().ends_with(".part"));
+        if writing {
+            break;
+        }
+        assert!(
+            !export.is_finished(),
+            "the export ended before the lock could catch it"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the export never started writing"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The waveforms of the new tracks are being computed too: the lock stops
+    // that decode as well.
+    let analysing = shell.ok("analysis_progress", json!({}));
+    assert_eq!(analysing["running"], true, "{analysing}");
+    let started = Instant::now();
+    let status = shell.ok("lock", json!({}));
+    let took = started.elapsed();
+    eprintln!("lock with an export and an analysis in flight answered in {took:?}");
+    assert_eq!(status["unlocked"], false);
+    // Each job stops at its next chunk or read (it took 2 to 7 s while the
+    // analysis finished its 48 MB decode first; a few ms since).
+    assert!(
+        took < Duration::from_secs(1),
+        "the lock waited {took:?} for the jobs to stop"
+    );
+    assert!(
+        status["notice"]
+            .as_str()
+            .is_some_and(|n| n.contains("the export was cancelled")),
+        "the unlock screen should say the export was cancelled: {status}"
+    );
+    // Nothing holds the vault (its key) once lock has answered.
+    assert!(!shell.state().vault_alive(), "the vault outlived the lock");
+    // The export is over by then, and says it was cancelled.
+    let outcome = export.join().expect("the export thread");
+    match &outcome {
+        Ok(r) => {
+            assert_eq!(r["cancelled"], true, "{r}");
+            assert_eq!(r["failed"].as_array().map(Vec::len), Some(0), "{r}");
+            assert!(
+                r["exported"].as_array().map_or(0, Vec::len) < 3,
+                "the lock came too late to stop anything: {r}"
+            );
+        }
+        Err(e) => assert_eq!(e["kind"], "cancelled", "{e}"),
+    }
+    // Nothing partial under a final name: every file there is a whole track, and
+    // no temporary file is left.
+    for path in files_in(&dest) {
+        let name = path.to_string_lossy().into_owned();
+        assert!(!name.ends_with(".part"), "a temporary file is left: {name}");
+        let bytes = std::fs::read(&path).expect("an exported file");
+        assert!(
+            whole.contains(&sha256_hex(&bytes)),
+            "{name} is not a whole track"
+        );
+    }
+    // The URL from before the lock gets no byte (the server is gone, or refuses it).
+    let after = first_bytes(&url);
+    assert!(after.is_err(), "a stream URL still serves after the lock");
+    eprintln!("the old playback URL after the lock: {:?}", after.err());
+    // A new session serves again, under a new URL.
+    let status = shell.ok(
+        "unlock",
+        json!({ "passphrase": "battery staple", "rememberKey": false }),
+    );
+    assert_eq!(status["unlocked"], true);
+    let fresh = shell.ok("stream_url", json!({ "id": ids[0] }));
+    let fresh = fresh["url"].as_str().expect("a URL");
+    assert_eq!(first_bytes(fresh).map(|b| b.len()), Ok(1024));
+    assert!(first_bytes(&url).is_err(), "the old URL works again");
+    // The analysis the lock cut short was no verdict: it runs again after the
+    // unlock and every waveform arrives.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    for id in &ids {
+        let status = loop {
+            let w = shell.ok("waveform", json!({ "id": id }));
+            if w["status"] != "pending" || Instant::now() > deadline {
+                break w["status"].clone();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        assert_eq!(status, "done", "the waveform of {id}");
+    }
+}
+
+/// `remote_devices` against a real S3 server (Garage): its shape as the UI gets
+/// it, its error kinds, and what waits from a second device until a pull.
+fn devices_on_a_real_remote(shell: &Shell, tmp: &Path) {
+    let Some(garage) = Garage::start_or_skip() else {
+        return;
+    };
+    let form = |secret: &str| {
+        json!({ "form": {
+            "endpoint": garage.endpoint(), "region": garage.region(), "bucket": garage.bucket(),
+            "prefix": "mock", "path_style": true,
+            "access_key_id": garage.access_key(), "secret_access_key": secret,
+        } })
+    };
+    let wrong = "0".repeat(garage.secret_key().len());
+    shell.ok("set_remote", form(&wrong));
+    assert_eq!(
+        shell.err_kind("remote_devices", json!({ "incoming": true })),
+        "remote_access_denied"
+    );
+    shell.ok("set_remote", form(garage.secret_key()));
+    // An empty remote: no device yet, nothing waiting.
+    let empty = shell.ok("remote_devices", json!({ "incoming": true }));
+    assert_eq!(empty["devices"], json!([]), "{empty}");
+    assert_eq!(empty["unmerged"], json!([]), "{empty}");
+
+    let pushed = shell.ok("push", json!({ "onProgress": CHANNEL }));
+    let this_device = pushed["device"].as_str().expect("the device").to_string();
+    assert_eq!(pushed["merged"]["failed"], json!([]), "{pushed}");
+    assert_eq!(pushed["vault_json_adopted"], false, "{pushed}");
+    let tracks = pushed["tracks"].as_u64().expect("tracks");
+    let status = shell.ok("sync_status", json!({}));
+    assert_eq!(status["device"], this_device.as_str(), "{status}");
+
+    let listed = shell.ok("remote_devices", json!({ "incoming": false }));
+    assert_eq!(listed["this_device"], this_device.as_str(), "{listed}");
+    assert_eq!(listed["remote"], pushed["remote"], "{listed}");
+    let devices = listed["devices"].as_array().expect("devices");
+    assert_eq!(devices.len(), 1, "{listed}");
+    let me = &devices[0];
+    assert_eq!(me["device"], this_device.as_str());
+    assert_eq!(me["this_device"], true);
+    assert_eq!(me["tracks"].as_u64(), Some(tracks));
+    assert_eq!(me["manifests"], 1);
+    assert_eq!(me["merged_seq"], me["newest_seq"], "{me}");
+    assert!(
+        me["last_push_at"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("20") && t.contains('T')),
+        "{me}"
+    );
+
+    // Another device: a clone of the remote, with one track of its own, pushed.
+    let other = tmp.join("other-device");
+    let config = RemoteConfig {
+        endpoint: Some(garage.endpoint()),
+        region: garage.region().to_string(),
+        bucket: garage.bucket().to_string(),
+        prefix: "mock".into(),
+        path_style: true,
+        parallelism: 4,
+    };
+    let keys = RemoteCredentials::new(garage.access_key(), garage.secret_key());
+    let (device_b, _) = clone_vault(
+        &other,
+        &config,
+        &keys,
+        &Passphrase::new("battery staple".to_string()),
+        &SyncOptions::default(),
+        &NoProgress,
+        &CancelToken::new(),
+    )
+    .expect("the second device clones the remote");
+    let new_track = tmp.join("from-b.wav");
+    let bytes = noise_wav(&new_track, 3 << 20, 77);
+    let imported = device_b
+        .import(
+            &[new_track],
+            &ImportOptions {
+                source: "test".into(),
+                workers: 0,
+            },
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .expect("import on the second device");
+    assert_eq!(imported.imported, 1);
+    let b_push = device_b
+        .push(
+            &keys,
+            &SyncOptions::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .expect("the second device pushes");
+    drop(device_b);
+
+    let listed = shell.ok("remote_devices", json!({ "incoming": true }));
+    let devices = listed["devices"].as_array().expect("devices");
+    assert_eq!(devices.len(), 2, "{listed}");
+    assert_eq!(
+        devices.iter().filter(|d| d["this_device"] == true).count(),
+        1,
+        "{listed}"
+    );
+    let b = devices
+        .iter()
+        .find(|d| d["device"] == b_push.device.as_str())
+        .expect("the second device is listed");
+    assert_eq!(b["tracks"].as_u64(), Some(tracks + 1), "{b}");
+    assert!(
+        b["merged_seq"].as_u64() < b["newest_seq"].as_u64(),
+        "its push is not merged here yet: {b}"
+    );
+    let unmerged = listed["unmerged"].as_array().expect("unmerged");
+    assert_eq!(unmerged.len(), 1, "{listed}");
+    let waiting = &unmerged[0];
+    assert_eq!(waiting["device"], b_push.device.as_str());
+    assert_eq!(waiting["new_tracks"], 1, "{waiting}");
+    assert!(
+        waiting["new_bytes"].as_u64().unwrap_or(0) >= bytes.len() as u64,
+        "the waiting bytes cover the new track: {waiting}"
+    );
+    assert_eq!(waiting["state_changes"], 0);
+    assert_eq!(waiting["purges"], 0);
+
+    let pulled = shell.ok("pull", json!({ "onProgress": CHANNEL }));
+    assert_eq!(pulled["tracks_added"], 1, "{pulled}");
+    assert_eq!(
+        pulled["manifests_merged"].as_array().map(Vec::len),
+        Some(1),
+        "{pulled}"
+    );
+    let listed = shell.ok("remote_devices", json!({ "incoming": true }));
+    assert_eq!(
+        listed["unmerged"],
+        json!([]),
+        "nothing waits after a pull: {listed}"
+    );
+    for d in listed["devices"].as_array().expect("devices") {
+        assert_eq!(d["merged_seq"], d["newest_seq"], "{d}");
+    }
 }

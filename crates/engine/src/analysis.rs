@@ -3,6 +3,7 @@
 //! work, and the same-audio duplicate report built on it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -227,7 +228,13 @@ impl Vault {
                             return;
                         };
                         progress.item_started(Path::new(&p.file_name));
-                        let result = self.analyze_track(&catalog, &p.id, &p.file_name);
+                        let result = self.analyze_track(&catalog, &p.id, &p.file_name, cancel);
+                        // Maybe cut short by the cancel (a decoder may take a failed
+                        // read for the end of the stream): no verdict on the track,
+                        // which stays pending for the next run.
+                        if cancel.is_cancelled() {
+                            return;
+                        }
                         if let Err(e) = catalog.save_analysis(&p.sha256, &result) {
                             lock(&fatal).get_or_insert(e.into());
                             return;
@@ -267,16 +274,46 @@ impl Vault {
         catalog: &Catalog,
         id: &TrackId,
         file_name: &str,
+        cancel: &CancelToken,
     ) -> std::result::Result<media::Analysis, String> {
         let chunks = catalog.track_chunks(id).map_err(|e| e.to_string())?;
         let ext = Path::new(file_name)
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
-        let mut reader = TrackReader::new(self.store(), chunks);
+        let reader = TrackReader::new(self.store(), chunks);
         let size = reader.size();
+        let mut reader = Cancellable {
+            inner: reader,
+            cancel,
+        };
         media::analyze_reader(&mut reader, size, ext.as_deref()).map_err(|e| e.to_string())
     }
+}
 
+/// A stored track's reader that fails once `cancel` trips, so that a long
+/// decode stops at its next read: the app's lock waits for the analysis in
+/// flight before it drops the key.
+struct Cancellable<'a, R> {
+    inner: R,
+    cancel: &'a CancelToken,
+}
+
+impl<R: Read> Read for Cancellable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(io::Error::other("cancelled"));
+        }
+        self.inner.read(buf)
+    }
+}
+
+impl<R: Seek> Seek for Cancellable<'_, R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+impl Vault {
     /// Exact-copy groups (from import history) and same-audio groups (from the
     /// fingerprints); finishes pending analysis first.
     pub fn duplicates(
@@ -409,4 +446,81 @@ fn exclusive_stored_bytes(catalog: &Catalog, tracks: &[TrackId]) -> Result<u64> 
         .filter(|(_, exclusive)| *exclusive)
         .map(|(size, _)| size)
         .sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_reader_stops_at_its_next_read() {
+        let cancel = CancelToken::new();
+        let mut r = Cancellable {
+            inner: io::Cursor::new(vec![7u8; 64]),
+            cancel: &cancel,
+        };
+        let mut buf = [0u8; 16];
+        assert_eq!(r.read(&mut buf).ok(), Some(16));
+        cancel.cancel();
+        assert!(r.read(&mut buf).is_err());
+        assert_eq!(r.seek(SeekFrom::Start(0)).ok(), Some(0));
+    }
+
+    /// Cancels the run as soon as a track starts: its decode fails (or ends
+    /// early) because of the cancel, not because of the track.
+    struct CancelOnStart<'a>(&'a CancelToken);
+
+    impl Progress for CancelOnStart<'_> {
+        fn item_started(&self, _path: &Path) {
+            self.0.cancel();
+        }
+    }
+
+    #[test]
+    fn a_cancelled_decode_leaves_the_track_pending_not_failed() {
+        use crate::{CreateOptions, ImportOptions, NoProgress, Passphrase};
+        let dir = tempfile::tempdir().unwrap();
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        };
+        let vault =
+            Vault::create(&dir.path().join("vault"), &Passphrase::new("pw"), &options).unwrap();
+        let len = 4usize << 20;
+        let mut wav = Vec::with_capacity(44 + len);
+        wav.extend_from_slice(b"RIFF");
+        wav.extend_from_slice(&(36 + len as u32).to_le_bytes());
+        wav.extend_from_slice(b"WAVEfmt ");
+        for v in [16u32, 0x0002_0001, 44_100, 44_100 * 4, 0x0010_0004] {
+            wav.extend_from_slice(&v.to_le_bytes());
+        }
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&(len as u32).to_le_bytes());
+        wav.extend((0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+        let path = dir.path().join("long.wav");
+        std::fs::write(&path, &wav).unwrap();
+        let options = ImportOptions {
+            source: "test".into(),
+            workers: 1,
+        };
+        let imported = vault
+            .import(&[path], &options, &NoProgress, &CancelToken::new())
+            .unwrap();
+        let id = imported.files[0].id.clone().unwrap();
+
+        let cancel = CancelToken::new();
+        let report = vault
+            .analyze_pending(&CancelOnStart(&cancel), &cancel)
+            .unwrap();
+        assert!(report.cancelled);
+        assert_eq!((report.analyzed, report.failed, report.pending), (0, 0, 1));
+        assert_eq!(vault.catalog().analysis_status(&id).unwrap(), "pending");
+
+        let report = vault
+            .analyze_pending(&NoProgress, &CancelToken::new())
+            .unwrap();
+        assert_eq!((report.analyzed, report.pending), (1, 0));
+        assert_eq!(vault.catalog().analysis_status(&id).unwrap(), "done");
+    }
 }

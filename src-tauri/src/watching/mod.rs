@@ -22,6 +22,7 @@ use audiovault_engine::{CancelToken, Vault};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use crate::commands::LIBRARY_CHANGED;
+use crate::jobs::JobKind;
 use crate::state::AppState;
 use dto::{ActivityKind, FolderState, WatchActivity, WatchStatus, WatchUpdate, WatchedFolder};
 
@@ -162,11 +163,21 @@ fn send<R: Runtime>(app: &AppHandle<R>, update: WatchUpdate) {
 /// flight (which finishes its batch first). Returns at once.
 pub fn start<R: Runtime>(app: &AppHandle<R>) {
     let w = watching(app);
+    // A run is a job of the open session's, so lock cancels it (and waits for
+    // its batch); with no session there is nothing to watch.
+    let state = app.state::<AppState>();
+    let job = state
+        .session()
+        .and_then(|s| state.job(&s, JobKind::Watch, "watcher"));
+    let Ok(job) = job else {
+        w.stop();
+        return;
+    };
     let (generation, cancel, previous, done_tx) = {
         let mut inner = w.inner();
         inner.cancel.cancel();
         inner.generation += 1;
-        inner.cancel = CancelToken::new();
+        inner.cancel = job.token.clone();
         inner.states.clear();
         inner.error = None;
         // Until the run says otherwise (no enabled folder, an error), its
@@ -183,6 +194,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
         .spawn(move || {
             // Dropped when the thread ends: whoever waits on `done` wakes up.
             let _done = done_tx;
+            let _job = job;
             if let Some(previous) = previous {
                 let _ = previous.recv_timeout(HANDOVER);
             }

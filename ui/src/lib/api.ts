@@ -9,6 +9,7 @@ import type {
   ConnectionReport,
   PullReport,
   PushReport,
+  RemoteDevices,
   RemoteForm,
   RemoteSettings,
   RepairReport,
@@ -91,6 +92,8 @@ export const api = {
   setRemote: (form: RemoteForm) => invoke<RemoteSettings>("set_remote", { form }),
   testConnection: () => invoke<ConnectionReport>("test_connection"),
   syncStatus: () => invoke<SyncStatus>("sync_status"),
+  /** The devices on the remote; with `incoming`, what a pull would bring from each (slower: fetches their catalogs). */
+  remoteDevices: (incoming: boolean) => invoke<RemoteDevices>("remote_devices", { incoming }),
   push: (onEvent: (e: ProgressEvent) => void) => invoke<PushReport>("push", { onProgress: channel(onEvent) }),
   pull: (onEvent: (e: ProgressEvent) => void) => invoke<PullReport>("pull", { onProgress: channel(onEvent) }),
   cancelSync: () => invoke<void>("cancel_sync"),

@@ -1,4 +1,5 @@
-// Generated from src-tauri/src/dto.rs by src-tauri/src/bindings.rs. Do not edit:
+// Generated from the shell's IPC types (src-tauri/src/dto.rs, cloud.rs, watching/dto.rs)
+// and the engine's sync reports by src-tauri/src/bindings.rs. Do not edit:
 // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings
 
 export type IpcError = { kind: string, message: string, };
@@ -148,7 +149,11 @@ export type ConnectionStep = { step: string, ok: boolean, error: string | null, 
 
 export type ConnectionReport = { ok: boolean, remote: string, steps: Array<ConnectionStep>, };
 
-export type SyncStatus = { configured: boolean, 
+export type SyncStatus = { 
+/**
+ * This device's id: its line of manifests on the remote is named after it.
+ */
+device: string, configured: boolean, 
 /**
  * `s3://bucket/prefix`
  */
@@ -166,23 +171,122 @@ pending_chunks: number, pending_bytes: number, tracks_on_remote: number, tracks_
  */
 catalog_changed: boolean, };
 
+export type MergeReport = { 
+/**
+ * The manifests merged, by name.
+ */
+manifests: Array<string>, tracks_added: number, tracks_state_changed: number, 
+/**
+ * Tracks deleted here because another device purged them.
+ */
+tracks_purged: number, chunks_fetched: number, bytes_fetched: number, 
+/**
+ * Tracks that could not be brought over, with the reason; their lines stay
+ * unmerged.
+ */
+failed: Array<PullFailure>, 
+/**
+ * A newer vault.json (a passphrase changed elsewhere) was adopted.
+ */
+vault_json_adopted: boolean, };
+
 export type PushReport = { 
 /**
- * Everything was on the remote already: no request was made.
+ * True when the catalog and chunks were already on the remote: no request made.
  */
-nothing_new: boolean, remote: string, packs_uploaded: number, chunks_uploaded: number, bytes_uploaded: number, tracks: number, seconds: number, };
+nothing_new: boolean, remote: string, 
+/**
+ * This device's id: its line of manifests is named after it.
+ */
+device: string, 
+/**
+ * The new manifest's place in this device's line.
+ */
+seq: number, 
+/**
+ * Other devices' catalogs merged before the push (a push never writes a
+ * manifest that leaves out what it has seen of theirs).
+ */
+merged: MergeReport, 
+/**
+ * This device's vault.json went up as the newest key file.
+ */
+vault_json_uploaded: boolean, 
+/**
+ * A newer vault.json from another device was adopted instead.
+ */
+vault_json_adopted: boolean, packs_uploaded: number, chunks_uploaded: number, bytes_uploaded: number, snapshot_bytes: number, snapshot_chunks_uploaded: number, manifest: string | null, tracks: number, requests_put: number, requests_get: number, requests_list: number, retries: number, seconds: number, };
 
 export type PullFailure = { track_id: string, file_name: string, reason: string, };
 
 export type PullReport = { 
 /**
- * The newest catalog on the remote was merged already.
+ * True when every device's line was already merged.
  */
-up_to_date: boolean, remote: string, tracks_added: number, tracks_state_changed: number, chunks_fetched: number, bytes_fetched: number, 
+up_to_date: boolean, remote: string, 
+/**
+ * The last manifest merged.
+ */
+manifest: string | null, 
+/**
+ * Every manifest merged, one per device line that had news.
+ */
+manifests_merged: Array<string>, tracks_added: number, tracks_state_changed: number, 
+/**
+ * Tracks deleted here because another device purged them.
+ */
+tracks_purged: number, 
+/**
+ * Chunk files of purged tracks removed by the local GC after the pull.
+ */
+chunks_removed: number, chunks_fetched: number, bytes_fetched: number, 
+/**
+ * A passphrase changed on another device: this device now opens with it.
+ */
+vault_json_adopted: boolean, 
 /**
  * Tracks that could not be brought over, with the reason.
  */
 failed: Array<PullFailure>, seconds: number, };
+
+export type DeviceLine = { device: string, this_device: boolean, 
+/**
+ * Manifests of the line still on the remote.
+ */
+manifests: number, 
+/**
+ * The newest one's number in the line.
+ */
+newest_seq: number, 
+/**
+ * When the remote received the newest one (the server's clock, RFC 3339).
+ */
+last_push_at: string | null, 
+/**
+ * Tracks in the newest manifest's catalog.
+ */
+tracks: number, 
+/**
+ * The newest manifest of this line that this device's catalog includes.
+ */
+merged_seq: number, };
+
+export type Incoming = { device: string, seq: number, 
+/**
+ * Server time the manifest was written (RFC 3339).
+ */
+pushed_at: string | null, new_tracks: number, 
+/**
+ * Bytes of audio and artwork those tracks would bring (chunks not held here).
+ */
+new_bytes: number, state_changes: number, purges: number, };
+
+export type RemoteDevices = { remote: string, this_device: string, devices: Array<DeviceLine>, 
+/**
+ * Lines with news this device has not merged, newest manifest each, with what
+ * merging it would change (when asked for; counting fetches the snapshot).
+ */
+unmerged: Array<Incoming>, };
 
 export type RestoreForm = { remote: RemoteForm, 
 /**

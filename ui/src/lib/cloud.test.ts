@@ -1,21 +1,28 @@
 import { describe, expect, it } from "vitest";
 import {
+  PASSPHRASE_ADOPTED,
+  deviceName,
   emptyRemoteForm,
+  exactTime,
   formChanged,
   formFromSettings,
   keysNote,
   lastSync,
   locationText,
+  mergeState,
   pullSummary,
   pushSummary,
+  relativeTime,
   remoteFormProblem,
   repairSummary,
   restoreProblem,
   stepLine,
   syncEta,
   syncProgressLine,
+  waiting,
+  waitingSentence,
 } from "./cloud";
-import type { RemoteSettings } from "./bindings";
+import type { DeviceLine, Incoming, MergeReport, PullReport, PushReport, RemoteDevices, RemoteSettings } from "./bindings";
 
 const form = (over: Partial<ReturnType<typeof emptyRemoteForm>> = {}) => ({
   ...emptyRemoteForm(),
@@ -105,30 +112,92 @@ describe("sync progress", () => {
 });
 
 describe("summaries", () => {
+  const noMerge: MergeReport = {
+    manifests: [],
+    tracks_added: 0,
+    tracks_state_changed: 0,
+    tracks_purged: 0,
+    chunks_fetched: 0,
+    bytes_fetched: 0,
+    failed: [],
+    vault_json_adopted: false,
+  };
+  const push: PushReport = {
+    nothing_new: false,
+    remote: "s3://music/home",
+    device: "aa11",
+    seq: 3,
+    merged: noMerge,
+    vault_json_uploaded: false,
+    vault_json_adopted: false,
+    packs_uploaded: 2,
+    chunks_uploaded: 9,
+    bytes_uploaded: 12_500_000,
+    snapshot_bytes: 1000,
+    snapshot_chunks_uploaded: 1,
+    manifest: "catalogs/x",
+    tracks: 5,
+    requests_put: 4,
+    requests_get: 2,
+    requests_list: 3,
+    retries: 0,
+    seconds: 1.25,
+  };
+  const pull: PullReport = {
+    up_to_date: false,
+    remote: "s3://music",
+    manifest: "catalogs/y",
+    manifests_merged: ["catalogs/y"],
+    tracks_added: 3,
+    tracks_state_changed: 1,
+    tracks_purged: 0,
+    chunks_removed: 0,
+    chunks_fetched: 4,
+    bytes_fetched: 2_000_000,
+    vault_json_adopted: false,
+    failed: [{ track_id: "a", file_name: "x.flac", reason: "gone" }],
+    seconds: 1,
+  };
+
   it("push and pull", () => {
-    const push = {
-      nothing_new: false,
-      remote: "s3://music/home",
-      packs_uploaded: 2,
-      chunks_uploaded: 9,
-      bytes_uploaded: 12_500_000,
-      tracks: 5,
-      seconds: 1.25,
-    };
     expect(pushSummary(push)).toBe("Pushed 2 packs (12.5 MB) to s3://music/home in 1.3 s; the cloud catalog has 5 tracks.");
     expect(pushSummary({ ...push, nothing_new: true })).toBe("Up to date: s3://music/home already has everything.");
-    const pull = {
-      up_to_date: false,
-      remote: "s3://music",
-      tracks_added: 3,
-      tracks_state_changed: 1,
-      chunks_fetched: 4,
-      bytes_fetched: 2_000_000,
-      failed: [{ track_id: "a", file_name: "x.flac", reason: "gone" }],
-      seconds: 1,
-    };
-    expect(pullSummary(pull)).toBe("3 tracks added, 1 changed state (2.00 MB fetched); 1 could not be fetched.");
-    expect(pullSummary({ ...pull, up_to_date: true })).toBe("Up to date with s3://music.");
+    expect(pullSummary(pull)).toBe("3 tracks added, 1 changed state (2.00 MB fetched); 1 could not be fetched: x.flac (gone).");
+    expect(pullSummary({ ...pull, up_to_date: true, failed: [] })).toBe("Up to date with s3://music.");
+  });
+
+  it("a push that merged first says so", () => {
+    const merged = { ...noMerge, manifests: ["catalogs/b"], tracks_added: 2, tracks_state_changed: 1 };
+    expect(pushSummary({ ...push, merged })).toBe(
+      "Merged 2 tracks from another device, 1 Trash change, then pushed 2 packs (12.5 MB) to s3://music/home in 1.3 s; the cloud catalog has 5 tracks.",
+    );
+    // Only a catalog merged (tags, analysis): still said.
+    expect(pushSummary({ ...push, merged: { ...noMerge, manifests: ["catalogs/b"] } })).toMatch(/^Merged another device's catalog, then pushed 2 packs/);
+  });
+
+  it("a push that could not merge everything names the tracks and why, and that nothing is lost", () => {
+    const failed = [
+      { track_id: "1", file_name: "One.flac", reason: "a chunk failed authentication" },
+      { track_id: "2", file_name: "Two.wav", reason: "not on the remote" },
+      { track_id: "3", file_name: "Three.wav", reason: "x" },
+      { track_id: "4", file_name: "Four.wav", reason: "y" },
+    ];
+    const one = pushSummary({ ...push, merged: { ...noMerge, failed: failed.slice(0, 1) } });
+    expect(one).toContain("1 track from another device could not be merged: One.flac (a chunk failed authentication).");
+    expect(one).toContain("The push went ahead without losing it: it stays in the other device's pushes");
+    const four = pushSummary({ ...push, merged: { ...noMerge, failed } });
+    expect(four).toContain("4 tracks from another device could not be merged: One.flac (a chunk failed authentication), Two.wav (not on the remote), Three.wav (x) and 1 more.");
+    expect(four).toContain("without losing them: they stay");
+  });
+
+  it("an adopted passphrase and purges are said plainly", () => {
+    expect(pushSummary({ ...push, vault_json_adopted: true })).toContain(PASSPHRASE_ADOPTED);
+    expect(pushSummary({ ...push, merged: { ...noMerge, vault_json_adopted: true } })).toContain(PASSPHRASE_ADOPTED);
+    expect(PASSPHRASE_ADOPTED).toMatch(/now opens with that passphrase/);
+    expect(pullSummary({ ...pull, failed: [], tracks_purged: 2 })).toBe(
+      "3 tracks added, 1 changed state (2.00 MB fetched), 2 tracks purged on another device and deleted here.",
+    );
+    expect(pullSummary({ ...pull, up_to_date: true, failed: [], vault_json_adopted: true })).toBe(`Up to date with s3://music. ${PASSPHRASE_ADOPTED}`);
   });
 
   it("repair names what was and was not repaired", () => {
@@ -159,5 +228,75 @@ describe("summaries", () => {
     ).toBe("✕ reach the bucket: access denied to bucket 'b'");
     expect(keysNote("keyring")).toMatch(/OS keyring/);
     expect(keysNote("none")).toMatch(/not stored/);
+  });
+});
+
+describe("devices", () => {
+  const now = Date.parse("2025-11-23T21:00:00Z");
+  const ago = (seconds: number) => new Date(now - seconds * 1000).toISOString();
+
+  it("relative times, and the exact one for a tooltip", () => {
+    expect(relativeTime(null, now)).toBe("never");
+    expect(relativeTime("not a time", now)).toBe("–");
+    expect(relativeTime(ago(10), now)).toBe("just now");
+    // The server's clock a little ahead of ours.
+    expect(relativeTime(ago(-20), now)).toBe("just now");
+    expect(relativeTime(ago(60), now)).toBe("1 minute ago");
+    expect(relativeTime(ago(5 * 60 + 10), now)).toBe("5 minutes ago");
+    expect(relativeTime(ago(2 * 3600), now)).toBe("2 hours ago");
+    expect(relativeTime(ago(26 * 3600), now)).toBe("yesterday");
+    expect(relativeTime(ago(3 * 86400), now)).toBe("3 days ago");
+    expect(relativeTime(ago(90 * 86400), now)).toMatch(/^on 2025-08-2\d$/);
+    expect(exactTime("2025-11-23T21:04:05Z")).toMatch(/^2025-11-2\d \d\d:\d4:05 \(your time\)$/);
+    expect(exactTime(null)).toBe("");
+  });
+
+  const line = (over: Partial<DeviceLine> = {}): DeviceLine => ({
+    device: "3f9a01c2d4e5f607",
+    this_device: false,
+    manifests: 2,
+    newest_seq: 4,
+    last_push_at: ago(7200),
+    tracks: 12,
+    merged_seq: 4,
+    ...over,
+  });
+
+  it("names devices and says whether their latest push is merged here", () => {
+    expect(deviceName(line())).toBe("Device 3f9a01c2");
+    expect(deviceName(line({ this_device: true }))).toBe("Device 3f9a01c2");
+    expect(mergeState(line())).toEqual({ merged: true, text: "Merged here" });
+    expect(mergeState(line({ merged_seq: 3 }))).toEqual({ merged: false, text: "Not merged here yet" });
+    expect(mergeState(line({ this_device: true, merged_seq: 0 })).merged).toBe(true);
+  });
+
+  const incoming = (over: Partial<Incoming> = {}): Incoming => ({
+    device: "3f9a01c2d4e5f607",
+    seq: 4,
+    pushed_at: ago(60),
+    new_tracks: 0,
+    new_bytes: 0,
+    state_changes: 0,
+    purges: 0,
+    ...over,
+  });
+  const devices = (unmerged: Incoming[]): RemoteDevices => ({
+    remote: "s3://music",
+    this_device: "aa11",
+    devices: [line({ this_device: true, device: "aa11" }), line({ merged_seq: 3 })],
+    unmerged,
+  });
+
+  it("says what waits to be pulled, counted", () => {
+    expect(waitingSentence(devices([]))).toBeNull();
+    expect(waitingSentence(devices([incoming({ new_tracks: 3, new_bytes: 120_000_000, state_changes: 1, purges: 1 })]))).toBe(
+      "3 new tracks from another device (120 MB) · 1 moved to or from the Trash · 1 purged",
+    );
+    expect(waitingSentence(devices([incoming({ new_tracks: 1, new_bytes: 2_100_000 })]))).toBe("1 new track from another device (2.10 MB)");
+    expect(waitingSentence(devices([incoming({ state_changes: 2 })]))).toBe("2 moved to or from the Trash on another device");
+    expect(waitingSentence(devices([incoming()]))).toBe("Catalog changes from another device (no new tracks)");
+    const two = devices([incoming({ new_tracks: 1, new_bytes: 1000 }), incoming({ device: "bb", new_tracks: 2, new_bytes: 2000 })]);
+    expect(waitingSentence(two)).toBe("3 new tracks from 2 other devices (3.00 KB)");
+    expect(waiting(two)).toEqual({ devices: 2, tracks: 3, bytes: 3000, stateChanges: 0, purges: 0 });
   });
 });

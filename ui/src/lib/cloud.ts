@@ -2,8 +2,12 @@
 // functions, unit-tested (cloud.test.ts).
 import type {
   ConnectionStep,
+  DeviceLine,
+  MergeReport,
+  PullFailure,
   PullReport,
   PushReport,
+  RemoteDevices,
   RemoteForm,
   RemoteSettings,
   RepairReport,
@@ -106,16 +110,132 @@ export function syncProgressLine(p: SyncProgress): string {
   return parts.join(" · ");
 }
 
+/** Said whenever a push or pull took a newer vault.json from the remote. */
+export const PASSPHRASE_ADOPTED =
+  "The passphrase was changed on another device: this vault now opens with that passphrase, not the one you used to unlock it.";
+
+/** "Song.flac (checksum mismatch), B.wav (…) and 3 more" */
+function failureList(failed: PullFailure[], shown = 3): string {
+  const names = failed.slice(0, shown).map((f) => `${f.file_name} (${f.reason})`);
+  const more = failed.length - names.length;
+  return more > 0 ? `${names.join(", ")} and ${more} more` : names.join(", ");
+}
+
+/** What a push merged from other devices before it pushed, as a clause; "" when nothing. */
+function mergedClause(m: MergeReport): string {
+  const parts: string[] = [];
+  if (m.tracks_added) parts.push(`${plural(m.tracks_added, "track")} from another device`);
+  if (m.tracks_state_changed) parts.push(`${m.tracks_state_changed.toLocaleString("en-US")} Trash change${m.tracks_state_changed === 1 ? "" : "s"}`);
+  if (m.tracks_purged) parts.push(`${m.tracks_purged.toLocaleString("en-US")} purge${m.tracks_purged === 1 ? "" : "s"}`);
+  if (!parts.length && m.manifests.length) parts.push("another device's catalog");
+  return parts.length ? `Merged ${parts.join(", ")}, then pushed` : "";
+}
+
 export function pushSummary(r: PushReport): string {
-  if (r.nothing_new) return `Up to date: ${r.remote} already has everything.`;
-  return `Pushed ${plural(r.packs_uploaded, "pack")} (${formatBytes(r.bytes_uploaded)}) to ${r.remote} in ${r.seconds.toFixed(1)} s; the cloud catalog has ${plural(r.tracks, "track")}.`;
+  const sentences: string[] = [];
+  if (r.nothing_new) sentences.push(`Up to date: ${r.remote} already has everything.`);
+  else {
+    const merged = mergedClause(r.merged);
+    const pushed = `${plural(r.packs_uploaded, "pack")} (${formatBytes(r.bytes_uploaded)}) to ${r.remote} in ${r.seconds.toFixed(1)} s; the cloud catalog has ${plural(r.tracks, "track")}.`;
+    sentences.push(merged ? `${merged} ${pushed}` : `Pushed ${pushed}`);
+  }
+  if (r.merged.failed.length) {
+    const n = r.merged.failed.length;
+    sentences.push(
+      `${plural(n, "track")} from another device could not be merged: ${failureList(r.merged.failed)}. The push went ahead without losing ${n === 1 ? "it" : "them"}: ${n === 1 ? "it stays" : "they stay"} in the other device's pushes and ${n === 1 ? "is" : "are"} merged by a later pull or push.`,
+    );
+  }
+  if (r.vault_json_adopted || r.merged.vault_json_adopted) sentences.push(PASSPHRASE_ADOPTED);
+  return sentences.join(" ");
 }
 
 export function pullSummary(r: PullReport): string {
-  if (r.up_to_date) return `Up to date with ${r.remote}.`;
-  let s = `${plural(r.tracks_added, "track")} added, ${r.tracks_state_changed.toLocaleString("en-US")} changed state (${formatBytes(r.bytes_fetched)} fetched)`;
-  if (r.failed.length) s += `; ${r.failed.length} could not be fetched`;
-  return `${s}.`;
+  const sentences: string[] = [];
+  if (r.up_to_date) sentences.push(`Up to date with ${r.remote}.`);
+  else {
+    let s = `${plural(r.tracks_added, "track")} added, ${r.tracks_state_changed.toLocaleString("en-US")} changed state (${formatBytes(r.bytes_fetched)} fetched)`;
+    if (r.tracks_purged) s += `, ${plural(r.tracks_purged, "track")} purged on another device and deleted here`;
+    if (r.failed.length) s += `; ${r.failed.length} could not be fetched: ${failureList(r.failed)}`;
+    sentences.push(`${s}.`);
+  }
+  if (r.vault_json_adopted) sentences.push(PASSPHRASE_ADOPTED);
+  return sentences.join(" ");
+}
+
+/** "just now", "5 minutes ago", "2 hours ago", "yesterday", "3 days ago"; a date past a month. */
+export function relativeTime(rfc3339: string | null | undefined, now: number = Date.now()): string {
+  if (!rfc3339) return "never";
+  const t = Date.parse(rfc3339);
+  if (Number.isNaN(t)) return "–";
+  // The server's clock: a little ahead of ours is still "just now".
+  const seconds = Math.round((now - t) / 1000);
+  if (seconds < 45) return "just now";
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${plural(minutes, "minute")} ago`;
+  const hours = Math.round(minutes / 60);
+  if (hours < 24) return `${plural(hours, "hour")} ago`;
+  const days = Math.round(hours / 24);
+  if (days === 1) return "yesterday";
+  if (days < 31) return `${days} days ago`;
+  return `on ${formatDate(rfc3339).slice(0, 10)}`;
+}
+
+/** The exact time for a tooltip: "2025-11-23 21:04:05 (your time)". */
+export function exactTime(rfc3339: string | null | undefined): string {
+  if (!rfc3339) return "";
+  const d = new Date(rfc3339);
+  if (Number.isNaN(d.getTime())) return "";
+  return `${formatDate(rfc3339)}:${String(d.getSeconds()).padStart(2, "0")} (your time)`;
+}
+
+/** "Device 3f9a01c2": ids are random, their first 8 hex digits tell devices apart (this one is marked beside it). */
+export function deviceName(d: Pick<DeviceLine, "device">): string {
+  return `Device ${d.device.slice(0, 8)}`;
+}
+
+/** Whether this device has merged a line's newest push. */
+export function mergeState(d: DeviceLine): { merged: boolean; text: string } {
+  if (d.this_device) return { merged: true, text: "Pushed from here" };
+  return d.merged_seq >= d.newest_seq ? { merged: true, text: "Merged here" } : { merged: false, text: "Not merged here yet" };
+}
+
+/** What waits in other devices' pushes, counted over every unmerged line. */
+export interface Waiting {
+  devices: number;
+  tracks: number;
+  bytes: number;
+  stateChanges: number;
+  purges: number;
+}
+
+export function waiting(r: RemoteDevices): Waiting {
+  return r.unmerged.reduce<Waiting>(
+    (w, i) => ({
+      devices: w.devices + 1,
+      tracks: w.tracks + i.new_tracks,
+      bytes: w.bytes + i.new_bytes,
+      stateChanges: w.stateChanges + i.state_changes,
+      purges: w.purges + i.purges,
+    }),
+    { devices: 0, tracks: 0, bytes: 0, stateChanges: 0, purges: 0 },
+  );
+}
+
+/**
+ * "3 new tracks from another device (120 MB) · 1 moved to or from the Trash · 1 purged",
+ * or null when nothing waits.
+ */
+export function waitingSentence(r: RemoteDevices): string | null {
+  const w = waiting(r);
+  if (w.devices === 0) return null;
+  const from = w.devices === 1 ? "another device" : `${w.devices} other devices`;
+  const parts: string[] = [];
+  if (w.tracks) parts.push(`${plural(w.tracks, "new track")} from ${from} (${formatBytes(w.bytes)})`);
+  if (w.stateChanges) parts.push(`${w.stateChanges.toLocaleString("en-US")} moved to or from the Trash`);
+  if (w.purges) parts.push(`${w.purges.toLocaleString("en-US")} purged`);
+  if (!parts.length) return `Catalog changes from ${from} (no new tracks)`;
+  if (!w.tracks) parts[0] += ` on ${from}`;
+  return parts.join(" · ");
 }
 
 export function repairSummary(r: RepairReport): string {

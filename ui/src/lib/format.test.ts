@@ -9,6 +9,7 @@ import {
   formatDuration,
   formatRate,
   formatTotalDuration,
+  lockingLine,
   passphraseStrength,
   plural,
 } from "./format";
@@ -86,5 +87,15 @@ describe("dialog texts", () => {
     expect(passphraseChangeProblem("old", "new one", "new on")).toMatch(/differ/);
     expect(passphraseChangeProblem("same", "same", "same")).toMatch(/is the current/);
     expect(passphraseChangeProblem("old", "new one", "new one")).toBeNull();
+  });
+});
+
+describe("locking line", () => {
+  it("names what the lock stops", () => {
+    expect(lockingLine(null, null)).toBe("");
+    expect(lockingLine("push", null)).toBe("Stopping the push…");
+    expect(lockingLine("pull", "Exporting 3 tracks")).toBe("Stopping the pull and the export…");
+    expect(lockingLine(null, "Verifying the library")).toBe("Stopping the verification…");
+    expect(lockingLine(null, "Something else")).toBe("Stopping the running work…");
   });
 });

@@ -114,3 +114,13 @@ export function passphraseChangeProblem(current: string, next: string, repeat: s
   if (next === current) return "The new passphrase is the current one.";
   return null;
 }
+
+/** The line under "Locking…": what is being stopped ("" when nothing runs). */
+export function lockingLine(cloudJob: string | null, batchTitle: string | null): string {
+  const work: string[] = [];
+  if (cloudJob) work.push(`the ${cloudJob}`);
+  const first = batchTitle?.split(" ")[0];
+  const noun = first === "Importing" ? "import" : first === "Exporting" ? "export" : first === "Verifying" ? "verification" : first === "Repairing" ? "repair" : first ? "running work" : null;
+  if (noun) work.push(`the ${noun}`);
+  return work.length ? `Stopping ${work.join(" and ")}…` : "";
+}

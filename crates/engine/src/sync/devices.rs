@@ -16,6 +16,7 @@ use crate::vault::Vault;
 
 /// One device's line of manifests.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeviceLine {
     pub device: String,
     pub this_device: bool,
@@ -32,6 +33,7 @@ pub struct DeviceLine {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteDevices {
     pub remote: String,
     pub this_device: String,

@@ -37,6 +37,7 @@ use crate::progress::Progress;
 use crate::store::{ChunkId, hex};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PullFailure {
     pub track_id: String,
     pub file_name: String,
@@ -45,6 +46,7 @@ pub struct PullFailure {
 
 /// What merging the lines this device had not merged did.
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MergeReport {
     /// The manifests merged, by name.
     pub manifests: Vec<String>,
@@ -208,6 +210,7 @@ impl Drop for SnapshotFile {
 /// What merging one manifest would change here, counted without changing
 /// anything (its snapshot is fetched; no chunk is).
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Incoming {
     pub device: String,
     pub seq: u64,

@@ -30,6 +30,7 @@ use crate::vault::{LockedVault, Vault};
 const MERGE_GAP: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PullReport {
     /// True when every device's line was already merged.
     pub up_to_date: bool,

@@ -37,6 +37,7 @@ use crate::vault::Vault;
 pub(crate) const PACK_TARGET: u64 = 8 << 20;
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PushReport {
     /// True when the catalog and chunks were already on the remote: no request made.
     pub nothing_new: bool,
