@@ -869,3 +869,48 @@ fn doctor_names_other_devices_pushes_not_merged_here() {
     let after = remote.json(&a, &["doctor"]);
     assert_eq!(check(&after, "unmerged_manifests")["ok"], true, "{after:#}");
 }
+
+/// Ctrl-C during a push stops it at once, even with a request in flight that the
+/// server is slow to answer, and the push still takes its lease off the remote
+/// (a lease left behind would hold remote GC off for hours).
+#[test]
+fn a_cancelled_push_stops_at_once_and_releases_its_lease() {
+    let Some(g) = garage() else { return };
+    let corpus = corpus();
+    let proxy = FaultProxy::start(g.s3_addr());
+    let remote = Remote::on(&g, "lines-cancel").via(proxy.endpoint());
+    let a = TestVault::new();
+    a.import(&corpus.dirs());
+    remote.set(&a, &["--parallelism", "1"]);
+    proxy.fail_all(Fault::Delay(Duration::from_secs(5)));
+    let mut pushing = remote.cmd(&a, ["push", "--json"]).spawn();
+    // The lease goes up first; then every request waits 5 s at the proxy.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !proxy.put_keys().iter().any(|k| k.contains("/locks/")) {
+        assert!(Instant::now() < deadline, "the push took no lease");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(pushing.is_running());
+    proxy.clear();
+    let interrupted = Instant::now();
+    // SAFETY: kill only sends a signal to the child we spawned.
+    let rc = unsafe { libc::kill(pushing.pid() as i32, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    let run = pushing.wait();
+    let took = interrupted.elapsed();
+    assert_eq!(run.code(), 130, "Ctrl-C exits 130\n{run}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "the push stopped without waiting for the slow request ({took:?})"
+    );
+    let leases = g.list_keys("lines-cancel/locks/");
+    assert!(
+        leases.is_empty(),
+        "the cancelled push left its lease: {leases:?}"
+    );
+    // And a push afterwards completes.
+    let done = remote.json(&a, &["push"]);
+    assert_eq!(done["nothing_new"], false, "{done:#}");
+    assert!(g.list_keys("lines-cancel/locks/").is_empty());
+}

@@ -98,6 +98,13 @@ impl Vault {
                         sha256: track.sha256.clone(),
                     });
                 }
+                // Stopped part way by a cancel: not a failure of the track, and its
+                // temp file is already gone.
+                Err(_) if cancel.is_cancelled() => {
+                    progress.item_finished(Path::new(&name), false);
+                    report.cancelled = true;
+                    break;
+                }
                 Err(reason) => {
                     progress.item_finished(Path::new(&name), false);
                     report.failed.push(ExportFailure {

@@ -335,7 +335,7 @@ impl Vault {
         let device = state::device_id(&self.catalog())?;
         let lease = s.block_on(Lease::take(&s.remote, &s.sealer, &device, "gc"))?;
         let collected = self.gc_under_lease(&s, &lease, &device, gc);
-        let released = s.block_on(lease.release(&s.remote));
+        let released = s.block_on(lease.release(&s.remote.for_cleanup()));
         let report = collected?;
         released?;
         Ok(report)

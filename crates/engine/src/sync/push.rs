@@ -157,8 +157,9 @@ impl Vault {
         let s = Session::open(self, credentials, options, cancel)?;
         let lease = s.block_on(Lease::take(&s.remote, &s.sealer, &device, "push"))?;
         let pushed = self.push_under_lease(&s, &lease, &device, progress);
-        // Released whatever happened; a lease a crash leaves behind goes stale.
-        let released = s.block_on(lease.release(&s.remote));
+        // Released whatever happened (a cancelled push too, so its lease does not
+        // hold remote GC off for hours); only a crash leaves one to go stale.
+        let released = s.block_on(lease.release(&s.remote.for_cleanup()));
         let mut report = pushed?;
         released?;
         drop(lock);

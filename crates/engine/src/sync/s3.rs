@@ -320,14 +320,19 @@ impl S3Remote {
             }
             // A guard of our own besides the SDK's timeouts: a server (or a proxy)
             // that keeps a connection open and never answers must not hang a push.
-            let outcome =
-                match tokio::time::timeout(self.policy.attempt_timeout, attempt_once()).await {
+            // Cancelling drops the request in flight: locking the app must not wait
+            // for a pack to finish uploading over a slow link.
+            let timed = tokio::time::timeout(self.policy.attempt_timeout, attempt_once());
+            let outcome = tokio::select! {
+                outcome = timed => match outcome {
                     Ok(outcome) => outcome,
                     Err(_) => Err(Failure::Transient(format!(
                         "no answer within {} s",
                         self.policy.attempt_timeout.as_secs()
                     ))),
-                };
+                },
+                () = self.cancelled() => return Err(SyncError::Cancelled),
+            };
             let reason = match outcome {
                 Ok(v) => {
                     self.reached.store(true, Ordering::Relaxed);
@@ -358,7 +363,33 @@ impl S3Remote {
                 });
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(self.backoff(attempt)).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.backoff(attempt)) => {}
+                () = self.cancelled() => return Err(SyncError::Cancelled),
+            }
+        }
+    }
+
+    /// Resolves once the operation is cancelled (the token is a plain flag, so it is
+    /// looked at a few times a second).
+    async fn cancelled(&self) {
+        while !self.cancel.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The same client, deaf to the operation's cancellation: for the clean-up an
+    /// operation owes the remote however it ended (releasing its lease), with a
+    /// short retry budget so a dead remote does not hold the caller up.
+    pub(crate) fn for_cleanup(&self) -> S3Remote {
+        S3Remote {
+            cancel: CancelToken::new(),
+            policy: RetryPolicy {
+                max_attempts: self.policy.max_attempts.min(3),
+                attempt_timeout: self.policy.attempt_timeout.min(Duration::from_secs(15)),
+                ..self.policy
+            },
+            ..self.clone()
         }
     }
 
