@@ -323,7 +323,11 @@ fn an_unreachable_remote_is_a_warning() {
     let unmerged = check(&report, "unmerged_manifests");
     assert_eq!(unmerged["ok"], false, "{report}");
     assert_eq!(unmerged["level"], "warning", "{report}");
-    assert_eq!(check(&report, "keyring")["level"], "warning");
+    // Without a keyring (outside a D-Bus session) that is a warning too; in one, ok.
+    let keyring = check(&report, "keyring");
+    if keyring["ok"] == false {
+        assert_eq!(keyring["level"], "warning", "{report}");
+    }
     let human = vault.run(["doctor", "--offline"]).expect_ok();
     assert!(human.stdout.contains("The vault is whole"), "{human}");
 }
