@@ -19,7 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rusqlite::types::Value;
+use crate::records::Value;
 use serde::Serialize;
 
 use crate::catalog::{self, Catalog, CatalogError, TrackId};

@@ -61,7 +61,7 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
-    Sync(#[from] crate::sync::SyncError),
+    Sync(#[from] SyncError),
     #[error("cancelled")]
     Cancelled,
 }
@@ -105,3 +105,120 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Words a user can act on for the I/O errors a scan or read meets.
+pub(crate) fn describe_io_error(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => return "symbolic link loop".into(),
+        Some(libc::ENOENT) => {
+            return "no such file or folder (it was moved or deleted)".into();
+        }
+        Some(libc::EACCES) | Some(libc::EPERM) => return "permission denied".into(),
+        Some(libc::EISDIR) => return "is a folder".into(),
+        Some(libc::EIO) => return "read error from the disk (I/O error)".into(),
+        Some(libc::ENOSPC) => return "disk full (no space left on the device)".into(),
+        Some(libc::EDQUOT) => return "disk quota exceeded (no space left for this user)".into(),
+        _ => {}
+    }
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder (it was moved or deleted)".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// True for the errors of a write that found no room: the disk or the user's quota
+/// is full.
+pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+        || e.kind() == std::io::ErrorKind::StorageFull
+}
+
+/// What went wrong talking to a remote (the sync layer's errors; here, at the
+/// bottom, so that `Error` can carry them without the layers using each other).
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("no remote is set up: run `audiovault remote set --bucket B ...` first")]
+    NotConfigured,
+    #[error(
+        "no credentials for the remote: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or store them with `audiovault remote set`"
+    )]
+    NoCredentials,
+    #[error(
+        "access denied to bucket '{bucket}': check the access key id and secret ({server_said})"
+    )]
+    AccessDenied { bucket: String, server_said: String },
+    #[error("bucket '{bucket}' does not exist: create it, or check the bucket name and endpoint")]
+    NoSuchBucket { bucket: String },
+    #[error("cannot reach {endpoint}: {reason}; check the endpoint URL and your network")]
+    Unreachable { endpoint: String, reason: String },
+    #[error(
+        "the server redirected or refused the region: set the region the bucket lives in ({server_said})"
+    )]
+    WrongRegion { server_said: String },
+    #[error("gave up on '{what}' after {attempts} attempts: {last}")]
+    RetriesExhausted {
+        what: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error("not found on the remote: {0}")]
+    ObjectNotFound(String),
+    #[error("remote object {name} is damaged: {reason}")]
+    CorruptObject { name: String, reason: String },
+    #[error("there is no Audiovault vault at {0}")]
+    NoVaultOnRemote(String),
+    #[error(
+        "the remote holds another vault (id {remote}, this one is {local}): use another bucket or prefix"
+    )]
+    OtherVault { remote: String, local: String },
+    #[error("the remote has no catalog yet: push from a device that has the library first")]
+    NoCatalogOnRemote,
+    #[error("{0} is not an empty folder and holds no vault being restored from this remote")]
+    CloneTargetNotEmpty(String),
+    #[error("invalid remote setting: {0}")]
+    InvalidConfig(String),
+    #[error(
+        "this passphrase was replaced by a newer one on another device: use the current passphrase"
+    )]
+    PassphraseReplaced,
+    #[error(
+        "the remote's key file is older than its catalogs (epoch {key_epoch}, a catalog was pushed at epoch {manifest_epoch}): the newest vault.json was removed or rolled back; push from a device that has the current passphrase"
+    )]
+    KeyRolledBack { key_epoch: u64, manifest_epoch: u64 },
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<crate::keys::KeyError> for SyncError {
+    fn from(e: crate::keys::KeyError) -> Self {
+        SyncError::Other(e.to_string())
+    }
+}
+
+impl SyncError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::NotConfigured => "remote_not_configured",
+            SyncError::NoCredentials => "remote_no_credentials",
+            SyncError::AccessDenied { .. } => "remote_access_denied",
+            SyncError::NoSuchBucket { .. } => "remote_no_such_bucket",
+            SyncError::Unreachable { .. } => "remote_unreachable",
+            SyncError::WrongRegion { .. } => "remote_wrong_region",
+            SyncError::RetriesExhausted { .. } => "remote_retries_exhausted",
+            SyncError::ObjectNotFound(_) => "remote_object_missing",
+            SyncError::CorruptObject { .. } => "remote_object_damaged",
+            SyncError::NoVaultOnRemote(_) => "remote_no_vault",
+            SyncError::OtherVault { .. } => "remote_other_vault",
+            SyncError::NoCatalogOnRemote => "remote_no_catalog",
+            SyncError::CloneTargetNotEmpty(_) => "clone_target_not_empty",
+            SyncError::InvalidConfig(_) => "invalid_setting",
+            SyncError::PassphraseReplaced => "passphrase_replaced",
+            SyncError::KeyRolledBack { .. } => "remote_key_rolled_back",
+            SyncError::Cancelled => "cancelled",
+            SyncError::Other(_) => "remote",
+        }
+    }
+}

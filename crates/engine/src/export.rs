@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{Track, TrackId};
 use crate::error::{Error, Result};
-use crate::ingest::{describe_io_error, is_disk_full};
+use crate::error::{describe_io_error, is_disk_full};
 use crate::keys::random_array;
 use crate::progress::{CancelToken, Progress};
 use crate::store::hex;

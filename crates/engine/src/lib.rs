@@ -6,14 +6,17 @@
 
 pub mod analysis;
 pub mod catalog;
+/// Sealed records of the catalog (see `catalog::record_store`).
+pub use catalog::record_store as records;
 pub mod doctor;
 pub mod error;
 pub mod export;
+pub mod ids;
 pub mod ingest;
 pub mod keys;
 pub mod media;
+mod mutex;
 pub mod progress;
-pub mod records;
 pub mod secret;
 pub mod serve;
 pub mod store;

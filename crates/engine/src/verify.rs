@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{TrackChunk, TrackFilter, TrackId};
 use crate::error::Result;
-use crate::ingest::lock;
+use crate::mutex::lock;
 use crate::progress::{CancelToken, Progress};
 use crate::store::{ChunkId, StoreError, hex};
 use crate::vault::Vault;

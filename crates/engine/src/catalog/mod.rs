@@ -5,10 +5,12 @@
 //! binary is refused, never "repaired". Statistics are queries, not counters
 //! that drift. Settings hold preferences only: secrets live in the OS keyring.
 
+mod analysis;
 pub(crate) mod clock;
 mod groups;
 mod matches;
 pub(crate) mod merge;
+pub mod record_store;
 pub(crate) mod records;
 pub mod remote;
 mod search;
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub use analysis::DuplicateTrack;
 pub use groups::*;
 pub use records::SealedRecords;
 pub use search::*;

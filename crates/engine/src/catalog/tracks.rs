@@ -2,41 +2,14 @@
 //! the row mapping for each live together here.
 
 use std::collections::HashSet;
-use std::fmt;
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use super::{Catalog, CatalogError, clock, format_time, now_unix, now_unix_millis};
 use crate::store::{ChunkId, ChunkStore, hex};
 
-/// A track's id: 16 lowercase hex characters (64 random bits), stable across
-/// devices so catalogs can merge.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TrackId(pub String);
-
-impl TrackId {
-    pub fn generate() -> Result<Self, crate::keys::KeyError> {
-        let bytes: [u8; 8] = crate::keys::random_array()?;
-        Ok(TrackId(hex(&bytes)))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TrackId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for TrackId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
+pub use crate::ids::TrackId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,18 +93,7 @@ pub struct NewArtwork {
     pub thumbnail: Option<crate::media::Thumbnail>,
 }
 
-/// One entry of a track's ordered chunk list.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrackChunk {
-    #[serde(serialize_with = "ser_chunk_id")]
-    pub id: ChunkId,
-    pub offset: u64,
-    pub length: u64,
-}
-
-fn ser_chunk_id<S: Serializer>(id: &ChunkId, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&id.to_hex())
-}
+pub use crate::store::TrackChunk;
 
 /// A track ready to be committed by an import.
 pub struct NewTrack<'a> {

@@ -1,5 +1,6 @@
 //! Rows of the watched import folder: the folders and their policies, what the
-//! watcher remembers about each file it took up, and the 'Not imported' list.
+//! watcher remembers about each file it took up, and the 'Not imported' list
+//! (the types are the watch module's vocabulary, kept here with their rows).
 //! Paths are stored as raw bytes so names that are not UTF-8 stay distinct.
 
 use std::collections::HashMap;
@@ -9,7 +10,149 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Activity, Catalog, CatalogError, format_time, now_unix};
-use crate::watch::{AfterImport, KnownFile, KnownStatus, WatchFailure, WatchFolder};
+use serde::{Serialize, Serializer};
+
+/// How long a file must stay unchanged before it is imported, unless the folder
+/// says otherwise.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
+
+/// What happens to a file in the watched folder once it is safely in the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AfterImport {
+    /// Leave it; remembered so it is not imported again.
+    #[default]
+    Keep,
+    /// Delete it from the folder after the track was read back and verified.
+    Remove,
+}
+
+impl AfterImport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterImport::Keep => "keep",
+            AfterImport::Remove => "remove",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        if s == "remove" {
+            AfterImport::Remove
+        } else {
+            AfterImport::Keep
+        }
+    }
+}
+
+/// A watched folder and its policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WatchFolder {
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    /// Watched when `audiovault watch` (or the app) runs all folders.
+    pub enabled: bool,
+    /// Files in subfolders too.
+    pub recursive: bool,
+    pub after_import: AfterImport,
+    /// Move files that fail into the 'Not imported' subfolder (else leave them).
+    pub move_failures: bool,
+    #[serde(rename = "settle_seconds", serialize_with = "seconds")]
+    pub settle: Duration,
+    /// Poll instead of using file-system events.
+    pub poll: bool,
+}
+
+impl WatchFolder {
+    /// A folder with the default policy: enabled, recursive, keep files, move
+    /// failures aside, 3 s settle time, events.
+    pub fn new(path: PathBuf) -> Self {
+        WatchFolder {
+            path,
+            enabled: true,
+            recursive: true,
+            after_import: AfterImport::Keep,
+            move_failures: true,
+            settle: DEFAULT_SETTLE,
+            poll: false,
+        }
+    }
+}
+
+/// An entry of the 'Not imported' list.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchFailure {
+    pub id: i64,
+    #[serde(serialize_with = "lossy_path")]
+    pub folder: PathBuf,
+    /// Where the watcher found the file.
+    #[serde(serialize_with = "lossy_path")]
+    pub path: PathBuf,
+    /// Where it is now, in 'Not imported'; null when it was left in place.
+    #[serde(serialize_with = "lossy_opt_path")]
+    pub moved_to: Option<PathBuf>,
+    /// "rejected" or "failed".
+    pub outcome: String,
+    pub reason: String,
+    pub size_bytes: Option<u64>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// What the watcher remembers about a file it took up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownFile {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub sha256: Option<[u8; 32]>,
+    pub status: KnownStatus,
+    pub track_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownStatus {
+    Imported,
+    /// Its content was already in the vault.
+    Duplicate,
+    /// It failed and was left in place: not retried until it changes.
+    NotImported,
+}
+
+impl KnownStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnownStatus::Imported => "imported",
+            KnownStatus::Duplicate => "duplicate",
+            KnownStatus::NotImported => "not_imported",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "duplicate" => KnownStatus::Duplicate,
+            "not_imported" => KnownStatus::NotImported,
+            _ => KnownStatus::Imported,
+        }
+    }
+}
+
+pub(crate) fn lossy_path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    // serde's own Path impl fails on names that are not UTF-8; a listing must not.
+    s.serialize_str(&path.to_string_lossy())
+}
+
+pub(crate) fn lossy_opt_path<S: Serializer>(
+    path: &Option<PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => s.serialize_str(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
+pub(crate) fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
 
 #[cfg(unix)]
 pub(crate) fn path_to_bytes(path: &Path) -> Vec<u8> {

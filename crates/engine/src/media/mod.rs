@@ -47,7 +47,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use analyze::{Analysis, Fingerprint, FingerprintKind, WAVEFORM_BUCKETS};
+pub use analyze::{ANALYZER_VERSION, Analysis, Fingerprint, FingerprintKind, WAVEFORM_BUCKETS};
 pub use thumbnail::{THUMBNAIL_SIDE, Thumbnail};
 
 /// The version of what [`probe`] extracts. Bump it when the probe reads more or reads

@@ -28,6 +28,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
+use serde::{Serialize, Serializer};
 
 use crate::keys::{KeyError, MasterKey, aead_key, random_array};
 use crate::secret::KeyBytes;
@@ -116,6 +117,19 @@ pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// One entry of a track's ordered chunk list.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackChunk {
+    #[serde(serialize_with = "ser_chunk_id")]
+    pub id: ChunkId,
+    pub offset: u64,
+    pub length: u64,
+}
+
+fn ser_chunk_id<S: Serializer>(id: &ChunkId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&id.to_hex())
 }
 
 /// What [`ChunkStore::put`] did.

@@ -19,7 +19,8 @@ use super::{
     WatchEvent, WatchFolder,
 };
 use crate::catalog::{Catalog, TrackId};
-use crate::ingest::{FileResult, Outcome, describe_io_error};
+use crate::error::describe_io_error;
+use crate::progress::{FileResult, Outcome};
 use crate::store::hex;
 
 /// A file that cannot be read is tried this many times before it is given up

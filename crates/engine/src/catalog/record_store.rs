@@ -30,9 +30,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
-use rusqlite::types::Value;
+/// A cell of a record: the catalog's own value type, so a record holds exactly what
+/// a row held.
+pub use rusqlite::types::Value;
 
-use crate::catalog::TrackId;
+use crate::ids::TrackId;
 use crate::keys::{KeyError, MasterKey, aead_key, random_array};
 use crate::store::hex;
 
@@ -413,7 +415,7 @@ impl RecordStore {
             name: name.label(),
             reason,
         })?;
-        let known = crate::catalog::SCHEMA_VERSION;
+        let known = super::SCHEMA_VERSION;
         if payload.schema_version > known {
             return Err(RecordError::TooNew {
                 name: name.label(),
