@@ -656,10 +656,7 @@ fn doctor_and_repair(shell: &Shell, vault: &Path) {
         "no remote is set up yet: {report}"
     );
     for c in report["checks"].as_array().expect("checks") {
-        assert!(
-            c["level"] == "error" || c["level"] == "warning",
-            "{c}"
-        );
+        assert!(c["level"] == "error" || c["level"] == "warning", "{c}");
         assert!(c["detail"].as_str().is_some_and(|d| !d.is_empty()), "{c}");
         assert!(c["affected"].is_array(), "{c}");
         if c["check"] == "keyring" && !keyring_required && c["ok"] == false {
@@ -700,7 +697,10 @@ fn doctor_and_repair(shell: &Shell, vault: &Path) {
     );
     let status = shell.ok("status_of", json!({}));
     assert_eq!(
-        (status["unlocked"].clone(), status["catalog_damaged"].clone()),
+        (
+            status["unlocked"].clone(),
+            status["catalog_damaged"].clone()
+        ),
         (json!(false), json!(true)),
         "{status}"
     );
@@ -727,7 +727,10 @@ fn doctor_and_repair(shell: &Shell, vault: &Path) {
     );
     assert_eq!(check_of(report, "records")["ok"], true, "{report:#}");
     assert_eq!(checked["status"]["unlocked"], false);
-    assert!(!vault.join("catalog.db").exists(), "a check changes nothing");
+    assert!(
+        !vault.join("catalog.db").exists(),
+        "a check changes nothing"
+    );
 
     // Repair: rebuilt from the records, and the vault opens.
     let repaired = shell.ok(
@@ -770,7 +773,10 @@ fn doctor_and_repair(shell: &Shell, vault: &Path) {
     }
     let status = shell.ok("startup", json!({}));
     assert_eq!(
-        (status["unlocked"].clone(), status["catalog_damaged"].clone()),
+        (
+            status["unlocked"].clone(),
+            status["catalog_damaged"].clone()
+        ),
         (json!(false), json!(true)),
         "{status}"
     );
