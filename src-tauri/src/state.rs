@@ -253,3 +253,68 @@ impl AppState {
         guard(&self.last_vault).strong_count() > 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repair closes the session and opens the vault again with the epoch it
+    /// began in: a lock meanwhile (the epoch moved on) keeps the vault locked.
+    #[test]
+    fn a_vault_reopened_after_a_lock_stays_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = audiovault_engine::CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..Default::default()
+        };
+        let pass = audiovault_engine::Passphrase::new("pw");
+        let root = dir.path().join("vault");
+        drop(Vault::create(&root, &pass, &options).unwrap());
+        let open = || {
+            audiovault_engine::LockedVault::open(&root)
+                .unwrap()
+                .unlock(&pass)
+                .unwrap()
+        };
+        let state = AppState::new(root.clone());
+        let epoch = state.jobs.epoch();
+        assert!(state.begin_lock().finish().released);
+        let refused = state.open_in(open(), epoch);
+        assert_eq!(refused.err().map(|e| e.kind), Some("locked".to_string()));
+        assert!(!state.is_unlocked() && !state.vault_alive());
+        state.open_in(open(), state.jobs.epoch()).unwrap();
+        assert!(state.is_unlocked());
+        assert!(state.begin_lock().finish().released);
+    }
+
+    /// Quitting cancels a push and waits for it to let go (a cancelled push
+    /// still deletes its lease, one request); an import is left to the exit.
+    #[test]
+    fn quit_cancels_cloud_work_and_waits_for_it() {
+        let state = AppState::new(PathBuf::from("/nonexistent"));
+        let push = state.jobs.start(JobKind::Cloud, "push", None).unwrap();
+        let import = state.jobs.start(JobKind::Local, "import", None).unwrap();
+        let worker = std::thread::spawn(move || {
+            while !push.token.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // The lease's DELETE.
+            std::thread::sleep(Duration::from_millis(100));
+            drop(push);
+        });
+        let started = Instant::now();
+        assert!(state.quit(Duration::from_secs(5)).is_empty());
+        assert!(started.elapsed() >= Duration::from_millis(90));
+        assert!(!import.token.is_cancelled());
+        worker.join().unwrap();
+        // A job that never lets go is waited for only so long.
+        let stuck = state.jobs.start(JobKind::CloudRead, "device listing", None);
+        assert_eq!(
+            state.quit(Duration::from_millis(30)),
+            ["device listing"],
+            "{:?}",
+            stuck.as_ref().map(|j| j.token.is_cancelled()).ok()
+        );
+    }
+}
