@@ -92,7 +92,7 @@ fn tone(path: &Path, title: &str, hz: u32) -> Result<()> {
 }
 
 /// The Health view's rows: `(check, status)` in the order shown.
-fn checks(s: &Session) -> Result<Vec<(String, String)>> {
+pub(super) fn checks(s: &Session) -> Result<Vec<(String, String)>> {
     let v = s.exec(
         "return [...document.querySelectorAll('[data-testid=health-check]')]
            .map(r => [r.dataset.check, r.dataset.status]);",
@@ -111,7 +111,7 @@ fn checks(s: &Session) -> Result<Vec<(String, String)>> {
 }
 
 /// Waits for the Health view to finish its run number `runs` (or to fail).
-fn wait_health(s: &Session, runs: u64) -> Result<()> {
+pub(super) fn wait_health(s: &Session, runs: u64) -> Result<()> {
     s.wait(LONG, &format!("the Health view's run {runs}"), || {
         let v = s.exec(
             "const h = document.querySelector('[data-testid=health]');
