@@ -1,11 +1,13 @@
 //! `ui/src/lib/bindings.ts`: the TypeScript side of [`crate::dto`], generated.
-//! The sync reports and the remote's devices are the engine's own types (its
-//! `ts` feature derives `TS` on them), so the shell keeps no copy of them.
+//! The sync reports, the remote's devices and doctor's report are the engine's
+//! own types (its `ts` feature derives `TS` on them), so the shell keeps no copy
+//! of them.
 //!
 //! `cargo test -p audiovault-app bindings` fails when the committed file differs
 //! from what the Rust types say; `AUDIOVAULT_UPDATE_BINDINGS=1` with the same
 //! command rewrites it.
 
+use audiovault_engine::doctor::{Check, CheckName, DoctorReport, Level, Repair, RepairAction};
 use audiovault_engine::sync::{
     DeviceLine, Incoming, MergeReport, PullFailure, PullReport, PushReport, RemoteDevices,
 };
@@ -14,6 +16,7 @@ use ts_rs::{Config, TS};
 use crate::cloud::*;
 use crate::dto::*;
 use crate::error::IpcError;
+use crate::health::Recovery;
 use crate::progress::ProgressEvent;
 
 /// The file, relative to the repository root.
@@ -76,10 +79,17 @@ pub fn typescript() -> String {
         RestoreReport,
         UnrepairedTrack,
         RepairReport,
+        CheckName,
+        Level,
+        Check,
+        RepairAction,
+        Repair,
+        DoctorReport,
+        Recovery,
     );
     let mut out = String::from(
-        "// Generated from the shell's IPC types (src-tauri/src/dto.rs, cloud.rs, watching/dto.rs)\n\
-         // and the engine's sync reports by src-tauri/src/bindings.rs. Do not edit:\n\
+        "// Generated from the shell's IPC types (src-tauri/src/dto.rs, cloud.rs, health.rs, watching/dto.rs)\n\
+         // and the engine's sync and doctor reports by src-tauri/src/bindings.rs. Do not edit:\n\
          // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings\n\n",
     );
     for d in decls

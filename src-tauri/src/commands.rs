@@ -47,7 +47,17 @@ pub(crate) fn status(state: &AppState) -> Status {
         unlocked: session.is_some(),
         vault_id: session.map(|s| s.vault.vault_id().to_string()),
         notice: state.notice.lock().ok().and_then(|n| n.clone()),
+        catalog_damaged: state.catalog_damaged(),
     }
+}
+
+/// What the unlock screen says when the catalog cannot be opened; the engine's
+/// message (which names the file and the reason) follows.
+pub(crate) fn damaged_notice(e: &IpcError) -> String {
+    format!(
+        "The library's catalog cannot be opened: {} Check and repair rebuilds it from the vault's sealed records.",
+        e.message
+    )
 }
 
 pub(crate) fn set_notice(state: &AppState, notice: Option<String>) {
@@ -132,12 +142,15 @@ pub async fn startup<R: Runtime>(
         if let Ok(p) = std::env::var("AUDIOVAULT_PASSPHRASE") {
             return match locked.unlock(&Passphrase::from_line(p)) {
                 Ok(v) => Ok((Some(v), None)),
+                Err(e) if e.kind() == "catalog_damaged" => Err(e.into()),
                 Err(e) => Ok((None, Some(format!("AUDIOVAULT_PASSPHRASE: {e}")))),
             };
         }
         match locked.unlock_with_key_store(&OsKeyring) {
             Ok(Some(v)) => Ok((Some(v), None)),
             Ok(None) => Ok((None, None)),
+            // The key is right and the vault is there: only its catalog is not.
+            Err(e) if e.kind() == "catalog_damaged" => Err(e.into()),
             Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Ok((
                 None,
                 Some(format!("No OS keyring is available ({reason}).")),
@@ -148,8 +161,15 @@ pub async fn startup<R: Runtime>(
             )),
         }
     })
-    .await?;
-    let (vault, notice) = outcome;
+    .await;
+    let (vault, notice) = match outcome {
+        Ok(o) => o,
+        Err(e) if e.kind == "catalog_damaged" => {
+            state.set_catalog_damaged(true);
+            (None, Some(damaged_notice(&e)))
+        }
+        Err(e) => return Err(e),
+    };
     set_notice(&state, notice);
     if let Some(vault) = vault {
         state.open(vault)?;
@@ -173,6 +193,7 @@ pub async fn choose_vault(state: State<'_, AppState>, dir: String) -> IpcResult<
     lock_session(&state).await?;
     state.set_dir(PathBuf::from(dir));
     set_notice(&state, None);
+    state.set_catalog_damaged(false);
     Ok(status(&state))
 }
 
@@ -221,7 +242,14 @@ pub async fn unlock<R: Runtime>(
         let notice = if remember_key { remember(&vault) } else { None };
         Ok((vault, notice))
     })
-    .await?;
+    .await
+    .inspect_err(|e| {
+        // Said by kind to the unlock form, and kept for the status: the screen
+        // offers Check and repair.
+        if e.kind == "catalog_damaged" {
+            state.set_catalog_damaged(true);
+        }
+    })?;
     set_notice(&state, notice);
     state.open(vault)?;
     crate::analysis::start(&app);
@@ -464,13 +492,22 @@ pub async fn pick_folder<R: Runtime>(
 
 /// Empties the Trash: deletes every trashed track for good, then the chunks no
 /// track references any more. Refused (kind "busy") while an import holds the vault.
+/// A job of its own: a lock before it starts cancels it, a lock after waits for it.
 #[tauri::command]
 pub async fn purge_trash<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> IpcResult<PurgeReport> {
     let s = state.session()?;
-    let report = blocking(move || Ok(s.vault.purge(None)?)).await?;
+    let job = state.job(&s, JobKind::Atomic, "emptying of the Trash")?;
+    let report = blocking(move || {
+        // A lock since the job was registered: not started, so not done.
+        if job.token.is_cancelled() {
+            return Err(Error::Cancelled.into());
+        }
+        Ok(s.vault.purge(None)?)
+    })
+    .await?;
     let _ = app.emit(LIBRARY_CHANGED, ());
     Ok(report.into())
 }
@@ -502,7 +539,8 @@ pub async fn analysis_progress<R: Runtime>(
 }
 
 /// Rewraps the vault key under a new passphrase; `current` must be right even
-/// when the vault was opened from the keyring.
+/// when the vault was opened from the keyring. A job like emptying the Trash
+/// (a lock waits for a change under way: vault.json is replaced whole).
 #[tauri::command]
 pub async fn change_passphrase(
     state: State<'_, AppState>,
@@ -510,9 +548,16 @@ pub async fn change_passphrase(
     new: String,
 ) -> IpcResult<()> {
     let s = state.session()?;
+    let job = state.job(&s, JobKind::Atomic, "passphrase change")?;
     let current = Passphrase::new(current);
     let new = Passphrase::new(new);
-    blocking(move || Ok(s.vault.replace_passphrase(&current, &new)?)).await
+    blocking(move || {
+        if job.token.is_cancelled() {
+            return Err(Error::Cancelled.into());
+        }
+        Ok(s.vault.replace_passphrase(&current, &new)?)
+    })
+    .await
 }
 
 #[tauri::command]

@@ -23,6 +23,9 @@ pub struct Status {
     /// Why the vault did not open by itself (keyring unavailable, wrong passphrase in
     /// the environment…), for the unlock screen.
     pub notice: Option<String>,
+    /// The last unlock (by hand, or by itself at start) found the catalog missing
+    /// or damaged: the unlock screen offers Check and repair (`recover`).
+    pub catalog_damaged: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

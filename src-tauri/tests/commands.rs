@@ -574,6 +574,9 @@ fn every_command_through_the_mock_runtime() {
         (json!(true), json!(false))
     );
 
+    // --- doctor: the Health view, and a lost catalog repaired from the unlock screen -----
+    doctor_and_repair(&shell, &vault);
+
     // --- lock during a long export ----------------------------------------------------
     lock_during_an_export(&shell, tmp.path());
 
@@ -589,6 +592,210 @@ fn every_command_through_the_mock_runtime() {
         shell.ok("pick_folder", json!({ "title": "Export to" })),
         json!(out.to_string_lossy())
     );
+}
+
+/// Every track, trashed ones too, as `(id, sha256, state)`, sorted.
+fn library_ids(shell: &Shell) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for state in ["active", "trashed"] {
+        let page = shell.ok("search", query(None, state));
+        for t in page["tracks"].as_array().expect("tracks") {
+            out.push((
+                t["id"].as_str().unwrap_or_default().to_string(),
+                t["sha256"].as_str().unwrap_or_default().to_string(),
+                state.to_string(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The check called `name` in a doctor report.
+fn check_of<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["check"] == name))
+        .unwrap_or_else(|| panic!("no {name} check in {report}"))
+}
+
+/// The Health view's doctor on a healthy vault (its shape, every check ok), then
+/// the catalog deleted while locked: unlock says `catalog_damaged`, the unlock
+/// screen's check from the key finds the catalog failing, its repair rebuilds it
+/// and opens the vault, with every track back (ids and SHA-256 as before).
+fn doctor_and_repair(shell: &Shell, vault: &Path) {
+    const PASSPHRASE: &str = "battery staple";
+    assert_eq!(shell.err_kind("doctor", json!({})), "locked");
+    let status = shell.ok(
+        "unlock",
+        json!({ "passphrase": PASSPHRASE, "rememberKey": false }),
+    );
+    assert_eq!(status["catalog_damaged"], false, "{status}");
+    // A keyring-less run (not CI) may see the keyring check as a warning only.
+    let keyring_required = std::env::var_os("CI").is_some();
+
+    let report = shell.ok("doctor", json!({}));
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["repaired"], json!([]), "a check repairs nothing");
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|c| c["check"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "catalog_integrity",
+            "chunks",
+            "records",
+            "disk_space",
+            "keyring",
+            "vault_json"
+        ],
+        "no remote is set up yet: {report}"
+    );
+    for c in report["checks"].as_array().expect("checks") {
+        assert!(c["level"] == "error" || c["level"] == "warning", "{c}");
+        assert!(c["detail"].as_str().is_some_and(|d| !d.is_empty()), "{c}");
+        assert!(c["affected"].is_array(), "{c}");
+        if c["check"] == "keyring" && !keyring_required && c["ok"] == false {
+            eprintln!("no keyring here: {}", c["detail"]);
+            continue;
+        }
+        assert_eq!(c["ok"], true, "every check of a healthy vault passes: {c}");
+    }
+    // The Health view's repair on a healthy vault: the session closes and opens
+    // again, nothing is lost.
+    let before = library_ids(shell);
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert_eq!(shell.ok("cancel_doctor", json!({})), Value::Null);
+    let recovery = shell.ok("repair_vault", json!({}));
+    assert_eq!(recovery["report"]["ok"], true, "{recovery:#}");
+    assert_eq!(recovery["status"]["unlocked"], true, "{recovery}");
+    assert_eq!(library_ids(shell), before);
+    assert_eq!(
+        shell.err_kind(
+            "recover",
+            json!({ "passphrase": PASSPHRASE, "repair": true, "rememberKey": false })
+        ),
+        "invalid",
+        "the open vault is repaired from its Health view"
+    );
+
+    // The catalog goes while the vault is locked.
+    shell.ok("lock", json!({}));
+    for name in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(vault.join(name));
+    }
+    assert_eq!(
+        shell.err_kind(
+            "unlock",
+            json!({ "passphrase": PASSPHRASE, "rememberKey": false })
+        ),
+        "catalog_damaged"
+    );
+    let status = shell.ok("status_of", json!({}));
+    assert_eq!(
+        (
+            status["unlocked"].clone(),
+            status["catalog_damaged"].clone()
+        ),
+        (json!(false), json!(true)),
+        "{status}"
+    );
+    assert!(!vault.join("catalog.db").exists(), "unlock made no catalog");
+    assert_eq!(
+        shell.err_kind(
+            "recover",
+            json!({ "passphrase": "not it", "repair": false, "rememberKey": false })
+        ),
+        "wrong_passphrase"
+    );
+    // Check: the catalog fails, at error level; nothing changes.
+    let checked = shell.ok(
+        "recover",
+        json!({ "passphrase": PASSPHRASE, "repair": false, "rememberKey": false }),
+    );
+    let report = &checked["report"];
+    assert_eq!(report["ok"], false, "{report:#}");
+    let catalog = check_of(report, "catalog_integrity");
+    assert_eq!(
+        (catalog["ok"].clone(), catalog["level"].clone()),
+        (json!(false), json!("error")),
+        "{catalog}"
+    );
+    assert_eq!(check_of(report, "records")["ok"], true, "{report:#}");
+    assert_eq!(checked["status"]["unlocked"], false);
+    assert!(
+        !vault.join("catalog.db").exists(),
+        "a check changes nothing"
+    );
+
+    // Repair: rebuilt from the records, and the vault opens.
+    let repaired = shell.ok(
+        "recover",
+        json!({ "passphrase": PASSPHRASE, "repair": true, "rememberKey": false }),
+    );
+    let report = &repaired["report"];
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(
+        report["repaired"][0]["action"], "catalog_rebuilt",
+        "{report:#}"
+    );
+    assert_eq!(check_of(report, "catalog_integrity")["ok"], true);
+    assert_eq!(
+        (
+            repaired["status"]["unlocked"].clone(),
+            repaired["status"]["catalog_damaged"].clone()
+        ),
+        (json!(true), json!(false)),
+        "{repaired}"
+    );
+    assert_eq!(library_ids(shell), before, "every track is back");
+    // And it unlocks as any vault does.
+    shell.ok("lock", json!({}));
+    shell.ok(
+        "unlock",
+        json!({ "passphrase": PASSPHRASE, "rememberKey": false }),
+    );
+    assert_eq!(library_ids(shell), before);
+
+    // At start, with the passphrase from the environment: the status says the
+    // catalog is damaged, and the check and repair find the key by themselves.
+    shell.ok("lock", json!({}));
+    for name in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(vault.join(name));
+    }
+    // SAFETY: one test in this binary.
+    unsafe {
+        std::env::set_var("AUDIOVAULT_PASSPHRASE", PASSPHRASE);
+    }
+    let status = shell.ok("startup", json!({}));
+    assert_eq!(
+        (
+            status["unlocked"].clone(),
+            status["catalog_damaged"].clone()
+        ),
+        (json!(false), json!(true)),
+        "{status}"
+    );
+    assert!(
+        status["notice"]
+            .as_str()
+            .is_some_and(|n| n.contains("Check and repair")),
+        "{status}"
+    );
+    let repaired = shell.ok(
+        "recover",
+        json!({ "passphrase": null, "repair": true, "rememberKey": false }),
+    );
+    unsafe {
+        std::env::remove_var("AUDIOVAULT_PASSPHRASE");
+    }
+    assert_eq!(repaired["status"]["unlocked"], true, "{repaired}");
+    assert_eq!(library_ids(shell), before);
+    shell.ok("lock", json!({}));
 }
 
 /// Lock while an export runs: the export stops (cancelled, nothing partial under

@@ -12,6 +12,7 @@
 
 mod cloud;
 mod driver;
+mod health;
 mod watch;
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
-// Generated from the shell's IPC types (src-tauri/src/dto.rs, cloud.rs, watching/dto.rs)
-// and the engine's sync reports by src-tauri/src/bindings.rs. Do not edit:
+// Generated from the shell's IPC types (src-tauri/src/dto.rs, cloud.rs, health.rs, watching/dto.rs)
+// and the engine's sync and doctor reports by src-tauri/src/bindings.rs. Do not edit:
 // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings
 
 export type IpcError = { kind: string, message: string, };
@@ -13,7 +13,12 @@ exists: boolean, unlocked: boolean, vault_id: string | null,
  * Why the vault did not open by itself (keyring unavailable, wrong passphrase in
  * the environment…), for the unlock screen.
  */
-notice: string | null, };
+notice: string | null, 
+/**
+ * The last unlock (by hand, or by itself at start) found the catalog missing
+ * or damaged: the unlock screen offers Check and repair (`recover`).
+ */
+catalog_damaged: boolean, };
 
 export type TrackState = "active" | "trashed";
 
@@ -312,6 +317,33 @@ damaged: number, repaired_chunks: number,
  * File names of the tracks whole again.
  */
 repaired: Array<string>, unrepaired: Array<UnrepairedTrack>, cancelled: boolean, };
+
+export type CheckName = "catalog_integrity" | "chunks" | "records" | "disk_space" | "keyring" | "vault_json" | "remote" | "unmerged_manifests";
+
+export type Level = "error" | "warning";
+
+export type Check = { check: CheckName, ok: boolean, level: Level, detail: string, 
+/**
+ * What the finding is about: tracks as "file name (id)", records, files (at
+ * most 50).
+ */
+affected: Array<string>, };
+
+export type RepairAction = "catalog_rebuilt" | "records_written" | "records_removed" | "orphan_chunks_removed";
+
+export type Repair = { action: RepairAction, detail: string, 
+/**
+ * Files the repair made or moved aside (the damaged catalog among them).
+ */
+paths: Array<string>, };
+
+export type DoctorReport = { 
+/**
+ * No check failed at error level (after the repairs, with `repair`).
+ */
+ok: boolean, checks: Array<Check>, repaired: Array<Repair>, };
+
+export type Recovery = { report: DoctorReport, status: Status, };
 
 export type AfterImport = "keep" | "remove";
 
