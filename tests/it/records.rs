@@ -157,26 +157,22 @@ fn assert_whole(vault: &TestVault, before: &Library) {
     }
 }
 
-/// The pages of an SQLite file that its freelist holds (unused).
-fn free_pages(db: &[u8]) -> HashSet<u32> {
-    let be = |at: usize| u32::from_be_bytes(db[at..at + 4].try_into().unwrap());
-    let page_size = match u16::from_be_bytes([db[16], db[17]]) {
-        1 => 65_536,
-        n => n as usize,
-    };
-    let mut free = HashSet::new();
-    let mut trunk = be(32);
-    while trunk != 0 {
-        free.insert(trunk);
-        let at = (trunk as usize - 1) * page_size;
-        let leaves = be(at + 4) as usize;
-        for i in 0..leaves {
-            free.insert(be(at + 8 + 4 * i));
-        }
-        trunk = be(at);
-    }
-    free
+/// The pages of the vault's catalog that hold rows of `tracks` (read through the
+/// catalog's key: the file itself is encrypted page by page).
+fn track_pages(vault: &TestVault) -> Vec<u32> {
+    let catalog = vault.catalog_behind_the_vaults_back();
+    let mut stmt = catalog
+        .conn()
+        .prepare("SELECT pageno FROM dbstat WHERE name = 'tracks' ORDER BY pageno")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
 }
+
+/// SQLCipher's page size.
+const PAGE_SIZE: usize = 4096;
 
 #[derive(Clone, Copy, Debug)]
 enum Damage {
@@ -188,6 +184,10 @@ enum Damage {
 fn rebuild_after(damage: Damage) {
     let (vault, before) = populated();
     let db = vault.path.join("catalog.db");
+    let pages = match damage {
+        Damage::PageOverwritten => track_pages(&vault),
+        _ => Vec::new(),
+    };
     let original = fs::read(&db).unwrap();
     match damage {
         Damage::Deleted => {
@@ -197,16 +197,11 @@ fn rebuild_after(damage: Damage) {
         }
         Damage::CutInHalf => fs::write(&db, &original[..original.len() / 2]).unwrap(),
         Damage::PageOverwritten => {
-            let page_size = u16::from_be_bytes([original[16], original[17]]) as usize;
-            let pages = original.len() / page_size;
-            let free = free_pages(&original);
-            let page = (pages as u32 / 2..pages as u32)
-                .find(|p| *p > 1 && !free.contains(p))
-                .expect("a page in use");
+            let page = *pages.iter().rfind(|p| **p > 1).expect("a page of tracks");
             let mut bytes = original.clone();
-            let at = (page as usize - 1) * page_size;
+            let at = (page as usize - 1) * PAGE_SIZE;
             let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ at as u64;
-            for b in &mut bytes[at..at + page_size] {
+            for b in &mut bytes[at..at + PAGE_SIZE] {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
@@ -413,12 +408,14 @@ fn power_cut_states_are_found_and_mended() {
     // 4. A change committed without its record (a writer that did not seal, or a
     // crash between its commit and its records): its mark survives.
     {
-        let conn = rusqlite::Connection::open(vault.path.join("catalog.db")).unwrap();
-        conn.execute(
-            "UPDATE tracks SET title = 'Retitled behind the vault''s back' WHERE id = ?1",
-            [&ids[2]],
-        )
-        .unwrap();
+        let catalog = vault.catalog_behind_the_vaults_back();
+        catalog
+            .conn()
+            .execute(
+                "UPDATE tracks SET title = 'Retitled behind the vault''s back' WHERE id = ?1",
+                [&ids[2]],
+            )
+            .unwrap();
     }
     let report = doctor(&vault, &[]).expect_code(1).json();
     let detail = str_field(check(&report, "records"), "detail").to_owned();
@@ -525,9 +522,15 @@ fn records_hold_no_name_tag_or_plain_checksum() {
         needles.push(f.sha256.clone().into_bytes());
         needles.push(f.sha256.to_uppercase().into_bytes());
     }
-    // Control: the names and tags are in the catalog, the checksums in `list`.
-    let catalog = vec![vault.path.join("catalog.db")];
-    assert!(!find_needles(&catalog, &needles[..tag_needles], 1).is_empty());
+    // Control: the names, tags and checksums are in what `list` prints with the key.
+    let listing = vault.scratch("listing.json");
+    fs::write(
+        &listing,
+        vault.run(["list", "--all", "--json"]).expect_ok().stdout,
+    )
+    .unwrap();
+    assert!(!find_needles(&[listing.clone()], &needles[..tag_needles], 1).is_empty());
+    assert!(!find_needles(&[listing], &needles[tag_needles..], 1).is_empty());
     let hits = find_needles(&files, &needles, 20);
     assert!(
         hits.is_empty(),

@@ -507,6 +507,8 @@ impl Cmd {
         command
             .env_remove("AUDIOVAULT_VAULT")
             .env_remove("AUDIOVAULT_PASSPHRASE")
+            .env_remove("AUDIOVAULT_NEW_PASSPHRASE")
+            .env_remove("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -548,6 +550,18 @@ impl Cmd {
 
     pub fn env_remove(mut self, key: &str) -> Cmd {
         self.command.env_remove(key);
+        self
+    }
+
+    /// Runs the process with this umask (the vault's modes must not depend on it).
+    pub fn umask(mut self, mask: u32) -> Cmd {
+        // SAFETY: umask is async-signal-safe.
+        unsafe {
+            self.command.pre_exec(move || {
+                libc::umask(mask as libc::mode_t);
+                Ok(())
+            });
+        }
         self
     }
 
@@ -704,10 +718,16 @@ pub struct TestVault {
     /// The vault folder.
     pub path: PathBuf,
     passphrase: Option<String>,
+    /// The umask every command runs with (`None`: the test's own).
+    pub umask: Option<u32>,
+    /// Whether commands run with `AUDIOVAULT_ALLOW_WEAK_PASSPHRASE=1` (the default:
+    /// test vaults use a fast, weak KDF and short passphrases).
+    pub allow_weak_passphrase: bool,
 }
 
 impl TestVault {
-    /// `audiovault init` with a weak KDF (tests only) and [`PASSPHRASE`].
+    /// `audiovault init` with a weak KDF (tests only: commands run with
+    /// `AUDIOVAULT_ALLOW_WEAK_PASSPHRASE=1`) and [`PASSPHRASE`].
     pub fn new() -> TestVault {
         TestVault::with_passphrase(PASSPHRASE)
     }
@@ -735,6 +755,8 @@ impl TestVault {
             path,
             dir,
             passphrase: passphrase.map(str::to_owned),
+            umask: None,
+            allow_weak_passphrase: true,
         }
     }
 
@@ -781,6 +803,14 @@ impl TestVault {
             .env("XDG_CACHE_HOME", self.dir.path().join("xdg-cache"));
         if let Some(p) = &self.passphrase {
             c = c.env("AUDIOVAULT_PASSPHRASE", p);
+        }
+        if self.allow_weak_passphrase {
+            c = c.env("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1");
+        } else {
+            c = c.env_remove("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE");
+        }
+        if let Some(mask) = self.umask {
+            c = c.umask(mask);
         }
         c.args(args)
     }
@@ -916,6 +946,30 @@ impl TestVault {
     /// Every file in the vault folder.
     pub fn files(&self) -> Vec<PathBuf> {
         files_under(&self.path)
+    }
+
+    /// The key of this vault's catalog, from its passphrase (through the engine, as
+    /// a script that must reach the catalog behind the CLI's back would).
+    pub fn catalog_key(&self) -> audiovault_engine::catalog::CatalogKey {
+        let passphrase = self
+            .passphrase
+            .as_deref()
+            .expect("a vault with a passphrase");
+        audiovault_engine::LockedVault::open(&self.path)
+            .expect("open vault.json")
+            .unlock_keys(&audiovault_engine::Passphrase::new(passphrase))
+            .expect("unlock")
+            .catalog_key()
+    }
+
+    /// The vault's catalog, opened with its key but without the vault: a change made
+    /// through it is committed without its record (as a writer that does not seal).
+    pub fn catalog_behind_the_vaults_back(&self) -> audiovault_engine::catalog::Catalog {
+        audiovault_engine::catalog::Catalog::open(
+            &self.path.join("catalog.db"),
+            &self.catalog_key(),
+        )
+        .expect("open the catalog with its key")
     }
 }
 

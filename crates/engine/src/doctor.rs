@@ -195,7 +195,14 @@ impl VaultKeys {
                 self.vault_id(),
             )),
             catalog_path: self.root().join("catalog.db"),
+            catalog_key: self.catalog_key(),
         };
+        // A catalog made before encryption is encrypted first (as the first
+        // unlock does); one that cannot be (damaged) is examined as it is.
+        match crate::vault::encrypt_legacy_catalog_locked(self.root(), &doctor.catalog_key) {
+            Ok(()) | Err(Error::CatalogDamaged { .. }) => {}
+            Err(e) => return Err(e),
+        }
         let mut repaired = Vec::new();
         doctor.cancelled()?;
         if options.repair {
@@ -218,6 +225,7 @@ struct Doctor<'a> {
     store: ChunkStore,
     records: Arc<RecordStore>,
     catalog_path: PathBuf,
+    catalog_key: catalog::CatalogKey,
 }
 
 enum CatalogState {
@@ -280,7 +288,7 @@ impl Doctor<'_> {
         if let Some(reason) = catalog::file_damage(path) {
             return CatalogState::Damaged(reason);
         }
-        match catalog::integrity_problems(path) {
+        match catalog::integrity_problems(path, &self.catalog_key) {
             Err(e) => return CatalogState::Damaged(format!("it cannot be read: {e}")),
             Ok(problems) if !problems.is_empty() => {
                 let mut reason = problems
@@ -296,7 +304,7 @@ impl Doctor<'_> {
             }
             Ok(_) => {}
         }
-        match Catalog::open_existing(path) {
+        match Catalog::open_existing(path, &self.catalog_key) {
             Ok(mut c) => {
                 c.attach_records(self.records.clone());
                 CatalogState::Healthy(Box::new(c))
@@ -522,7 +530,7 @@ impl Doctor<'_> {
             sibling(&built, "-shm"),
             sibling(&built, "-journal"),
         ]);
-        let mut catalog = Catalog::open(&built)?;
+        let mut catalog = Catalog::open(&built, &self.catalog_key)?;
         // A whole record that cannot be read counts as absent: the defaults
         // (no setting, no tombstone) are what a rebuild can honestly offer.
         let read_whole = |name: &RecordName| self.records.read(name).unwrap_or_default();
@@ -1673,7 +1681,7 @@ mod tests {
         let mut f = library();
         f.close();
         let id: String = {
-            let c = Catalog::open(&f.root().join("catalog.db")).unwrap();
+            let c = Catalog::open(&f.root().join("catalog.db"), &f.keys().catalog_key()).unwrap();
             // A writer that does not seal: its mark survives the commit.
             c.conn()
                 .query_row(
@@ -1718,7 +1726,10 @@ mod tests {
         fs::remove_dir_all(f.root().join("records")).unwrap();
         {
             // Back to schema 10: no marks table, no triggers.
-            let c = rusqlite::Connection::open(f.root().join("catalog.db")).unwrap();
+            let c = crate::catalog::test_connection_with(
+                &f.root().join("catalog.db"),
+                &f.keys().catalog_key(),
+            );
             let triggers: Vec<String> = c
                 .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'record_dirty_%'")
                 .unwrap()

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, CatalogError, Stats, TrackFilter, TrackId};
+use crate::catalog::{Catalog, CatalogError, CatalogKey, Stats, TrackFilter, TrackId};
 use crate::error::{Error, Result};
 use crate::keys::{KdfParams, KeyError, KeyStore, MasterKey, WrappedKey, random_array};
 use crate::records::{RecordName, RecordStore};
@@ -357,6 +357,13 @@ impl VaultKeys {
         &self.master
     }
 
+    /// The key of this vault's catalog: what opens `catalog.db` (and what a
+    /// script that must reach the catalog behind the vault's back, a test, hands to
+    /// [`Catalog::open`]).
+    pub fn catalog_key(&self) -> CatalogKey {
+        CatalogKey::derive(&self.master, &self.config.vault_id)
+    }
+
     /// Whether this key is the one vault.json describes (its key check).
     pub(crate) fn matches_key_check(&self) -> bool {
         key_check(&self.master, &self.config.vault_id) == self.config.key_check
@@ -369,6 +376,7 @@ pub struct Vault {
     master: MasterKey,
     store: ChunkStore,
     records: Arc<RecordStore>,
+    catalog_key: CatalogKey,
     catalog: Mutex<Catalog>,
 }
 
@@ -427,7 +435,9 @@ impl Vault {
         clean_tmp(&root.join("tmp")).map_err(|e| Error::io(root.join("tmp"), e))?;
         clean_config_temps(&root).map_err(|e| Error::io(&root, e))?;
         let records = Arc::new(RecordStore::new(&root, &master, &config.vault_id));
-        let catalog = open_vault_catalog(&root, &records)?;
+        let catalog_key = CatalogKey::derive(&master, &config.vault_id);
+        encrypt_legacy_catalog(&root, &catalog_key)?;
+        let catalog = open_vault_catalog(&root, &records, &catalog_key)?;
         catalog.mark_interrupted_jobs()?;
         // Records a crash (or a writer that does not seal) left unwritten, and on
         // the first open of a vault made before records, all of them.
@@ -439,6 +449,7 @@ impl Vault {
             master,
             store,
             records,
+            catalog_key,
             catalog: Mutex::new(catalog),
         })
     }
@@ -467,6 +478,11 @@ impl Vault {
         &self.store
     }
 
+    /// The key of this vault's catalog (and of catalog files it makes in `tmp/`).
+    pub(crate) fn catalog_key(&self) -> &CatalogKey {
+        &self.catalog_key
+    }
+
     pub(crate) fn catalog_path(&self) -> PathBuf {
         self.root.join("catalog.db")
     }
@@ -483,7 +499,7 @@ impl Vault {
     }
 
     pub(crate) fn open_catalog(&self) -> Result<Catalog> {
-        let mut catalog = Catalog::open(&self.catalog_path())?;
+        let mut catalog = Catalog::open(&self.catalog_path(), &self.catalog_key)?;
         catalog.attach_records(self.records.clone());
         Ok(catalog)
     }
@@ -774,7 +790,11 @@ impl Drop for Vault {
 /// one: a vault that has records or chunks but no catalog (or a catalog file cut
 /// short) has a damaged catalog, which `doctor --repair` rebuilds. Opening it as
 /// new would show an empty library, and `gc` would then delete every chunk.
-fn open_vault_catalog(root: &Path, records: &Arc<RecordStore>) -> Result<Catalog> {
+fn open_vault_catalog(
+    root: &Path,
+    records: &Arc<RecordStore>,
+    key: &CatalogKey,
+) -> Result<Catalog> {
     let path = root.join("catalog.db");
     let damaged = |reason: String| Error::CatalogDamaged {
         path: path.clone(),
@@ -796,7 +816,7 @@ fn open_vault_catalog(root: &Path, records: &Arc<RecordStore>) -> Result<Catalog
     {
         return Err(damaged(reason));
     }
-    let mut catalog = Catalog::open(&path).map_err(|e| {
+    let mut catalog = Catalog::open(&path, key).map_err(|e| {
         if e.is_damaged() {
             damaged(e.to_string())
         } else {
@@ -805,6 +825,37 @@ fn open_vault_catalog(root: &Path, records: &Arc<RecordStore>) -> Result<Catalog
     })?;
     catalog.attach_records(records.clone());
     Ok(catalog)
+}
+
+/// Encrypts a catalog made before the catalog was encrypted (plain SQLite), in
+/// place, on the first unlock with this version: see
+/// `catalog::cipher::encrypt_plaintext_catalog`. Under the vault's lock,
+/// exclusive (an import of an older version in flight holds it shared), waited
+/// for up to 30 s; another process that opens the vault meanwhile waits here too,
+/// then finds the catalog encrypted.
+pub(crate) fn encrypt_legacy_catalog(root: &Path, key: &CatalogKey) -> Result<()> {
+    let path = root.join("catalog.db");
+    if !crate::catalog::cipher::is_plaintext(&path).map_err(|e| Error::io(&path, e))? {
+        return Ok(());
+    }
+    let _lock = lock_exclusive_waiting(root, std::time::Duration::from_secs(30))?;
+    encrypt_legacy_catalog_locked(root, key)
+}
+
+/// [`encrypt_legacy_catalog`] for a caller that holds the vault's lock already.
+pub(crate) fn encrypt_legacy_catalog_locked(root: &Path, key: &CatalogKey) -> Result<()> {
+    let path = root.join("catalog.db");
+    let tmp = root.join("tmp");
+    fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    match crate::catalog::cipher::encrypt_plaintext_catalog(&path, &tmp, key) {
+        Ok(_) => Ok(()),
+        Err(CatalogError::Busy(why)) => Err(Error::Busy(why)),
+        Err(e) if e.is_damaged() => Err(Error::CatalogDamaged {
+            path,
+            reason: e.to_string(),
+        }),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Whether the folder holds anything a catalog described: records, or chunks.
@@ -828,6 +879,26 @@ pub(crate) fn lock_exclusive(root: &Path) -> Result<File> {
             "an import is running; try again when it has finished".into(),
         )),
         Err(fs::TryLockError::Error(e)) => Err(Error::io(root.join("lock"), e)),
+    }
+}
+
+/// The vault's lock, exclusive, waiting up to `patience` for other holders.
+pub(crate) fn lock_exclusive_waiting(root: &Path, patience: std::time::Duration) -> Result<File> {
+    let file = lock_file(root)?;
+    let start = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < patience => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::Busy(
+                    "an import is running; try again when it has finished".into(),
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io(root.join("lock"), e)),
+        }
     }
 }
 

@@ -144,7 +144,8 @@ mod tests {
     ];
 
     fn catalog(dir: &std::path::Path) -> Catalog {
-        let mut catalog = Catalog::open(&dir.join("catalog.db")).unwrap();
+        let mut catalog =
+            Catalog::open(&dir.join("catalog.db"), &crate::catalog::test_key()).unwrap();
         for (i, r) in ROWS.iter().enumerate() {
             let id = TrackId(format!("{:016x}", i + 1));
             let mut sha = [0u8; 32];

@@ -43,13 +43,14 @@ pub(crate) struct AttachedSnapshot<'a> {
 }
 
 impl Catalog {
-    pub(crate) fn attach_snapshot(&self, path: &Path) -> Result<AttachedSnapshot<'_>> {
-        self.conn
-            .execute(
-                "ATTACH DATABASE ?1 AS snap",
-                [path.to_string_lossy().as_ref()],
-            )
-            .map_err(|e| self.err(e))?;
+    /// Attaches the catalog file at `path` (encrypted under `key`, as every
+    /// catalog file in the vault folder is) as `snap`.
+    pub(crate) fn attach_snapshot(
+        &self,
+        path: &Path,
+        key: &super::CatalogKey,
+    ) -> Result<AttachedSnapshot<'_>> {
+        super::cipher::attach(&self.conn, path, "snap", key).map_err(|e| self.err(e))?;
         Ok(AttachedSnapshot { catalog: self })
     }
 }

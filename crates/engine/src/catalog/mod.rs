@@ -1,4 +1,6 @@
-//! The catalog: a SQLite file beside the chunks (`catalog.db`, WAL mode).
+//! The catalog: a SQLite file beside the chunks (`catalog.db`, WAL mode),
+//! encrypted at rest with SQLCipher under a key derived from the master key
+//! (see `cipher`).
 //!
 //! Migrations are numbered SQL files embedded in the binary and applied in one
 //! transaction, tracked by `PRAGMA user_version`. A catalog newer than this
@@ -6,6 +8,7 @@
 //! that drift. Settings hold preferences only: secrets live in the OS keyring.
 
 mod analysis;
+pub(crate) mod cipher;
 pub(crate) mod clock;
 mod groups;
 mod matches;
@@ -24,6 +27,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use analysis::DuplicateTrack;
+pub use cipher::CatalogKey;
 pub use groups::*;
 pub use records::SealedRecords;
 pub use search::*;
@@ -38,6 +42,15 @@ pub enum CatalogError {
         source: rusqlite::Error,
     },
     /// Writing the sealed records of a change failed: the change was not committed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another program holds the catalog in a way that stops this step.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Records(#[from] crate::records::RecordError),
     /// Making an import batch's chunks durable failed: the batch was not committed.
@@ -55,7 +68,9 @@ pub enum CatalogError {
 
 /// What a damaged catalog's message adds: the way out.
 fn damage_hint(source: &rusqlite::Error) -> &'static str {
-    if is_damage(source) {
+    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
+        " (it cannot be decrypted with this vault's key: it is damaged, or it is another vault's catalog; run `audiovault doctor --repair` to rebuild it from the vault's records)"
+    } else if is_damage(source) {
         " (the catalog is damaged: run `audiovault doctor --repair` to rebuild it from the vault's records)"
     } else {
         ""
@@ -128,24 +143,30 @@ pub(crate) fn now_unix_millis() -> i64 {
 }
 
 impl Catalog {
-    /// Opens (creating if needed) and migrates the catalog.
-    pub fn open(path: &Path) -> Result<Self, CatalogError> {
-        Self::open_with(path, OpenFlags::default())
+    /// Opens (creating if needed) and migrates the catalog, encrypted under `key`.
+    pub fn open(path: &Path, key: &CatalogKey) -> Result<Self, CatalogError> {
+        Self::open_with(path, key, OpenFlags::default())
     }
 
     /// Opens and migrates a catalog that must exist already.
-    pub(crate) fn open_existing(path: &Path) -> Result<Self, CatalogError> {
-        Self::open_with(path, OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE)
+    pub(crate) fn open_existing(path: &Path, key: &CatalogKey) -> Result<Self, CatalogError> {
+        Self::open_with(
+            path,
+            key,
+            OpenFlags::default() - OpenFlags::SQLITE_OPEN_CREATE,
+        )
     }
 
-    fn open_with(path: &Path, flags: OpenFlags) -> Result<Self, CatalogError> {
+    fn open_with(path: &Path, key: &CatalogKey, flags: OpenFlags) -> Result<Self, CatalogError> {
         let err = |source| CatalogError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
         let mut conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        cipher::key_connection(&conn, key).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
-        // journal_mode returns a row, so it is read rather than executed.
+        // journal_mode returns a row, so it is read rather than executed. The
+        // first read: a wrong key (or a damaged first page) fails here.
         let _: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(err)?;
@@ -306,11 +327,15 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
 /// SQLite's own integrity check, on a read-only connection so that checking a
 /// damaged catalog changes nothing (no checkpoint written back, no log removed).
 /// Empty when the catalog is sound; else the problems SQLite lists.
-pub(crate) fn integrity_problems(path: &Path) -> Result<Vec<String>, rusqlite::Error> {
+pub(crate) fn integrity_problems(
+    path: &Path,
+    key: &CatalogKey,
+) -> Result<Vec<String>, rusqlite::Error> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    cipher::key_connection(&conn, key)?;
     conn.busy_timeout(Duration::from_secs(30))?;
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
     let rows = stmt
@@ -320,10 +345,13 @@ pub(crate) fn integrity_problems(path: &Path) -> Result<Vec<String>, rusqlite::E
 }
 
 /// A cheap look at a catalog file before SQLite opens it: `Some(reason)` when it
-/// is cut short (its header counts more pages than the file holds) or is not an
-/// SQLite file at all. Skipped while the write-ahead log holds frames: a
-/// checkpoint cut short by a crash also leaves the file behind its header until
-/// SQLite replays the log.
+/// is cut short. A plain SQLite file (a catalog not encrypted yet) is checked by
+/// its header (it counts more pages than the file holds, or it is no SQLite file);
+/// an encrypted one, whose header only the key reads, by its length: a whole
+/// number of pages (SQLite itself then refuses a file shorter than its header's
+/// page count). Skipped while the write-ahead log holds frames: a checkpoint cut
+/// short by a crash also leaves the file behind its header until SQLite replays
+/// the log.
 pub(crate) fn file_damage(path: &Path) -> Option<String> {
     use std::io::Read;
     if holds_a_log(&PathBuf::from(format!("{}-wal", path.display()))) {
@@ -339,7 +367,13 @@ pub(crate) fn file_damage(path: &Path) -> Option<String> {
         return Some(format!("it is cut short ({len} bytes)"));
     }
     if &header[..16] != b"SQLite format 3\0" {
-        return Some("it is not an SQLite database".into());
+        if len < cipher::PAGE_SIZE || len % cipher::PAGE_SIZE != 0 {
+            return Some(format!(
+                "it is cut short: {len} bytes, not a whole number of {}-byte pages",
+                cipher::PAGE_SIZE
+            ));
+        }
+        return None;
     }
     let page_size = match u16::from_be_bytes([header[16], header[17]]) {
         1 => 65_536u64,
@@ -392,6 +426,27 @@ pub fn format_time(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The key of the catalogs unit tests make (one for every test, so a test can
+/// open its catalog again).
+#[cfg(test)]
+pub(crate) fn test_key() -> CatalogKey {
+    CatalogKey::from_bytes([7; 32])
+}
+
+/// A bare connection to a test catalog, keyed (for a test that writes behind
+/// the catalog's back).
+#[cfg(test)]
+pub(crate) fn test_connection(path: &Path) -> Connection {
+    test_connection_with(path, &test_key())
+}
+
+#[cfg(test)]
+pub(crate) fn test_connection_with(path: &Path, key: &CatalogKey) -> Connection {
+    let conn = Connection::open(path).unwrap();
+    cipher::key_connection(&conn, key).unwrap();
+    conn
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,11 +455,11 @@ mod tests {
     fn migrates_from_empty_and_twice_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.db");
-        let c = Catalog::open(&path).unwrap();
+        let c = Catalog::open(&path, &crate::catalog::test_key()).unwrap();
         assert_eq!(c.schema_version().unwrap(), SCHEMA_VERSION);
         c.set_setting("k", "v").unwrap();
         drop(c);
-        let c = Catalog::open(&path).unwrap();
+        let c = Catalog::open(&path, &crate::catalog::test_key()).unwrap();
         assert_eq!(c.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(c.setting("k").unwrap().as_deref(), Some("v"));
         let tables: i64 = c
@@ -427,18 +482,18 @@ mod tests {
     fn a_newer_catalog_is_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.db");
-        drop(Catalog::open(&path).unwrap());
+        drop(Catalog::open(&path, &crate::catalog::test_key()).unwrap());
         {
-            let conn = Connection::open(&path).unwrap();
+            let conn = test_connection(&path);
             conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
                 .unwrap();
         }
-        match Catalog::open(&path) {
+        match Catalog::open(&path, &test_key()) {
             Err(CatalogError::TooNew { found, .. }) => assert_eq!(found, SCHEMA_VERSION + 5),
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("a newer catalog was opened"),
         }
-        let conn = Connection::open(&path).unwrap();
+        let conn = test_connection(&path);
         let v: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -449,7 +504,7 @@ mod tests {
     fn a_failed_migration_leaves_the_old_version() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.db");
-        let mut conn = Connection::open(&path).unwrap();
+        let mut conn = test_connection(&path);
         // A table in the way makes migration 1 fail halfway through.
         conn.execute_batch("CREATE TABLE activity (x INTEGER);")
             .unwrap();

@@ -681,7 +681,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
         std::fs::create_dir_all(dir.path().join("chunks")).unwrap();
         let theirs_path = dir.path().join("theirs.db");
-        let mut theirs = Catalog::open(&theirs_path).unwrap();
+        let mut theirs = Catalog::open(&theirs_path, &crate::catalog::test_key()).unwrap();
         track(&mut theirs, "00000000000000aa", 1);
         track(&mut theirs, "00000000000000bb", 2);
         theirs
@@ -695,11 +695,14 @@ mod tests {
             &MasterKey::generate().unwrap(),
             "vault",
         ));
-        let mut ours = Catalog::open(&dir.path().join("ours.db")).unwrap();
+        let mut ours =
+            Catalog::open(&dir.path().join("ours.db"), &crate::catalog::test_key()).unwrap();
         ours.attach_records(records.clone());
         ours.seal_leftover_records().unwrap();
         let outcome = {
-            let snap = ours.attach_snapshot(&theirs_path).unwrap();
+            let snap = ours
+                .attach_snapshot(&theirs_path, &crate::catalog::test_key())
+                .unwrap();
             let plan = snap.plan().unwrap();
             snap.apply(&plan.new_tracks, &HashSet::new(), &BTreeMap::new(), false)
                 .unwrap()

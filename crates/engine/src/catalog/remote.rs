@@ -161,6 +161,11 @@ pub fn sync_generation(catalog: &Catalog) -> Result<i64> {
 
 /// What a catalog snapshot for the remote holds.
 pub struct SnapshotContents {
+    /// The snapshot itself: a plain SQLite database file's bytes (the remote seals
+    /// it; plain, so that unchanged pages are the same bytes as in the last push
+    /// and its chunks are not uploaded again, which per-page random IVs would
+    /// defeat). Made in memory: it never touches the disk in clear.
+    pub bytes: Vec<u8>,
     /// The catalog's sync generation when it was copied (it travels inside the copy).
     pub generation: i64,
     pub schema_version: i64,
@@ -172,51 +177,86 @@ pub struct SnapshotContents {
     pub chunks: Vec<(ChunkId, u64)>,
 }
 
-/// Copies the catalog to `path` as the library's snapshot for the remote: one
-/// consistent state (`VACUUM INTO`), with what belongs to this device rather than
-/// to the library (remote settings and knowledge, sync state, watched folders)
-/// emptied.
-pub fn write_snapshot(catalog: &Catalog, path: &std::path::Path) -> Result<SnapshotContents> {
-    catalog
-        .conn()
-        .execute("VACUUM INTO ?1", [path.to_string_lossy().as_ref()])
-        .map_err(sql(catalog))?;
-    let err = |source| CatalogError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    };
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .map_err(err)?;
-    let generation = generation(&conn).map_err(err)?;
+/// An in-memory database attached to a catalog's connection as `snapshot`,
+/// detached (and so freed) when dropped.
+struct MemorySnapshot<'a> {
+    conn: &'a Connection,
+}
+
+impl Drop for MemorySnapshot<'_> {
+    fn drop(&mut self) {
+        let _ = self.conn.execute_batch("DETACH DATABASE snapshot");
+    }
+}
+
+/// Copies the catalog into memory as the library's snapshot for the remote: one
+/// consistent state (the export runs in one read transaction), with what belongs
+/// to this device rather than to the library (remote settings and knowledge, sync
+/// state, watched folders, record marks) emptied. The copy is plain SQLite in
+/// memory (`sqlcipher_export` into an attached database with no key), handed back
+/// as bytes for the push to cut, seal and upload.
+pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
+    let conn = catalog.conn();
+    let e = sql(catalog);
+    let random: [u8; 8] =
+        crate::keys::random_array().map_err(|_| e(rusqlite::Error::InvalidQuery))?;
+    // A memdb name of its own (the leading slash would share it between this
+    // process's connections; nothing else opens it).
+    let name = format!(
+        "file:/audiovault-snapshot-{}-{}?vfs=memdb",
+        std::process::id(),
+        crate::store::hex(&random)
+    );
+    conn.execute("ATTACH DATABASE ?1 AS snapshot KEY ''", [&name])
+        .map_err(&e)?;
+    let attached = MemorySnapshot { conn };
+    let version: i64 = conn
+        .query_row("PRAGMA main.user_version", [], |r| r.get(0))
+        .map_err(&e)?;
+    conn.execute_batch("BEGIN").map_err(&e)?;
+    let exported = conn
+        .query_row("SELECT sqlcipher_export('snapshot')", [], |_| Ok(()))
+        .and_then(|()| conn.pragma_update(Some("snapshot"), "user_version", version))
+        .and_then(|()| conn.execute_batch("COMMIT"));
+    if let Err(err) = exported {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e(err));
+    }
+    let generation: i64 = conn
+        .query_row(
+            "SELECT value FROM snapshot.sync_generation WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(&e)?;
     conn.execute_batch(
-        "DELETE FROM remote_config; DELETE FROM sync_state; DELETE FROM remote_chunks;
-         DELETE FROM remote_packs; DELETE FROM remote_indexes;
-         DELETE FROM sync_heads; DELETE FROM remote_contents;
-         DELETE FROM watch_files; DELETE FROM watch_failures; DELETE FROM watch_folders;
-         DELETE FROM record_dirty;
-         VACUUM;",
+        "DELETE FROM snapshot.remote_config; DELETE FROM snapshot.sync_state;
+         DELETE FROM snapshot.remote_chunks; DELETE FROM snapshot.remote_packs;
+         DELETE FROM snapshot.remote_indexes; DELETE FROM snapshot.sync_heads;
+         DELETE FROM snapshot.remote_contents; DELETE FROM snapshot.watch_files;
+         DELETE FROM snapshot.watch_failures; DELETE FROM snapshot.watch_folders;
+         DELETE FROM snapshot.record_dirty;
+         VACUUM snapshot;",
     )
-    .map_err(err)?;
-    let schema_version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(err)?;
+    .map_err(&e)?;
     let shas: Vec<Vec<u8>> = conn
-        .prepare("SELECT sha256 FROM tracks")
+        .prepare("SELECT sha256 FROM snapshot.tracks")
         .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
-        .map_err(err)?;
+        .map_err(&e)?;
     let mut chunks = Vec::new();
     let mut seen = HashSet::new();
     for query in [
-        "SELECT tc.chunk_id, c.stored_size FROM track_chunks tc JOIN chunks c ON c.id = tc.chunk_id
-         ORDER BY tc.track_id, tc.seq",
-        "SELECT DISTINCT c.id, c.stored_size FROM tracks t JOIN chunks c ON c.id = t.artwork_id",
+        "SELECT tc.chunk_id, c.stored_size FROM snapshot.track_chunks tc
+         JOIN snapshot.chunks c ON c.id = tc.chunk_id ORDER BY tc.track_id, tc.seq",
+        "SELECT DISTINCT c.id, c.stored_size FROM snapshot.tracks t
+         JOIN snapshot.chunks c ON c.id = t.artwork_id",
     ] {
-        let mut stmt = conn.prepare(query).map_err(err)?;
+        let mut stmt = conn.prepare(query).map_err(&e)?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
-            .map_err(err)?;
+            .map_err(&e)?;
         for row in rows {
-            let (id, size) = row.map_err(err)?;
+            let (id, size) = row.map_err(&e)?;
             if let Some(id) = ChunkId::from_slice(&id)
                 && seen.insert(id)
             {
@@ -224,9 +264,12 @@ pub fn write_snapshot(catalog: &Catalog, path: &std::path::Path) -> Result<Snaps
             }
         }
     }
+    let bytes = conn.serialize("snapshot").map_err(&e)?.to_vec();
+    drop(attached);
     Ok(SnapshotContents {
+        bytes,
         generation,
-        schema_version,
+        schema_version: version,
         tracks: shas.len() as u64,
         shas,
         chunks,
@@ -634,7 +677,8 @@ mod tests {
 
     /// Tracks 1..=3 over chunks: 1 → [a, b], 2 → [b, c], 3 → [d].
     fn catalog(dir: &std::path::Path) -> Catalog {
-        let mut catalog = Catalog::open(&dir.join("catalog.db")).unwrap();
+        let mut catalog =
+            Catalog::open(&dir.join("catalog.db"), &crate::catalog::test_key()).unwrap();
         let layout: [&[u8]; 3] = [&[1, 2], &[2, 3], &[4]];
         for (i, chunks) in layout.iter().enumerate() {
             let id = TrackId(format!("{:016x}", i + 1));

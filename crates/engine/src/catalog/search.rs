@@ -596,7 +596,8 @@ mod tests {
 
     fn fixture() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let mut catalog = Catalog::open(&dir.path().join("catalog.db")).unwrap();
+        let mut catalog =
+            Catalog::open(&dir.path().join("catalog.db"), &crate::catalog::test_key()).unwrap();
         for (i, r) in ROWS.iter().enumerate() {
             let id = TrackId(format!("{:016x}", i + 1));
             let mut sha = [0u8; 32];
@@ -846,7 +847,8 @@ mod tests {
     /// half the titles) to rare, with a few trashed, for comparing plans.
     fn library(n: usize) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let catalog = Catalog::open(&dir.path().join("catalog.db")).unwrap();
+        let catalog =
+            Catalog::open(&dir.path().join("catalog.db"), &crate::catalog::test_key()).unwrap();
         const WORDS: &[&str] = &[
             "love", "night", "björk", "café", "river", "velvet", "neon", "echo", "storm",
         ];
@@ -1145,13 +1147,13 @@ mod tests {
         assert_eq!(count(&f.catalog), before);
 
         // Another connection: insert, then retitle a match so it no longer matches.
-        let other = Catalog::open(&path).unwrap();
+        let other = Catalog::open(&path, &crate::catalog::test_key()).unwrap();
         add(&other, 3, "Love Theirs");
         assert!(titles(&f.catalog).contains(&"Love Theirs".to_string()));
         assert_eq!(count(&f.catalog), before + 1);
         let first = TrackId(paged(&f.catalog, &love, None)[0].clone());
         drop(other);
-        let mut other = Catalog::open(&path).unwrap();
+        let mut other = Catalog::open(&path, &crate::catalog::test_key()).unwrap();
         other
             .update_metadata(
                 &first,
@@ -1225,7 +1227,7 @@ mod tests {
         assert!(expected.len() > 20);
         drop(f.catalog);
         {
-            let conn = rusqlite::Connection::open(&path).unwrap();
+            let conn = crate::catalog::test_connection(&path);
             // Schema 7 had no records (0011): its marks and their triggers go first.
             let triggers: Vec<String> = conn
                 .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'record_dirty_%'")
@@ -1264,7 +1266,7 @@ mod tests {
             )
             .unwrap();
         }
-        let c = Catalog::open(&path).unwrap();
+        let c = Catalog::open(&path, &crate::catalog::test_key()).unwrap();
         assert_eq!(c.schema_version().unwrap(), super::super::SCHEMA_VERSION);
         let sql: String = c
             .conn()
@@ -1326,7 +1328,7 @@ mod tests {
         assert!(before[0].0.len() > 50, "'love' is broad in the fixture");
         let evaluated = f.catalog.matches.evaluations();
 
-        let mut other = Catalog::open(&path).unwrap();
+        let mut other = Catalog::open(&path, &crate::catalog::test_key()).unwrap();
         let ids: Vec<TrackId> = paged(&other, &SearchQuery::default(), None)
             .into_iter()
             .map(TrackId)
@@ -1363,7 +1365,10 @@ mod tests {
             4
         );
         let after = answers(&f.catalog);
-        assert_eq!(after, answers(&Catalog::open(&path).unwrap()));
+        assert_eq!(
+            after,
+            answers(&Catalog::open(&path, &crate::catalog::test_key()).unwrap())
+        );
         assert_ne!(after, before);
         assert_eq!(after[3].1.0, 8, "retitled tracks are found: {:?}", after[3]);
         assert_eq!(
@@ -1379,7 +1384,10 @@ mod tests {
             other.set_trashed(&many, false).unwrap();
         }
         let again = answers(&f.catalog);
-        assert_eq!(again, answers(&Catalog::open(&path).unwrap()));
+        assert_eq!(
+            again,
+            answers(&Catalog::open(&path, &crate::catalog::test_key()).unwrap())
+        );
         assert!(f.catalog.matches.evaluations() > evaluated);
     }
 

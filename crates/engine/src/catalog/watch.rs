@@ -470,7 +470,7 @@ mod tests {
     #[test]
     fn subtree_query_finds_only_paths_below_the_folder() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Catalog::open(&dir.path().join("catalog.db")).unwrap();
+        let c = Catalog::open(&dir.path().join("catalog.db"), &crate::catalog::test_key()).unwrap();
         let known = KnownFile {
             size: 1,
             mtime_ns: 2,
@@ -505,7 +505,7 @@ mod tests {
     #[test]
     fn folders_round_trip_and_upsert_replaces_settings() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Catalog::open(&dir.path().join("catalog.db")).unwrap();
+        let c = Catalog::open(&dir.path().join("catalog.db"), &crate::catalog::test_key()).unwrap();
         let mut f = WatchFolder::new(PathBuf::from("/music/inbox"));
         c.upsert_watch_folder(&f).unwrap();
         f.after_import = AfterImport::Remove;
@@ -525,7 +525,7 @@ mod tests {
     #[test]
     fn failures_are_listed_resolved_and_cleared() {
         let dir = tempfile::tempdir().unwrap();
-        let c = Catalog::open(&dir.path().join("catalog.db")).unwrap();
+        let c = Catalog::open(&dir.path().join("catalog.db"), &crate::catalog::test_key()).unwrap();
         let folder = Path::new("/in");
         c.add_watch_failure(
             folder,

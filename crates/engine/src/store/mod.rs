@@ -491,8 +491,9 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
 const TEMP_RANDOM_HEX_LEN: usize = 16;
 
 /// What follows `<pid>-<random hex>` in the names of the vault's temp files under
-/// `tmp/`: chunk objects and records in flight, push snapshots, pulled catalogs and
-/// catalogs rebuilt by `doctor` (the databases with the side files SQLite makes
+/// `tmp/`: chunk objects and records in flight, push snapshots, pulled catalogs,
+/// catalogs rebuilt by `doctor`, a plain catalog being encrypted and its old
+/// file's second name (see `catalog::cipher`) (the databases with the side files SQLite makes
 /// beside them, which a crash leaves).
 const TEMP_SUFFIXES: &[&str] = &[
     ".tmp",
@@ -508,6 +509,11 @@ const TEMP_SUFFIXES: &[&str] = &[
     "-rebuild.db-journal",
     "-rebuild.db-wal",
     "-rebuild.db-shm",
+    "-encrypting.db",
+    "-encrypting.db-journal",
+    "-encrypting.db-wal",
+    "-encrypting.db-shm",
+    "-plaintext.db",
 ];
 
 /// The writer's pid when `name` is one of the vault's own temp names

@@ -185,9 +185,10 @@ impl SnapshotFile {
             }
             .into());
         }
-        std::fs::write(&file.0, &plain).map_err(|e| Error::io(&file.0, e))?;
+        // Encrypted on its way to the disk, under this vault's catalog key.
+        crate::catalog::cipher::write_encrypted_copy(&plain, &file.0, s.vault.catalog_key())?;
         drop(plain);
-        match Catalog::open(&file.0) {
+        match Catalog::open(&file.0, s.vault.catalog_key()) {
             Ok(c) => drop(c),
             Err(CatalogError::TooNew { found, known, .. }) => {
                 return Err(SyncError::Other(format!(
@@ -226,7 +227,7 @@ pub struct Incoming {
 pub(crate) fn preview(s: &Session, entry: &Entry, manifest: &Manifest) -> Result<Incoming> {
     let snap = SnapshotFile::fetch(s, entry, manifest)?;
     let catalog = s.vault.catalog();
-    let attached = catalog.attach_snapshot(&snap.0)?;
+    let attached = catalog.attach_snapshot(&snap.0, s.vault.catalog_key())?;
     let crate::catalog::merge::MergePlan { new_tracks, chunks } = attached.plan()?;
     let (state_changes, purges) = attached.count_changes()?;
     drop(attached);
@@ -256,8 +257,10 @@ fn merge_manifest(
     let vault = s.vault;
     let snap = SnapshotFile::fetch(s, entry, manifest)?;
     let snap_path = snap.0.clone();
-    let crate::catalog::merge::MergePlan { new_tracks, chunks } =
-        vault.catalog().attach_snapshot(&snap_path)?.plan()?;
+    let crate::catalog::merge::MergePlan { new_tracks, chunks } = vault
+        .catalog()
+        .attach_snapshot(&snap_path, vault.catalog_key())?
+        .plan()?;
     // A chunk file is trusted only once its length is right and it authenticates,
     // never because it exists (a power cut can tear it).
     let needed: Vec<ChunkId> = chunks
@@ -304,10 +307,9 @@ fn merge_manifest(
     let mut heads = manifest.heads.clone();
     heads.insert(entry.device.clone(), entry.seq);
     let catalog = vault.catalog();
-    let outcome =
-        catalog
-            .attach_snapshot(&snap_path)?
-            .apply(&new_tracks, &unavailable, &heads, cloning)?;
+    let outcome = catalog
+        .attach_snapshot(&snap_path, vault.catalog_key())?
+        .apply(&new_tracks, &unavailable, &heads, cloning)?;
     let mut report = MergeReport {
         tracks_added: outcome.tracks_added,
         tracks_state_changed: outcome.tracks_state_changed,

@@ -11,7 +11,6 @@
 //! are recorded in the catalog as they land.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -87,9 +86,10 @@ impl Source {
     }
 }
 
-/// A consistent copy of the catalog to push, with device-local tables emptied.
+/// A consistent copy of the catalog to push, with device-local tables emptied:
+/// a plain SQLite file in memory, never on disk (see `state::write_snapshot`).
 struct Snapshot {
-    path: PathBuf,
+    bytes: zeroize::Zeroizing<Vec<u8>>,
     generation: i64,
     schema_version: i64,
     tracks: u64,
@@ -97,12 +97,6 @@ struct Snapshot {
     shas: Vec<Vec<u8>>,
     /// Chunks it references (audio in track order, then cover art), each once.
     chunks: Vec<(ChunkId, u64)>,
-}
-
-impl Drop for Snapshot {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 /// How many times a push uploads again what a concurrent remote GC marked
@@ -314,26 +308,9 @@ impl Vault {
     }
 
     fn snapshot(&self) -> Result<Snapshot> {
-        let random: [u8; 8] = crate::keys::random_array()?;
-        let path = self.root().join("tmp").join(format!(
-            "{}-{}-snapshot.db",
-            std::process::id(),
-            hex(&random)
-        ));
-        let contents = {
-            let catalog = self.catalog();
-            state::write_snapshot(&catalog, &path)
-        };
-        // Removed when the snapshot goes: also when writing it failed half way.
-        let contents = match contents {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = std::fs::remove_file(&path);
-                return Err(e.into());
-            }
-        };
+        let contents = state::write_snapshot(&self.catalog())?;
         Ok(Snapshot {
-            path,
+            bytes: zeroize::Zeroizing::new(contents.bytes),
             generation: contents.generation,
             schema_version: contents.schema_version,
             tracks: contents.tracks,
@@ -342,22 +319,21 @@ impl Vault {
         })
     }
 
-    /// Chunks the snapshot file with the vault's chunker; returns its chunk ids in
+    /// Chunks the snapshot with the vault's chunker; returns its chunk ids in
     /// order, the sealed chunks the remote lacks, and its size.
     fn seal_snapshot(
         &self,
         snapshot: &Snapshot,
         known: &HashSet<ChunkId>,
     ) -> Result<(Vec<ChunkId>, Vec<Source>, u64)> {
-        let file = std::fs::File::open(&snapshot.path).map_err(|e| Error::io(&snapshot.path, e))?;
-        let mut chunker = Chunker::new(std::io::BufReader::new(file), &self.config().chunker);
+        let mut chunker = Chunker::new(snapshot.bytes.as_slice(), &self.config().chunker);
         let mut ids = Vec::new();
         let mut sources = Vec::new();
         let mut size = 0u64;
         let mut seen = HashSet::new();
         while let Some((_, data)) = chunker
             .next_chunk()
-            .map_err(|e| Error::io(&snapshot.path, e))?
+            .map_err(|e| Error::io("catalog snapshot", e))?
         {
             size += data.len() as u64;
             let id = self.store().id_for(data);
