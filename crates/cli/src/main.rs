@@ -2,6 +2,22 @@
 //! arguments, unlocks the vault, calls one engine operation and prints its
 //! report (text for people, `--json` for scripts). No logic of its own.
 
+// Every line the CLI prints as text goes through `output::terminal_safe`: a
+// file name or tag holding terminal control sequences (`\x1b]0;…\x07` retitles a
+// terminal, others move the cursor or rewrite the screen) is printed escaped,
+// never acted on. These two shadow std's macros in every module below; `--json`
+// output passes unchanged (JSON escapes control characters itself).
+macro_rules! println {
+    ($($arg:tt)*) => {
+        ::std::println!("{}", $crate::output::terminal_safe(&::std::format!($($arg)*)))
+    };
+}
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        ::std::eprintln!("{}", $crate::output::terminal_safe(&::std::format!($($arg)*)))
+    };
+}
+
 mod output;
 mod sync_cmd;
 mod unlock;
@@ -271,6 +287,9 @@ const EXIT_PARTIAL: u8 = 3;
 const EXIT_CANCELLED: u8 = 130;
 
 fn main() -> ExitCode {
+    // First, before any thread: no core dumps, and the passphrases out of the
+    // environment (children never inherit them).
+    audiovault_engine::secret::protect_process();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),

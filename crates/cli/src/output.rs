@@ -1,5 +1,6 @@
 //! What the CLI prints: human-readable reports and the progress bar.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,8 +11,46 @@ use audiovault_engine::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// A name, tag or path as it can be printed on a terminal: control characters
+/// (C0, DEL, C1, line breaks and tabs included) and the bidirectional-text
+/// controls that reorder what a line shows are written as escapes (`\x1b`,
+/// `\u{202e}`); everything else as it is.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    escape(s, false)
+}
+
+/// A whole line of the CLI's own text: as [`sanitize`], but the line breaks the
+/// CLI itself writes stay.
+pub fn terminal_safe(s: &str) -> Cow<'_, str> {
+    escape(s, true)
+}
+
+fn needs_escape(c: char, keep_newlines: bool) -> bool {
+    (c.is_control() && !(keep_newlines && c == '\n'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+}
+
+fn escape(s: &str, keep_newlines: bool) -> Cow<'_, str> {
+    if !s.chars().any(|c| needs_escape(c, keep_newlines)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !needs_escape(c, keep_newlines) {
+            out.push(c);
+        } else if (c as u32) < 0x80 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    Cow::Owned(out)
+}
+
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    // std's println: JSON escapes control characters itself (as `\u001b`), and
+    // must stay JSON.
+    ::std::println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -74,7 +113,7 @@ impl Progress for BarProgress {
             .file_name()
             .unwrap_or(path.as_os_str())
             .to_string_lossy();
-        self.bar.set_message(name.into_owned());
+        self.bar.set_message(sanitize(&name).into_owned());
     }
 
     fn advance(&self, bytes: u64) {
@@ -96,8 +135,8 @@ pub fn print_import(r: &ImportReport) {
             println!(
                 "{:<9} {}: {}",
                 f.outcome.as_str(),
-                f.path,
-                f.reason.as_deref().unwrap_or("")
+                sanitize(&f.path),
+                sanitize(f.reason.as_deref().unwrap_or(""))
             );
         }
     }
@@ -117,9 +156,9 @@ pub fn print_import(r: &ImportReport) {
 pub fn print_tracks(tracks: &[Track]) {
     for t in tracks {
         let title = match (&t.meta.artist, &t.meta.title) {
-            (Some(a), Some(ti)) => format!("{a} – {ti}"),
-            (None, Some(ti)) => ti.clone(),
-            _ => t.file_name.clone(),
+            (Some(a), Some(ti)) => format!("{} – {}", sanitize(a), sanitize(ti)),
+            (None, Some(ti)) => sanitize(ti).into_owned(),
+            _ => sanitize(&t.file_name).into_owned(),
         };
         let duration = t
             .meta
@@ -146,9 +185,9 @@ pub fn print_tracks(tracks: &[Track]) {
 pub fn print_track_details(t: &Track, chunks: &[TrackChunk], tags: &[(String, String)]) {
     let m = &t.meta;
     println!("id:          {}", t.id);
-    println!("file name:   {}", t.file_name);
+    println!("file name:   {}", sanitize(&t.file_name));
     println!("format:      {}", t.format);
-    let opt = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    let opt = |v: Option<String>| v.map_or_else(|| "-".into(), |s| sanitize(&s).into_owned());
     println!("title:       {}", opt(m.title.clone()));
     println!("artist:      {}", opt(m.artist.clone()));
     println!("album:       {}", opt(m.album.clone()));
@@ -172,7 +211,7 @@ pub fn print_track_details(t: &Track, chunks: &[TrackChunk], tags: &[(String, St
         );
     }
     for (k, v) in tags {
-        println!("tag {k}: {v}");
+        println!("tag {}: {}", sanitize(k), sanitize(v));
     }
     println!(
         "size:        {} ({} bytes)",
@@ -183,7 +222,7 @@ pub fn print_track_details(t: &Track, chunks: &[TrackChunk], tags: &[(String, St
     println!("imported:    {}", t.imported_at);
     println!("state:       {:?}", t.state);
     if let Some(src) = &t.source_path {
-        println!("imported from: {src}");
+        println!("imported from: {}", sanitize(src));
     }
     println!(
         "chunks:      {} ({} stored)",
@@ -194,9 +233,13 @@ pub fn print_track_details(t: &Track, chunks: &[TrackChunk], tags: &[(String, St
 
 pub fn print_duplicates(r: &audiovault_engine::analysis::DuplicatesReport) {
     for g in &r.exact_copies {
-        println!("exact copies of {} ({}):", g.track.file_name, g.track.id);
+        println!(
+            "exact copies of {} ({}):",
+            sanitize(&g.track.file_name),
+            g.track.id
+        );
         for c in &g.copies {
-            println!("    {c}");
+            println!("    {}", sanitize(c));
         }
     }
     for g in &r.same_audio {
@@ -208,7 +251,7 @@ pub fn print_duplicates(r: &audiovault_engine::analysis::DuplicatesReport) {
                 t.id,
                 t.format,
                 bytes(t.size_bytes),
-                t.file_name
+                sanitize(&t.file_name)
             );
         }
         println!("  frees {}", bytes(g.reclaimable_bytes));
@@ -226,7 +269,12 @@ pub fn print_duplicates(r: &audiovault_engine::analysis::DuplicatesReport) {
 
 pub fn print_export(r: &ExportReport) {
     for f in &r.failed {
-        println!("failed    {} ({}): {}", f.file_name, f.id, f.reason);
+        println!(
+            "failed    {} ({}): {}",
+            sanitize(&f.file_name),
+            f.id,
+            sanitize(&f.reason)
+        );
     }
     println!("{} exported, {} failed", r.exported.len(), r.failed.len());
 }
@@ -242,7 +290,12 @@ pub fn print_verify(r: &VerifyReport) {
         );
     }
     for t in &r.damaged_tracks {
-        println!("damaged   {} ({}): {}", t.file_name, t.id, t.reason);
+        println!(
+            "damaged   {} ({}): {}",
+            sanitize(&t.file_name),
+            t.id,
+            sanitize(&t.reason)
+        );
     }
     println!(
         "{} track(s), {} chunk(s), {} checked: {}",
@@ -265,7 +318,7 @@ pub fn print_doctor(r: &DoctorReport) {
         };
         println!("{status:<5} {:<19} {}", c.check.as_str(), c.detail);
         for a in &c.affected {
-            println!("{:<25} {a}", "");
+            println!("{:<25} {}", "", sanitize(a));
         }
     }
     println!(
@@ -317,4 +370,23 @@ pub fn print_settings(s: &Settings) {
         s.quota_bytes
             .map_or("0 (no limit)".into(), |n| n.to_string())
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(sanitize("plain – Björk 日本"), "plain – Björk 日本");
+        assert!(matches!(sanitize("plain"), Cow::Borrowed(_)));
+        assert_eq!(sanitize("\x1b]0;pwned\x07"), "\\x1b]0;pwned\\x07");
+        assert_eq!(sanitize("a\nb\tc\rd\u{7f}"), "a\\x0ab\\x09c\\x0dd\\x7f");
+        assert_eq!(sanitize("\u{9b}31m"), "\\u{9b}31m");
+        assert_eq!(sanitize("abc\u{202e}fdp.exe"), "abc\\u{202e}fdp.exe");
+        assert_eq!(
+            terminal_safe("line one\nline \x1b[2J two"),
+            "line one\nline \\x1b[2J two"
+        );
+    }
 }

@@ -60,9 +60,7 @@ impl Secrets {
         if let Some(path) = &self.passphrase_file {
             return Ok(Some(read_passphrase_file(path)?));
         }
-        Ok(std::env::var("AUDIOVAULT_PASSPHRASE")
-            .ok()
-            .map(Passphrase::from_line))
+        Ok(audiovault_engine::secret::env_passphrase())
     }
 
     /// A passphrase for a new vault: explicit, or typed twice.
@@ -89,14 +87,18 @@ impl Secrets {
         if let Some(path) = file {
             return read_passphrase_file(&path);
         }
-        if let Ok(p) = std::env::var("AUDIOVAULT_NEW_PASSPHRASE") {
-            return Ok(Passphrase::from_line(p));
+        if let Some(p) = audiovault_engine::secret::env_new_passphrase() {
+            return Ok(p);
         }
         prompt_twice("New passphrase")
     }
 
     pub fn unlock(&self, root: &Path) -> Result<Vault> {
-        Ok(self.unlock_keys(root)?.open()?)
+        let vault = self.unlock_keys(root)?.open()?;
+        for notice in vault.notices() {
+            eprintln!("warning: {}", crate::output::sanitize(&notice.message));
+        }
+        Ok(vault)
     }
 
     /// The vault's key without opening its catalog (`doctor`, which must run when

@@ -353,7 +353,8 @@ impl WatchEvents for EventPrinter {
             PrintMode::Quiet => {}
             PrintMode::JsonLines => {
                 if let Ok(line) = serde_json::to_string(event) {
-                    println!("{line}");
+                    // std's println: JSON escapes control characters itself.
+                    ::std::println!("{line}");
                 }
             }
             PrintMode::Text => print_event(event),

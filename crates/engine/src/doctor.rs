@@ -8,7 +8,9 @@
 //!   rebuilt file);
 //! - missing, damaged or out-of-date records are written again from a healthy
 //!   catalog; records of tracks the catalog does not have are removed;
-//! - chunk files that no catalog row or record references are removed.
+//! - chunk files that no catalog row or record references are removed;
+//! - files and folders that others can read are made private again (files 0600,
+//!   folders 0700).
 //!
 //! Missing or torn chunks cannot be mended from here: `verify --repair` fetches
 //! them from the remote. Doctor works from [`VaultKeys`], so it runs when the
@@ -73,6 +75,8 @@ pub enum CheckName {
     VaultJson,
     Remote,
     UnmergedManifests,
+    /// Files and folders of the vault that others can read (a warning).
+    Permissions,
 }
 
 impl CheckName {
@@ -86,6 +90,7 @@ impl CheckName {
             CheckName::VaultJson => "vault_json",
             CheckName::Remote => "remote",
             CheckName::UnmergedManifests => "unmerged_manifests",
+            CheckName::Permissions => "permissions",
         }
     }
 }
@@ -153,6 +158,7 @@ pub enum RepairAction {
     RecordsWritten,
     RecordsRemoved,
     OrphanChunksRemoved,
+    PermissionsTightened,
 }
 
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -182,7 +188,7 @@ impl VaultKeys {
         let _lock = crate::vault::lock_exclusive(self.root())?;
         // A copied vault may lack its empty folders; a rebuild is made in tmp/.
         let tmp = self.root().join("tmp");
-        fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        crate::private::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         clean_tmp(&tmp).map_err(|e| Error::io(&tmp, e))?;
         let doctor = Doctor {
             keys: self,
@@ -207,6 +213,8 @@ impl VaultKeys {
         doctor.cancelled()?;
         if options.repair {
             doctor.repair(&mut repaired)?;
+            // Last, so whatever the repairs above made is covered too.
+            doctor.repair_permissions(&mut repaired)?;
         }
         let checks = doctor.examine()?.checks(&doctor)?;
         doctor.cancelled()?;
@@ -390,6 +398,24 @@ impl Doctor<'_> {
         })
     }
 
+    /// Files and folders of the vault that are not private, made private.
+    fn repair_permissions(&self, repaired: &mut Vec<Repair>) -> Result<()> {
+        let root = self.keys.root();
+        let shared = crate::private::not_private(root).map_err(|e| Error::io(root, e))?;
+        if !shared.is_empty() {
+            let paths: Vec<PathBuf> = shared.iter().map(|(p, _)| p.clone()).collect();
+            let changed = crate::private::make_private(&paths).map_err(|e| Error::io(root, e))?;
+            repaired.push(Repair {
+                action: RepairAction::PermissionsTightened,
+                detail: format!(
+                    "made {changed} file(s) and folder(s) private again (files 0600, folders 0700)"
+                ),
+                paths: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
     fn repair(&self, repaired: &mut Vec<Repair>) -> Result<()> {
         let mut exam = self.examine()?;
         let mut rebuilt = false;
@@ -530,6 +556,7 @@ impl Doctor<'_> {
             sibling(&built, "-shm"),
             sibling(&built, "-journal"),
         ]);
+        crate::private::precreate(&built).map_err(|e| Error::io(&built, e))?;
         let mut catalog = Catalog::open(&built, &self.catalog_key)?;
         // A whole record that cannot be read counts as absent: the defaults
         // (no setting, no tombstone) are what a rebuild can honestly offer.
@@ -671,6 +698,38 @@ impl Doctor<'_> {
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(self.keys.root(), e))?;
         Ok(moved)
+    }
+
+    /// Files and folders of the vault folder that others can read or enter.
+    fn permissions(&self) -> Check {
+        let root = self.keys.root();
+        match crate::private::not_private(root) {
+            Ok(shared) if shared.is_empty() => Check::pass(
+                CheckName::Permissions,
+                "the vault folder is private: folders 0700, files 0600",
+            ),
+            Ok(shared) => {
+                let readable = shared.iter().filter(|(_, m)| m & 0o044 != 0).count();
+                Check::fail(
+                    CheckName::Permissions,
+                    Level::Warning,
+                    format!(
+                        "{} file(s) and folder(s) of the vault are not private ({readable} readable by other users of this computer); `audiovault doctor --repair` makes them private",
+                        shared.len()
+                    ),
+                )
+                .naming(
+                    shared
+                        .iter()
+                        .map(|(p, m)| format!("{} ({m:o})", p.display())),
+                )
+            }
+            Err(e) => Check::fail(
+                CheckName::Permissions,
+                Level::Warning,
+                format!("the vault folder's permissions could not be read: {e}"),
+            ),
+        }
     }
 
     fn disk_space(&self) -> Check {
@@ -858,6 +917,7 @@ impl Examination {
             doctor.disk_space(),
             doctor.keyring(),
             doctor.check_vault_json_authenticity(),
+            doctor.permissions(),
         ];
         let heads = match &self.catalog {
             CatalogState::Healthy(catalog) => crate::catalog::remote::heads(catalog).ok(),

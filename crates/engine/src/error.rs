@@ -64,6 +64,23 @@ pub enum Error {
     Sync(#[from] SyncError),
     #[error("cancelled")]
     Cancelled,
+    #[error(
+        "the passphrase is too weak (strength {score} of 4, at least {min} needed){}{}",
+        warning.as_deref().map(|w| format!(": {w}")).unwrap_or_default(),
+        if suggestions.is_empty() { String::new() } else { format!(" {}", suggestions.join(" ")) },
+        min = crate::strength::MIN_SCORE
+    )]
+    WeakPassphrase {
+        score: u8,
+        warning: Option<String>,
+        suggestions: Vec<String>,
+    },
+    #[error(
+        "the key derivation is too cheap for a new vault (Argon2id {memory_kib} KiB, {iterations} pass(es); at least {} KiB and {} passes): a passphrase guessed offline would fall fast",
+        crate::keys::KdfParams::DEFAULT_MEMORY_KIB,
+        crate::keys::KdfParams::DEFAULT_ITERATIONS
+    )]
+    WeakKdf { memory_kib: u32, iterations: u32 },
 }
 
 impl Error {
@@ -100,6 +117,8 @@ impl Error {
             Error::Invalid(_) => "invalid",
             Error::Sync(e) => e.kind(),
             Error::Cancelled => "cancelled",
+            Error::WeakPassphrase { .. } => "weak_passphrase",
+            Error::WeakKdf { .. } => "weak_kdf",
         }
     }
 }

@@ -16,10 +16,12 @@ pub mod ingest;
 pub mod keys;
 pub mod media;
 mod mutex;
+mod private;
 pub mod progress;
 pub mod secret;
 pub mod serve;
 pub mod store;
+pub mod strength;
 pub mod sync;
 pub mod vault;
 pub mod verify;
@@ -33,5 +35,7 @@ pub use ingest::{FileResult, ImportOptions, ImportReport, Outcome};
 pub use keys::{KeyError, KeyStore, OsKeyring};
 pub use progress::{CancelToken, NoProgress, Progress};
 pub use secret::Passphrase;
-pub use vault::{CreateOptions, LockedVault, Settings, Vault, VaultKeys, default_vault_dir};
+pub use vault::{
+    CreateOptions, LockedVault, Notice, NoticeKind, Settings, Vault, VaultKeys, default_vault_dir,
+};
 pub use verify::VerifyReport;

@@ -166,7 +166,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         hex(&suffix)
     ));
     let result = (|| {
-        let mut f = File::create_new(&tmp)?;
+        let mut f = crate::private::create_new(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -370,8 +370,43 @@ impl VaultKeys {
     }
 }
 
+/// Something a front end should show the user when a vault opens (the CLI on
+/// stderr, the app in its window): nothing is wrong with the data, but the user
+/// should act.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub message: String,
+}
+
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Other users of this computer can read the vault folder (its mode allows
+    /// group or others): `doctor --repair` makes it private.
+    FolderNotPrivate,
+}
+
+/// The notices about a vault folder as it is now (see [`Notice`]).
+fn folder_notices(root: &Path) -> Vec<Notice> {
+    match crate::private::folder_is_shared(root) {
+        Ok(Some(mode)) => vec![Notice {
+            kind: NoticeKind::FolderNotPrivate,
+            message: format!(
+                "the vault folder {} can be read by other users of this computer (mode {mode:o}); \
+                 run `audiovault doctor --repair` (or Health → Repair in the app) to make it private",
+                root.display()
+            ),
+        }],
+        _ => Vec::new(),
+    }
+}
+
 pub struct Vault {
     root: PathBuf,
+    notices: Vec<Notice>,
     config: VaultConfig,
     master: MasterKey,
     store: ChunkStore,
@@ -387,6 +422,8 @@ impl Vault {
     pub fn create(root: &Path, passphrase: &Passphrase, options: &CreateOptions) -> Result<Vault> {
         let root_existed = folder_for_new_vault(root)?;
         options.chunker.validate().map_err(Error::Invalid)?;
+        crate::strength::check_new_kdf(options.kdf_memory_kib, options.kdf_iterations)?;
+        crate::strength::check_new_passphrase(passphrase)?;
         // The key work (Argon2id) can fail or be slow: done before anything is
         // written, so a failure leaves the folder as it was.
         let vault_id = hex(&random_array::<16>()?);
@@ -408,7 +445,9 @@ impl Vault {
             mac: None,
         }
         .seal(&master);
-        fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        crate::private::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        // An empty folder the user chose keeps its place, not its rights.
+        crate::private::make_private(&[root.to_path_buf()]).map_err(|e| Error::io(root, e))?;
         let vault = match Vault::new(root.to_path_buf(), config, master)
             .and_then(|vault| vault.write_config().map(|()| vault))
         {
@@ -430,7 +469,8 @@ impl Vault {
 
     fn new(root: PathBuf, config: VaultConfig, master: MasterKey) -> Result<Vault> {
         for sub in ["chunks", "tmp"] {
-            fs::create_dir_all(root.join(sub)).map_err(|e| Error::io(root.join(sub), e))?;
+            crate::private::create_dir_all(&root.join(sub))
+                .map_err(|e| Error::io(root.join(sub), e))?;
         }
         clean_tmp(&root.join("tmp")).map_err(|e| Error::io(root.join("tmp"), e))?;
         clean_config_temps(&root).map_err(|e| Error::io(&root, e))?;
@@ -443,7 +483,9 @@ impl Vault {
         // the first open of a vault made before records, all of them.
         catalog.seal_leftover_records()?;
         let store = ChunkStore::new(&root, &master, &config.vault_id);
+        let notices = folder_notices(&root);
         Ok(Vault {
+            notices,
             root,
             config,
             master,
@@ -460,6 +502,11 @@ impl Vault {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// What the user should be told now that the vault is open (see [`Notice`]).
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
     }
 
     pub fn vault_id(&self) -> &str {
@@ -560,6 +607,7 @@ impl Vault {
                 &on_disk.vault_id,
             )?;
         }
+        crate::strength::check_new_passphrase(new)?;
         let kdf = KdfParams::generate(on_disk.kdf.memory_kib, on_disk.kdf.iterations)?;
         let mut config = on_disk;
         config.wrapped_master_key = self.master.wrap(new, &kdf, &config.vault_id)?;
@@ -816,6 +864,10 @@ fn open_vault_catalog(
     {
         return Err(damaged(reason));
     }
+    if size.is_none() {
+        // A new catalog: private before SQLite makes it (and its log) with its own mode.
+        crate::private::precreate(&path).map_err(|e| Error::io(&path, e))?;
+    }
     let mut catalog = Catalog::open(&path, key).map_err(|e| {
         if e.is_damaged() {
             damaged(e.to_string())
@@ -846,9 +898,17 @@ pub(crate) fn encrypt_legacy_catalog(root: &Path, key: &CatalogKey) -> Result<()
 pub(crate) fn encrypt_legacy_catalog_locked(root: &Path, key: &CatalogKey) -> Result<()> {
     let path = root.join("catalog.db");
     let tmp = root.join("tmp");
-    fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    crate::private::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
     match crate::catalog::cipher::encrypt_plaintext_catalog(&path, &tmp, key) {
-        Ok(_) => Ok(()),
+        // A vault made before private permissions becomes private with its
+        // catalog's encryption: the moment this version takes it over.
+        Ok(true) => {
+            let shared = crate::private::not_private(root).map_err(|e| Error::io(root, e))?;
+            let paths: Vec<PathBuf> = shared.into_iter().map(|(p, _)| p).collect();
+            crate::private::make_private(&paths).map_err(|e| Error::io(root, e))?;
+            Ok(())
+        }
+        Ok(false) => Ok(()),
         Err(CatalogError::Busy(why)) => Err(Error::Busy(why)),
         Err(e) if e.is_damaged() => Err(Error::CatalogDamaged {
             path,
@@ -904,7 +964,7 @@ pub(crate) fn lock_exclusive_waiting(root: &Path, patience: std::time::Duration)
 
 fn lock_file(root: &Path) -> Result<File> {
     let path = root.join("lock");
-    fs::OpenOptions::new()
+    crate::private::options()
         .create(true)
         .truncate(false)
         .write(true)
@@ -1156,6 +1216,50 @@ mod tests {
             .unwrap()
             .unlock(&Passphrase::new("third"))
             .unwrap();
+    }
+
+    #[test]
+    fn weak_passphrases_and_kdf_are_refused_for_new_vaults_and_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::strength::tests::strict(|| {
+            let err = match Vault::create(
+                &dir.path().join("a"),
+                &Passphrase::new("Password1!"),
+                &CreateOptions::default(),
+            ) {
+                Err(e) => e,
+                Ok(_) => panic!("a weak passphrase made a vault"),
+            };
+            assert_eq!(err.kind(), "weak_passphrase", "{err}");
+            assert!(!dir.path().join("a").exists(), "nothing was made");
+            let err = match Vault::create(
+                &dir.path().join("b"),
+                &Passphrase::new("velvet tundra lantern 93 orchard"),
+                &weak_kdf(),
+            ) {
+                Err(e) => e,
+                Ok(_) => panic!("a weak KDF made a vault"),
+            };
+            assert_eq!(err.kind(), "weak_kdf", "{err}");
+        });
+        let vault = vault(dir.path());
+        let before = fs::read(vault.root().join(CONFIG_FILE)).unwrap();
+        crate::strength::tests::strict(|| {
+            let err = vault
+                .replace_passphrase(
+                    &Passphrase::new("old pw"),
+                    &Passphrase::new("aaaaaaaaaaaaaaaa"),
+                )
+                .unwrap_err();
+            assert_eq!(err.kind(), "weak_passphrase", "{err}");
+            vault
+                .replace_passphrase(
+                    &Passphrase::new("old pw"),
+                    &Passphrase::new("velvet tundra lantern 93 orchard"),
+                )
+                .unwrap();
+        });
+        assert_ne!(fs::read(vault.root().join(CONFIG_FILE)).unwrap(), before);
     }
 
     #[test]

@@ -185,6 +185,7 @@ pub(crate) fn encrypt_plaintext_catalog(
         return Ok(false);
     }
     let name = temp_name(tmp_dir, ENCRYPTING_SUFFIX).map_err(|e| io_err(tmp_dir, e))?;
+    crate::private::precreate(&name).map_err(|e| io_err(&name, e))?;
     let cleanup = RemoveOnDrop(vec![
         name.clone(),
         sibling(&name, "-journal"),
@@ -324,7 +325,7 @@ impl Drop for RemoveOnDrop {
 
 /// Writes a plain SQLite database held in memory (a snapshot fetched from the
 /// remote) to `path` as an encrypted catalog file under `key`, so the pulled
-/// catalog is never plain on disk. `path` must not exist.
+/// catalog is never plain on disk. `path` must not exist (or be empty).
 pub(crate) fn write_encrypted_copy(
     plain: &[u8],
     path: &Path,
@@ -334,6 +335,10 @@ pub(crate) fn write_encrypted_copy(
         path: path.to_path_buf(),
         source,
     };
+    crate::private::precreate(path).map_err(|e| CatalogError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
     let mut memory = Connection::open_in_memory().map_err(err)?;
     settings(&memory).map_err(err)?;
     memory

@@ -385,14 +385,15 @@ impl RecordStore {
             .tmp_dir
             .join(format!("{}-{}.tmp", std::process::id(), hex(&suffix)));
         let result = (|| {
-            let mut file = File::create_new(&tmp).map_err(|e| RecordError::io(&tmp, e))?;
+            let mut file =
+                crate::private::create_new(&tmp).map_err(|e| RecordError::io(&tmp, e))?;
             file.write_all(&sealed)
                 .map_err(|e| RecordError::io(&tmp, e))?;
             if !cfg!(target_os = "linux") {
                 file.sync_data().map_err(|e| RecordError::io(&tmp, e))?;
             }
             if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|e| RecordError::io(parent, e))?;
+                crate::private::create_dir_all(parent).map_err(|e| RecordError::io(parent, e))?;
             }
             fs::rename(&tmp, &path).map_err(|e| RecordError::io(&path, e))
         })();
@@ -440,7 +441,7 @@ impl RecordStore {
     pub(crate) fn set_aside(&self, name: &RecordName) -> Result<PathBuf, RecordError> {
         let from = self.path_of(name);
         let dir = self.dir.join("damaged");
-        fs::create_dir_all(&dir).map_err(|e| RecordError::io(&dir, e))?;
+        crate::private::create_dir_all(&dir).map_err(|e| RecordError::io(&dir, e))?;
         let suffix: [u8; 4] = random_array()?;
         let to = dir.join(format!(
             "{}.{}",

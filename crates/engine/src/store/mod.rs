@@ -271,14 +271,14 @@ impl ChunkStore {
         let path = self.path_of(id);
         let tmp = self.tmp_path()?;
         let result = (|| {
-            let mut file = File::create_new(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
+            let mut file = crate::private::create_new(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
             file.write_all(object)
                 .map_err(|e| StoreError::io(&tmp, e))?;
             if !cfg!(target_os = "linux") {
                 file.sync_data().map_err(|e| StoreError::io(&tmp, e))?;
             }
             if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+                crate::private::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
             }
             fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))
         })();

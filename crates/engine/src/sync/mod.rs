@@ -318,7 +318,7 @@ impl Vault {
     /// same next number of its line, and the later manifest would replace the other.
     pub(crate) fn lock_sync(&self) -> Result<std::fs::File> {
         let path = self.root().join("sync.lock");
-        let file = std::fs::OpenOptions::new()
+        let file = crate::private::options()
             .create(true)
             .truncate(false)
             .write(true)

@@ -176,7 +176,7 @@ pub fn clone_vault(
                 return Err(SyncError::CloneTargetNotEmpty(root.display().to_string()).into());
             }
         }
-        std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        crate::private::create_dir_all(root).map_err(|e| Error::io(root, e))?;
         crate::vault::write_atomic(&config_path, &remote_json)?;
     }
     let vault = match LockedVault::open(root).and_then(|l| l.unlock_with_master(master)) {
