@@ -20,6 +20,7 @@ mod keyring;
 mod lifecycle;
 mod malformed;
 mod metadata;
+mod migration;
 mod passphrase;
 mod power_cut;
 mod records;

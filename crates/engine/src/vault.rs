@@ -472,6 +472,8 @@ impl Vault {
             crate::private::create_dir_all(&root.join(sub))
                 .map_err(|e| Error::io(root.join(sub), e))?;
         }
+        crate::catalog::cipher::clean_plaintext_leftovers(&root.join("tmp"))
+            .map_err(|e| Error::io(root.join("tmp"), e))?;
         clean_tmp(&root.join("tmp")).map_err(|e| Error::io(root.join("tmp"), e))?;
         clean_config_temps(&root).map_err(|e| Error::io(&root, e))?;
         let records = Arc::new(RecordStore::new(&root, &master, &config.vault_id));

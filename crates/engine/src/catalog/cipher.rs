@@ -211,6 +211,7 @@ pub(crate) fn encrypt_plaintext_catalog(
                 "another program has the catalog open; close it and try again".into(),
             ));
         }
+        pause();
         let version: i64 = plain
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(err)?;
@@ -225,6 +226,7 @@ pub(crate) fn encrypt_plaintext_catalog(
         let exported = plain
             .query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))
             .and_then(|()| plain.pragma_update(Some("encrypted"), "user_version", version))
+            .map(|()| pause())
             .and_then(|()| plain.execute_batch("COMMIT"));
         if let Err(e) = exported {
             let _ = plain.execute_batch("ROLLBACK");
@@ -251,9 +253,11 @@ pub(crate) fn encrypt_plaintext_catalog(
             )));
         }
     }
+    pause();
     File::open(&name)
         .and_then(|f| f.sync_all())
         .map_err(|e| io_err(&name, e))?;
+    pause();
     // No log of the plain file may outlive it (a stale -shm is harmless, but
     // nobody needs it either).
     for suffix in ["-wal", "-shm"] {
@@ -269,6 +273,7 @@ pub(crate) fn encrypt_plaintext_catalog(
     // old blocks whatever a program does).
     let plain_alias = temp_name(tmp_dir, PLAINTEXT_SUFFIX).map_err(|e| io_err(tmp_dir, e))?;
     let aliased = fs::hard_link(path, &plain_alias).is_ok();
+    pause();
     fs::rename(&name, path).map_err(|e| io_err(path, e))?;
     if let Some(dir) = path.parent() {
         File::open(dir)
@@ -276,10 +281,23 @@ pub(crate) fn encrypt_plaintext_catalog(
             .map_err(|e| io_err(dir, e))?;
     }
     drop(cleanup);
+    pause();
     if aliased {
         let _ = overwrite_and_remove(&plain_alias);
     }
     Ok(true)
+}
+
+/// `AUDIOVAULT_TEST_MIGRATION_PAUSE_MS`: a pause between the steps of
+/// [`encrypt_plaintext_catalog`], so the crash test's kills land in every step
+/// of a migration that otherwise takes milliseconds. Unset, nothing.
+fn pause() {
+    if let Some(ms) = std::env::var("AUDIOVAULT_TEST_MIGRATION_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
 }
 
 /// Zeroes a file's bytes, syncs, and removes it.
@@ -365,4 +383,40 @@ pub(crate) fn write_encrypted_copy(
     memory
         .execute_batch("DETACH DATABASE encrypted")
         .map_err(err)
+}
+
+/// The plain catalog's second name that a migration killed after its rename left
+/// in `tmp/` (its only name by then): overwritten, then removed. One killed
+/// before the rename still shares its blocks with `catalog.db` (more than one
+/// link): only that name is removed. Writers still alive are left alone.
+pub(crate) fn clean_plaintext_leftovers(tmp_dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let entries = match fs::read_dir(tmp_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Some(owner) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| crate::store::temp_file_owner(n, &[PLAINTEXT_SUFFIX]))
+        else {
+            continue;
+        };
+        if crate::store::process_alive(owner) {
+            continue;
+        }
+        let meta = match fs::symlink_metadata(entry.path()) {
+            Ok(m) if m.is_file() => m,
+            _ => continue,
+        };
+        if meta.nlink() == 1 {
+            overwrite_and_remove(&entry.path())?;
+        } else {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
