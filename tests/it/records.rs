@@ -529,7 +529,7 @@ fn records_hold_no_name_tag_or_plain_checksum() {
         vault.run(["list", "--all", "--json"]).expect_ok().stdout,
     )
     .unwrap();
-    assert!(!find_needles(&[listing.clone()], &needles[..tag_needles], 1).is_empty());
+    assert!(!find_needles(std::slice::from_ref(&listing), &needles[..tag_needles], 1).is_empty());
     assert!(!find_needles(&[listing], &needles[tag_needles..], 1).is_empty());
     let hits = find_needles(&files, &needles, 20);
     assert!(
