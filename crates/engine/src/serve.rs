@@ -14,9 +14,19 @@
 //!   decrypted, in memory ([`crate::store::reader::TrackReader`]). No plaintext
 //!   touches the disk.
 //!
+//! - Only a `Host` of its own (`127.0.0.1:PORT`): a web page the user visits
+//!   cannot reach it through a DNS name rebound to 127.0.0.1 (its requests carry
+//!   that name as their Host), nor can anything that is not talking to this
+//!   server on purpose. Anything else is 403.
+//! - URLs live [`URL_TTL`] (minutes, not hours: a URL copied out of the web view
+//!   or a process list is soon worthless), and the app's player asks for a new one
+//!   when one has expired (see the shell's `stream_url` and `ui/src/lib/player`).
+//! - A 500 says "internal error" and nothing more: what went wrong inside (a
+//!   path, a chunk id) is not the client's business.
+//!
 //! A plain thread per connection (GStreamer opens one or two), with a cap on
-//! connections, a bounded request head, and idle connections closed: the engine
-//! has no async runtime and this needs none.
+//! connections (in all, and per client address), a bounded request head, and
+//! idle connections closed: the engine has no async runtime and this needs none.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
@@ -38,6 +48,18 @@ use crate::vault::Vault;
 const MAX_HEAD: u64 = 16 * 1024;
 /// Connections served at once; more are answered 503 and closed.
 const MAX_CONNECTIONS: usize = 128;
+/// Connections served at once to one client address (GStreamer opens one or two
+/// per track, a few more while seeking or reading ahead to the next track); more
+/// are answered 503 and closed. Every local process may connect from 127.0.0.1,
+/// so this bounds any one of them, the others sharing the rest of the global cap
+/// only when they use other loopback addresses.
+const MAX_PER_CLIENT: usize = 16;
+
+/// How long a playback URL stays valid: 10 minutes. Long enough for GStreamer's
+/// requests while a typical track plays and is sought through (each seek is a new
+/// request, checked again), short enough that a URL that leaks is soon useless;
+/// the player asks for a fresh one when a request meets an expired URL.
+pub const URL_TTL: Duration = Duration::from_secs(10 * 60);
 /// How often a waiting connection checks whether the server is stopping.
 const POLL: Duration = Duration::from_millis(250);
 /// A keep-alive connection with no new request for this long is closed.
@@ -127,6 +149,8 @@ impl MediaServer {
             key: key.clone(),
             stop: stop.clone(),
             active: AtomicUsize::new(0),
+            per_client: std::sync::Mutex::new(HashMap::new()),
+            host: addr.to_string(),
         });
         let accept = std::thread::Builder::new()
             .name("audiovault-media-accept".into())
@@ -181,6 +205,34 @@ struct Shared {
     key: Arc<hmac::Key>,
     stop: Arc<AtomicBool>,
     active: AtomicUsize,
+    /// Connections open per client address.
+    per_client: std::sync::Mutex<HashMap<std::net::IpAddr, usize>>,
+    /// The only `Host` accepted: `127.0.0.1:PORT`.
+    host: String,
+}
+
+impl Shared {
+    /// Counts a connection from `ip`; `false` (and nothing counted) when that
+    /// client has its share open already.
+    fn admit(&self, ip: std::net::IpAddr) -> bool {
+        let mut open = self.per_client.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(ip).or_insert(0);
+        if *n >= MAX_PER_CLIENT {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn release(&self, ip: std::net::IpAddr) {
+        let mut open = self.per_client.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&ip);
+            }
+        }
+    }
 }
 
 fn unix_now() -> u64 {
@@ -203,7 +255,16 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             return;
         }
         let Ok(mut stream) = stream else { continue };
+        let Ok(peer) = stream.peer_addr() else {
+            continue;
+        };
+        let ip = peer.ip();
         if shared.active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            shared.active.fetch_sub(1, Ordering::SeqCst);
+            let _ = respond_simple(&mut stream, 503, "too many connections", true, false);
+            continue;
+        }
+        if !shared.admit(ip) {
             shared.active.fetch_sub(1, Ordering::SeqCst);
             let _ = respond_simple(&mut stream, 503, "too many connections", true, false);
             continue;
@@ -213,9 +274,11 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             .name("audiovault-media-conn".into())
             .spawn(move || {
                 let _ = serve_connection(stream, &conn_shared);
+                conn_shared.release(ip);
                 conn_shared.active.fetch_sub(1, Ordering::SeqCst);
             });
         if spawned.is_err() {
+            shared.release(ip);
             shared.active.fetch_sub(1, Ordering::SeqCst);
         }
     }
@@ -523,6 +586,13 @@ fn respond_simple(
 
 fn handle(req: &Request, w: &mut TcpStream, shared: &Shared) -> io::Result<()> {
     let head_only = req.method == "HEAD";
+    if !req
+        .headers
+        .get("host")
+        .is_some_and(|h| h.eq_ignore_ascii_case(&shared.host))
+    {
+        return respond_simple(w, 403, "wrong host", true, head_only);
+    }
     if req.method != "GET" && !head_only {
         return respond_simple(w, 405, "only GET and HEAD", req.close, false);
     }
@@ -534,15 +604,7 @@ fn handle(req: &Request, w: &mut TcpStream, shared: &Shared) -> io::Result<()> {
     let item = match shared.source.open(&id) {
         Ok(Some(item)) => item,
         Ok(None) => return respond_simple(w, 404, "no such track", req.close, head_only),
-        Err(e) => {
-            return respond_simple(
-                w,
-                500,
-                &format!("cannot read the track: {e}"),
-                true,
-                head_only,
-            );
-        }
+        Err(_) => return respond_simple(w, 500, "internal error", true, head_only),
     };
     let MediaItem {
         size,
@@ -586,8 +648,8 @@ fn handle(req: &Request, w: &mut TcpStream, shared: &Shared) -> io::Result<()> {
     let prepared = reader
         .seek(SeekFrom::Start(start))
         .and_then(|_| reader.read_exact(&mut first));
-    if let Err(e) = prepared {
-        return respond_simple(w, 500, &format!("cannot read the track: {e}"), true, false);
+    if prepared.is_err() {
+        return respond_simple(w, 500, "internal error", true, false);
     }
     w.write_all(head.as_bytes())?;
     if head_only {
@@ -676,10 +738,14 @@ mod tests {
     }
 
     fn get(addr: SocketAddr, target: &str, extra: &str) -> Response {
+        get_with_host(addr, target, &addr.to_string(), extra)
+    }
+
+    fn get_with_host(addr: SocketAddr, target: &str, host: &str, extra: &str) -> Response {
         exchange(
             addr,
             &[format!(
-                "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n"
+                "GET {target} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"
             )],
         )
         .pop()
@@ -816,7 +882,8 @@ mod tests {
         let post = exchange(
             s.addr,
             &[format!(
-                "POST {signed} HTTP/1.1\r\nConnection: close\r\n\r\n"
+                "POST {signed} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                s.addr
             )],
         );
         assert_eq!(post[0].status, 405);
@@ -831,9 +898,15 @@ mod tests {
         let rs = exchange(
             s.addr,
             &[
-                format!("HEAD {p} HTTP/1.1\r\nHost: x\r\n\r\n"),
-                format!("GET {p} HTTP/1.1\r\nHost: x\r\nRange: bytes=0-3\r\n\r\n"),
-                format!("GET {p} HTTP/1.1\r\nHost: x\r\nRange: bytes=4-7\r\n\r\n"),
+                format!("HEAD {p} HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr),
+                format!(
+                    "GET {p} HTTP/1.1\r\nHost: {}\r\nRange: bytes=0-3\r\n\r\n",
+                    s.addr
+                ),
+                format!(
+                    "GET {p} HTTP/1.1\r\nHost: {}\r\nRange: bytes=4-7\r\n\r\n",
+                    s.addr
+                ),
             ],
         );
         assert_eq!(rs[0].status, 200);
@@ -851,6 +924,99 @@ mod tests {
             "a".repeat(20_000)
         );
         assert_eq!(exchange(s.addr, &[big])[0].status, 400);
+    }
+
+    #[test]
+    fn only_its_own_host_is_served() {
+        let s = server();
+        let p = path_of(&s.url("abcd", Duration::from_secs(60)));
+        assert_eq!(get(s.addr, &p, "").status, 200);
+        let port = s.port();
+        for host in [
+            "127.0.0.1".to_string(),
+            format!("localhost:{port}"),
+            format!("evil.example:{port}"),
+            format!("127.0.0.1:{}", port.wrapping_add(1)),
+            format!("127.0.0.1:{port}.evil.example"),
+            String::new(),
+        ] {
+            let r = get_with_host(s.addr, &p, &host, "");
+            assert_eq!(r.status, 403, "Host {host:?}");
+            assert!(r.body.len() < 20, "says little: {:?}", r.body);
+        }
+        // No Host at all.
+        let r = exchange(
+            s.addr,
+            &[format!("GET {p} HTTP/1.1\r\nConnection: close\r\n\r\n")],
+        );
+        assert_eq!(r[0].status, 403);
+    }
+
+    #[test]
+    fn a_500_carries_no_internal_detail() {
+        struct Broken;
+        impl MediaSource for Broken {
+            fn open(&self, _: &str) -> Result<Option<MediaItem<'_>>> {
+                Err(Error::Invalid(
+                    "chunk 0123abcd at /home/me/vault/chunks/01/23 is damaged".into(),
+                ))
+            }
+        }
+        let s = MediaServer::start(Arc::new(Broken)).unwrap();
+        let r = get(
+            s.addr,
+            &path_of(&s.url("abcd", Duration::from_secs(60))),
+            "",
+        );
+        assert_eq!(r.status, 500);
+        assert_eq!(String::from_utf8_lossy(&r.body), "internal error\n");
+    }
+
+    #[test]
+    fn one_client_gets_a_bounded_number_of_connections() {
+        let s = server();
+        // Connections that send nothing stay open (until idle).
+        let held: Vec<TcpStream> = (0..MAX_PER_CLIENT)
+            .map(|_| TcpStream::connect(s.addr).unwrap())
+            .collect();
+        // Until the server has counted them.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut refused = false;
+        while Instant::now() < deadline && !refused {
+            let mut extra = TcpStream::connect(s.addr).unwrap();
+            extra
+                .set_read_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            let mut answer = String::new();
+            let _ = extra.read_to_string(&mut answer);
+            refused = answer.starts_with("HTTP/1.1 503");
+        }
+        assert!(
+            refused,
+            "the {}th connection is refused",
+            MAX_PER_CLIENT + 1
+        );
+        drop(held);
+        // Their slots come back.
+        let p = path_of(&s.url("abcd", Duration::from_secs(60)));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut c = TcpStream::connect(s.addr).unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let _ = c.write_all(
+                format!(
+                    "GET {p} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                    s.addr
+                )
+                .as_bytes(),
+            );
+            let mut head = [0u8; 12];
+            if c.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 200" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "slots are released");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     #[test]
