@@ -28,6 +28,7 @@ use crate::vault::{Settings, Vault};
 pub use crate::progress::{FileResult, Outcome};
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     pub job_id: i64,
     pub files: Vec<FileResult>,

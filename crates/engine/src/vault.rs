@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, CatalogError, Stats, TrackFilter, TrackId};
+use crate::catalog::{Catalog, CatalogError, Stats, TrackId};
 use crate::error::{Error, Result};
 use crate::keys::{KdfParams, KeyError, KeyStore, MasterKey, WrappedKey, random_array};
 use crate::records::{RecordName, RecordStore};
@@ -716,10 +716,6 @@ impl Vault {
             removed_bytes: gc.removed_bytes,
         })
     }
-
-    pub fn tracks(&self, filter: TrackFilter) -> Result<Vec<crate::catalog::Track>> {
-        Ok(self.catalog().tracks(filter)?)
-    }
 }
 
 /// Refuses a folder that holds a vault or anything else; `Ok(true)` when it exists
@@ -842,6 +838,7 @@ fn lock_file(root: &Path) -> Result<File> {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GcReport {
     pub removed_chunks: u64,
     pub removed_bytes: u64,
@@ -850,6 +847,7 @@ pub struct GcReport {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PurgeReport {
     pub purged_tracks: Vec<TrackId>,
     pub removed_chunks: u64,
@@ -858,6 +856,7 @@ pub struct PurgeReport {
 
 /// User preferences that shape imports. Stored in the catalog's settings table.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Settings {
     pub allowed_extensions: Vec<String>,
     pub max_file_size_bytes: Option<u64>,
@@ -972,7 +971,7 @@ mod tests {
             Err(e) => e,
             Ok(_) => panic!("created a vault over the user's files"),
         };
-        assert_eq!(err.kind(), "folder_not_empty", "{err}");
+        assert_eq!(err.kind().as_str(), "folder_not_empty", "{err}");
         assert!(
             err.to_string().contains(&root.display().to_string()),
             "{err}"

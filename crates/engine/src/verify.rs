@@ -16,6 +16,7 @@ use crate::store::{ChunkId, StoreError, hex};
 use crate::vault::Vault;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DamagedChunk {
     pub id: String,
     /// "missing" or "corrupt"
@@ -24,6 +25,7 @@ pub struct DamagedChunk {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DamagedTrack {
     pub id: TrackId,
     pub file_name: String,
@@ -31,6 +33,7 @@ pub struct DamagedTrack {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifyReport {
     pub ok: bool,
     pub chunks_checked: u64,

@@ -1,6 +1,7 @@
 //! IPC commands of the watched folders: thin adapters over the engine's
 //! `Vault::*watch*` calls; every change of the folders restarts the watcher.
 
+use audiovault_engine::ErrorKind;
 use std::path::PathBuf;
 
 use audiovault_engine::watch::{WatchError, WatchFolder};
@@ -42,7 +43,10 @@ pub async fn watch_add_folder<R: Runtime>(
     path: String,
 ) -> IpcResult<WatchStatus> {
     if path.trim().is_empty() {
-        return Err(IpcError::new("invalid", "choose a folder to watch"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "choose a folder to watch",
+        ));
     }
     let s = state.session()?;
     let w = state.watching.clone();

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-pub use analysis::DuplicateTrack;
+pub use analysis::{AnalysisState, DuplicateTrack};
 pub use groups::*;
 pub use records::SealedRecords;
 pub use search::*;

@@ -86,15 +86,16 @@ pub enum WatchError {
 
 impl WatchError {
     /// A short, stable name for the kind of error (the `{kind, message}` IPC form).
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
-            WatchError::Folder { .. } => "watch_folder",
+            WatchError::Folder { .. } => ErrorKind::WatchFolder,
             WatchError::ContainsVault { .. } | WatchError::InsideVault { .. } => {
-                "watch_folder_overlaps_vault"
+                ErrorKind::WatchFolderOverlapsVault
             }
-            WatchError::NotWatched(_) => "not_watched",
-            WatchError::NothingToWatch => "nothing_to_watch",
-            WatchError::Catalog(_) => "catalog",
+            WatchError::NotWatched(_) => ErrorKind::NotWatched,
+            WatchError::NothingToWatch => ErrorKind::NothingToWatch,
+            WatchError::Catalog(_) => ErrorKind::Catalog,
             WatchError::Vault(e) => e.kind(),
         }
     }
