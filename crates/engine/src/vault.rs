@@ -473,7 +473,7 @@ impl Vault {
 
     /// The vault's own catalog connection. Long batch work opens its own
     /// connections instead, so readers are never blocked behind it.
-    pub fn catalog(&self) -> MutexGuard<'_, Catalog> {
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
         match self.catalog.lock() {
             Ok(g) => g,
             // A panic while holding the lock leaves SQLite consistent (transactions
