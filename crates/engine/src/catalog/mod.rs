@@ -395,6 +395,13 @@ pub fn format_time(unix: i64) -> String {
         .unwrap_or_default()
 }
 
+/// For the catalog benchmark only (`--features bench`): a catalog of its own to
+/// fill with synthetic tracks.
+#[cfg(feature = "bench")]
+pub fn open_for_bench(path: &Path) -> Result<Catalog, CatalogError> {
+    Catalog::open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,11 +480,4 @@ mod tests {
             "the transaction rolled back the tables it created"
         );
     }
-}
-
-/// For the catalog benchmark only (`--features bench`): a catalog of its own to
-/// fill with synthetic tracks.
-#[cfg(feature = "bench")]
-pub fn open_for_bench(path: &Path) -> Result<Catalog, CatalogError> {
-    Catalog::open(path)
 }
