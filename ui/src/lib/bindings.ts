@@ -414,21 +414,26 @@ export type Recovery = { report: DoctorReport, status: Status, };
 
 export type AfterImport = "keep" | "remove";
 
-export type WatchFolderSettings = { path: string, enabled: boolean, 
+export type WatchFolder = { path: string, 
+/**
+ * Watched when `audiovault watch` (or the app) runs all folders.
+ */
+enabled: boolean, 
 /**
  * Files in subfolders too.
  */
 recursive: boolean, after_import: AfterImport, 
 /**
- * Move files that fail into the folder's 'Not imported' subfolder.
+ * Move files that fail into the 'Not imported' subfolder (else leave them).
  */
 move_failures: boolean, 
 /**
- * How long a file must stay unchanged before it is imported.
+ * How long a file must stay unchanged before it is imported (within
+ * [`SETTLE_RANGE_SECONDS`]).
  */
 settle_seconds: number, 
 /**
- * Scan every few seconds instead of using file-system events.
+ * Poll instead of using file-system events.
  */
 poll: boolean, };
 
@@ -438,21 +443,26 @@ export type WatchedFolder = { state: FolderState,
 /**
  * Why it is polled or unavailable.
  */
-reason: string | null, path: string, enabled: boolean, 
+reason: string | null, path: string, 
+/**
+ * Watched when `audiovault watch` (or the app) runs all folders.
+ */
+enabled: boolean, 
 /**
  * Files in subfolders too.
  */
 recursive: boolean, after_import: AfterImport, 
 /**
- * Move files that fail into the folder's 'Not imported' subfolder.
+ * Move files that fail into the 'Not imported' subfolder (else leave them).
  */
 move_failures: boolean, 
 /**
- * How long a file must stay unchanged before it is imported.
+ * How long a file must stay unchanged before it is imported (within
+ * [`SETTLE_RANGE_SECONDS`]).
  */
 settle_seconds: number, 
 /**
- * Scan every few seconds instead of using file-system events.
+ * Poll instead of using file-system events.
  */
 poll: boolean, };
 
@@ -492,16 +502,19 @@ export type WatchFailure = { id: number, folder: string,
  */
 path: string, 
 /**
- * Where it is now ('Not imported' subfolder); null when left in place.
+ * Where it is now, in 'Not imported'; null when it was left in place.
  */
 moved_to: string | null, 
 /**
- * "rejected" or "failed".
+ * `rejected` or `failed`.
  */
-outcome: string, reason: string, size_bytes: number | null, 
+outcome: Outcome, reason: string, size_bytes: number | null, 
 /**
  * RFC 3339, UTC.
  */
 at: string, };
 
 export type WatchUpdate = { "event": "folder", path: string, state: FolderState, reason: string | null, } | { "event": "activity", entry: WatchActivity, } | { "event": "runner", running: boolean, error: string | null, } | { "event": "reload" };
+
+/** Settle times a watched folder may have, in seconds (the engine's rule). */
+export const SETTLE_RANGE_SECONDS = [0.1, 3600] as const;
