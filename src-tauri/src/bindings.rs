@@ -24,7 +24,7 @@ use audiovault_engine::sync::{
     RepairOutcome, RepairReport, RepairedChunk, SyncStatus, UnrepairableChunk, UnrepairedTrack,
 };
 use audiovault_engine::vault::PurgeReport;
-use audiovault_engine::verify::{DamagedChunk, DamagedTrack};
+use audiovault_engine::verify::{ChunkDamage, DamagedChunk, DamagedTrack};
 use audiovault_engine::{
     ErrorKind, ExportReport, FileResult, ImportReport, Outcome, Settings, VerifyReport,
 };
@@ -77,6 +77,7 @@ pub fn typescript() -> String {
         Stream,
         FormatStats,
         Stats,
+        ChunkDamage,
         DamagedChunk,
         DamagedTrack,
         VerifyReport,

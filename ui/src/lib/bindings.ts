@@ -141,11 +141,9 @@ unique_bytes: number,
  */
 dedup_saved_bytes: number, chunks: number, quota_bytes: number | null, quota_used_fraction: number | null, by_format: Array<FormatStats>, warnings: Array<string>, };
 
-export type DamagedChunk = { id: string, 
-/**
- * "missing" or "corrupt"
- */
-reason: string, tracks: Array<TrackId>, };
+export type ChunkDamage = "missing" | "corrupt";
+
+export type DamagedChunk = { id: string, reason: ChunkDamage, tracks: Array<TrackId>, };
 
 export type DamagedTrack = { id: TrackId, file_name: string, reason: string, };
 
