@@ -361,7 +361,7 @@ pub async fn import<R: Runtime>(
     let report = blocking(move || {
         let inputs: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
         let options = ImportOptions {
-            source: "app".into(),
+            source: audiovault_engine::ingest::ImportSource::App,
             workers: 0,
         };
         Ok(s.vault.import(

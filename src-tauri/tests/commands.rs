@@ -1014,7 +1014,7 @@ fn devices_on_a_real_remote(shell: &Shell, tmp: &Path) {
         .import(
             &[new_track],
             &ImportOptions {
-                source: "test".into(),
+                source: audiovault_engine::ingest::ImportSource::App,
                 workers: 0,
             },
             &NoProgress,

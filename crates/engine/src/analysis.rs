@@ -287,7 +287,7 @@ mod tests {
         let path = dir.path().join("long.wav");
         std::fs::write(&path, &wav).unwrap();
         let options = ImportOptions {
-            source: "test".into(),
+            source: crate::ingest::ImportSource::Cli,
             workers: 1,
         };
         let imported = vault

@@ -201,7 +201,7 @@ impl Watcher {
         out: &mut Out<'_>,
     ) -> Result<(), WatchError> {
         let options = ImportOptions {
-            source: "watch".into(),
+            source: crate::ingest::ImportSource::Watch,
             ..ImportOptions::default()
         };
         for batch in ready.chunks(self.config.max_batch.max(1)) {
