@@ -2,6 +2,7 @@
 //! touches the disk or the CPU runs on a blocking thread, never on the async
 //! runtime that keeps the window responsive.
 
+use audiovault_engine::ErrorKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,10 +15,14 @@ use base64::Engine as _;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Emitter, Runtime, State};
 
-use crate::dto::{
-    AlbumSummary, ArtistSummary, ExportReport, ImportReport, PurgeReport, SearchPage, SearchQuery,
-    SearchSummary, Settings, Stats, Status, Stream, Track, TrackDetails, VerifyReport, Waveform,
+use audiovault_engine::catalog::{
+    AlbumSummary, ArtistSummary, SearchPage, SearchQuery, SearchSummary, Stats, Track,
 };
+use audiovault_engine::library::{TrackDetails, Waveform};
+use audiovault_engine::vault::PurgeReport;
+use audiovault_engine::{ExportReport, ImportReport, Settings, VerifyReport};
+
+use crate::dto::{Status, Stream};
 use crate::error::{IpcError, IpcResult};
 use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
@@ -34,7 +39,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 ) -> IpcResult<T> {
     tauri::async_runtime::spawn_blocking(work)
         .await
-        .map_err(|e| IpcError::new("app", format!("background work stopped: {e}")))?
+        .map_err(|e| IpcError::new(ErrorKind::App, format!("background work stopped: {e}")))?
 }
 
 pub(crate) fn status(state: &AppState) -> Status {
@@ -142,7 +147,7 @@ pub async fn startup<R: Runtime>(
         if let Ok(p) = std::env::var("AUDIOVAULT_PASSPHRASE") {
             return match locked.unlock(&Passphrase::from_line(p)) {
                 Ok(v) => Ok((Some(v), None)),
-                Err(e) if e.kind() == "catalog_damaged" => Err(e.into()),
+                Err(e) if e.kind() == ErrorKind::CatalogDamaged => Err(e.into()),
                 Err(e) => Ok((None, Some(format!("AUDIOVAULT_PASSPHRASE: {e}")))),
             };
         }
@@ -150,7 +155,7 @@ pub async fn startup<R: Runtime>(
             Ok(Some(v)) => Ok((Some(v), None)),
             Ok(None) => Ok((None, None)),
             // The key is right and the vault is there: only its catalog is not.
-            Err(e) if e.kind() == "catalog_damaged" => Err(e.into()),
+            Err(e) if e.kind() == ErrorKind::CatalogDamaged => Err(e.into()),
             Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Ok((
                 None,
                 Some(format!("No OS keyring is available ({reason}).")),
@@ -164,7 +169,7 @@ pub async fn startup<R: Runtime>(
     .await;
     let (vault, notice) = match outcome {
         Ok(o) => o,
-        Err(e) if e.kind == "catalog_damaged" => {
+        Err(e) if e.kind == ErrorKind::CatalogDamaged => {
             state.set_catalog_damaged(true);
             (None, Some(damaged_notice(&e)))
         }
@@ -188,7 +193,10 @@ pub async fn status_of(state: State<'_, AppState>) -> IpcResult<Status> {
 #[tauri::command]
 pub async fn choose_vault(state: State<'_, AppState>, dir: String) -> IpcResult<Status> {
     if dir.trim().is_empty() {
-        return Err(IpcError::new("invalid", "choose a folder for the vault"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "choose a folder for the vault",
+        ));
     }
     lock_session(&state).await?;
     state.set_dir(PathBuf::from(dir));
@@ -207,10 +215,16 @@ pub async fn create_vault<R: Runtime>(
 ) -> IpcResult<Status> {
     let passphrase = Passphrase::new(passphrase);
     if passphrase.is_empty() {
-        return Err(IpcError::new("invalid", "the passphrase must not be empty"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "the passphrase must not be empty",
+        ));
     }
     if dir.trim().is_empty() {
-        return Err(IpcError::new("invalid", "choose a folder for the vault"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "choose a folder for the vault",
+        ));
     }
     let root = PathBuf::from(dir);
     let create_root = root.clone();
@@ -246,7 +260,7 @@ pub async fn unlock<R: Runtime>(
     .inspect_err(|e| {
         // Said by kind to the unlock form, and kept for the status: the screen
         // offers Check and repair.
-        if e.kind == "catalog_damaged" {
+        if e.kind == ErrorKind::CatalogDamaged {
             state.set_catalog_damaged(true);
         }
     })?;
@@ -271,13 +285,7 @@ pub async fn lock(state: State<'_, AppState>) -> IpcResult<Status> {
 #[tauri::command]
 pub async fn search(state: State<'_, AppState>, query: SearchQuery) -> IpcResult<SearchPage> {
     let s = state.session()?;
-    blocking(move || {
-        let catalog = s.vault.catalog();
-        let mut page: SearchPage = catalog.search(&query.into())?.into();
-        crate::cloud::fill_locations(&catalog, &mut page.tracks)?;
-        Ok(page)
-    })
-    .await
+    blocking(move || Ok(s.vault.search(&query)?)).await
 }
 
 #[tauri::command]
@@ -286,33 +294,13 @@ pub async fn search_summary(
     query: SearchQuery,
 ) -> IpcResult<SearchSummary> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.catalog().search_summary(&query.into())?.into())).await
+    blocking(move || Ok(s.vault.search_summary(&query)?)).await
 }
 
 #[tauri::command]
 pub async fn track_details(state: State<'_, AppState>, id: String) -> IpcResult<TrackDetails> {
     let s = state.session()?;
-    blocking(move || {
-        let id = TrackId(id);
-        let catalog = s.vault.catalog();
-        let track = catalog
-            .track(&id)?
-            .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
-        let other_tags = catalog.other_tags(&id)?;
-        let mut track = [Track::from(track)];
-        crate::cloud::fill_locations(&catalog, &mut track)?;
-        let [track] = track;
-        let mut locations = vec!["local".to_string()];
-        if track.location == crate::dto::TrackLocation::Both {
-            locations.push("cloud".into());
-        }
-        Ok(TrackDetails {
-            track,
-            other_tags,
-            locations,
-        })
-    })
-    .await
+    blocking(move || Ok(s.vault.track_details(&TrackId(id))?)).await
 }
 
 fn data_url(picture: Option<(String, Vec<u8>)>) -> Option<String> {
@@ -351,11 +339,7 @@ pub async fn stream_url(state: State<'_, AppState>, id: String) -> IpcResult<Str
     let s = state.session()?;
     blocking(move || {
         let id = TrackId(id);
-        let track = s
-            .vault
-            .catalog()
-            .track(&id)?
-            .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
+        let track = s.vault.track(&id)?;
         Ok(Stream {
             url: s.stream_url(id.as_str(), STREAM_TTL)?,
             content_type: audiovault_engine::serve::content_type(&track.format).to_string(),
@@ -377,7 +361,7 @@ pub async fn import<R: Runtime>(
     let report = blocking(move || {
         let inputs: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
         let options = ImportOptions {
-            source: "app".into(),
+            source: audiovault_engine::ingest::ImportSource::App,
             workers: 0,
         };
         Ok(s.vault.import(
@@ -391,7 +375,7 @@ pub async fn import<R: Runtime>(
     let _ = app.emit(LIBRARY_CHANGED, ());
     // Import fast, analyse after: waveforms and fingerprints in the background.
     crate::analysis::start(&app);
-    Ok(report.into())
+    Ok(report)
 }
 
 #[tauri::command]
@@ -405,22 +389,13 @@ pub async fn export(
     let job = state.job(&s, JobKind::Local, "export")?;
     blocking(move || {
         let ids: Vec<TrackId> = ids.into_iter().map(TrackId).collect();
-        let mut report = s.vault.export(
+        Ok(s.vault.export(
             &ids,
             &PathBuf::from(dest),
             &ExportOptions::default(),
             &ChannelProgress::new(on_progress),
             &job.token,
-        )?;
-        // A cancel during the last track shows only as that track "failing" with
-        // the reason "cancelled" (the engine looks at the token before each
-        // track): it was cancelled, not broken.
-        if job.token.is_cancelled() {
-            let before = report.failed.len();
-            report.failed.retain(|f| f.reason != "cancelled");
-            report.cancelled |= report.failed.len() != before;
-        }
-        Ok(report.into())
+        )?)
     })
     .await
 }
@@ -453,7 +428,7 @@ pub async fn set_trashed<R: Runtime>(
 #[tauri::command]
 pub async fn stats(state: State<'_, AppState>) -> IpcResult<Stats> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.stats()?.into())).await
+    blocking(move || Ok(s.vault.stats()?)).await
 }
 
 #[tauri::command]
@@ -465,8 +440,7 @@ pub async fn verify(
     let job = state.job(&s, JobKind::Local, "verification")?;
     blocking(move || {
         Ok(s.vault
-            .verify(&ChannelProgress::new(on_progress), &job.token)?
-            .into())
+            .verify(&ChannelProgress::new(on_progress), &job.token)?)
     })
     .await
 }
@@ -509,25 +483,14 @@ pub async fn purge_trash<R: Runtime>(
     })
     .await?;
     let _ = app.emit(LIBRARY_CHANGED, ());
-    Ok(report.into())
+    Ok(report)
 }
 
 /// A track's waveform from the background analysis (pending until it ran).
 #[tauri::command]
 pub async fn waveform(state: State<'_, AppState>, id: String) -> IpcResult<Waveform> {
     let s = state.session()?;
-    blocking(move || {
-        let id = TrackId(id);
-        let catalog = s.vault.catalog();
-        let status = catalog.analysis_status(&id)?;
-        let peaks = if status == "done" {
-            catalog.waveform(&id)?
-        } else {
-            None
-        };
-        Ok(Waveform { status, peaks })
-    })
-    .await
+    blocking(move || Ok(s.vault.waveform(&TrackId(id))?)).await
 }
 
 /// The background analysis's state now (the UI asks once, then follows events).
@@ -563,7 +526,7 @@ pub async fn change_passphrase(
 #[tauri::command]
 pub async fn settings(state: State<'_, AppState>) -> IpcResult<Settings> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.settings()?.into())).await
+    blocking(move || Ok(s.vault.settings()?)).await
 }
 
 /// One import setting ("allowed_extensions", "max_file_size_bytes", "quota_bytes"),
@@ -577,7 +540,7 @@ pub async fn set_setting(
     let s = state.session()?;
     blocking(move || {
         s.vault.set_setting(&key, &value)?;
-        Ok(s.vault.settings()?.into())
+        Ok(s.vault.settings()?)
     })
     .await
 }
@@ -586,30 +549,14 @@ pub async fn set_setting(
 #[tauri::command]
 pub async fn albums(state: State<'_, AppState>) -> IpcResult<Vec<AlbumSummary>> {
     let s = state.session()?;
-    blocking(move || {
-        Ok(s.vault
-            .catalog()
-            .albums()?
-            .into_iter()
-            .map(Into::into)
-            .collect())
-    })
-    .await
+    blocking(move || Ok(s.vault.albums()?)).await
 }
 
 /// The Artists view: every artist of the active tracks.
 #[tauri::command]
 pub async fn artists(state: State<'_, AppState>) -> IpcResult<Vec<ArtistSummary>> {
     let s = state.session()?;
-    blocking(move || {
-        Ok(s.vault
-            .catalog()
-            .artists()?
-            .into_iter()
-            .map(Into::into)
-            .collect())
-    })
-    .await
+    blocking(move || Ok(s.vault.artists()?)).await
 }
 
 /// The tracks of one album (`artist` as the Albums view names it) or, with
@@ -622,14 +569,10 @@ pub async fn group_tracks(
 ) -> IpcResult<Vec<Track>> {
     let s = state.session()?;
     blocking(move || {
-        let catalog = s.vault.catalog();
-        let tracks = match album {
-            Some(album) => catalog.album_tracks(&album, &artist)?,
-            None => catalog.artist_tracks(&artist)?,
-        };
-        let mut tracks: Vec<Track> = tracks.into_iter().map(Into::into).collect();
-        crate::cloud::fill_locations(&catalog, &mut tracks)?;
-        Ok(tracks)
+        Ok(match album {
+            Some(album) => s.vault.album_tracks(&album, &artist)?,
+            None => s.vault.artist_tracks(&artist)?,
+        })
     })
     .await
 }

@@ -12,6 +12,7 @@
 //!   damaged and the vault cannot open: from the passphrase just typed, or the
 //!   remembered key; after a repair that leaves the catalog whole, the vault opens.
 
+use audiovault_engine::ErrorKind;
 use std::path::Path;
 
 use audiovault_engine::doctor::{CheckName, DoctorOptions, DoctorReport};
@@ -65,7 +66,7 @@ fn keys_for(dir: &Path, passphrase: Option<Passphrase>) -> IpcResult<VaultKeys> 
     }
     let needed = |why: &str| {
         IpcError::new(
-            "passphrase_needed",
+            ErrorKind::PassphraseNeeded,
             format!("enter the vault's passphrase to check it{why}"),
         )
     };
@@ -120,7 +121,7 @@ pub async fn repair_vault<R: Runtime>(
         state.open(opened)?;
         start_session(&app);
         return Err(IpcError::new(
-            "busy",
+            ErrorKind::Busy,
             "a cancelled job is still finishing a network request: try the repair again in a moment",
         ));
     }
@@ -143,7 +144,7 @@ pub async fn repair_vault<R: Runtime>(
         }
         Err(e) => {
             let e = IpcError::from(e);
-            let notice = if e.kind == "catalog_damaged" {
+            let notice = if e.kind == ErrorKind::CatalogDamaged {
                 state.set_catalog_damaged(true);
                 damaged_notice(&e)
             } else {
@@ -175,7 +176,7 @@ pub async fn recover<R: Runtime>(
 ) -> IpcResult<Recovery> {
     if state.is_unlocked() {
         return Err(IpcError::new(
-            "invalid",
+            ErrorKind::Invalid,
             "the vault is open: its Health view checks and repairs it",
         ));
     }

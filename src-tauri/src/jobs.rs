@@ -11,6 +11,7 @@
 //! ([`Jobs::close`] moves the epoch on), a command that took the session just
 //! before the lock cannot start its job after it.
 
+use audiovault_engine::ErrorKind;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -95,7 +96,7 @@ impl Jobs {
         }
         if kind == JobKind::Cloud && inner.running.iter().any(|e| e.kind == JobKind::Cloud) {
             return Err(IpcError::new(
-                "busy",
+                ErrorKind::Busy,
                 "another cloud operation is running: wait for it or cancel it",
             ));
         }
@@ -196,7 +197,10 @@ mod tests {
         assert_eq!(jobs.close(), ["push"]);
         assert!(push.token.is_cancelled() && analysis.token.is_cancelled());
         let late = jobs.start(JobKind::Local, "export", Some(e));
-        assert_eq!(late.err().map(|e| e.kind), Some("locked".to_string()));
+        assert_eq!(
+            late.err().map(|e| e.kind),
+            Some(audiovault_engine::ErrorKind::Locked)
+        );
         drop((push, analysis));
         assert_eq!(jobs.running(), 0);
         assert!(
@@ -211,7 +215,10 @@ mod tests {
         let e = Some(jobs.epoch());
         let push = jobs.start(JobKind::Cloud, "push", e).unwrap();
         let busy = jobs.start(JobKind::Cloud, "pull", e);
-        assert_eq!(busy.err().map(|e| e.kind), Some("busy".to_string()));
+        assert_eq!(
+            busy.err().map(|e| e.kind),
+            Some(audiovault_engine::ErrorKind::Busy)
+        );
         let devices = jobs.start(JobKind::CloudRead, "devices", e).unwrap();
         let export = jobs.start(JobKind::Local, "export", e).unwrap();
         jobs.cancel(&[JobKind::Local]);

@@ -281,7 +281,10 @@ mod tests {
         let epoch = state.jobs.epoch();
         assert!(state.begin_lock().finish().released);
         let refused = state.open_in(open(), epoch);
-        assert_eq!(refused.err().map(|e| e.kind), Some("locked".to_string()));
+        assert_eq!(
+            refused.err().map(|e| e.kind),
+            Some(audiovault_engine::ErrorKind::Locked)
+        );
         assert!(!state.is_unlocked() && !state.vault_alive());
         state.open_in(open(), state.jobs.epoch()).unwrap();
         assert!(state.is_unlocked());

@@ -301,7 +301,7 @@ fn the_catalog_cannot_be_read_without_its_key() {
     );
     drop(conn);
     // The engine with another key: an error that says what it means.
-    let err = match audiovault_engine::catalog::Catalog::open(
+    let err = match audiovault_engine::catalog::open_for_tests(
         &db,
         &audiovault_engine::catalog::CatalogKey::random(),
     ) {

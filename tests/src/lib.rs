@@ -959,13 +959,13 @@ impl TestVault {
             .expect("open vault.json")
             .unlock_keys(&audiovault_engine::Passphrase::new(passphrase))
             .expect("unlock")
-            .catalog_key()
+            .catalog_key_for_tests()
     }
 
     /// The vault's catalog, opened with its key but without the vault: a change made
     /// through it is committed without its record (as a writer that does not seal).
     pub fn catalog_behind_the_vaults_back(&self) -> audiovault_engine::catalog::Catalog {
-        audiovault_engine::catalog::Catalog::open(
+        audiovault_engine::catalog::open_for_tests(
             &self.path.join("catalog.db"),
             &self.catalog_key(),
         )

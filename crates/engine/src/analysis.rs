@@ -287,7 +287,7 @@ mod tests {
         let path = dir.path().join("long.wav");
         std::fs::write(&path, &wav).unwrap();
         let options = ImportOptions {
-            source: "test".into(),
+            source: crate::ingest::ImportSource::Cli,
             workers: 1,
         };
         let imported = vault
@@ -301,12 +301,18 @@ mod tests {
             .unwrap();
         assert!(report.cancelled);
         assert_eq!((report.analyzed, report.failed, report.pending), (0, 0, 1));
-        assert_eq!(vault.catalog().analysis_status(&id).unwrap(), "pending");
+        assert_eq!(
+            vault.catalog().analysis_status(&id).unwrap().0,
+            crate::catalog::AnalysisState::Pending
+        );
 
         let report = vault
             .analyze_pending(&NoProgress, &CancelToken::new())
             .unwrap();
         assert_eq!((report.analyzed, report.pending), (1, 0));
-        assert_eq!(vault.catalog().analysis_status(&id).unwrap(), "done");
+        assert_eq!(
+            vault.catalog().analysis_status(&id).unwrap().0,
+            crate::catalog::AnalysisState::Done
+        );
     }
 }

@@ -1653,7 +1653,7 @@ mod tests {
             let _ = fs::remove_file(f.root().join(name));
         }
         let err = f.keys().open().err().unwrap();
-        assert_eq!(err.kind(), "catalog_damaged", "{err}");
+        assert_eq!(err.kind().as_str(), "catalog_damaged", "{err}");
 
         let report = doctor(&f, false);
         assert!(!report.ok);
@@ -1701,7 +1701,11 @@ mod tests {
                 ..DoctorOptions::default()
             };
             let err = f.keys().doctor(&options, &NoKeyring).err();
-            assert_eq!(err.as_ref().map(Error::kind), Some("cancelled"), "{err:?}");
+            assert_eq!(
+                err.as_ref().map(|e| e.kind().as_str()),
+                Some("cancelled"),
+                "{err:?}"
+            );
         }
         assert!(!f.root().join("catalog.db").exists(), "nothing swapped in");
         assert_eq!(fs::read_dir(f.root().join("tmp")).unwrap().count(), 0);
@@ -1722,7 +1726,7 @@ mod tests {
         // taken for a real one by the check on open).
         fs::write(f.root().join("catalog.db-wal"), b"stale log").unwrap();
         let err = f.keys().open().err().unwrap();
-        assert_eq!(err.kind(), "catalog_damaged", "{err}");
+        assert_eq!(err.kind().as_str(), "catalog_damaged", "{err}");
 
         let report = doctor(&f, true);
         assert!(report.ok, "{report:#?}");
@@ -1997,7 +2001,7 @@ mod tests {
         assert!(!json.ok && json.level == Level::Error, "{json:?}");
         assert!(!report.ok);
         assert_eq!(
-            keys.open().err().map(|e| e.kind()),
+            keys.open().err().map(|e| e.kind().as_str()),
             Some("vault_json_forged")
         );
     }

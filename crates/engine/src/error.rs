@@ -65,13 +65,13 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
     #[error(
-        "the passphrase is too weak (strength {score} of 4, at least {min} needed){}{}",
+        "the passphrase is too weak (strength {score} of 4, at least {needed} needed){}{}",
         warning.as_deref().map(|w| format!(": {w}")).unwrap_or_default(),
-        if suggestions.is_empty() { String::new() } else { format!(" {}", suggestions.join(" ")) },
-        min = crate::strength::MIN_SCORE
+        if suggestions.is_empty() { String::new() } else { format!(" {}", suggestions.join(" ")) }
     )]
     WeakPassphrase {
         score: u8,
+        needed: u8,
         warning: Option<String>,
         suggestions: Vec<String>,
     },
@@ -93,33 +93,152 @@ impl Error {
 
     /// A short, stable name for the kind of error, for front ends that switch on it
     /// (the Tauri shell sends `{kind, message}` over IPC).
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NoVault(_) => "no_vault",
-            Error::VaultExists(_) => "vault_exists",
-            Error::FolderNotEmpty(_) => "folder_not_empty",
-            Error::VaultTooNew { .. } => "vault_too_new",
-            Error::BadConfig { .. } => "bad_config",
-            Error::ConfigForged(_) => "vault_json_forged",
-            Error::CatalogDamaged { .. } => "catalog_damaged",
-            Error::Catalog(e) if e.is_damaged() => "catalog_damaged",
-            Error::Catalog(CatalogError::Records(_)) => "records",
-            Error::Catalog(CatalogError::Store(_)) => "store",
-            Error::Io { .. } => "io",
-            Error::Key(KeyError::WrongPassphrase) => "wrong_passphrase",
-            Error::Key(_) => "key",
-            Error::Store(_) => "store",
-            Error::Catalog(_) => "catalog",
-            Error::TrackNotFound(_) => "track_not_found",
-            Error::AmbiguousTrack(_) => "ambiguous_track",
-            Error::Busy(_) => "busy",
-            Error::InvalidSetting { .. } => "invalid_setting",
-            Error::Invalid(_) => "invalid",
+            Error::NoVault(_) => ErrorKind::NoVault,
+            Error::VaultExists(_) => ErrorKind::VaultExists,
+            Error::FolderNotEmpty(_) => ErrorKind::FolderNotEmpty,
+            Error::VaultTooNew { .. } => ErrorKind::VaultTooNew,
+            Error::BadConfig { .. } => ErrorKind::BadConfig,
+            Error::ConfigForged(_) => ErrorKind::VaultJsonForged,
+            Error::CatalogDamaged { .. } => ErrorKind::CatalogDamaged,
+            Error::Catalog(e) if e.is_damaged() => ErrorKind::CatalogDamaged,
+            Error::Catalog(CatalogError::Records(_)) => ErrorKind::Records,
+            Error::Catalog(CatalogError::Store(_)) => ErrorKind::Store,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Key(KeyError::WrongPassphrase) => ErrorKind::WrongPassphrase,
+            Error::Key(_) => ErrorKind::Key,
+            Error::Store(_) => ErrorKind::Store,
+            Error::Catalog(_) => ErrorKind::Catalog,
+            Error::TrackNotFound(_) => ErrorKind::TrackNotFound,
+            Error::AmbiguousTrack(_) => ErrorKind::AmbiguousTrack,
+            Error::Busy(_) => ErrorKind::Busy,
+            Error::InvalidSetting { .. } => ErrorKind::InvalidSetting,
+            Error::Invalid(_) => ErrorKind::Invalid,
             Error::Sync(e) => e.kind(),
-            Error::Cancelled => "cancelled",
-            Error::WeakPassphrase { .. } => "weak_passphrase",
-            Error::WeakKdf { .. } => "weak_kdf",
+            Error::Cancelled => ErrorKind::Cancelled,
+            Error::WeakPassphrase { .. } => ErrorKind::WeakPassphrase,
+            Error::WeakKdf { .. } => ErrorKind::WeakKdf,
         }
+    }
+}
+
+/// What kind of error it is: a short, stable name that front ends switch on (the
+/// app receives `{kind, message}`; the TypeScript side gets this as a union of
+/// the same snake_case strings). The last few are the front ends' own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ErrorKind {
+    NoVault,
+    VaultExists,
+    FolderNotEmpty,
+    VaultTooNew,
+    BadConfig,
+    VaultJsonForged,
+    CatalogDamaged,
+    Records,
+    Store,
+    Io,
+    WrongPassphrase,
+    Key,
+    Catalog,
+    TrackNotFound,
+    AmbiguousTrack,
+    Busy,
+    InvalidSetting,
+    Invalid,
+    Cancelled,
+    RemoteNotConfigured,
+    RemoteNoCredentials,
+    RemoteAccessDenied,
+    RemoteNoSuchBucket,
+    RemoteUnreachable,
+    RemoteWrongRegion,
+    RemoteRetriesExhausted,
+    RemoteObjectMissing,
+    RemoteObjectDamaged,
+    RemoteNoVault,
+    RemoteOtherVault,
+    RemoteNoCatalog,
+    CloneTargetNotEmpty,
+    PassphraseReplaced,
+    RemoteKeyRolledBack,
+    Remote,
+    WatchFolder,
+    WatchFolderOverlapsVault,
+    NotWatched,
+    NothingToWatch,
+    /// The app: the vault is locked (a command that needs it open).
+    Locked,
+    /// The app: the window system failed.
+    App,
+    /// The app: a passphrase must be typed first.
+    PassphraseNeeded,
+    /// The OS keyring could not store or give a secret.
+    KeyringUnavailable,
+    /// A new passphrase below the strength floor (see `strength`).
+    WeakPassphrase,
+    /// KDF parameters below the floor for a new vault.
+    WeakKdf,
+}
+
+impl ErrorKind {
+    /// The snake_case name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NoVault => "no_vault",
+            ErrorKind::VaultExists => "vault_exists",
+            ErrorKind::FolderNotEmpty => "folder_not_empty",
+            ErrorKind::VaultTooNew => "vault_too_new",
+            ErrorKind::BadConfig => "bad_config",
+            ErrorKind::VaultJsonForged => "vault_json_forged",
+            ErrorKind::CatalogDamaged => "catalog_damaged",
+            ErrorKind::Records => "records",
+            ErrorKind::Store => "store",
+            ErrorKind::Io => "io",
+            ErrorKind::WrongPassphrase => "wrong_passphrase",
+            ErrorKind::Key => "key",
+            ErrorKind::Catalog => "catalog",
+            ErrorKind::TrackNotFound => "track_not_found",
+            ErrorKind::AmbiguousTrack => "ambiguous_track",
+            ErrorKind::Busy => "busy",
+            ErrorKind::InvalidSetting => "invalid_setting",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::RemoteNotConfigured => "remote_not_configured",
+            ErrorKind::RemoteNoCredentials => "remote_no_credentials",
+            ErrorKind::RemoteAccessDenied => "remote_access_denied",
+            ErrorKind::RemoteNoSuchBucket => "remote_no_such_bucket",
+            ErrorKind::RemoteUnreachable => "remote_unreachable",
+            ErrorKind::RemoteWrongRegion => "remote_wrong_region",
+            ErrorKind::RemoteRetriesExhausted => "remote_retries_exhausted",
+            ErrorKind::RemoteObjectMissing => "remote_object_missing",
+            ErrorKind::RemoteObjectDamaged => "remote_object_damaged",
+            ErrorKind::RemoteNoVault => "remote_no_vault",
+            ErrorKind::RemoteOtherVault => "remote_other_vault",
+            ErrorKind::RemoteNoCatalog => "remote_no_catalog",
+            ErrorKind::CloneTargetNotEmpty => "clone_target_not_empty",
+            ErrorKind::PassphraseReplaced => "passphrase_replaced",
+            ErrorKind::RemoteKeyRolledBack => "remote_key_rolled_back",
+            ErrorKind::Remote => "remote",
+            ErrorKind::WatchFolder => "watch_folder",
+            ErrorKind::WatchFolderOverlapsVault => "watch_folder_overlaps_vault",
+            ErrorKind::NotWatched => "not_watched",
+            ErrorKind::NothingToWatch => "nothing_to_watch",
+            ErrorKind::Locked => "locked",
+            ErrorKind::App => "app",
+            ErrorKind::PassphraseNeeded => "passphrase_needed",
+            ErrorKind::KeyringUnavailable => "keyring_unavailable",
+            ErrorKind::WeakPassphrase => "weak_passphrase",
+            ErrorKind::WeakKdf => "weak_kdf",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -218,26 +337,26 @@ impl From<crate::keys::KeyError> for SyncError {
 }
 
 impl SyncError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            SyncError::NotConfigured => "remote_not_configured",
-            SyncError::NoCredentials => "remote_no_credentials",
-            SyncError::AccessDenied { .. } => "remote_access_denied",
-            SyncError::NoSuchBucket { .. } => "remote_no_such_bucket",
-            SyncError::Unreachable { .. } => "remote_unreachable",
-            SyncError::WrongRegion { .. } => "remote_wrong_region",
-            SyncError::RetriesExhausted { .. } => "remote_retries_exhausted",
-            SyncError::ObjectNotFound(_) => "remote_object_missing",
-            SyncError::CorruptObject { .. } => "remote_object_damaged",
-            SyncError::NoVaultOnRemote(_) => "remote_no_vault",
-            SyncError::OtherVault { .. } => "remote_other_vault",
-            SyncError::NoCatalogOnRemote => "remote_no_catalog",
-            SyncError::CloneTargetNotEmpty(_) => "clone_target_not_empty",
-            SyncError::InvalidConfig(_) => "invalid_setting",
-            SyncError::PassphraseReplaced => "passphrase_replaced",
-            SyncError::KeyRolledBack { .. } => "remote_key_rolled_back",
-            SyncError::Cancelled => "cancelled",
-            SyncError::Other(_) => "remote",
+            SyncError::NotConfigured => ErrorKind::RemoteNotConfigured,
+            SyncError::NoCredentials => ErrorKind::RemoteNoCredentials,
+            SyncError::AccessDenied { .. } => ErrorKind::RemoteAccessDenied,
+            SyncError::NoSuchBucket { .. } => ErrorKind::RemoteNoSuchBucket,
+            SyncError::Unreachable { .. } => ErrorKind::RemoteUnreachable,
+            SyncError::WrongRegion { .. } => ErrorKind::RemoteWrongRegion,
+            SyncError::RetriesExhausted { .. } => ErrorKind::RemoteRetriesExhausted,
+            SyncError::ObjectNotFound(_) => ErrorKind::RemoteObjectMissing,
+            SyncError::CorruptObject { .. } => ErrorKind::RemoteObjectDamaged,
+            SyncError::NoVaultOnRemote(_) => ErrorKind::RemoteNoVault,
+            SyncError::OtherVault { .. } => ErrorKind::RemoteOtherVault,
+            SyncError::NoCatalogOnRemote => ErrorKind::RemoteNoCatalog,
+            SyncError::CloneTargetNotEmpty(_) => ErrorKind::CloneTargetNotEmpty,
+            SyncError::InvalidConfig(_) => ErrorKind::InvalidSetting,
+            SyncError::PassphraseReplaced => ErrorKind::PassphraseReplaced,
+            SyncError::KeyRolledBack { .. } => ErrorKind::RemoteKeyRolledBack,
+            SyncError::Cancelled => ErrorKind::Cancelled,
+            SyncError::Other(_) => ErrorKind::Remote,
         }
     }
 }

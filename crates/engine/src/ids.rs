@@ -9,6 +9,7 @@ use crate::store::hex;
 /// A track's id: 16 lowercase hex characters (64 random bits), stable across
 /// devices so catalogs can merge.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrackId(pub String);
 
 impl TrackId {

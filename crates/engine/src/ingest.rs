@@ -28,6 +28,7 @@ use crate::vault::{Settings, Vault};
 pub use crate::progress::{FileResult, Outcome};
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     pub job_id: i64,
     pub files: Vec<FileResult>,
@@ -39,10 +40,28 @@ pub struct ImportReport {
     pub warnings: Vec<String>,
 }
 
+/// Who started an import, recorded with its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportSource {
+    #[default]
+    Cli,
+    App,
+    Watch,
+}
+
+impl ImportSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportSource::Cli => "cli",
+            ImportSource::App => "app",
+            ImportSource::Watch => "watch",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// Who started the import, recorded with the job: "cli", "app", "watch".
-    pub source: String,
+    pub source: ImportSource,
     /// Files imported at once; 0 means one per core.
     pub workers: usize,
 }
@@ -50,7 +69,7 @@ pub struct ImportOptions {
 impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
-            source: "cli".into(),
+            source: ImportSource::Cli,
             workers: 0,
         }
     }
@@ -175,7 +194,7 @@ impl Vault {
     ) -> Result<ImportReport> {
         let _lock = self.lock_shared()?;
         let settings = self.settings()?;
-        let job_id = self.catalog().start_import_job(&options.source)?;
+        let job_id = self.catalog().start_import_job(options.source.as_str())?;
         let candidates = scan(inputs);
         progress.queued(
             &candidates

@@ -14,6 +14,7 @@ pub mod export;
 pub mod ids;
 pub mod ingest;
 pub mod keys;
+pub mod library;
 pub mod media;
 mod mutex;
 mod private;
@@ -29,7 +30,7 @@ pub mod watch;
 
 pub use catalog::{Stats, Track, TrackFilter, TrackId, TrackState};
 pub use doctor::{DoctorOptions, DoctorReport};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use export::{ExportOptions, ExportReport};
 pub use ingest::{FileResult, ImportOptions, ImportReport, Outcome};
 pub use keys::{KeyError, KeyStore, OsKeyring};

@@ -52,6 +52,7 @@ pub trait Progress: Send + Sync {
 
 /// What became of one file of an import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Imported,
@@ -72,6 +73,7 @@ impl Outcome {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FileResult {
     pub path: String,
     pub outcome: Outcome,

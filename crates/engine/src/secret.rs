@@ -177,36 +177,55 @@ pub const PASSPHRASE_VAR: &str = "AUDIOVAULT_PASSPHRASE";
 /// The variable a script gives a new passphrase in (`passwd`).
 pub const NEW_PASSPHRASE_VAR: &str = "AUDIOVAULT_NEW_PASSPHRASE";
 
-/// The passphrases the environment held when [`take_env_passphrases`] ran.
-static ENV_SECRETS: std::sync::OnceLock<[Option<Zeroizing<String>>; 2]> =
-    std::sync::OnceLock::new();
+/// The passphrases taken from the environment (see [`take_env_passphrases`]).
+static ENV_SECRETS: std::sync::Mutex<[Option<Zeroizing<String>>; 2]> =
+    std::sync::Mutex::new([None, None]);
 
-/// Reads `AUDIOVAULT_PASSPHRASE` and `AUDIOVAULT_NEW_PASSPHRASE` once and
-/// removes them from the process: their bytes are overwritten where they lie
-/// (so `/proc/<pid>/environ` no longer shows them) and the variables unset (so
-/// no child process inherits them: WebKit's, GStreamer's, a hook's). Both front
-/// ends call it first thing in `main`, before any thread starts (the
-/// environment is not thread-safe to change); later calls do nothing. The values
-/// are then had from [`env_passphrase`] and [`env_new_passphrase`].
-pub fn take_env_passphrases() {
-    ENV_SECRETS.get_or_init(|| [take_var(PASSPHRASE_VAR), take_var(NEW_PASSPHRASE_VAR)]);
+fn env_secrets() -> std::sync::MutexGuard<'static, [Option<Zeroizing<String>>; 2]> {
+    ENV_SECRETS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// `AUDIOVAULT_PASSPHRASE` as it was when the process started (see
-/// [`take_env_passphrases`], which this calls if nothing has yet).
+/// Reads `AUDIOVAULT_PASSPHRASE` and `AUDIOVAULT_NEW_PASSPHRASE` and removes them
+/// from the process: their bytes are overwritten where they lie (so
+/// `/proc/<pid>/environ` no longer shows them) and the variables unset (so no
+/// child process inherits them: WebKit's, GStreamer's, a hook's). Both front
+/// ends call it (through [`protect_process`]) first thing in `main`, before any
+/// thread starts: the environment is not thread-safe to change. A later call
+/// takes only what was set since (a test's `set_var`). The values are then had
+/// from [`env_passphrase`] and [`env_new_passphrase`], until
+/// [`forget_env_passphrases`].
+pub fn take_env_passphrases() {
+    let taken = [take_var(PASSPHRASE_VAR), take_var(NEW_PASSPHRASE_VAR)];
+    let mut stored = env_secrets();
+    for (slot, value) in stored.iter_mut().zip(taken) {
+        if value.is_some() {
+            *slot = value;
+        }
+    }
+}
+
+/// `AUDIOVAULT_PASSPHRASE` as the environment gave it (see
+/// [`take_env_passphrases`], which this runs first).
 pub fn env_passphrase() -> Option<Passphrase> {
     take_env_passphrases();
-    ENV_SECRETS.get()?[0]
+    env_secrets()[0]
         .as_ref()
         .map(|s| Passphrase::from_line(String::clone(s)))
 }
 
-/// `AUDIOVAULT_NEW_PASSPHRASE` as it was when the process started.
+/// `AUDIOVAULT_NEW_PASSPHRASE` as the environment gave it.
 pub fn env_new_passphrase() -> Option<Passphrase> {
     take_env_passphrases();
-    ENV_SECRETS.get()?[1]
+    env_secrets()[1]
         .as_ref()
         .map(|s| Passphrase::from_line(String::clone(s)))
+}
+
+/// Drops (zeroes) the passphrases taken from the environment: the app does once
+/// a vault is open, so after a lock only a typed passphrase or the keyring opens
+/// it again.
+pub fn forget_env_passphrases() {
+    *env_secrets() = [None, None];
 }
 
 fn take_var(name: &str) -> Option<Zeroizing<String>> {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, CatalogError, CatalogKey, Stats, TrackFilter, TrackId};
+use crate::catalog::{Catalog, CatalogError, CatalogKey, Stats, TrackId};
 use crate::error::{Error, Result};
 use crate::keys::{KdfParams, KeyError, KeyStore, MasterKey, WrappedKey, random_array};
 use crate::records::{RecordName, RecordStore};
@@ -357,11 +357,16 @@ impl VaultKeys {
         &self.master
     }
 
-    /// The key of this vault's catalog: what opens `catalog.db` (and what a
-    /// script that must reach the catalog behind the vault's back, a test, hands to
-    /// [`Catalog::open`]).
-    pub fn catalog_key(&self) -> CatalogKey {
+    /// The key of this vault's catalog: what opens `catalog.db`.
+    pub(crate) fn catalog_key(&self) -> CatalogKey {
         CatalogKey::derive(&self.master, &self.config.vault_id)
+    }
+
+    /// The catalog's key for the end-to-end tests (`--features testing`), which
+    /// open the catalog behind the vault's back (`catalog::open_for_tests`).
+    #[cfg(feature = "testing")]
+    pub fn catalog_key_for_tests(&self) -> CatalogKey {
+        self.catalog_key()
     }
 
     /// Whether this key is the one vault.json describes (its key check).
@@ -538,7 +543,7 @@ impl Vault {
 
     /// The vault's own catalog connection. Long batch work opens its own
     /// connections instead, so readers are never blocked behind it.
-    pub fn catalog(&self) -> MutexGuard<'_, Catalog> {
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
         match self.catalog.lock() {
             Ok(g) => g,
             // A panic while holding the lock leaves SQLite consistent (transactions
@@ -782,10 +787,6 @@ impl Vault {
             removed_bytes: gc.removed_bytes,
         })
     }
-
-    pub fn tracks(&self, filter: TrackFilter) -> Result<Vec<crate::catalog::Track>> {
-        Ok(self.catalog().tracks(filter)?)
-    }
 }
 
 /// Refuses a folder that holds a vault or anything else; `Ok(true)` when it exists
@@ -975,6 +976,7 @@ fn lock_file(root: &Path) -> Result<File> {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GcReport {
     pub removed_chunks: u64,
     pub removed_bytes: u64,
@@ -983,6 +985,7 @@ pub struct GcReport {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PurgeReport {
     pub purged_tracks: Vec<TrackId>,
     pub removed_chunks: u64,
@@ -991,6 +994,7 @@ pub struct PurgeReport {
 
 /// User preferences that shape imports. Stored in the catalog's settings table.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Settings {
     pub allowed_extensions: Vec<String>,
     pub max_file_size_bytes: Option<u64>,
@@ -1105,7 +1109,7 @@ mod tests {
             Err(e) => e,
             Ok(_) => panic!("created a vault over the user's files"),
         };
-        assert_eq!(err.kind(), "folder_not_empty", "{err}");
+        assert_eq!(err.kind().as_str(), "folder_not_empty", "{err}");
         assert!(
             err.to_string().contains(&root.display().to_string()),
             "{err}"
@@ -1232,7 +1236,7 @@ mod tests {
                 Err(e) => e,
                 Ok(_) => panic!("a weak passphrase made a vault"),
             };
-            assert_eq!(err.kind(), "weak_passphrase", "{err}");
+            assert_eq!(err.kind().as_str(), "weak_passphrase", "{err}");
             assert!(!dir.path().join("a").exists(), "nothing was made");
             let err = match Vault::create(
                 &dir.path().join("b"),
@@ -1242,7 +1246,7 @@ mod tests {
                 Err(e) => e,
                 Ok(_) => panic!("a weak KDF made a vault"),
             };
-            assert_eq!(err.kind(), "weak_kdf", "{err}");
+            assert_eq!(err.kind().as_str(), "weak_kdf", "{err}");
         });
         let vault = vault(dir.path());
         let before = fs::read(vault.root().join(CONFIG_FILE)).unwrap();
@@ -1253,7 +1257,7 @@ mod tests {
                     &Passphrase::new("aaaaaaaaaaaaaaaa"),
                 )
                 .unwrap_err();
-            assert_eq!(err.kind(), "weak_passphrase", "{err}");
+            assert_eq!(err.kind().as_str(), "weak_passphrase", "{err}");
             vault
                 .replace_passphrase(
                     &Passphrase::new("old pw"),

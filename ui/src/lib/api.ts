@@ -14,7 +14,7 @@ import type {
   RemoteDevices,
   RemoteForm,
   RemoteSettings,
-  RepairReport,
+  RepairOutcome,
   RestoreForm,
   RestoreReport,
   SyncStatus,
@@ -101,7 +101,7 @@ export const api = {
   cancelSync: () => invoke<void>("cancel_sync"),
   restoreFromCloud: (form: RestoreForm, onEvent: (e: ProgressEvent) => void) =>
     invoke<RestoreReport>("restore_from_cloud", { form, onProgress: channel(onEvent) }),
-  repair: (onEvent: (e: ProgressEvent) => void) => invoke<RepairReport>("repair", { onProgress: channel(onEvent) }),
+  repair: (onEvent: (e: ProgressEvent) => void) => invoke<RepairOutcome>("repair", { onProgress: channel(onEvent) }),
   // Health (src-tauri/src/health.rs): the engine's doctor.
   /** Checks the open vault; changes nothing. */
   doctor: () => invoke<DoctorReport>("doctor"),

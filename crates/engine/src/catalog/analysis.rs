@@ -20,6 +20,18 @@ pub struct DuplicateTrack {
     pub size_bytes: u64,
 }
 
+/// Where a track's deep analysis (waveform, fingerprint) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum AnalysisState {
+    /// Not analysed yet (or by an older analyzer): in the queue.
+    Pending,
+    Done,
+    /// The audio could not be decoded; the reason is given beside.
+    Failed,
+}
+
 fn duplicate_track(r: &Row<'_>) -> rusqlite::Result<DuplicateTrack> {
     Ok(DuplicateTrack {
         id: TrackId(r.get(0)?),
@@ -137,8 +149,11 @@ impl Catalog {
         }))
     }
 
-    /// 'pending', 'done' or 'failed: reason'.
-    pub fn analysis_status(&self, id: &TrackId) -> Result<String, CatalogError> {
+    /// Where the track's deep analysis stands, with the decoder's reason when it failed.
+    pub fn analysis_status(
+        &self,
+        id: &TrackId,
+    ) -> Result<(AnalysisState, Option<String>), CatalogError> {
         let row: Option<(String, Option<String>)> = self
             .conn()
             .query_row(
@@ -150,9 +165,9 @@ impl Catalog {
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(match row {
-            None => "pending".into(),
-            Some((s, None)) => s,
-            Some((s, Some(e))) => format!("{s}: {e}"),
+            None => (AnalysisState::Pending, None),
+            Some((s, error)) if s == "failed" => (AnalysisState::Failed, error),
+            Some(_) => (AnalysisState::Done, None),
         })
     }
 

@@ -13,6 +13,7 @@ use super::{Catalog, CatalogError, Track, TrackId};
 const ALBUM_ARTIST: &str = "ifnull(t.album_artist, ifnull(t.artist, ''))";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AlbumSummary {
     /// "" for tracks without an album tag.
     pub album: String,
@@ -25,6 +26,7 @@ pub struct AlbumSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ArtistSummary {
     /// "" for tracks without an artist tag.
     pub artist: String,

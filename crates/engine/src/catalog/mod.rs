@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-pub use analysis::DuplicateTrack;
+pub use analysis::{AnalysisState, DuplicateTrack};
 pub use cipher::CatalogKey;
 pub use groups::*;
 pub use records::SealedRecords;
@@ -144,7 +144,11 @@ pub(crate) fn now_unix_millis() -> i64 {
 
 impl Catalog {
     /// Opens (creating if needed) and migrates the catalog, encrypted under `key`.
-    pub fn open(path: &Path, key: &CatalogKey) -> Result<Self, CatalogError> {
+    /// Crate-private: front ends read the library through `Vault` (see
+    /// `crate::library`) and never write the catalog themselves. The benchmark
+    /// opens one through the `bench` feature, the end-to-end tests through
+    /// `testing`.
+    pub(crate) fn open(path: &Path, key: &CatalogKey) -> Result<Self, CatalogError> {
         Self::open_with(path, key, OpenFlags::default())
     }
 
@@ -424,6 +428,21 @@ pub fn format_time(unix: i64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// For the catalog benchmark only (`--features bench`): a catalog of its own to
+/// fill with synthetic tracks, encrypted as a vault's is (under a random key).
+#[cfg(feature = "bench")]
+pub fn open_for_bench(path: &Path) -> Result<Catalog, CatalogError> {
+    Catalog::open(path, &CatalogKey::random())
+}
+
+/// For the end-to-end tests only (`--features testing`): a vault's catalog opened
+/// with its key but without the vault, so a test can change it behind the vault's
+/// back (a writer that does not seal) or read its pages.
+#[cfg(feature = "testing")]
+pub fn open_for_tests(path: &Path, key: &CatalogKey) -> Result<Catalog, CatalogError> {
+    Catalog::open(path, key)
 }
 
 /// The key of the catalogs unit tests make (one for every test, so a test can

@@ -16,6 +16,7 @@ use super::tracks::{track_columns, track_from_row};
 use super::{Catalog, CatalogError, Track, TrackState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
     #[default]
@@ -69,6 +70,7 @@ impl SortKey {
 
 /// A search: free text plus filters, a sort, and a page.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct SearchQuery {
     pub text: Option<String>,
@@ -93,6 +95,7 @@ pub struct SearchQuery {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchPage {
     pub tracks: Vec<Track>,
     /// Pass as `after` for the next page; null on the last page.
@@ -100,6 +103,7 @@ pub struct SearchPage {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchSummary {
     pub tracks: u64,
     pub duration_seconds: f64,

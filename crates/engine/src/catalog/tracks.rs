@@ -12,6 +12,7 @@ use crate::store::{ChunkId, ChunkStore, hex};
 pub use crate::ids::TrackId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum TrackState {
     Active,
@@ -29,6 +30,7 @@ impl TrackState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Track {
     pub id: TrackId,
     pub sha256: String,
@@ -52,6 +54,8 @@ pub struct Track {
     /// The chunk holding the embedded cover art.
     #[serde(skip)]
     pub artwork_chunk: Option<ChunkId>,
+    /// Set by the vault's read functions (see `crate::library`); `local` as read.
+    pub location: super::remote::TrackLocation,
 }
 
 /// The metadata columns of `tracks` (migration 0003), each named once here: the
@@ -61,6 +65,7 @@ macro_rules! track_metadata {
     ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
         /// What the media module read from the file: technical metadata and tags.
         #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         pub struct TrackMetadata {
             $($(#[$doc])* pub $field: $ty,)*
             pub has_artwork: bool,
@@ -174,6 +179,7 @@ pub enum TrackFilter {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FormatStats {
     pub format: String,
     pub tracks: u64,
@@ -181,6 +187,7 @@ pub struct FormatStats {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Stats {
     /// Active tracks.
     pub tracks: u64,
@@ -250,6 +257,7 @@ pub(crate) fn track_from_row(r: &Row<'_>) -> rusqlite::Result<Track> {
         source_mtime: r.get("source_mtime")?,
         chunk_count: r.get::<_, i64>("chunk_count")? as u64,
         stored_bytes: r.get::<_, i64>("stored_bytes")? as u64,
+        location: Default::default(),
     })
 }
 

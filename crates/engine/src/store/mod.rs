@@ -87,6 +87,13 @@ impl ChunkId {
     }
 }
 
+/// As lowercase hex, wherever a chunk id appears in JSON.
+impl Serialize for ChunkId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
 impl fmt::Display for ChunkId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
@@ -121,15 +128,12 @@ pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// One entry of a track's ordered chunk list.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TrackChunk {
-    #[serde(serialize_with = "ser_chunk_id")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub id: ChunkId,
     pub offset: u64,
     pub length: u64,
-}
-
-fn ser_chunk_id<S: Serializer>(id: &ChunkId, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&id.to_hex())
 }
 
 /// What [`ChunkStore::put`] did.

@@ -48,6 +48,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::catalog::{Activity, CatalogError, TrackId};
+use crate::progress::Outcome;
 use crate::vault::Vault;
 
 pub use runner::Watcher;
@@ -56,11 +57,10 @@ pub use runner::Watcher;
 pub const NOT_IMPORTED_DIR: &str = "Not imported";
 
 pub use crate::catalog::watch::{
-    AfterImport, DEFAULT_SETTLE, KnownFile, KnownStatus, WatchFailure, WatchFolder,
+    AfterImport, DEFAULT_SETTLE, KnownFile, KnownStatus, SETTLE_RANGE_SECONDS, WatchFailure,
+    WatchFolder,
 };
 use crate::catalog::watch::{lossy_opt_path, lossy_path};
-
-/// How long a file's size and mtime must stay unchanged before it is imported.
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -86,15 +86,16 @@ pub enum WatchError {
 
 impl WatchError {
     /// A short, stable name for the kind of error (the `{kind, message}` IPC form).
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
-            WatchError::Folder { .. } => "watch_folder",
+            WatchError::Folder { .. } => ErrorKind::WatchFolder,
             WatchError::ContainsVault { .. } | WatchError::InsideVault { .. } => {
-                "watch_folder_overlaps_vault"
+                ErrorKind::WatchFolderOverlapsVault
             }
-            WatchError::NotWatched(_) => "not_watched",
-            WatchError::NothingToWatch => "nothing_to_watch",
-            WatchError::Catalog(_) => "catalog",
+            WatchError::NotWatched(_) => ErrorKind::NotWatched,
+            WatchError::NothingToWatch => ErrorKind::NothingToWatch,
+            WatchError::Catalog(_) => ErrorKind::Catalog,
             WatchError::Vault(e) => e.kind(),
         }
     }
@@ -133,6 +134,7 @@ impl WatchConfig {
 /// A watched folder's state, as the app's status area shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum FolderState {
     /// File-system events arrive for it.
     Watching,
@@ -143,6 +145,11 @@ pub enum FolderState {
     Unavailable,
     /// The watcher stopped.
     Stopped,
+    /// Disabled in the folder's settings (never reported by the watcher: a
+    /// front end listing stored folders shows it).
+    Off,
+    /// Enabled, and the watcher has not reported on it yet.
+    Starting,
 }
 
 impl FolderState {
@@ -152,6 +159,64 @@ impl FolderState {
             FolderState::Polling => "polling",
             FolderState::Unavailable => "unavailable",
             FolderState::Stopped => "stopped",
+            FolderState::Off => "off",
+            FolderState::Starting => "starting",
+        }
+    }
+}
+
+/// What an event is about, for the lists that show events (the app's activity
+/// list, the CLI's lines, the vault's activity log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ActivityKind {
+    Imported,
+    /// Needed no import (already in the vault).
+    Skipped,
+    /// Rejected or failed: on the 'Not imported' list.
+    NotImported,
+    /// Left alone (not audio, a temporary name).
+    Ignored,
+    /// Not stable yet (still written, held open).
+    Waiting,
+    /// A folder was scanned, or its state changed.
+    Folder,
+    Notice,
+}
+
+impl ActivityKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ActivityKind::Imported => "imported",
+            ActivityKind::Skipped => "skipped",
+            ActivityKind::NotImported => "not imported",
+            ActivityKind::Ignored => "ignored",
+            ActivityKind::Waiting => "waiting",
+            ActivityKind::Folder => "folder",
+            ActivityKind::Notice => "notice",
+        }
+    }
+}
+
+/// An event in words: the one wording the activity log, the CLI and the app
+/// share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventLine {
+    pub kind: ActivityKind,
+    /// The file, or the folder, it is about.
+    pub path: Option<PathBuf>,
+    /// What happened and why.
+    pub message: String,
+    pub track_id: Option<TrackId>,
+}
+
+impl std::fmt::Display for EventLine {
+    /// `imported /in/a.wav: track 0f3c…`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{} {}: {}", self.kind.label(), p.display(), self.message),
+            None => write!(f, "{}: {}", self.kind.label(), self.message),
         }
     }
 }
@@ -211,8 +276,8 @@ pub enum WatchEvent {
     NotImported {
         #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
-        /// "rejected" or "failed", as the import reported it.
-        outcome: String,
+        /// `rejected` or `failed`, as the import reported it.
+        outcome: Outcome,
         reason: String,
         /// Where the file is now; null when it was left in place.
         #[serde(serialize_with = "lossy_opt_path")]
@@ -233,6 +298,100 @@ pub enum WatchEvent {
         folder: Option<PathBuf>,
         message: String,
     },
+}
+
+impl WatchEvent {
+    /// The event in words; `None` for a batch's counts (each file has its own).
+    pub fn describe(&self) -> Option<EventLine> {
+        let line = |kind, path: &Path, message: String| EventLine {
+            kind,
+            path: Some(path.to_path_buf()),
+            message,
+            track_id: None,
+        };
+        let removed = |source_removed: bool| {
+            if source_removed {
+                ", then removed from the folder"
+            } else {
+                ""
+            }
+        };
+        Some(match self {
+            WatchEvent::State {
+                folder,
+                state,
+                reason,
+            } => line(
+                ActivityKind::Folder,
+                folder,
+                match reason {
+                    Some(r) => format!("{}: {r}", state.as_str()),
+                    None => state.as_str().to_string(),
+                },
+            ),
+            WatchEvent::Scanned {
+                folder,
+                files,
+                known,
+            } => line(
+                ActivityKind::Folder,
+                folder,
+                format!("scanned: {files} audio file(s), {known} imported before"),
+            ),
+            WatchEvent::Ignored { path, reason } => {
+                line(ActivityKind::Ignored, path, reason.clone())
+            }
+            WatchEvent::Waiting { path, reason } => {
+                line(ActivityKind::Waiting, path, reason.clone())
+            }
+            WatchEvent::Imported {
+                path,
+                track_id,
+                source_removed,
+                ..
+            } => EventLine {
+                track_id: Some(track_id.clone()),
+                ..line(
+                    ActivityKind::Imported,
+                    path,
+                    format!("track {track_id}{}", removed(*source_removed)),
+                )
+            },
+            WatchEvent::Skipped {
+                path,
+                reason,
+                track_id,
+                source_removed,
+            } => EventLine {
+                track_id: track_id.clone(),
+                ..line(
+                    ActivityKind::Skipped,
+                    path,
+                    format!("{reason}{}", removed(*source_removed)),
+                )
+            },
+            WatchEvent::NotImported {
+                path,
+                reason,
+                moved_to,
+                ..
+            } => line(
+                ActivityKind::NotImported,
+                path,
+                match moved_to {
+                    Some(to) => format!("{reason} (moved to {})", to.display()),
+                    None => reason.clone(),
+                },
+            ),
+            WatchEvent::Batch { .. } => return None,
+            WatchEvent::Notice { folder, message } => EventLine {
+                kind: ActivityKind::Notice,
+                path: folder.clone(),
+                message: message.clone(),
+                track_id: None,
+            },
+        })
+    }
 }
 
 /// Where the watcher's events go. Called on the watcher's thread.
