@@ -25,9 +25,13 @@ use audiovault_engine::sync::{
 };
 use audiovault_engine::vault::PurgeReport;
 use audiovault_engine::verify::{ChunkDamage, DamagedChunk, DamagedTrack};
+use audiovault_engine::strength::Strength;
 use audiovault_engine::{
-    ErrorKind, ExportReport, FileResult, ImportReport, Outcome, Settings, VerifyReport,
+    ErrorKind, ExportReport, FileResult, ImportReport, Notice, NoticeKind, Outcome, Settings,
+    VerifyReport,
 };
+
+use crate::autolock::{AppSettings, LockReason, LockedEvent};
 use ts_rs::{Config, TS};
 
 use crate::cloud::*;
@@ -53,7 +57,13 @@ pub fn typescript() -> String {
         &cfg,
         ErrorKind,
         IpcError,
+        NoticeKind,
+        Notice,
         Status,
+        Strength,
+        AppSettings,
+        LockReason,
+        LockedEvent,
         TrackId,
         TrackState,
         TrackLocation,

@@ -28,8 +28,9 @@ use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
 use crate::state::{AppState, Locked};
 
-/// How long a playback URL stays valid: longer than any track plus a long pause.
-const STREAM_TTL: Duration = Duration::from_secs(12 * 3600);
+/// How long a playback URL stays valid: the engine's choice (minutes; the player
+/// asks for a fresh one past it).
+const STREAM_TTL: Duration = audiovault_engine::serve::URL_TTL;
 
 /// Global notice: the library's contents changed (import, trash, restore, purge).
 pub const LIBRARY_CHANGED: &str = "library-changed";
@@ -50,7 +51,8 @@ pub(crate) fn status(state: &AppState) -> Status {
         default_dir: default_vault_dir().map(|d| d.to_string_lossy().into_owned()),
         exists: dir.join("vault.json").is_file(),
         unlocked: session.is_some(),
-        vault_id: session.map(|s| s.vault.vault_id().to_string()),
+        vault_id: session.as_ref().map(|s| s.vault.vault_id().to_string()),
+        vault_notices: session.map_or_else(Vec::new, |s| s.vault.notices().to_vec()),
         notice: state.notice.lock().ok().and_then(|n| n.clone()),
         catalog_damaged: state.catalog_damaged(),
     }
@@ -144,8 +146,8 @@ pub async fn startup<R: Runtime>(
             Err(Error::NoVault(_)) => return Ok((None, None)),
             Err(e) => return Err(e.into()),
         };
-        if let Ok(p) = std::env::var("AUDIOVAULT_PASSPHRASE") {
-            return match locked.unlock(&Passphrase::from_line(p)) {
+        if let Some(p) = audiovault_engine::secret::env_passphrase() {
+            return match locked.unlock(&p) {
                 Ok(v) => Ok((Some(v), None)),
                 Err(e) if e.kind() == ErrorKind::CatalogDamaged => Err(e.into()),
                 Err(e) => Ok((None, Some(format!("AUDIOVAULT_PASSPHRASE: {e}")))),
@@ -340,9 +342,13 @@ pub async fn stream_url(state: State<'_, AppState>, id: String) -> IpcResult<Str
     blocking(move || {
         let id = TrackId(id);
         let track = s.vault.track(&id)?;
+        let expires = std::time::SystemTime::now() + STREAM_TTL;
         Ok(Stream {
             url: s.stream_url(id.as_str(), STREAM_TTL)?,
             content_type: audiovault_engine::serve::content_type(&track.format).to_string(),
+            expires_at_ms: expires
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
         })
     })
     .await
@@ -575,4 +581,40 @@ pub async fn group_tracks(
         })
     })
     .await
+}
+
+/// How hard a passphrase is to guess, as the engine judges it (zxcvbn): the
+/// strength meter's only source. New vaults and passphrase changes need a score
+/// of 3 (`weak_passphrase` otherwise).
+#[tauri::command]
+pub async fn passphrase_strength(
+    passphrase: String,
+) -> IpcResult<audiovault_engine::strength::Strength> {
+    let p = Passphrase::new(passphrase);
+    blocking(move || Ok(audiovault_engine::strength::estimate(&p))).await
+}
+
+/// This device's app settings (the idle time before the vault locks itself).
+#[tauri::command]
+pub async fn app_settings(
+    auto: State<'_, crate::autolock::AutoLock>,
+) -> IpcResult<crate::autolock::AppSettings> {
+    Ok(auto.settings())
+}
+
+/// Sets the idle time after which the vault locks itself, in seconds.
+#[tauri::command]
+pub async fn set_auto_lock(
+    auto: State<'_, crate::autolock::AutoLock>,
+    seconds: u64,
+) -> IpcResult<crate::autolock::AppSettings> {
+    auto.set_auto_lock_seconds(seconds)
+        .map_err(|e| IpcError::new(ErrorKind::InvalidSetting, e))
+}
+
+/// The window saw input, or audio plays: the idle clock starts again.
+#[tauri::command]
+pub async fn activity(auto: State<'_, crate::autolock::AutoLock>) -> IpcResult<()> {
+    auto.touch();
+    Ok(())
 }

@@ -24,6 +24,8 @@ pub struct Status {
     /// The last unlock (by hand, or by itself at start) found the catalog missing
     /// or damaged: the unlock screen offers Check and repair (`recover`).
     pub catalog_damaged: bool,
+    /// What the open vault asks the user to know (its folder readable by others…).
+    pub vault_notices: Vec<audiovault_engine::Notice>,
 }
 
 /// A signed, expiring URL on the loopback playback server.
@@ -31,6 +33,10 @@ pub struct Status {
 pub struct Stream {
     pub url: String,
     pub content_type: String,
+    /// When the URL stops working (unix milliseconds): the player asks for a new
+    /// one before a seek or a resume past it.
+    #[ts(type = "number")]
+    pub expires_at_ms: u64,
 }
 
 /// The background analysis (waveforms, fingerprints) as the status line shows it.

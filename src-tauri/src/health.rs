@@ -61,8 +61,8 @@ fn keys_for(dir: &Path, passphrase: Option<Passphrase>) -> IpcResult<VaultKeys> 
     if let Some(p) = passphrase.filter(|p| !p.is_empty()) {
         return Ok(locked.unlock_keys(&p)?);
     }
-    if let Ok(p) = std::env::var("AUDIOVAULT_PASSPHRASE") {
-        return Ok(locked.unlock_keys(&Passphrase::from_line(p))?);
+    if let Some(p) = audiovault_engine::secret::env_passphrase() {
+        return Ok(locked.unlock_keys(&p)?);
     }
     let needed = |why: &str| {
         IpcError::new(

@@ -2,6 +2,7 @@
 //! translate UI calls into engine calls; the engine does the work.
 
 pub mod analysis;
+pub mod autolock;
 pub mod bindings;
 pub mod cloud;
 pub mod commands;
@@ -22,6 +23,7 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
     Builder::<R>::new()
         .manage(state)
         .manage(cloud::CloudState::default())
+        .manage(autolock::AutoLock::default())
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::status_of,
@@ -51,6 +53,10 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::albums,
             commands::artists,
             commands::group_tracks,
+            commands::passphrase_strength,
+            commands::app_settings,
+            commands::set_auto_lock,
+            commands::activity,
             watching::commands::watch_status,
             watching::commands::watch_add_folder,
             watching::commands::watch_update_folder,
@@ -81,6 +87,7 @@ pub fn run() {
             if let Some(window) = app.get_webview_window("main") {
                 window_state::manage(&window);
             }
+            autolock::start(app.handle());
             Ok(())
         })
         .build(tauri::generate_context!("../tauri.conf.json"));

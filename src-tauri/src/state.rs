@@ -191,6 +191,9 @@ impl AppState {
         epoch: u64,
     ) -> IpcResult<()> {
         let session = Session::new(vault, epoch)?;
+        // A passphrase the environment gave opened a vault once; after a lock,
+        // only a typed one (or the keyring) opens it again.
+        audiovault_engine::secret::forget_env_passphrases();
         *guard(&self.last_vault) = Arc::downgrade(&session.vault);
         *slot = Some(Arc::new(session));
         self.set_catalog_damaged(false);
@@ -263,12 +266,10 @@ mod tests {
     #[test]
     fn a_vault_reopened_after_a_lock_stays_locked() {
         let dir = tempfile::tempdir().unwrap();
-        let options = audiovault_engine::CreateOptions {
-            kdf_memory_kib: 1024,
-            kdf_iterations: 1,
-            ..Default::default()
-        };
-        let pass = audiovault_engine::Passphrase::new("pw");
+        // The default KDF and a passphrase the strength floor accepts: no variable
+        // to lift it in a test binary whose threads read the environment.
+        let options = audiovault_engine::CreateOptions::default();
+        let pass = audiovault_engine::Passphrase::new("velvet tundra lantern 93 orchard");
         let root = dir.path().join("vault");
         drop(Vault::create(&root, &pass, &options).unwrap());
         let open = || {

@@ -72,6 +72,14 @@ impl Shell {
     }
 
     /// The error's `kind`, after checking the error has the IPC shape.
+    /// The error a command answers (it must fail).
+    fn err(&self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args) {
+            Ok(v) => panic!("{cmd} should have failed, answered {v}"),
+            Err(e) => e,
+        }
+    }
+
     fn err_kind(&self, cmd: &str, args: Value) -> String {
         match self.invoke(cmd, args) {
             Ok(v) => panic!("{cmd} should have failed, answered {v}"),
@@ -252,6 +260,8 @@ fn every_command_through_the_mock_runtime() {
     // SAFETY: this test binary has one test, so no other thread reads the environment.
     unsafe {
         std::env::remove_var("AUDIOVAULT_PASSPHRASE");
+        // Short test passphrases and fast KDFs: the strength floor lifted (tests only).
+        std::env::set_var("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1");
     }
     let tmp = tempfile::tempdir().expect("a temporary folder");
     let vault = tmp.path().join("vault");
@@ -283,6 +293,46 @@ fn every_command_through_the_mock_runtime() {
         shell.err_kind("choose_vault", json!({ "dir": "  " })),
         "invalid"
     );
+
+    // --- passphrase strength: the engine's estimate, and its floor -------------------
+    let weak = shell.ok("passphrase_strength", json!({ "passphrase": "Password1!" }));
+    assert_eq!(weak["acceptable"], false, "{weak}");
+    assert!(weak["score"].as_u64().unwrap() < 3, "{weak}");
+    assert!(
+        weak["warning"].as_str().is_some() || !weak["suggestions"].as_array().unwrap().is_empty(),
+        "{weak}"
+    );
+    let strong = shell.ok(
+        "passphrase_strength",
+        json!({ "passphrase": "velvet tundra lantern 93 orchard" }),
+    );
+    assert_eq!(strong["acceptable"], true, "{strong}");
+    // Without the variable a weak one makes no vault; with it (as below) it does.
+    // SAFETY: one test in this binary.
+    unsafe {
+        std::env::remove_var("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE");
+    }
+    let refused = shell.err(
+        "create_vault",
+        json!({ "dir": vault, "passphrase": "correct horse", "rememberKey": false }),
+    );
+    assert_eq!(refused["kind"], "weak_passphrase", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("too weak"),
+        "{refused}"
+    );
+    assert!(!vault.join("vault.json").exists());
+    unsafe {
+        std::env::set_var("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1");
+    }
+
+    // --- the idle time: a setting of this device -------------------------------------
+    let app_settings = shell.ok("app_settings", json!({}));
+    assert_eq!(app_settings["auto_lock_seconds"], 900, "15 minutes by default");
+    assert_eq!(shell.err_kind("set_auto_lock", json!({ "seconds": 0 })), "invalid_setting");
+    let app_settings = shell.ok("set_auto_lock", json!({ "seconds": 600 }));
+    assert_eq!(app_settings["auto_lock_seconds"], 600);
+    shell.ok("activity", json!({}));
 
     // --- create, import ----------------------------------------------------------------
     let status = shell.ok(

@@ -146,6 +146,8 @@ fn app_envs(
         vec![
             ("AUDIOVAULT_AUTOMATION_PICK_FOLDER", p(exported.clone())),
             ("AUDIOVAULT_VAULT", p(vault.to_path_buf())),
+            // Short test passphrases: the strength floor is lifted (tests only).
+            ("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()),
             ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".into()),
             ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".into()),
             ("XDG_CONFIG_HOME", p(home.join("config"))),

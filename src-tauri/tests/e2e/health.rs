@@ -50,6 +50,8 @@ fn health_and_repair_end_to_end() {
     let p = |p: PathBuf| p.to_string_lossy().into_owned();
     let envs = vec![
         ("AUDIOVAULT_VAULT", p(vault.clone())),
+        // Short test passphrases: the strength floor is lifted (tests only).
+        ("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()),
         ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
         ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
         ("XDG_CONFIG_HOME", p(home.join("config"))),
@@ -71,7 +73,7 @@ fn health_and_repair_end_to_end() {
 }
 
 /// Six seconds of a tone with a title tag, made by ffmpeg (format by extension).
-fn tone(path: &Path, title: &str, hz: u32) -> Result<()> {
+pub(super) fn tone(path: &Path, title: &str, hz: u32) -> Result<()> {
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
         .arg("-i")

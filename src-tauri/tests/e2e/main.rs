@@ -13,6 +13,7 @@
 mod cloud;
 mod driver;
 mod health;
+mod security;
 mod watch;
 
 use std::collections::HashMap;
@@ -310,6 +311,8 @@ fn desktop_app_end_to_end() {
             exported.to_string_lossy().into_owned(),
         ),
         ("AUDIOVAULT_VAULT", vault.to_string_lossy().into_owned()),
+        // Short test passphrases: the strength floor is lifted (tests only).
+        ("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()),
         ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
         ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
         // The app's own settings, caches and keyring lookups stay in the sandbox.

@@ -51,6 +51,8 @@ fn watched_folder_end_to_end() {
             inbox.to_string_lossy().into_owned(),
         ),
         ("AUDIOVAULT_VAULT", vault.to_string_lossy().into_owned()),
+        // Short test passphrases: the strength floor is lifted (tests only).
+        ("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()),
         ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
         ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
         (

@@ -18,6 +18,8 @@ import type {
   RestoreForm,
   RestoreReport,
   SyncStatus,
+  AppSettings,
+  Strength,
   ExportReport,
   ImportReport,
   IpcError,
@@ -87,6 +89,13 @@ export const api = {
   artists: () => invoke<ArtistSummary[]>("artists"),
   /** One album's tracks (album and its artist as listed), or with album null one artist's. */
   groupTracks: (album: string | null, artist: string) => invoke<Track[]>("group_tracks", { album, artist }),
+  /** The engine's estimate of a passphrase (zxcvbn): the strength meter's only source. */
+  passphraseStrength: (passphrase: string) => invoke<Strength>("passphrase_strength", { passphrase }),
+  /** This device's app settings (the idle time before the vault locks itself). */
+  appSettings: () => invoke<AppSettings>("app_settings"),
+  setAutoLock: (seconds: number) => invoke<AppSettings>("set_auto_lock", { seconds }),
+  /** Input in the window, or audio playing: the idle clock starts again. */
+  activity: () => invoke<void>("activity"),
   /** The native folder dialog, asked from the shell (automation can answer it). */
   pickFolder: (title: string) => invoke<string | null>("pick_folder", { title }),
   // Cloud sync (src-tauri/src/cloud.rs). A secret only ever goes to the shell.
@@ -113,6 +122,24 @@ export const api = {
   recover: (passphrase: string | null, repair: boolean, rememberKey: boolean) =>
     invoke<Recovery>("recover", { passphrase, repair, rememberKey }),
 };
+
+/**
+ * Calls `report` at most once per `ms` (the first call at once): input in the
+ * window tells the shell about activity without a call per mouse move.
+ */
+export function throttle(report: () => void, ms: number, now: () => number = Date.now): () => void {
+  let last = -Infinity;
+  return () => {
+    const t = now();
+    if (t - last >= ms) {
+      last = t;
+      report();
+    }
+  };
+}
+
+/** Tells the shell the window is in use (throttled; errors are of no interest: locked is idle). */
+export const reportActivity = throttle(() => void api.activity().catch(() => {}), 5000);
 
 /** An error for a notification: the message, and its kind as the detail. */
 export function errorDetail(e: unknown): string {

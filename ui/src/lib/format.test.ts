@@ -10,7 +10,6 @@ import {
   formatRate,
   formatTotalDuration,
   lockingLine,
-  passphraseStrength,
   plural,
 } from "./format";
 
@@ -51,12 +50,6 @@ describe("format", () => {
     expect(displayTitle({ title: "Song", file_name: "a.mp3" })).toBe("Song");
     expect(displayTitle({ title: null, file_name: "My Take.flac" })).toBe("My Take");
     expect(displayTitle({ title: "  ", file_name: ".hidden" })).toBe(".hidden");
-  });
-  it("passphrase strength grows with length and variety", () => {
-    expect(passphraseStrength("").score).toBe(0);
-    expect(passphraseStrength("abc").label).toBe("Weak");
-    expect(passphraseStrength("correct horse battery staple").score).toBeGreaterThanOrEqual(3);
-    expect(passphraseStrength("Tr0ub4dor&3-xyz!").score).toBeGreaterThanOrEqual(3);
   });
   it("eta", () => {
     expect(eta(0, 100, 1)).toBeNull();

@@ -60,17 +60,6 @@ export function plural(n: number, word: string): string {
   return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
 }
 
-/** A rough passphrase strength hint from length and character variety. */
-export function passphraseStrength(p: string): { score: 0 | 1 | 2 | 3 | 4; label: string } {
-  if (p.length === 0) return { score: 0, label: "" };
-  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^A-Za-z0-9]/].filter((r) => r.test(p)).length;
-  const words = p.trim().split(/\s+/).length;
-  let bits = p.length * Math.log2(Math.max(10, classes * 16));
-  if (words >= 4) bits = Math.max(bits, words * 11);
-  const score = bits < 40 ? 1 : bits < 60 ? 2 : bits < 80 ? 3 : 4;
-  return { score, label: ["", "Weak", "Fair", "Good", "Strong"][score] };
-}
-
 /** A track's display title: its tag, else the file name without extension. */
 export function displayTitle(t: { title: string | null; file_name: string }): string {
   if (t.title && t.title.trim()) return t.title;

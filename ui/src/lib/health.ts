@@ -25,6 +25,8 @@ export function checkTitle(name: CheckName): string {
       return "Remote";
     case "unmerged_manifests":
       return "Other devices";
+    case "permissions":
+      return "Private folder";
     default:
       return unreachable(name);
   }
@@ -41,6 +43,8 @@ export function repairTitle(action: RepairAction): string {
       return "Leftover records removed";
     case "orphan_chunks_removed":
       return "Orphan chunk files removed";
+    case "permissions_tightened":
+      return "Files and folders made private";
     default:
       return unreachable(action);
   }

@@ -1,6 +1,6 @@
 // Playback: one <audio> element fed with signed URLs from the engine's loopback
 // server. Formats the web view cannot play are named, never failed silently.
-import { api, errorMessage, type Track } from "./api";
+import { api, errorMessage, reportActivity, type Track } from "./api";
 
 export class Player {
   track = $state<Track | null>(null);
@@ -15,6 +15,10 @@ export class Player {
   audio: HTMLAudioElement | null = null;
   #lastTime = 0;
   #lastProgress = 0;
+  /** When the current URL stops working (unix ms); the engine's URLs live minutes. */
+  #expiresAt = 0;
+  /** The URL an expiry was already recovered from (once per URL). */
+  #recovered: string | null = null;
 
   /** `neighbour(t, +1)` is the track after t in the current list. */
   constructor(private neighbour: (t: Track, step: 1 | -1) => Track | null) {}
@@ -24,6 +28,8 @@ export class Player {
     audio.volume = this.volume;
     audio.addEventListener("timeupdate", () => {
       this.time = audio.currentTime;
+      // Audio playing is activity: the vault does not lock under the music.
+      if (!audio.paused) reportActivity();
       if (audio.currentTime !== this.#lastTime) {
         this.#lastTime = audio.currentTime;
         this.#lastProgress = Date.now();
@@ -49,6 +55,13 @@ export class Player {
     });
     audio.addEventListener("error", () => {
       if (!this.track) return;
+      // A request met an expired URL (GStreamer asks again on a seek, a resume
+      // after a long pause, a reconnect): a fresh URL, at the same place, once.
+      if (needsFreshUrl(this.#expiresAt, Date.now()) && this.#recovered !== audio.src) {
+        this.#recovered = audio.src;
+        void this.#reload(this.time, this.playing || !audio.paused);
+        return;
+      }
       const code = audio.error?.code;
       this.error =
         code === 4
@@ -88,6 +101,7 @@ export class Player {
         return;
       }
       audio.src = stream.url;
+      this.#expiresAt = stream.expires_at_ms;
       await audio.play();
     } catch (e) {
       if (isInterruption(e)) return;
@@ -110,15 +124,45 @@ export class Player {
   toggle(): void {
     const audio = this.audio;
     if (!audio || !this.track) return;
-    if (audio.paused)
+    if (audio.paused) {
+      // Resumed after the URL expired: a fresh one first.
+      if (needsFreshUrl(this.#expiresAt, Date.now())) {
+        void this.#reload(audio.currentTime, true);
+        return;
+      }
       void audio.play().catch((e) => {
         if (!isInterruption(e)) this.error = errorMessage(e);
       });
-    else audio.pause();
+    } else audio.pause();
   }
 
   seek(seconds: number): void {
-    if (this.audio && Number.isFinite(seconds)) this.audio.currentTime = Math.max(0, seconds);
+    if (!this.audio || !Number.isFinite(seconds)) return;
+    // A seek is a new request: past the URL's life it needs a fresh URL.
+    if (this.track && needsFreshUrl(this.#expiresAt, Date.now())) {
+      void this.#reload(Math.max(0, seconds), !this.audio.paused);
+      return;
+    }
+    this.audio.currentTime = Math.max(0, seconds);
+  }
+
+  /** The same track from a fresh URL, at `at` seconds, playing if `play`. */
+  async #reload(at: number, play: boolean): Promise<void> {
+    const audio = this.audio;
+    const track = this.track;
+    if (!audio || !track) return;
+    try {
+      const stream = await api.streamUrl(track.id);
+      if (this.track?.id !== track.id) return;
+      audio.src = stream.url;
+      this.#expiresAt = stream.expires_at_ms;
+      this.error = null;
+      audio.currentTime = at;
+      if (play) await audio.play();
+    } catch (e) {
+      if (isInterruption(e)) return;
+      if (this.track?.id === track.id) this.error = `Playback failed: ${errorMessage(e)}`;
+    }
   }
 
   setVolume(v: number): void {
@@ -143,6 +187,14 @@ export class Player {
     this.peaks = null;
     this.playing = false;
   }
+}
+
+/**
+ * Whether a URL that expires at `expiresAtMs` needs replacing before a new
+ * request (a margin for the request's own way to the server).
+ */
+export function needsFreshUrl(expiresAtMs: number, nowMs: number): boolean {
+  return expiresAtMs > 0 && nowMs >= expiresAtMs - 15_000;
 }
 
 /** How long a playing stream may stand still before the player says so. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canPlay, isInterruption } from "./player.svelte";
+import { canPlay, isInterruption, needsFreshUrl } from "./player.svelte";
+import { throttle } from "./api";
 
 describe("canPlay", () => {
   it("accepts a type the web view knows by another name", () => {
@@ -17,5 +18,32 @@ describe("isInterruption", () => {
     expect(isInterruption(new Error("network"))).toBe(false);
     expect(isInterruption("AbortError")).toBe(false);
     expect(isInterruption(null)).toBe(false);
+  });
+});
+
+describe("needsFreshUrl", () => {
+  it("asks for a new URL shortly before the old one expires, never without one", () => {
+    const exp = 1_000_000;
+    expect(needsFreshUrl(exp, exp - 60_000)).toBe(false);
+    expect(needsFreshUrl(exp, exp - 10_000)).toBe(true);
+    expect(needsFreshUrl(exp, exp + 1)).toBe(true);
+    expect(needsFreshUrl(0, exp)).toBe(false);
+  });
+});
+
+describe("throttle", () => {
+  it("reports at once, then at most once per period", () => {
+    let t = 0;
+    let calls = 0;
+    const report = throttle(() => calls++, 5000, () => t);
+    report();
+    report();
+    expect(calls).toBe(1);
+    t = 4999;
+    report();
+    expect(calls).toBe(1);
+    t = 5000;
+    report();
+    expect(calls).toBe(2);
   });
 });

@@ -1,0 +1,268 @@
+//! A lock that locks, in the real window: a weak passphrase is refused with the
+//! engine's reason (no variable lifts it here), "Remember" is off by default; then,
+//! with a short idle time set, the window shows the unlock form by itself and a
+//! playback URL taken before the lock no longer plays (connection refused or 403);
+//! and a `PrepareForSleep(true)` signal on a private D-Bus (the app's system bus
+//! for this test) locks too.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::driver::{Result, Session, TauriDriver};
+use super::{KEY_ENTER, LONG, SHORT, Shots, click_row, emit, rows, step, type_into};
+
+const STRONG: &str = "velvet tundra lantern 93 orchard";
+
+/// A private bus (the session configuration, on a socket of its own), killed on drop.
+struct PrivateBus {
+    child: Child,
+    address: String,
+}
+
+impl PrivateBus {
+    fn start() -> Result<PrivateBus> {
+        let mut child = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("dbus-daemon: {e}"))?;
+        let mut out = child.stdout.take().ok_or("dbus-daemon's stdout")?;
+        let mut address = String::new();
+        let mut byte = [0u8; 1];
+        while out.read(&mut byte).map_err(|e| e.to_string())? == 1 && byte[0] != b'\n' {
+            address.push(byte[0] as char);
+        }
+        if address.is_empty() {
+            return Err("dbus-daemon printed no address".into());
+        }
+        Ok(PrivateBus { child, address })
+    }
+
+    /// logind's signal that the machine is about to sleep.
+    fn prepare_for_sleep(&self) -> Result<()> {
+        let status = Command::new("dbus-send")
+            .arg(format!("--address={}", self.address))
+            .args([
+                "--type=signal",
+                "/org/freedesktop/login1",
+                "org.freedesktop.login1.Manager.PrepareForSleep",
+                "boolean:true",
+            ])
+            .status()
+            .map_err(|e| format!("dbus-send: {e}"))?;
+        if !status.success() {
+            return Err(format!("dbus-send: {status}"));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PrivateBus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_lock_that_locks_end_to_end() {
+    if std::env::var("AUDIOVAULT_E2E").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: the desktop e2e suite runs with AUDIOVAULT_E2E=1 (scripts/test-app sets it)"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let artifacts = std::env::var_os("AUDIOVAULT_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("e2e-artifacts"));
+    fs::create_dir_all(&artifacts).expect("artifacts dir");
+    let shots = Shots { dir: artifacts };
+    let vault = tmp.path().join("vault");
+    let music = tmp.path().join("music");
+    fs::create_dir_all(&music).expect("music folder");
+    super::health::tone(&music.join("Locked Harbour.flac"), "Locked Harbour", 392)
+        .expect("a fixture");
+    let bus = PrivateBus::start().expect("a private D-Bus");
+    let home = tmp.path().join("home");
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
+    let p = |p: PathBuf| p.to_string_lossy().into_owned();
+    // No AUDIOVAULT_ALLOW_WEAK_PASSPHRASE: the floor holds here.
+    let envs = vec![
+        ("AUDIOVAULT_VAULT", p(vault.clone())),
+        ("DBUS_SYSTEM_BUS_ADDRESS", bus.address.clone()),
+        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
+        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
+        ("XDG_CONFIG_HOME", p(home.join("config"))),
+        ("XDG_CACHE_HOME", p(home.join("cache"))),
+        ("XDG_DATA_HOME", p(home.join("data"))),
+    ];
+    let driver = TauriDriver::start(&envs).expect("tauri-driver");
+    let session = driver.session(&app).expect("WebDriver session");
+    let outcome = run(&session, &shots, &vault, &music, &bus);
+    if let Err(e) = &outcome {
+        let _ = shots.take(&session, "security-failure");
+        eprintln!("e2e failed: {e}");
+    }
+    let _ = session.delete();
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+/// Calls a shell command from the page, as the UI does.
+fn invoke(s: &Session, command: &str, args: Value) -> Result<Value> {
+    let v = s.exec_async(
+        "const [cmd, args, done] = arguments;
+         window.__TAURI_INTERNALS__.invoke(cmd, args)
+           .then((r) => done({ ok: r === undefined ? null : r }), (e) => done({ err: e }));",
+        vec![json!(command), args],
+    )?;
+    match v.get("ok") {
+        Some(ok) => Ok(ok.clone()),
+        None => Err(format!("{command} failed: {v}")),
+    }
+}
+
+/// What a GET of a playback URL gets: `Some(status)`, or `None` when the
+/// connection is refused or closed without an answer.
+fn fetch(url: &str) -> Option<u16> {
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest.split_at(rest.find('/')?);
+    let mut c = TcpStream::connect_timeout(&host.parse().ok()?, Duration::from_secs(2)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    c.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nRange: bytes=0-15\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .ok()?;
+    let mut head = [0u8; 12];
+    c.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// Plays the first track and returns the URL the player was given.
+fn play_and_take_url(s: &Session) -> Result<String> {
+    let first = rows(s)?
+        .first()
+        .and_then(|r| r["id"].as_str().map(str::to_owned))
+        .ok_or("no track row")?;
+    click_row(s, &first)?;
+    let grid = s.find("[data-testid=track-grid]")?;
+    s.send_keys(&grid, KEY_ENTER)?;
+    s.wait(LONG, "a playback URL", || {
+        let src = s.exec(
+            "return document.querySelector('[data-testid=audio]').currentSrc || null;",
+            vec![],
+        )?;
+        Ok(src.as_str().filter(|u| u.starts_with("http://127.0.0.1:")).map(str::to_owned))
+    })
+}
+
+fn pause(s: &Session) -> Result<()> {
+    s.exec("document.querySelector('[data-testid=audio]').pause();", vec![])?;
+    Ok(())
+}
+
+fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path, bus: &PrivateBus) -> Result<()> {
+    step("security: a weak passphrase is refused with the engine's reason");
+    s.wait_for("[data-testid=vault-dir]", LONG)?;
+    let remember = s.find("[data-testid=remember]")?;
+    if s.property(&remember, "checked")? != json!(false) {
+        return Err("\"Remember on this device\" is on by default".into());
+    }
+    type_into(s, "[data-testid=passphrase]", "Password1!")?;
+    // The meter is the engine's estimate: weak, with its reason.
+    let hint = s.wait_for("[data-testid=strength-hint]", SHORT)?;
+    let hint_text = s.text(&hint)?;
+    if !hint_text.to_lowercase().contains("common") {
+        return Err(format!("the meter gives the estimator's reason: {hint_text}"));
+    }
+    let meter = s.find("[data-testid=strength]")?;
+    let score = s.exec("return arguments[0].dataset.score;", vec![meter.to_json()])?;
+    if !matches!(score.as_str(), Some("0" | "1" | "2")) {
+        return Err(format!("Password1! scored {score}"));
+    }
+    type_into(s, "[data-testid=passphrase-repeat]", "Password1!")?;
+    let create = s.find("[data-testid=create]")?;
+    s.click(&create)?;
+    let error = s.wait(SHORT, "the refusal", || {
+        let e = s.exec(
+            "const e = document.querySelector('p.error[role=alert]');
+             return e ? e.textContent : null;",
+            vec![],
+        )?;
+        Ok(e.as_str().map(str::to_owned))
+    })?;
+    if !error.contains("too weak") {
+        return Err(format!("the refusal says why: {error}"));
+    }
+    if vault.join("vault.json").exists() {
+        return Err("a vault was made with a weak passphrase".into());
+    }
+    shots.take(s, "security-01-weak-refused")?;
+
+    step("security: a strong passphrase makes the vault");
+    type_into(s, "[data-testid=passphrase]", STRONG)?;
+    type_into(s, "[data-testid=passphrase-repeat]", STRONG)?;
+    s.click(&s.find("[data-testid=create]")?)?;
+    s.wait_for("[data-testid=empty]", LONG)?;
+    emit(
+        s,
+        "tauri://drag-drop",
+        json!({"paths": [music.to_string_lossy()], "position": {"x": 400, "y": 300}}),
+    )?;
+    s.wait_for("[data-testid=import-summary]", LONG)?;
+    s.wait(LONG, "the imported track", || Ok((!rows(s)?.is_empty()).then_some(())))?;
+
+    step("security: idle, the vault locks itself and the old URL dies");
+    let url = play_and_take_url(s)?;
+    if !matches!(fetch(&url), Some(200 | 206)) {
+        return Err(format!("the URL plays before the lock: {:?}", fetch(&url)));
+    }
+    pause(s)?;
+    invoke(s, "set_auto_lock", json!({"seconds": 3}))?;
+    let started = Instant::now();
+    s.wait_for("[data-testid=unlock-form]", Duration::from_secs(20))?;
+    let after = started.elapsed();
+    eprintln!("  locked {:.1} s after the idle time was set to 3 s", after.as_secs_f64());
+    let notice = s.text(&s.wait_for("[data-testid=unlock-notice]", SHORT)?)?;
+    if !notice.contains("without activity") {
+        return Err(format!("the unlock form says why: {notice}"));
+    }
+    match fetch(&url) {
+        None | Some(403) => {}
+        other => return Err(format!("a URL taken before the lock answered {other:?}")),
+    }
+    shots.take(s, "security-02-idle-locked")?;
+
+    step("security: PrepareForSleep on the system bus locks too");
+    invoke(s, "set_auto_lock", json!({"seconds": 900}))?;
+    type_into(s, "[data-testid=passphrase]", STRONG)?;
+    s.click(&s.find("[data-testid=unlock]")?)?;
+    s.wait(LONG, "the library again", || Ok((!rows(s)?.is_empty()).then_some(())))?;
+    let url = play_and_take_url(s)?;
+    if !matches!(fetch(&url), Some(200 | 206)) {
+        return Err("the new URL plays".into());
+    }
+    bus.prepare_for_sleep()?;
+    s.wait_for("[data-testid=unlock-form]", Duration::from_secs(20))?;
+    let notice = s.text(&s.wait_for("[data-testid=unlock-notice]", SHORT)?)?;
+    if !notice.contains("sleep") {
+        return Err(format!("the unlock form says why: {notice}"));
+    }
+    match fetch(&url) {
+        None | Some(403) => {}
+        other => return Err(format!("a URL taken before the sleep lock answered {other:?}")),
+    }
+    shots.take(s, "security-03-sleep-locked")?;
+    Ok(())
+}
