@@ -6,6 +6,8 @@
 //! when that file is stale. Secrets never appear here (a passphrase only travels
 //! UI → shell, as a command argument).
 
+pub mod watch;
+
 use serde::Serialize;
 use ts_rs::TS;
 
