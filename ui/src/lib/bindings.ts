@@ -28,7 +28,15 @@ export type TrackState = "active" | "trashed";
 
 export type TrackLocation = "local" | "both";
 
-export type TrackMetadata = { container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, metadata_error: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, };
+export type TrackMetadata = { container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, metadata_error: string | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, 
+/**
+ * From the date tag, else from the year tag.
+ */
+year: number | null, 
+/**
+ * The date as written ("1999", "1999-05-02"), else the year.
+ */
+date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, };
 
 export type TrackChunk = { id: string, offset: number, length: number, };
 
@@ -56,7 +64,15 @@ stored_bytes: number, source_path: string | null,
 /**
  * Set by the vault's read functions (see `crate::library`); `local` as read.
  */
-location: TrackLocation, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, metadata_error: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, };
+location: TrackLocation, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, metadata_error: string | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, 
+/**
+ * From the date tag, else from the year tag.
+ */
+year: number | null, 
+/**
+ * The date as written ("1999", "1999-05-02"), else the year.
+ */
+date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, };
 
 export type Tag = { key: string, value: string, };
 
@@ -90,7 +106,15 @@ stored_bytes: number, source_path: string | null,
 /**
  * Set by the vault's read functions (see `crate::library`); `local` as read.
  */
-location: TrackLocation, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, year: number | null, date: string | null, genre: string | null, composer: string | null, comment: string | null, metadata_error: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, };
+location: TrackLocation, container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, metadata_error: string | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, 
+/**
+ * From the date tag, else from the year tag.
+ */
+year: number | null, 
+/**
+ * The date as written ("1999", "1999-05-02"), else the year.
+ */
+date: string | null, genre: string | null, composer: string | null, comment: string | null, has_artwork: boolean, artwork_mime: string | null, artwork_size: number | null, };
 
 export type SearchPage = { tracks: Array<Track>, 
 /**
