@@ -20,51 +20,17 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Emitter, Manager, Runtime};
-use ts_rs::TS;
+use tauri::{AppHandle, Manager, Runtime};
 
-use crate::dto::Status;
+pub use crate::dto::{AppSettings, LockReason, LockedEvent};
+use crate::session::{lock_notice, lock_session, set_notice, status};
 use crate::state::AppState;
 
-/// The app's own settings (this device's, not the vault's): `settings.json` in
-/// the app's config folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct AppSettings {
-    /// Lock after this many seconds without activity.
-    #[ts(type = "number")]
-    pub auto_lock_seconds: u64,
-}
-
-impl Default for AppSettings {
-    fn default() -> Self {
-        AppSettings {
-            auto_lock_seconds: DEFAULT_AUTO_LOCK.as_secs(),
-        }
-    }
-}
-
-pub const DEFAULT_AUTO_LOCK: Duration = Duration::from_secs(15 * 60);
+pub const DEFAULT_AUTO_LOCK: Duration = Duration::from_secs(crate::dto::DEFAULT_AUTO_LOCK_SECONDS);
 /// The range the setting accepts (the UI offers minutes; the tests use seconds).
 pub const MIN_AUTO_LOCK_SECONDS: u64 = 2;
 pub const MAX_AUTO_LOCK_SECONDS: u64 = 24 * 3600;
 const FILE: &str = "settings.json";
-
-/// Why the app locked by itself: the unlock form says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum LockReason {
-    Idle,
-    Sleep,
-    SessionLocked,
-}
-
-/// The `vault-locked` event: why, and the status after the lock.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct LockedEvent {
-    pub reason: LockReason,
-    pub status: Status,
-}
 
 /// What the auto-lock keeps between commands.
 pub struct AutoLock {
@@ -149,7 +115,7 @@ pub fn lock_now<R: Runtime>(app: &AppHandle<R>, reason: LockReason) {
     if !state.is_unlocked() {
         return;
     }
-    let locked = tauri::async_runtime::block_on(crate::commands::lock_session(&state));
+    let locked = tauri::async_runtime::block_on(lock_session(&state));
     let why = match reason {
         LockReason::Idle => {
             let s = app.state::<AutoLock>().settings().auto_lock_seconds;
@@ -162,16 +128,16 @@ pub fn lock_now<R: Runtime>(app: &AppHandle<R>, reason: LockReason) {
         LockReason::Sleep => "Locked: the computer went to sleep.".to_string(),
         LockReason::SessionLocked => "Locked with the desktop session.".to_string(),
     };
-    let notice = match locked.as_ref().ok().and_then(crate::commands::lock_notice) {
+    let notice = match locked.as_ref().ok().and_then(lock_notice) {
         Some(stopped) => format!("{why} {stopped}"),
         None => why,
     };
-    crate::commands::set_notice(&state, Some(notice));
-    let _ = app.emit(
-        "vault-locked",
+    set_notice(&state, Some(notice));
+    crate::events::vault_locked(
+        app,
         LockedEvent {
             reason,
-            status: crate::commands::status(&state),
+            status: status(&state),
         },
     );
 }
@@ -270,7 +236,10 @@ mod tests {
         auto.load(path.clone());
         assert_eq!(auto.settings().auto_lock_seconds, 15 * 60);
         assert!(auto.set_auto_lock_seconds(1).is_err());
-        assert!(auto.set_auto_lock_seconds(MAX_AUTO_LOCK_SECONDS + 1).is_err());
+        assert!(
+            auto.set_auto_lock_seconds(MAX_AUTO_LOCK_SECONDS + 1)
+                .is_err()
+        );
         auto.set_auto_lock_seconds(300).unwrap();
         let again = AutoLock::default();
         again.load(path);

@@ -22,14 +22,14 @@ use audiovault_engine::sync::{
 use audiovault_engine::{Passphrase, Vault};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
 
-use crate::commands::{LIBRARY_CHANGED, blocking, lock_session, remember, set_notice, status};
 use crate::dto::Status;
 use crate::error::{IpcError, IpcResult};
 use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
+use crate::session::{blocking, lock_session, remember, set_notice, status};
 use crate::state::AppState;
 
 /// Uploads and downloads at once when the remote is first set up (the CLI's default).
@@ -265,7 +265,7 @@ pub async fn push<R: Runtime>(
     .await?;
     // Tracks now also in the cloud (and maybe merged from another device): the
     // library changes.
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     if report.merged.tracks_added > 0 {
         crate::analysis::start(&app);
     }
@@ -293,7 +293,7 @@ pub async fn pull<R: Runtime>(
         Ok(report)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     crate::analysis::start(&app);
     Ok(report)
 }
@@ -398,7 +398,7 @@ pub async fn restore_from_cloud<R: Runtime>(
     set_notice(&state, notice);
     state.open(vault)?;
     crate::analysis::start(&app);
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     Ok(RestoreReport {
         status: status(&state),
         pull: report,
@@ -426,6 +426,6 @@ pub async fn repair<R: Runtime>(
         )?)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     Ok(report)
 }

@@ -9,11 +9,10 @@ use std::time::Duration;
 use audiovault_engine::keys::KeyError;
 use audiovault_engine::{
     Error, ExportOptions, ImportOptions, LockedVault, OsKeyring, Passphrase, TrackId, Vault,
-    default_vault_dir,
 };
 use base64::Engine as _;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
 use audiovault_engine::catalog::{
     AlbumSummary, ArtistSummary, SearchPage, SearchQuery, SearchSummary, Stats, Track,
@@ -26,108 +25,14 @@ use crate::dto::{Status, Stream};
 use crate::error::{IpcError, IpcResult};
 use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
-use crate::state::{AppState, Locked};
+use crate::session::{
+    blocking, damaged_notice, lock_notice, lock_session, remember, set_notice, status,
+};
+use crate::state::AppState;
 
 /// How long a playback URL stays valid: the engine's choice (minutes; the player
 /// asks for a fresh one past it).
 const STREAM_TTL: Duration = audiovault_engine::serve::URL_TTL;
-
-/// Global notice: the library's contents changed (import, trash, restore, purge).
-pub const LIBRARY_CHANGED: &str = "library-changed";
-
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> IpcResult<T> + Send + 'static,
-) -> IpcResult<T> {
-    tauri::async_runtime::spawn_blocking(work)
-        .await
-        .map_err(|e| IpcError::new(ErrorKind::App, format!("background work stopped: {e}")))?
-}
-
-pub(crate) fn status(state: &AppState) -> Status {
-    let dir = state.dir();
-    let session = state.session().ok();
-    Status {
-        vault_dir: dir.to_string_lossy().into_owned(),
-        default_dir: default_vault_dir().map(|d| d.to_string_lossy().into_owned()),
-        exists: dir.join("vault.json").is_file(),
-        unlocked: session.is_some(),
-        vault_id: session.as_ref().map(|s| s.vault.vault_id().to_string()),
-        vault_notices: session.map_or_else(Vec::new, |s| s.vault.notices().to_vec()),
-        notice: state.notice.lock().ok().and_then(|n| n.clone()),
-        catalog_damaged: state.catalog_damaged(),
-    }
-}
-
-/// What the unlock screen says when the catalog cannot be opened; the engine's
-/// message (which names the file and the reason) follows.
-pub(crate) fn damaged_notice(e: &IpcError) -> String {
-    format!(
-        "The library's catalog cannot be opened: {} Check and repair rebuilds it from the vault's sealed records.",
-        e.message
-    )
-}
-
-pub(crate) fn set_notice(state: &AppState, notice: Option<String>) {
-    if let Ok(mut n) = state.notice.lock() {
-        *n = notice;
-    }
-}
-
-/// Locks the open vault (if any) and returns once nothing holds it: every job
-/// cancelled, the playback server stopped, then a wait (off the async runtime)
-/// for the jobs to let go of the vault.
-pub(crate) async fn lock_session(state: &AppState) -> IpcResult<Locked> {
-    let locking = state.begin_lock();
-    let locked = blocking(move || Ok(locking.finish())).await?;
-    if !locked.waited_for.is_empty() || !locked.released {
-        // How long a lock takes with work in flight, and what it waited for.
-        eprintln!(
-            "audiovault: locked in {:.2} s, waiting for {:?}{}",
-            locked.waited.as_secs_f64(),
-            locked.waited_for,
-            if locked.released {
-                ""
-            } else {
-                " (still stopping)"
-            }
-        );
-    }
-    Ok(locked)
-}
-
-/// What the unlock screen says after a lock that stopped work.
-pub(crate) fn lock_notice(locked: &Locked) -> Option<String> {
-    if locked.stopped.is_empty() && locked.released {
-        return None;
-    }
-    let names: Vec<String> = locked.stopped.iter().map(|l| format!("the {l}")).collect();
-    let what = match names.as_slice() {
-        [] => "background work".to_string(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    };
-    let verb = if names.len() > 1 { "were" } else { "was" };
-    Some(if locked.released {
-        format!(
-            "Locked: {what} {verb} cancelled. Nothing was lost; start it again after unlocking."
-        )
-    } else {
-        format!(
-            "Locked: {what} {verb} cancelled and is still finishing a network request; it lets go of the vault as soon as that ends."
-        )
-    })
-}
-
-/// Remembers the key in the OS keyring; a note for the UI when that is not possible.
-pub(crate) fn remember(vault: &Vault) -> Option<String> {
-    match vault.remember_key(&OsKeyring) {
-        Ok(()) => None,
-        Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Some(format!(
-            "No OS keyring is available ({reason}): the vault will ask for its passphrase."
-        )),
-        Err(e) => Some(format!("The key could not be remembered: {e}")),
-    }
-}
 
 /// The first call of the UI: opens the vault without asking when it can
 /// (`AUDIOVAULT_PASSPHRASE`, then the OS keyring), and says where things stand.
@@ -378,7 +283,7 @@ pub async fn import<R: Runtime>(
         )?)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     // Import fast, analyse after: waveforms and fingerprints in the background.
     crate::analysis::start(&app);
     Ok(report)
@@ -427,7 +332,7 @@ pub async fn set_trashed<R: Runtime>(
         Ok(s.vault.set_trashed(&ids, trashed)?)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     Ok(n)
 }
 
@@ -488,7 +393,7 @@ pub async fn purge_trash<R: Runtime>(
         Ok(s.vault.purge(None)?)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     Ok(report)
 }
 

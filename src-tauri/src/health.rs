@@ -19,15 +19,13 @@ use audiovault_engine::doctor::{CheckName, DoctorOptions, DoctorReport};
 use audiovault_engine::keys::KeyError;
 use audiovault_engine::{CancelToken, Error, LockedVault, OsKeyring, Passphrase, VaultKeys};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
 
-use crate::commands::{
-    LIBRARY_CHANGED, blocking, damaged_notice, lock_session, remember, set_notice, status,
-};
 use crate::dto::Status;
 use crate::error::{IpcError, IpcResult};
 use crate::jobs::JobKind;
+use crate::session::{blocking, damaged_notice, lock_session, remember, set_notice, status};
 use crate::state::AppState;
 
 /// A repair's outcome: what doctor found and did, and where the app stands
@@ -153,7 +151,7 @@ pub async fn repair_vault<R: Runtime>(
             set_notice(&state, Some(notice));
         }
     }
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     // Doctor's own error (cancelled, busy…) once the session is back; when it
     // is not, the UI finds the vault locked and shows the unlock screen.
     Ok(Recovery {
@@ -209,7 +207,7 @@ pub async fn recover<R: Runtime>(
         state.open_in(vault, epoch)?;
         set_notice(&state, notice);
         start_session(&app);
-        let _ = app.emit(LIBRARY_CHANGED, ());
+        crate::events::library_changed(&app);
     } else if notice.is_some() {
         set_notice(&state, notice);
     }

@@ -61,7 +61,7 @@ pub struct AppState {
     /// A note for the UI from the last automatic unlock attempt, or the last lock.
     pub notice: Mutex<Option<String>>,
     /// The background analysis runner.
-    pub analysis: Arc<crate::analysis::Analysis>,
+    pub analysis: Arc<crate::analysis::AnalysisRunner>,
     /// The watched folders' watcher.
     pub watching: Arc<crate::watching::Watching>,
     /// The last unlock found the catalog missing or damaged (kind

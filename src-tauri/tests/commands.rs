@@ -314,7 +314,7 @@ fn every_command_through_the_mock_runtime() {
     }
     let refused = shell.err(
         "create_vault",
-        json!({ "dir": vault, "passphrase": "correct horse", "rememberKey": false }),
+        json!({ "dir": vault, "passphrase": "Password1!", "rememberKey": false }),
     );
     assert_eq!(refused["kind"], "weak_passphrase", "{refused}");
     assert!(
@@ -328,8 +328,14 @@ fn every_command_through_the_mock_runtime() {
 
     // --- the idle time: a setting of this device -------------------------------------
     let app_settings = shell.ok("app_settings", json!({}));
-    assert_eq!(app_settings["auto_lock_seconds"], 900, "15 minutes by default");
-    assert_eq!(shell.err_kind("set_auto_lock", json!({ "seconds": 0 })), "invalid_setting");
+    assert_eq!(
+        app_settings["auto_lock_seconds"], 900,
+        "15 minutes by default"
+    );
+    assert_eq!(
+        shell.err_kind("set_auto_lock", json!({ "seconds": 0 })),
+        "invalid_setting"
+    );
     let app_settings = shell.ok("set_auto_lock", json!({ "seconds": 600 }));
     assert_eq!(app_settings["auto_lock_seconds"], 600);
     shell.ok("activity", json!({}));
@@ -705,7 +711,8 @@ fn doctor_and_repair(shell: &Shell, vault: &Path) {
             "records",
             "disk_space",
             "keyring",
-            "vault_json"
+            "vault_json",
+            "permissions"
         ],
         "no remote is set up yet: {report}"
     );

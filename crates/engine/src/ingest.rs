@@ -681,7 +681,7 @@ pub(crate) fn catalog_metadata(info: MediaInfo) -> CatalogMetadata {
         .artwork
         .filter(|a| !a.data.is_empty() && a.data.len() <= 4 * 1024 * 1024)
         .map(|a| (a.mime_type, a.data));
-    let meta = TrackMetadata {
+    let mut meta = TrackMetadata {
         container: info.container,
         codec: info.codec,
         duration_seconds: info.duration_seconds,
@@ -690,24 +690,13 @@ pub(crate) fn catalog_metadata(info: MediaInfo) -> CatalogMetadata {
         channels: info.channels,
         bitrate: info.bitrate,
         decodable: Some(info.decodable),
-        title: t.title,
-        artist: t.artist,
-        album: t.album,
-        album_artist: t.album_artist,
-        track_number: t.track_number,
-        track_total: t.track_total,
-        disc_number: t.disc_number,
-        disc_total: t.disc_total,
-        year: t.year,
-        date: t.date,
-        genre: t.genre,
-        composer: t.composer,
-        comment: t.comment,
         has_artwork: artwork.is_some(),
         artwork_mime: artwork.as_ref().map(|a| a.0.clone()),
         artwork_size: artwork.as_ref().map(|a| a.1.len() as u64),
         metadata_error: info.metadata_error,
+        ..TrackMetadata::default()
     };
+    crate::media::copy_tag_fields!(meta, t);
     CatalogMetadata {
         meta,
         other_tags: t.other,

@@ -6,7 +6,6 @@
 //! only type with operations that need the key.
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -165,17 +164,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id(),
         hex(&suffix)
     ));
-    let result = (|| {
-        let mut f = crate::private::create_new(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::io(path, e))
+    crate::store::durable::put_via_temp(&tmp, path, bytes, crate::store::durable::Flush::Now)
+        .map_err(|(_, e)| Error::io(path, e))
 }
 
 /// Removes `vault.json` temp files that a writer killed mid-write left in the vault

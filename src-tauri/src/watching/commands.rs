@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use audiovault_engine::watch::{WatchError, WatchFailure, WatchFolder};
 use tauri::{AppHandle, Runtime, State};
 
-use super::dto::{WatchStatus, WatchUpdate};
 use super::send;
-use crate::commands::blocking;
+use crate::dto::watch::{WatchStatus, WatchUpdate};
 use crate::error::{IpcError, IpcResult};
+use crate::session::blocking;
 use crate::state::AppState;
 
 impl From<WatchError> for IpcError {

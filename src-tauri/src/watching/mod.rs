@@ -9,7 +9,6 @@
 //! that opens later asks once (`watch_status`) and then follows the events.
 
 pub mod commands;
-pub mod dto;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,15 +17,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use audiovault_engine::watch::{WatchConfig, WatchEvent, WatchEvents, Watcher};
 use audiovault_engine::{CancelToken, Vault};
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
-use crate::commands::LIBRARY_CHANGED;
+use crate::dto::watch::{WatchActivity, WatchStatus, WatchUpdate, WatchedFolder};
 use crate::jobs::JobKind;
 use crate::state::AppState;
 use audiovault_engine::watch::{ActivityKind, EventLine, FolderState};
-use dto::{WatchActivity, WatchStatus, WatchUpdate, WatchedFolder};
-
-pub const WATCH_UPDATE: &str = "watch-update";
 
 /// Activity entries kept for the UI (older ones are in the vault's activity log).
 const KEEP_ACTIVITY: usize = 500;
@@ -147,7 +143,7 @@ fn watching<R: Runtime>(app: &AppHandle<R>) -> Arc<Watching> {
 
 fn send<R: Runtime>(app: &AppHandle<R>, update: WatchUpdate) {
     // A closed window is not the watcher's concern.
-    let _ = app.emit(WATCH_UPDATE, update);
+    crate::events::watch_update(app, update);
 }
 
 /// Starts watching the open vault's enabled folders, replacing a run in
@@ -321,7 +317,7 @@ impl<R: Runtime> WatchEvents for Sink<R> {
                 }
             }
             WatchEvent::Batch { imported, .. } if *imported > 0 => {
-                let _ = self.app.emit(LIBRARY_CHANGED, ());
+                crate::events::library_changed(&self.app);
                 crate::analysis::start(&self.app);
             }
             _ => {}

@@ -194,6 +194,7 @@ fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path) -> Result<()> {
             "disk_space",
             "keyring",
             "vault_json",
+            "permissions",
         ]
     {
         return Err(format!("the Health view lists {names:?}"));
@@ -206,7 +207,7 @@ fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path) -> Result<()> {
         return Err(format!("a healthy vault's {c} check is {st}: {detail}"));
     }
     let summary = s.text(&s.find("[data-testid=health-summary]")?)?;
-    if summary != "The vault is whole: all 6 checks passed." {
+    if summary != "The vault is whole: all 7 checks passed." {
         return Err(format!("the Health view's summary: {summary:?}"));
     }
     let repair = s.find("[data-testid=health-repair]")?;
@@ -230,9 +231,26 @@ fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path) -> Result<()> {
         "health: an orphan chunk file is a warning; Repair (asked first) removes it, the vault stays open",
     );
     let orphan = vault.join("chunks/ee/ee").join("ee".repeat(32));
-    fs::create_dir_all(orphan.parent().unwrap_or(vault))
-        .and_then(|()| fs::write(&orphan, b"no chunk of any track"))
-        .map_err(|e| format!("{}: {e}", orphan.display()))?;
+    // Planted private (as the vault writes its own files), so that the repair
+    // has only the orphan to mend, not the permissions too.
+    let plant = || -> std::io::Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        let dir = orphan.parent().unwrap_or(vault);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        let parent = dir.parent().unwrap_or(vault);
+        fs::set_permissions(parent, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&orphan)?;
+        std::io::Write::write_all(&mut f, b"no chunk of any track")
+    };
+    plant().map_err(|e| format!("{}: {e}", orphan.display()))?;
     s.click(&s.find("[data-testid=health-check-again]")?)?;
     wait_health(s, 3)?;
     let shown = checks(s)?;

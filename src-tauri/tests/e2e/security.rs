@@ -48,7 +48,7 @@ impl PrivateBus {
     /// logind's signal that the machine is about to sleep.
     fn prepare_for_sleep(&self) -> Result<()> {
         let status = Command::new("dbus-send")
-            .arg(format!("--address={}", self.address))
+            .arg(format!("--bus={}", self.address))
             .args([
                 "--type=signal",
                 "/org/freedesktop/login1",
@@ -140,8 +140,10 @@ fn fetch(url: &str) -> Option<u16> {
     let mut c = TcpStream::connect_timeout(&host.parse().ok()?, Duration::from_secs(2)).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     c.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nRange: bytes=0-15\r\nConnection: close\r\n\r\n")
-            .as_bytes(),
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nRange: bytes=0-15\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
     )
     .ok()?;
     let mut head = [0u8; 12];
@@ -163,12 +165,18 @@ fn play_and_take_url(s: &Session) -> Result<String> {
             "return document.querySelector('[data-testid=audio]').currentSrc || null;",
             vec![],
         )?;
-        Ok(src.as_str().filter(|u| u.starts_with("http://127.0.0.1:")).map(str::to_owned))
+        Ok(src
+            .as_str()
+            .filter(|u| u.starts_with("http://127.0.0.1:"))
+            .map(str::to_owned))
     })
 }
 
 fn pause(s: &Session) -> Result<()> {
-    s.exec("document.querySelector('[data-testid=audio]').pause();", vec![])?;
+    s.exec(
+        "document.querySelector('[data-testid=audio]').pause();",
+        vec![],
+    )?;
     Ok(())
 }
 
@@ -184,7 +192,9 @@ fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path, bus: &PrivateBus)
     let hint = s.wait_for("[data-testid=strength-hint]", SHORT)?;
     let hint_text = s.text(&hint)?;
     if !hint_text.to_lowercase().contains("common") {
-        return Err(format!("the meter gives the estimator's reason: {hint_text}"));
+        return Err(format!(
+            "the meter gives the estimator's reason: {hint_text}"
+        ));
     }
     let meter = s.find("[data-testid=strength]")?;
     let score = s.exec("return arguments[0].dataset.score;", vec![meter.to_json()])?;
@@ -221,7 +231,9 @@ fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path, bus: &PrivateBus)
         json!({"paths": [music.to_string_lossy()], "position": {"x": 400, "y": 300}}),
     )?;
     s.wait_for("[data-testid=import-summary]", LONG)?;
-    s.wait(LONG, "the imported track", || Ok((!rows(s)?.is_empty()).then_some(())))?;
+    s.wait(LONG, "the imported track", || {
+        Ok((!rows(s)?.is_empty()).then_some(()))
+    })?;
 
     step("security: idle, the vault locks itself and the old URL dies");
     let url = play_and_take_url(s)?;
@@ -233,7 +245,10 @@ fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path, bus: &PrivateBus)
     let started = Instant::now();
     s.wait_for("[data-testid=unlock-form]", Duration::from_secs(20))?;
     let after = started.elapsed();
-    eprintln!("  locked {:.1} s after the idle time was set to 3 s", after.as_secs_f64());
+    eprintln!(
+        "  locked {:.1} s after the idle time was set to 3 s",
+        after.as_secs_f64()
+    );
     let notice = s.text(&s.wait_for("[data-testid=unlock-notice]", SHORT)?)?;
     if !notice.contains("without activity") {
         return Err(format!("the unlock form says why: {notice}"));
@@ -248,7 +263,9 @@ fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path, bus: &PrivateBus)
     invoke(s, "set_auto_lock", json!({"seconds": 900}))?;
     type_into(s, "[data-testid=passphrase]", STRONG)?;
     s.click(&s.find("[data-testid=unlock]")?)?;
-    s.wait(LONG, "the library again", || Ok((!rows(s)?.is_empty()).then_some(())))?;
+    s.wait(LONG, "the library again", || {
+        Ok((!rows(s)?.is_empty()).then_some(()))
+    })?;
     let url = play_and_take_url(s)?;
     if !matches!(fetch(&url), Some(200 | 206)) {
         return Err("the new URL plays".into());
@@ -261,7 +278,11 @@ fn run(s: &Session, shots: &Shots, vault: &Path, music: &Path, bus: &PrivateBus)
     }
     match fetch(&url) {
         None | Some(403) => {}
-        other => return Err(format!("a URL taken before the sleep lock answered {other:?}")),
+        other => {
+            return Err(format!(
+                "a URL taken before the sleep lock answered {other:?}"
+            ));
+        }
     }
     shots.take(s, "security-03-sleep-locked")?;
     Ok(())

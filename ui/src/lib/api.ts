@@ -39,6 +39,7 @@ import type {
 } from "./bindings";
 
 export type * from "./bindings";
+export { EVENTS, SETTLE_RANGE_SECONDS } from "./bindings";
 
 export function isIpcError(e: unknown): e is IpcError {
   return typeof e === "object" && e !== null && "kind" in e && "message" in e;

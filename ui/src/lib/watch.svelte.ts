@@ -3,6 +3,7 @@
 // then kept current by the shell's `watch-update` events (src-tauri/src/watching).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { EVENTS } from "./bindings";
 import type { FolderState, WatchActivity, WatchFailure, WatchFolder, WatchStatus, WatchUpdate, WatchedFolder } from "./bindings";
 
 export const watchApi = {
@@ -109,7 +110,7 @@ export class WatchStore {
   async start(): Promise<void> {
     this.users += 1;
     if (this.users > 1) return;
-    this.unlisten = await listen<WatchUpdate>("watch-update", (e) => this.apply(e.payload));
+    this.unlisten = await listen<WatchUpdate>(EVENTS.watchUpdate, (e) => this.apply(e.payload));
     await this.load();
   }
 

@@ -94,7 +94,7 @@ macro_rules! track_metadata {
     };
 }
 
-track_metadata! {
+crate::media::with_tag_fields!(track_metadata! {
     container: Option<String>,
     codec: Option<String>,
     duration_seconds: Option<f64>,
@@ -103,21 +103,8 @@ track_metadata! {
     channels: Option<u32>,
     bitrate: Option<u32>,
     decodable: Option<bool>,
-    title: Option<String>,
-    artist: Option<String>,
-    album: Option<String>,
-    album_artist: Option<String>,
-    track_number: Option<u32>,
-    track_total: Option<u32>,
-    disc_number: Option<u32>,
-    disc_total: Option<u32>,
-    year: Option<i32>,
-    date: Option<String>,
-    genre: Option<String>,
-    composer: Option<String>,
-    comment: Option<String>,
     metadata_error: Option<String>,
-}
+});
 
 /// Embedded cover art stored as one chunk.
 pub struct NewArtwork {

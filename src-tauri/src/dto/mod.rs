@@ -6,7 +6,9 @@
 //! when that file is stale. Secrets never appear here (a passphrase only travels
 //! UI → shell, as a command argument).
 
-use serde::Serialize;
+pub mod watch;
+
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Where the app stands: which vault folder, whether it exists and is open.
@@ -45,4 +47,40 @@ pub struct AnalysisProgress {
     pub running: bool,
     pub done: u64,
     pub total: u64,
+}
+
+/// The app's own settings (this device's, not the vault's): `settings.json` in
+/// the app's config folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AppSettings {
+    /// Lock after this many seconds without activity.
+    #[ts(type = "number")]
+    pub auto_lock_seconds: u64,
+}
+
+/// 15 minutes, unless changed.
+pub const DEFAULT_AUTO_LOCK_SECONDS: u64 = 15 * 60;
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        AppSettings {
+            auto_lock_seconds: DEFAULT_AUTO_LOCK_SECONDS,
+        }
+    }
+}
+
+/// Why the app locked by itself: the unlock form says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LockReason {
+    Idle,
+    Sleep,
+    SessionLocked,
+}
+
+/// The `vault-locked` event: why, and the status after the lock.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct LockedEvent {
+    pub reason: LockReason,
+    pub status: Status,
 }
