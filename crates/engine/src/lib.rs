@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod doctor;
 pub mod error;
 pub mod export;
+pub mod formats;
 pub mod ingest;
 pub mod keys;
 pub mod media;
