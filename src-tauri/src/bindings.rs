@@ -1,11 +1,14 @@
 //! `ui/src/lib/bindings.ts`: the TypeScript side of [`crate::dto`], generated.
 //! The sync reports and the remote's devices are the engine's own types (its
-//! `ts` feature derives `TS` on them), so the shell keeps no copy of them.
+//! `ts` feature derives `TS` on them), so the shell keeps no copy of them. The
+//! engine's formats table goes in as data too: `FORMATS` (names, extensions, MIME
+//! types), so the UI holds no list of formats of its own.
 //!
 //! `cargo test -p audiovault-app bindings` fails when the committed file differs
 //! from what the Rust types say; `AUDIOVAULT_UPDATE_BINDINGS=1` with the same
 //! command rewrites it.
 
+use audiovault_engine::formats::{FORMATS, Format};
 use audiovault_engine::sync::{
     DeviceLine, Incoming, MergeReport, PullFailure, PullReport, PushReport, RemoteDevices,
 };
@@ -76,10 +79,11 @@ pub fn typescript() -> String {
         RestoreReport,
         UnrepairedTrack,
         RepairReport,
+        Format,
     );
     let mut out = String::from(
         "// Generated from the shell's IPC types (src-tauri/src/dto.rs, cloud.rs, watching/dto.rs)\n\
-         // and the engine's sync reports by src-tauri/src/bindings.rs. Do not edit:\n\
+         // and the engine's sync reports and formats table by src-tauri/src/bindings.rs. Do not edit:\n\
          // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings\n\n",
     );
     for d in decls
@@ -89,9 +93,23 @@ pub fn typescript() -> String {
         out.push_str(&d);
         out.push_str("\n\n");
     }
+    out.push_str(&formats_constant());
     out.truncate(out.trim_end().len());
     out.push('\n');
     out
+}
+
+/// The engine's formats table, in the table's order.
+fn formats_constant() -> String {
+    let rows: Vec<String> = FORMATS
+        .iter()
+        .map(|f| serde_json::to_string(f).expect("a format serializes"))
+        .collect();
+    format!(
+        "/** The engine's formats table (crates/engine/src/formats.rs), one format a line. */\n\
+         export const FORMATS: readonly Format[] = [\n  {},\n];\n",
+        rows.join(",\n  ")
+    )
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 // Generated from the shell's IPC types (src-tauri/src/dto.rs, cloud.rs, watching/dto.rs)
-// and the engine's sync reports by src-tauri/src/bindings.rs. Do not edit:
+// and the engine's sync reports and formats table by src-tauri/src/bindings.rs. Do not edit:
 // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings
 
 export type IpcError = { kind: string, message: string, };
@@ -313,6 +313,38 @@ damaged: number, repaired_chunks: number,
  */
 repaired: Array<string>, unrepaired: Array<UnrepairedTrack>, cancelled: boolean, };
 
+export type Format = { 
+/**
+ * The catalog's format name (the `format` of a track, `--format`'s value).
+ */
+id: string, 
+/**
+ * What people call it.
+ */
+display_name: string, 
+/**
+ * File extensions, lower case, without the dot. Every extension belongs to one format.
+ */
+extensions: Array<string>, 
+/**
+ * Whether a new vault accepts its extensions (the `allowed_extensions` default).
+ */
+allowed_by_default: boolean, 
+/**
+ * The MIME type the playback server sends; `None`: sent as
+ * `application/octet-stream`.
+ */
+mime_type: string | null, 
+/**
+ * Other names media frameworks know the MIME type by (the player asks for each).
+ */
+mime_aliases: Array<string>, 
+/**
+ * Whether the app's player (WebKitGTK over GStreamer, with the plugins the app
+ * installs) plays it.
+ */
+playable_in_webview: boolean, };
+
 export type AfterImport = "keep" | "remove";
 
 export type WatchFolderSettings = { path: string, enabled: boolean, 
@@ -406,3 +438,26 @@ outcome: string, reason: string, size_bytes: number | null,
 at: string, };
 
 export type WatchUpdate = { "event": "folder", path: string, state: FolderState, reason: string | null, } | { "event": "activity", entry: WatchActivity, } | { "event": "runner", running: boolean, error: string | null, } | { "event": "reload" };
+
+/** The engine's formats table (crates/engine/src/formats.rs), one format a line. */
+export const FORMATS: readonly Format[] = [
+  {"id":"wav","display_name":"WAV","extensions":["wav","wave"],"allowed_by_default":true,"mime_type":"audio/wav","mime_aliases":["audio/x-wav","audio/wave"],"playable_in_webview":true},
+  {"id":"aiff","display_name":"AIFF","extensions":["aif","aiff","aifc"],"allowed_by_default":true,"mime_type":"audio/x-aiff","mime_aliases":["audio/aiff"],"playable_in_webview":true},
+  {"id":"flac","display_name":"FLAC","extensions":["flac"],"allowed_by_default":true,"mime_type":"audio/flac","mime_aliases":["audio/x-flac"],"playable_in_webview":true},
+  {"id":"m4a","display_name":"AAC / ALAC (MP4)","extensions":["m4a","mp4","alac"],"allowed_by_default":true,"mime_type":"audio/mp4","mime_aliases":["audio/x-m4a","audio/aac"],"playable_in_webview":true},
+  {"id":"aac","display_name":"AAC (ADTS)","extensions":["aac"],"allowed_by_default":true,"mime_type":"audio/aac","mime_aliases":[],"playable_in_webview":true},
+  {"id":"mp3","display_name":"MP3","extensions":["mp3"],"allowed_by_default":true,"mime_type":"audio/mpeg","mime_aliases":[],"playable_in_webview":true},
+  {"id":"ogg","display_name":"Ogg Vorbis","extensions":["ogg","oga"],"allowed_by_default":true,"mime_type":"audio/ogg","mime_aliases":[],"playable_in_webview":true},
+  {"id":"opus","display_name":"Opus","extensions":["opus"],"allowed_by_default":true,"mime_type":"audio/ogg","mime_aliases":[],"playable_in_webview":true},
+  {"id":"mp2","display_name":"MPEG Layer II","extensions":["mp2"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"mp1","display_name":"MPEG Layer I","extensions":["mp1"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"caf","display_name":"Core Audio Format","extensions":["caf"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"mka","display_name":"Matroska audio","extensions":["mka"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"wv","display_name":"WavPack","extensions":["wv"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"ape","display_name":"Monkey's Audio","extensions":["ape"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"mpc","display_name":"Musepack","extensions":["mpc","mpp"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"tta","display_name":"True Audio","extensions":["tta"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"dsf","display_name":"DSD (DSF)","extensions":["dsf"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"dff","display_name":"DSD (DSDIFF)","extensions":["dff"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+  {"id":"wma","display_name":"Windows Media Audio (ASF)","extensions":["wma"],"allowed_by_default":false,"mime_type":null,"mime_aliases":[],"playable_in_webview":false},
+];
