@@ -9,24 +9,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use audiovault_engine::Progress;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
 use crate::dto::AnalysisProgress;
 use crate::jobs::JobKind;
 use crate::state::AppState;
 
-pub const ANALYSIS_PROGRESS: &str = "analysis-progress";
-
 /// The runner's shared state (one per app, in [`AppState`]).
 #[derive(Default)]
-pub struct Analysis {
+pub struct AnalysisRunner {
     running: AtomicBool,
     again: AtomicBool,
     done: AtomicU64,
     total: AtomicU64,
 }
 
-impl Analysis {
+impl AnalysisRunner {
     fn snapshot(&self) -> AnalysisProgress {
         AnalysisProgress {
             running: self.running.load(Ordering::SeqCst),
@@ -42,12 +40,12 @@ pub fn progress<R: Runtime>(app: &AppHandle<R>) -> AnalysisProgress {
 
 struct Events<R: Runtime> {
     app: AppHandle<R>,
-    analysis: Arc<Analysis>,
+    analysis: Arc<AnalysisRunner>,
 }
 
 impl<R: Runtime> Events<R> {
     fn send(&self) {
-        let _ = self.app.emit(ANALYSIS_PROGRESS, self.analysis.snapshot());
+        crate::events::analysis_progress(&self.app, self.analysis.snapshot());
     }
 }
 
@@ -97,7 +95,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
                 }
             }
             analysis.running.store(false, Ordering::SeqCst);
-            let _ = app.emit(ANALYSIS_PROGRESS, analysis.snapshot());
+            crate::events::analysis_progress(&app, analysis.snapshot());
             // A request that came in after the last check gets its run.
             if !analysis.again.load(Ordering::SeqCst)
                 || analysis.running.swap(true, Ordering::SeqCst)

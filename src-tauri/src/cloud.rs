@@ -10,26 +10,26 @@
 //! view does not stop an import, and the reverse; one push, pull, repair or
 //! restore runs at a time; lock cancels them all.
 
+use audiovault_engine::ErrorKind;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use audiovault_engine::catalog::Catalog;
 use audiovault_engine::sync::{
-    self, PullReport, PushReport, RemoteConfig, RemoteCredentials, RemoteDevices, SyncError,
-    SyncOptions, clone_vault,
+    self, ConnectionReport, PullReport, PushReport, RemoteConfig, RemoteCredentials, RemoteDevices,
+    RemoteSettings, RepairOutcome, SyncError, SyncOptions, SyncStatus, clone_vault,
 };
 use audiovault_engine::{Passphrase, Vault};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
 
-use crate::commands::{LIBRARY_CHANGED, blocking, lock_session, remember, set_notice, status};
-use crate::dto::{Status, Track, TrackLocation};
+use crate::dto::Status;
 use crate::error::{IpcError, IpcResult};
 use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
+use crate::session::{blocking, lock_session, remember, set_notice, status};
 use crate::state::AppState;
 
 /// Uploads and downloads at once when the remote is first set up (the CLI's default).
@@ -55,33 +55,21 @@ impl CloudState {
     }
 }
 
-/// The environment's keys, else the keyring's, else this run's.
-fn credentials(keys: &SessionKeys, vault: &Vault) -> IpcResult<RemoteCredentials> {
-    if let Ok(c) = vault.remote_credentials() {
-        return Ok(c);
-    }
-    guard(keys).get(vault.vault_id()).cloned().ok_or_else(|| {
-        IpcError::new(
-            SyncError::NoCredentials.kind(),
-            "no access keys for the remote: enter the access key id and the secret in the Cloud view and save",
-        )
-    })
+/// The keys this run holds for the vault (no keyring could take them).
+fn held(keys: &SessionKeys, vault: &Vault) -> Option<RemoteCredentials> {
+    guard(keys).get(vault.vault_id()).cloned()
 }
 
-/// The remote as the Cloud view shows it. No secret: `credentials` says where
-/// the keys are, and the access key id (not a secret) says which key it is.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct RemoteSettings {
-    pub configured: bool,
-    /// Null: AWS S3.
-    pub endpoint: Option<String>,
-    pub region: String,
-    pub bucket: String,
-    pub prefix: String,
-    pub path_style: bool,
-    /// "keyring", "environment", "session" (kept until the app quits: no keyring), or "none".
-    pub credentials: String,
-    pub access_key_id: Option<String>,
+/// The environment's keys, else the keyring's, else this run's (the engine's rule).
+fn credentials(keys: &SessionKeys, vault: &Vault) -> IpcResult<RemoteCredentials> {
+    vault
+        .remote_credentials_or(held(keys, vault).as_ref())
+        .map_err(|_| {
+            IpcError::new(
+                SyncError::NoCredentials.kind(),
+                "no access keys for the remote: enter the access key id and the secret in the Cloud view and save",
+            )
+        })
 }
 
 /// The remote as entered in a form. The secret travels only UI → shell; this
@@ -101,22 +89,15 @@ pub struct RemoteForm {
 
 impl RemoteForm {
     fn config(&self, parallelism: u32) -> IpcResult<RemoteConfig> {
-        let endpoint = self.endpoint.trim();
-        let region = self.region.trim();
-        let config = RemoteConfig {
-            endpoint: (!endpoint.is_empty()).then(|| endpoint.trim_end_matches('/').to_string()),
-            region: if region.is_empty() {
-                "us-east-1".into()
-            } else {
-                region.into()
-            },
-            bucket: self.bucket.trim().to_string(),
-            prefix: self.prefix.trim().trim_matches('/').to_string(),
-            path_style: self.path_style,
+        RemoteConfig::from_input(
+            &self.endpoint,
+            &self.region,
+            &self.bucket,
+            &self.prefix,
+            self.path_style,
             parallelism,
-        };
-        config.validate().map_err(sync_error)?;
-        Ok(config)
+        )
+        .map_err(sync_error)
     }
 
     /// Both keys as entered, when both are.
@@ -133,33 +114,13 @@ fn sync_error(e: SyncError) -> IpcError {
 
 fn keyring_failed(e: impl std::fmt::Display) -> IpcError {
     IpcError::new(
-        "keyring_unavailable",
+        ErrorKind::KeyringUnavailable,
         format!("the access keys could not be stored in the OS keyring: {e}"),
     )
 }
 
 fn settings_of(keys: &SessionKeys, vault: &Vault) -> IpcResult<RemoteSettings> {
-    let config = vault.remote_config()?;
-    let (credentials, access_key_id) = if let Some(c) = RemoteCredentials::from_env() {
-        ("environment", Some(c.access_key_id.expose().to_string()))
-    } else if let Ok(Some(c)) = RemoteCredentials::load(vault.vault_id()) {
-        ("keyring", Some(c.access_key_id.expose().to_string()))
-    } else if let Some(c) = guard(keys).get(vault.vault_id()) {
-        ("session", Some(c.access_key_id.expose().to_string()))
-    } else {
-        ("none", None)
-    };
-    let c = config.clone().unwrap_or_else(|| RemoteConfig::new(""));
-    Ok(RemoteSettings {
-        configured: config.is_some(),
-        endpoint: c.endpoint,
-        region: c.region,
-        bucket: c.bucket,
-        prefix: c.prefix,
-        path_style: c.path_style,
-        credentials: credentials.into(),
-        access_key_id,
-    })
+    Ok(vault.remote_settings(held(keys, vault).as_ref())?)
 }
 
 #[tauri::command]
@@ -193,7 +154,7 @@ pub async fn set_remote(
         let new_keys = form.credentials();
         if new_keys.is_none() && !form.secret_access_key.trim().is_empty() {
             return Err(IpcError::new(
-                "invalid_setting",
+                ErrorKind::InvalidSetting,
                 "enter the access key id that goes with the secret",
             ));
         }
@@ -203,7 +164,7 @@ pub async fn set_remote(
             && current.access_key_id.as_deref() != Some(form.access_key_id.trim())
         {
             return Err(IpcError::new(
-                "invalid_setting",
+                ErrorKind::InvalidSetting,
                 "enter the secret access key for this access key id",
             ));
         }
@@ -226,22 +187,6 @@ pub async fn set_remote(
     .await
 }
 
-/// One step of a connection test.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConnectionStep {
-    pub step: String,
-    pub ok: bool,
-    pub error: Option<String>,
-    pub error_kind: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct ConnectionReport {
-    pub ok: bool,
-    pub remote: String,
-    pub steps: Vec<ConnectionStep>,
-}
-
 /// Reaches the saved remote with the stored keys, then writes, reads back and
 /// deletes a probe object; each step says what failed.
 #[tauri::command]
@@ -258,66 +203,19 @@ pub async fn test_connection(
             .vault
             .remote_config()?
             .ok_or_else(|| sync_error(SyncError::NotConfigured))?;
-        let r = sync::test_connection(&config, &credentials, &SyncOptions::default())?;
-        Ok(ConnectionReport {
-            ok: r.ok,
-            remote: r.remote,
-            steps: r
-                .steps
-                .into_iter()
-                .map(|st| ConnectionStep {
-                    step: st.step.to_string(),
-                    ok: st.ok,
-                    error: st.error,
-                    error_kind: st.error_kind.map(str::to_string),
-                })
-                .collect(),
-        })
+        Ok(sync::test_connection(
+            &config,
+            &credentials,
+            &SyncOptions::default(),
+        )?)
     })
     .await
-}
-
-/// The sync side of the vault at a glance.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct SyncStatus {
-    /// This device's id: its line of manifests on the remote is named after it.
-    pub device: String,
-    pub configured: bool,
-    /// `s3://bucket/prefix`
-    pub remote: Option<String>,
-    /// RFC 3339, or null: never.
-    pub last_push_at: Option<String>,
-    pub last_pull_at: Option<String>,
-    /// Chunks (and their encrypted bytes) not on the remote yet.
-    pub pending_chunks: u64,
-    pub pending_bytes: u64,
-    pub tracks_on_remote: u64,
-    pub tracks_local_only: u64,
-    /// The catalog changed since the last push.
-    pub catalog_changed: bool,
-}
-
-impl From<sync::SyncStatus> for SyncStatus {
-    fn from(s: sync::SyncStatus) -> Self {
-        SyncStatus {
-            device: s.device,
-            configured: s.configured,
-            remote: s.remote,
-            last_push_at: s.last_push_at,
-            last_pull_at: s.last_pull_at,
-            pending_chunks: s.pending_chunks,
-            pending_bytes: s.pending_bytes,
-            tracks_on_remote: s.tracks_on_remote,
-            tracks_local_only: s.tracks_local_only,
-            catalog_changed: s.catalog_changed,
-        }
-    }
 }
 
 #[tauri::command]
 pub async fn sync_status(state: State<'_, AppState>) -> IpcResult<SyncStatus> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.sync_status()?.into())).await
+    blocking(move || Ok(s.vault.sync_status()?)).await
 }
 
 /// The devices that push to the remote and, with `incoming`, what a pull would
@@ -367,7 +265,7 @@ pub async fn push<R: Runtime>(
     .await?;
     // Tracks now also in the cloud (and maybe merged from another device): the
     // library changes.
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     if report.merged.tracks_added > 0 {
         crate::analysis::start(&app);
     }
@@ -395,7 +293,7 @@ pub async fn pull<R: Runtime>(
         Ok(report)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     crate::analysis::start(&app);
     Ok(report)
 }
@@ -436,19 +334,22 @@ pub async fn restore_from_cloud<R: Runtime>(
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<RestoreReport> {
     if form.dir.trim().is_empty() {
-        return Err(IpcError::new("invalid", "choose a folder for the vault"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "choose a folder for the vault",
+        ));
     }
     let passphrase = Passphrase::new(form.passphrase.clone());
     if passphrase.is_empty() {
         return Err(IpcError::new(
-            "invalid",
+            ErrorKind::Invalid,
             "enter the passphrase of the vault in the cloud",
         ));
     }
     let config = form.remote.config(DEFAULT_PARALLELISM)?;
     let credentials = form.remote.credentials().ok_or_else(|| {
         IpcError::new(
-            "invalid_setting",
+            ErrorKind::InvalidSetting,
             "enter the access key id and the secret access key",
         )
     })?;
@@ -497,30 +398,11 @@ pub async fn restore_from_cloud<R: Runtime>(
     set_notice(&state, notice);
     state.open(vault)?;
     crate::analysis::start(&app);
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     Ok(RestoreReport {
         status: status(&state),
         pull: report,
     })
-}
-
-/// A track that could not be repaired, and why.
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct UnrepairedTrack {
-    pub id: String,
-    pub file_name: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize, TS)]
-pub struct RepairReport {
-    /// Tracks damaged when the repair started (it verifies first).
-    pub damaged: u64,
-    pub repaired_chunks: u64,
-    /// File names of the tracks whole again.
-    pub repaired: Vec<String>,
-    pub unrepaired: Vec<UnrepairedTrack>,
-    pub cancelled: bool,
 }
 
 /// Verifies the library, then fetches every damaged or missing chunk from the
@@ -531,62 +413,19 @@ pub async fn repair<R: Runtime>(
     state: State<'_, AppState>,
     cloud: State<'_, CloudState>,
     on_progress: Channel<ProgressEvent>,
-) -> IpcResult<RepairReport> {
+) -> IpcResult<RepairOutcome> {
     let s = state.session()?;
     let job = state.job(&s, JobKind::Cloud, "repair")?;
     let keys = cloud.session_keys.clone();
     let report = blocking(move || {
-        let credentials = credentials(&keys, &s.vault)?;
-        let token = &job.token;
-        let before = s.vault.verify(&ChannelProgress::new(on_progress), token)?;
-        let mut report = RepairReport {
-            damaged: before.damaged_tracks.len() as u64,
-            repaired_chunks: 0,
-            repaired: Vec::new(),
-            unrepaired: Vec::new(),
-            cancelled: before.cancelled,
-        };
-        if before.cancelled || before.damaged_chunks.is_empty() {
-            return Ok(report);
-        }
-        let fixed =
-            s.vault
-                .repair_from_remote(&credentials, &SyncOptions::default(), &before, token)?;
-        report.repaired_chunks = fixed.repaired.len() as u64;
-        let mut why: HashMap<String, String> = HashMap::new();
-        for u in &fixed.unrepairable {
-            for t in &u.tracks {
-                why.entry(t.clone()).or_insert_with(|| u.reason.clone());
-            }
-        }
-        for t in before.damaged_tracks {
-            match why.get(t.id.as_str()) {
-                Some(reason) => report.unrepaired.push(UnrepairedTrack {
-                    id: t.id.0,
-                    file_name: t.file_name,
-                    reason: reason.clone(),
-                }),
-                None => report.repaired.push(t.file_name),
-            }
-        }
-        Ok(report)
+        Ok(s.vault.verify_and_repair(
+            || Ok(credentials(&keys, &s.vault).map_err(|e| SyncError::Other(e.message))?),
+            &SyncOptions::default(),
+            &ChannelProgress::new(on_progress),
+            &job.token,
+        )?)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     Ok(report)
-}
-
-/// Each track's location: whole on the remote too ("both"), else "local".
-/// One cached statement per row; a page is a few hundred index lookups.
-pub fn fill_locations(catalog: &Catalog, tracks: &mut [Track]) -> IpcResult<()> {
-    let ids: Vec<String> = tracks.iter().map(|t| t.id.clone()).collect();
-    let on_remote = sync::tracks_on_remote(catalog, &ids)?;
-    for (t, remote) in tracks.iter_mut().zip(on_remote) {
-        t.location = if remote {
-            TrackLocation::Both
-        } else {
-            TrackLocation::Local
-        };
-    }
-    Ok(())
 }

@@ -2,115 +2,36 @@
 //! touches the disk or the CPU runs on a blocking thread, never on the async
 //! runtime that keeps the window responsive.
 
+use audiovault_engine::ErrorKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use audiovault_engine::keys::KeyError;
 use audiovault_engine::{
     Error, ExportOptions, ImportOptions, LockedVault, OsKeyring, Passphrase, TrackId, Vault,
-    default_vault_dir,
 };
 use base64::Engine as _;
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
-use crate::dto::{
-    AlbumSummary, ArtistSummary, ExportReport, ImportReport, PurgeReport, SearchPage, SearchQuery,
-    SearchSummary, Settings, Stats, Status, Stream, Track, TrackDetails, VerifyReport, Waveform,
+use audiovault_engine::catalog::{
+    AlbumSummary, ArtistSummary, SearchPage, SearchQuery, SearchSummary, Stats, Track,
 };
+use audiovault_engine::library::{TrackDetails, Waveform};
+use audiovault_engine::vault::PurgeReport;
+use audiovault_engine::{ExportReport, ImportReport, Settings, VerifyReport};
+
+use crate::dto::{Status, Stream};
 use crate::error::{IpcError, IpcResult};
 use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
-use crate::state::{AppState, Locked};
+use crate::session::{
+    blocking, damaged_notice, lock_notice, lock_session, remember, set_notice, status,
+};
+use crate::state::AppState;
 
 /// How long a playback URL stays valid: longer than any track plus a long pause.
 const STREAM_TTL: Duration = Duration::from_secs(12 * 3600);
-
-/// Global notice: the library's contents changed (import, trash, restore, purge).
-pub const LIBRARY_CHANGED: &str = "library-changed";
-
-pub(crate) async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> IpcResult<T> + Send + 'static,
-) -> IpcResult<T> {
-    tauri::async_runtime::spawn_blocking(work)
-        .await
-        .map_err(|e| IpcError::new("app", format!("background work stopped: {e}")))?
-}
-
-pub(crate) fn status(state: &AppState) -> Status {
-    let dir = state.dir();
-    let session = state.session().ok();
-    Status {
-        vault_dir: dir.to_string_lossy().into_owned(),
-        default_dir: default_vault_dir().map(|d| d.to_string_lossy().into_owned()),
-        exists: dir.join("vault.json").is_file(),
-        unlocked: session.is_some(),
-        vault_id: session.map(|s| s.vault.vault_id().to_string()),
-        notice: state.notice.lock().ok().and_then(|n| n.clone()),
-    }
-}
-
-pub(crate) fn set_notice(state: &AppState, notice: Option<String>) {
-    if let Ok(mut n) = state.notice.lock() {
-        *n = notice;
-    }
-}
-
-/// Locks the open vault (if any) and returns once nothing holds it: every job
-/// cancelled, the playback server stopped, then a wait (off the async runtime)
-/// for the jobs to let go of the vault.
-pub(crate) async fn lock_session(state: &AppState) -> IpcResult<Locked> {
-    let locking = state.begin_lock();
-    let locked = blocking(move || Ok(locking.finish())).await?;
-    if !locked.waited_for.is_empty() || !locked.released {
-        // How long a lock takes with work in flight, and what it waited for.
-        eprintln!(
-            "audiovault: locked in {:.2} s, waiting for {:?}{}",
-            locked.waited.as_secs_f64(),
-            locked.waited_for,
-            if locked.released {
-                ""
-            } else {
-                " (still stopping)"
-            }
-        );
-    }
-    Ok(locked)
-}
-
-/// What the unlock screen says after a lock that stopped work.
-pub(crate) fn lock_notice(locked: &Locked) -> Option<String> {
-    if locked.stopped.is_empty() && locked.released {
-        return None;
-    }
-    let names: Vec<String> = locked.stopped.iter().map(|l| format!("the {l}")).collect();
-    let what = match names.as_slice() {
-        [] => "background work".to_string(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    };
-    let verb = if names.len() > 1 { "were" } else { "was" };
-    Some(if locked.released {
-        format!(
-            "Locked: {what} {verb} cancelled. Nothing was lost; start it again after unlocking."
-        )
-    } else {
-        format!(
-            "Locked: {what} {verb} cancelled and is still finishing a network request; it lets go of the vault as soon as that ends."
-        )
-    })
-}
-
-/// Remembers the key in the OS keyring; a note for the UI when that is not possible.
-pub(crate) fn remember(vault: &Vault) -> Option<String> {
-    match vault.remember_key(&OsKeyring) {
-        Ok(()) => None,
-        Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Some(format!(
-            "No OS keyring is available ({reason}): the vault will ask for its passphrase."
-        )),
-        Err(e) => Some(format!("The key could not be remembered: {e}")),
-    }
-}
 
 /// The first call of the UI: opens the vault without asking when it can
 /// (`AUDIOVAULT_PASSPHRASE`, then the OS keyring), and says where things stand.
@@ -132,12 +53,15 @@ pub async fn startup<R: Runtime>(
         if let Ok(p) = std::env::var("AUDIOVAULT_PASSPHRASE") {
             return match locked.unlock(&Passphrase::from_line(p)) {
                 Ok(v) => Ok((Some(v), None)),
+                Err(e) if e.kind() == ErrorKind::CatalogDamaged => Err(e.into()),
                 Err(e) => Ok((None, Some(format!("AUDIOVAULT_PASSPHRASE: {e}")))),
             };
         }
         match locked.unlock_with_key_store(&OsKeyring) {
             Ok(Some(v)) => Ok((Some(v), None)),
             Ok(None) => Ok((None, None)),
+            // The key is right and the vault is there: only its catalog is not.
+            Err(e) if e.kind() == ErrorKind::CatalogDamaged => Err(e.into()),
             Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Ok((
                 None,
                 Some(format!("No OS keyring is available ({reason}).")),
@@ -148,8 +72,15 @@ pub async fn startup<R: Runtime>(
             )),
         }
     })
-    .await?;
-    let (vault, notice) = outcome;
+    .await;
+    let (vault, notice) = match outcome {
+        Ok(o) => o,
+        Err(e) if e.kind == ErrorKind::CatalogDamaged => {
+            state.set_catalog_damaged(true);
+            (None, Some(damaged_notice(&e)))
+        }
+        Err(e) => return Err(e),
+    };
     set_notice(&state, notice);
     if let Some(vault) = vault {
         state.open(vault)?;
@@ -168,11 +99,15 @@ pub async fn status_of(state: State<'_, AppState>) -> IpcResult<Status> {
 #[tauri::command]
 pub async fn choose_vault(state: State<'_, AppState>, dir: String) -> IpcResult<Status> {
     if dir.trim().is_empty() {
-        return Err(IpcError::new("invalid", "choose a folder for the vault"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "choose a folder for the vault",
+        ));
     }
     lock_session(&state).await?;
     state.set_dir(PathBuf::from(dir));
     set_notice(&state, None);
+    state.set_catalog_damaged(false);
     Ok(status(&state))
 }
 
@@ -186,10 +121,16 @@ pub async fn create_vault<R: Runtime>(
 ) -> IpcResult<Status> {
     let passphrase = Passphrase::new(passphrase);
     if passphrase.is_empty() {
-        return Err(IpcError::new("invalid", "the passphrase must not be empty"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "the passphrase must not be empty",
+        ));
     }
     if dir.trim().is_empty() {
-        return Err(IpcError::new("invalid", "choose a folder for the vault"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "choose a folder for the vault",
+        ));
     }
     let root = PathBuf::from(dir);
     let create_root = root.clone();
@@ -221,7 +162,14 @@ pub async fn unlock<R: Runtime>(
         let notice = if remember_key { remember(&vault) } else { None };
         Ok((vault, notice))
     })
-    .await?;
+    .await
+    .inspect_err(|e| {
+        // Said by kind to the unlock form, and kept for the status: the screen
+        // offers Check and repair.
+        if e.kind == ErrorKind::CatalogDamaged {
+            state.set_catalog_damaged(true);
+        }
+    })?;
     set_notice(&state, notice);
     state.open(vault)?;
     crate::analysis::start(&app);
@@ -243,13 +191,7 @@ pub async fn lock(state: State<'_, AppState>) -> IpcResult<Status> {
 #[tauri::command]
 pub async fn search(state: State<'_, AppState>, query: SearchQuery) -> IpcResult<SearchPage> {
     let s = state.session()?;
-    blocking(move || {
-        let catalog = s.vault.catalog();
-        let mut page: SearchPage = catalog.search(&query.into())?.into();
-        crate::cloud::fill_locations(&catalog, &mut page.tracks)?;
-        Ok(page)
-    })
-    .await
+    blocking(move || Ok(s.vault.search(&query)?)).await
 }
 
 #[tauri::command]
@@ -258,33 +200,13 @@ pub async fn search_summary(
     query: SearchQuery,
 ) -> IpcResult<SearchSummary> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.catalog().search_summary(&query.into())?.into())).await
+    blocking(move || Ok(s.vault.search_summary(&query)?)).await
 }
 
 #[tauri::command]
 pub async fn track_details(state: State<'_, AppState>, id: String) -> IpcResult<TrackDetails> {
     let s = state.session()?;
-    blocking(move || {
-        let id = TrackId(id);
-        let catalog = s.vault.catalog();
-        let track = catalog
-            .track(&id)?
-            .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
-        let other_tags = catalog.other_tags(&id)?;
-        let mut track = [Track::from(track)];
-        crate::cloud::fill_locations(&catalog, &mut track)?;
-        let [track] = track;
-        let mut locations = vec!["local".to_string()];
-        if track.location == crate::dto::TrackLocation::Both {
-            locations.push("cloud".into());
-        }
-        Ok(TrackDetails {
-            track,
-            other_tags,
-            locations,
-        })
-    })
-    .await
+    blocking(move || Ok(s.vault.track_details(&TrackId(id))?)).await
 }
 
 fn data_url(picture: Option<(String, Vec<u8>)>) -> Option<String> {
@@ -323,11 +245,7 @@ pub async fn stream_url(state: State<'_, AppState>, id: String) -> IpcResult<Str
     let s = state.session()?;
     blocking(move || {
         let id = TrackId(id);
-        let track = s
-            .vault
-            .catalog()
-            .track(&id)?
-            .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
+        let track = s.vault.track(&id)?;
         Ok(Stream {
             url: s.stream_url(id.as_str(), STREAM_TTL)?,
             content_type: audiovault_engine::serve::content_type(&track.format).to_string(),
@@ -349,7 +267,7 @@ pub async fn import<R: Runtime>(
     let report = blocking(move || {
         let inputs: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
         let options = ImportOptions {
-            source: "app".into(),
+            source: audiovault_engine::ingest::ImportSource::App,
             workers: 0,
         };
         Ok(s.vault.import(
@@ -360,10 +278,10 @@ pub async fn import<R: Runtime>(
         )?)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     // Import fast, analyse after: waveforms and fingerprints in the background.
     crate::analysis::start(&app);
-    Ok(report.into())
+    Ok(report)
 }
 
 #[tauri::command]
@@ -377,22 +295,13 @@ pub async fn export(
     let job = state.job(&s, JobKind::Local, "export")?;
     blocking(move || {
         let ids: Vec<TrackId> = ids.into_iter().map(TrackId).collect();
-        let mut report = s.vault.export(
+        Ok(s.vault.export(
             &ids,
             &PathBuf::from(dest),
             &ExportOptions::default(),
             &ChannelProgress::new(on_progress),
             &job.token,
-        )?;
-        // A cancel during the last track shows only as that track "failing" with
-        // the reason "cancelled" (the engine looks at the token before each
-        // track): it was cancelled, not broken.
-        if job.token.is_cancelled() {
-            let before = report.failed.len();
-            report.failed.retain(|f| f.reason != "cancelled");
-            report.cancelled |= report.failed.len() != before;
-        }
-        Ok(report.into())
+        )?)
     })
     .await
 }
@@ -418,14 +327,14 @@ pub async fn set_trashed<R: Runtime>(
         Ok(s.vault.set_trashed(&ids, trashed)?)
     })
     .await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
+    crate::events::library_changed(&app);
     Ok(n)
 }
 
 #[tauri::command]
 pub async fn stats(state: State<'_, AppState>) -> IpcResult<Stats> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.stats()?.into())).await
+    blocking(move || Ok(s.vault.stats()?)).await
 }
 
 #[tauri::command]
@@ -437,8 +346,7 @@ pub async fn verify(
     let job = state.job(&s, JobKind::Local, "verification")?;
     blocking(move || {
         Ok(s.vault
-            .verify(&ChannelProgress::new(on_progress), &job.token)?
-            .into())
+            .verify(&ChannelProgress::new(on_progress), &job.token)?)
     })
     .await
 }
@@ -464,33 +372,31 @@ pub async fn pick_folder<R: Runtime>(
 
 /// Empties the Trash: deletes every trashed track for good, then the chunks no
 /// track references any more. Refused (kind "busy") while an import holds the vault.
+/// A job of its own: a lock before it starts cancels it, a lock after waits for it.
 #[tauri::command]
 pub async fn purge_trash<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
 ) -> IpcResult<PurgeReport> {
     let s = state.session()?;
-    let report = blocking(move || Ok(s.vault.purge(None)?)).await?;
-    let _ = app.emit(LIBRARY_CHANGED, ());
-    Ok(report.into())
+    let job = state.job(&s, JobKind::Atomic, "emptying of the Trash")?;
+    let report = blocking(move || {
+        // A lock since the job was registered: not started, so not done.
+        if job.token.is_cancelled() {
+            return Err(Error::Cancelled.into());
+        }
+        Ok(s.vault.purge(None)?)
+    })
+    .await?;
+    crate::events::library_changed(&app);
+    Ok(report)
 }
 
 /// A track's waveform from the background analysis (pending until it ran).
 #[tauri::command]
 pub async fn waveform(state: State<'_, AppState>, id: String) -> IpcResult<Waveform> {
     let s = state.session()?;
-    blocking(move || {
-        let id = TrackId(id);
-        let catalog = s.vault.catalog();
-        let status = catalog.analysis_status(&id)?;
-        let peaks = if status == "done" {
-            catalog.waveform(&id)?
-        } else {
-            None
-        };
-        Ok(Waveform { status, peaks })
-    })
-    .await
+    blocking(move || Ok(s.vault.waveform(&TrackId(id))?)).await
 }
 
 /// The background analysis's state now (the UI asks once, then follows events).
@@ -502,7 +408,8 @@ pub async fn analysis_progress<R: Runtime>(
 }
 
 /// Rewraps the vault key under a new passphrase; `current` must be right even
-/// when the vault was opened from the keyring.
+/// when the vault was opened from the keyring. A job like emptying the Trash
+/// (a lock waits for a change under way: vault.json is replaced whole).
 #[tauri::command]
 pub async fn change_passphrase(
     state: State<'_, AppState>,
@@ -510,15 +417,22 @@ pub async fn change_passphrase(
     new: String,
 ) -> IpcResult<()> {
     let s = state.session()?;
+    let job = state.job(&s, JobKind::Atomic, "passphrase change")?;
     let current = Passphrase::new(current);
     let new = Passphrase::new(new);
-    blocking(move || Ok(s.vault.replace_passphrase(&current, &new)?)).await
+    blocking(move || {
+        if job.token.is_cancelled() {
+            return Err(Error::Cancelled.into());
+        }
+        Ok(s.vault.replace_passphrase(&current, &new)?)
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn settings(state: State<'_, AppState>) -> IpcResult<Settings> {
     let s = state.session()?;
-    blocking(move || Ok(s.vault.settings()?.into())).await
+    blocking(move || Ok(s.vault.settings()?)).await
 }
 
 /// One import setting ("allowed_extensions", "max_file_size_bytes", "quota_bytes"),
@@ -532,7 +446,7 @@ pub async fn set_setting(
     let s = state.session()?;
     blocking(move || {
         s.vault.set_setting(&key, &value)?;
-        Ok(s.vault.settings()?.into())
+        Ok(s.vault.settings()?)
     })
     .await
 }
@@ -541,30 +455,14 @@ pub async fn set_setting(
 #[tauri::command]
 pub async fn albums(state: State<'_, AppState>) -> IpcResult<Vec<AlbumSummary>> {
     let s = state.session()?;
-    blocking(move || {
-        Ok(s.vault
-            .catalog()
-            .albums()?
-            .into_iter()
-            .map(Into::into)
-            .collect())
-    })
-    .await
+    blocking(move || Ok(s.vault.albums()?)).await
 }
 
 /// The Artists view: every artist of the active tracks.
 #[tauri::command]
 pub async fn artists(state: State<'_, AppState>) -> IpcResult<Vec<ArtistSummary>> {
     let s = state.session()?;
-    blocking(move || {
-        Ok(s.vault
-            .catalog()
-            .artists()?
-            .into_iter()
-            .map(Into::into)
-            .collect())
-    })
-    .await
+    blocking(move || Ok(s.vault.artists()?)).await
 }
 
 /// The tracks of one album (`artist` as the Albums view names it) or, with
@@ -577,14 +475,10 @@ pub async fn group_tracks(
 ) -> IpcResult<Vec<Track>> {
     let s = state.session()?;
     blocking(move || {
-        let catalog = s.vault.catalog();
-        let tracks = match album {
-            Some(album) => catalog.album_tracks(&album, &artist)?,
-            None => catalog.artist_tracks(&artist)?,
-        };
-        let mut tracks: Vec<Track> = tracks.into_iter().map(Into::into).collect();
-        crate::cloud::fill_locations(&catalog, &mut tracks)?;
-        Ok(tracks)
+        Ok(match album {
+            Some(album) => s.vault.album_tracks(&album, &artist)?,
+            None => s.vault.artist_tracks(&artist)?,
+        })
     })
     .await
 }

@@ -2,25 +2,26 @@
 //! (the engine's [`audiovault_engine::Error::kind`]) and shows `message`.
 //! Engine messages never carry a secret (see the engine's error policy).
 
+use audiovault_engine::ErrorKind;
 use serde::Serialize;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, TS)]
 pub struct IpcError {
-    pub kind: String,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
 impl IpcError {
-    pub fn new(kind: &str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         IpcError {
-            kind: kind.to_string(),
+            kind,
             message: message.into(),
         }
     }
 
     pub fn locked() -> Self {
-        IpcError::new("locked", "the vault is locked")
+        IpcError::new(ErrorKind::Locked, "the vault is locked")
     }
 }
 
@@ -38,7 +39,7 @@ impl From<audiovault_engine::catalog::CatalogError> for IpcError {
 
 impl From<tauri::Error> for IpcError {
     fn from(e: tauri::Error) -> Self {
-        IpcError::new("app", e.to_string())
+        IpcError::new(ErrorKind::App, e.to_string())
     }
 }
 
@@ -51,7 +52,7 @@ mod tests {
     #[test]
     fn engine_errors_keep_their_kind_and_message() {
         let e: IpcError = audiovault_engine::Error::TrackNotFound("abcd".into()).into();
-        assert_eq!(e.kind, "track_not_found");
+        assert_eq!(e.kind, ErrorKind::TrackNotFound);
         assert!(e.message.contains("abcd"));
         let json = serde_json::to_value(&e).unwrap();
         assert_eq!(json["kind"], "track_not_found");
@@ -63,6 +64,6 @@ mod tests {
         let e: IpcError =
             audiovault_engine::Error::Key(audiovault_engine::keys::KeyError::WrongPassphrase)
                 .into();
-        assert_eq!(e.kind, "wrong_passphrase");
+        assert_eq!(e.kind, ErrorKind::WrongPassphrase);
     }
 }

@@ -1,5 +1,6 @@
 //! The long jobs that hold the open vault (import, export, verify, push, pull,
-//! repair, restore, the devices' listing, analysis, the watcher), in one place,
+//! repair, restore, the devices' listing, analysis, the watcher, the Health
+//! view's doctor, emptying the Trash, a passphrase change), in one place,
 //! so that lock and a vault switch can stop every one of them and then wait for
 //! the vault to be dropped.
 //!
@@ -10,7 +11,9 @@
 //! ([`Jobs::close`] moves the epoch on), a command that took the session just
 //! before the lock cannot start its job after it.
 
+use audiovault_engine::ErrorKind;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use audiovault_engine::CancelToken;
 
@@ -26,6 +29,14 @@ pub enum JobKind {
     CloudRead,
     Analysis,
     Watch,
+    /// Doctor: the Health view's check and repair, and repair at unlock (the
+    /// Health view's Cancel). Works from the key alone, so lock also waits for
+    /// it to end ([`Jobs::holding_keys`]).
+    Health,
+    /// Short all-or-nothing work a person asked for (emptying the Trash, a
+    /// passphrase change): a lock before it starts cancels it, a lock after
+    /// waits for it; never reported as cancelled.
+    Atomic,
 }
 
 struct Entry {
@@ -85,7 +96,7 @@ impl Jobs {
         }
         if kind == JobKind::Cloud && inner.running.iter().any(|e| e.kind == JobKind::Cloud) {
             return Err(IpcError::new(
-                "busy",
+                ErrorKind::Busy,
                 "another cloud operation is running: wait for it or cancel it",
             ));
         }
@@ -124,7 +135,7 @@ impl Jobs {
             e.token.cancel();
             if !matches!(
                 e.kind,
-                JobKind::Analysis | JobKind::Watch | JobKind::CloudRead
+                JobKind::Analysis | JobKind::Watch | JobKind::CloudRead | JobKind::Atomic
             ) && !stopped.contains(&e.label)
             {
                 stopped.push(e.label);
@@ -143,6 +154,34 @@ impl Jobs {
     pub fn labels(&self) -> Vec<&'static str> {
         self.inner().running.iter().map(|e| e.label).collect()
     }
+
+    /// True while a job that holds a copy of the vault's key without holding
+    /// the vault runs (doctor works from the key alone): lock waits for it.
+    pub fn holding_keys(&self) -> bool {
+        self.inner()
+            .running
+            .iter()
+            .any(|e| e.kind == JobKind::Health)
+    }
+
+    /// Waits until no job of these kinds runs, `timeout` at most; returns the
+    /// labels of those still running then.
+    pub fn wait_idle(&self, kinds: &[JobKind], timeout: Duration) -> Vec<&'static str> {
+        let until = Instant::now() + timeout;
+        loop {
+            let left: Vec<&'static str> = self
+                .inner()
+                .running
+                .iter()
+                .filter(|e| kinds.contains(&e.kind))
+                .map(|e| e.label)
+                .collect();
+            if left.is_empty() || Instant::now() >= until {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -158,7 +197,10 @@ mod tests {
         assert_eq!(jobs.close(), ["push"]);
         assert!(push.token.is_cancelled() && analysis.token.is_cancelled());
         let late = jobs.start(JobKind::Local, "export", Some(e));
-        assert_eq!(late.err().map(|e| e.kind), Some("locked".to_string()));
+        assert_eq!(
+            late.err().map(|e| e.kind),
+            Some(audiovault_engine::ErrorKind::Locked)
+        );
         drop((push, analysis));
         assert_eq!(jobs.running(), 0);
         assert!(
@@ -173,7 +215,10 @@ mod tests {
         let e = Some(jobs.epoch());
         let push = jobs.start(JobKind::Cloud, "push", e).unwrap();
         let busy = jobs.start(JobKind::Cloud, "pull", e);
-        assert_eq!(busy.err().map(|e| e.kind), Some("busy".to_string()));
+        assert_eq!(
+            busy.err().map(|e| e.kind),
+            Some(audiovault_engine::ErrorKind::Busy)
+        );
         let devices = jobs.start(JobKind::CloudRead, "devices", e).unwrap();
         let export = jobs.start(JobKind::Local, "export", e).unwrap();
         jobs.cancel(&[JobKind::Local]);
@@ -181,5 +226,48 @@ mod tests {
         assert!(!push.token.is_cancelled() && !devices.token.is_cancelled());
         drop(push);
         assert!(jobs.start(JobKind::Cloud, "pull", e).is_ok());
+    }
+
+    #[test]
+    fn atomic_jobs_are_waited_for_not_reported_cancelled() {
+        let jobs = Arc::new(Jobs::default());
+        let e = Some(jobs.epoch());
+        let purge = jobs
+            .start(JobKind::Atomic, "emptying of the Trash", e)
+            .unwrap();
+        let check = jobs.start(JobKind::Health, "vault check", e).unwrap();
+        assert!(jobs.holding_keys());
+        assert_eq!(jobs.close(), ["vault check"]);
+        // Tripped all the same: one that has not started its work does not.
+        assert!(purge.token.is_cancelled() && check.token.is_cancelled());
+        drop(check);
+        assert!(!jobs.holding_keys());
+    }
+
+    #[test]
+    fn wait_idle_returns_once_the_jobs_of_those_kinds_end() {
+        let jobs = Arc::new(Jobs::default());
+        let push = jobs.start(JobKind::Cloud, "push", None).unwrap();
+        let _analysis = jobs.start(JobKind::Analysis, "analysis", None).unwrap();
+        let token = push.token.clone();
+        // The push lets go a moment after its cancel (its lease's DELETE).
+        let worker = std::thread::spawn(move || {
+            while !push.token.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            drop(push);
+        });
+        let kinds = [JobKind::Cloud, JobKind::CloudRead];
+        assert_eq!(
+            jobs.wait_idle(&kinds, Duration::from_millis(20)),
+            ["push"],
+            "still running before its cancel"
+        );
+        token.cancel();
+        let started = Instant::now();
+        assert!(jobs.wait_idle(&kinds, Duration::from_secs(5)).is_empty());
+        assert!(started.elapsed() >= Duration::from_millis(40));
+        worker.join().unwrap();
     }
 }

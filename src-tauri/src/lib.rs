@@ -7,8 +7,11 @@ pub mod cloud;
 pub mod commands;
 pub mod dto;
 pub mod error;
+pub mod events;
+pub mod health;
 pub mod jobs;
 pub mod progress;
+pub mod session;
 pub mod state;
 pub mod watching;
 pub mod window_state;
@@ -66,6 +69,10 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             cloud::cancel_sync,
             cloud::restore_from_cloud,
             cloud::repair,
+            health::doctor,
+            health::cancel_doctor,
+            health::repair_vault,
+            health::recover,
         ])
 }
 
@@ -82,9 +89,15 @@ pub fn run() {
     match app {
         Ok(app) => app.run(|handle, event| {
             if let tauri::RunEvent::Exit = event {
+                let state = handle.state::<state::AppState>();
+                // Cloud work and doctor stop; a cancelled push still deletes its
+                // lease on the remote, which takes a request: waited for briefly.
+                let left = state.quit(std::time::Duration::from_secs(5));
+                if !left.is_empty() {
+                    eprintln!("audiovault: quitting while {left:?} still runs");
+                }
                 // A watcher import in flight finishes its file; nothing new starts.
-                handle
-                    .state::<state::AppState>()
+                state
                     .watching
                     .stop_and_wait(std::time::Duration::from_secs(10));
             }

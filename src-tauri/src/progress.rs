@@ -7,12 +7,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use audiovault_engine::{FileResult, Progress};
+use audiovault_engine::{FileResult, Outcome, Progress};
 use serde::Serialize;
 use tauri::ipc::Channel;
 use ts_rs::TS;
-
-use crate::dto::Outcome;
 
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -106,7 +104,7 @@ impl Progress for ChannelProgress {
     }
 
     fn item_result(&self, r: &FileResult) {
-        let outcome = Outcome::from(r.outcome);
+        let outcome = r.outcome;
         self.send(ProgressEvent::Finished {
             path: r.path.clone(),
             ok: matches!(outcome, Outcome::Imported | Outcome::Duplicate),

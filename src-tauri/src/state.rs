@@ -3,6 +3,7 @@
 //! registry of the jobs that hold it.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -60,9 +61,12 @@ pub struct AppState {
     /// A note for the UI from the last automatic unlock attempt, or the last lock.
     pub notice: Mutex<Option<String>>,
     /// The background analysis runner.
-    pub analysis: Arc<crate::analysis::Analysis>,
+    pub analysis: Arc<crate::analysis::AnalysisRunner>,
     /// The watched folders' watcher.
     pub watching: Arc<crate::watching::Watching>,
+    /// The last unlock found the catalog missing or damaged (kind
+    /// `catalog_damaged`): the unlock screen offers Check and repair.
+    catalog_damaged: AtomicBool,
 }
 
 fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -101,7 +105,8 @@ impl Locking {
         drop(self.media.take());
         let mut waited_for = Vec::new();
         let released = loop {
-            if self.vault.strong_count() == 0 {
+            // Doctor holds a copy of the key without the vault: waited for too.
+            if self.vault.strong_count() == 0 && !self.jobs.holding_keys() {
                 break true;
             }
             if self.started.elapsed() > RELEASE_TIMEOUT {
@@ -142,6 +147,7 @@ impl AppState {
             notice: Mutex::new(None),
             analysis: Arc::default(),
             watching: Arc::default(),
+            catalog_damaged: AtomicBool::new(false),
         }
     }
 
@@ -162,10 +168,41 @@ impl AppState {
     }
 
     pub fn open(&self, vault: Vault) -> IpcResult<()> {
-        let session = Session::new(vault, self.jobs.epoch())?;
+        let mut slot = guard(&self.session);
+        self.open_into(&mut slot, vault, self.jobs.epoch())
+    }
+
+    /// Opens `vault` as the session of `epoch`, unless a lock (or a vault
+    /// switch) came since that epoch began: then the vault is dropped and the
+    /// answer is `locked`. (A repair that closed the session opens it again
+    /// this way, so a lock during the repair keeps the vault locked.)
+    pub fn open_in(&self, vault: Vault, epoch: u64) -> IpcResult<()> {
+        let mut slot = guard(&self.session);
+        if self.jobs.epoch() != epoch {
+            return Err(IpcError::locked());
+        }
+        self.open_into(&mut slot, vault, epoch)
+    }
+
+    fn open_into(
+        &self,
+        slot: &mut Option<Arc<Session>>,
+        vault: Vault,
+        epoch: u64,
+    ) -> IpcResult<()> {
+        let session = Session::new(vault, epoch)?;
         *guard(&self.last_vault) = Arc::downgrade(&session.vault);
-        *guard(&self.session) = Some(Arc::new(session));
+        *slot = Some(Arc::new(session));
+        self.set_catalog_damaged(false);
         Ok(())
+    }
+
+    pub fn catalog_damaged(&self) -> bool {
+        self.catalog_damaged.load(Ordering::SeqCst)
+    }
+
+    pub fn set_catalog_damaged(&self, damaged: bool) {
+        self.catalog_damaged.store(damaged, Ordering::SeqCst);
     }
 
     /// Registers a job of the open session's (refused once that session is locked).
@@ -176,8 +213,12 @@ impl AppState {
     /// Starts a lock; returns at once (no waiting on an async thread). The
     /// session leaves the state first, so no command gets the vault after this.
     pub fn begin_lock(&self) -> Locking {
-        let session = guard(&self.session).take();
-        let stopped = self.jobs.close();
+        // One step under the session's mutex: an `open_in` sees either the old
+        // epoch with no lock begun, or the new one.
+        let (session, stopped) = {
+            let mut slot = guard(&self.session);
+            (slot.take(), self.jobs.close())
+        };
         self.watching.stop();
         self.watching.clear();
         let (vault, media) = match session {
@@ -196,9 +237,87 @@ impl AppState {
         }
     }
 
+    /// Quitting: cancels cloud work and doctor, then waits for them, `timeout`
+    /// at most, so a push lets go of its lease on the remote (a cancelled push
+    /// still deletes it) and a repair is not cut between its steps. Returns the
+    /// labels of jobs still running then.
+    pub fn quit(&self, timeout: Duration) -> Vec<&'static str> {
+        let kinds = [JobKind::Cloud, JobKind::CloudRead, JobKind::Health];
+        self.jobs.cancel(&kinds);
+        self.jobs.wait_idle(&kinds, timeout)
+    }
+
     /// True while anything (a job, a command in flight) still holds the vault of
     /// the last session. After a lock returns, false unless it timed out.
     pub fn vault_alive(&self) -> bool {
         guard(&self.last_vault).strong_count() > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A repair closes the session and opens the vault again with the epoch it
+    /// began in: a lock meanwhile (the epoch moved on) keeps the vault locked.
+    #[test]
+    fn a_vault_reopened_after_a_lock_stays_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = audiovault_engine::CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..Default::default()
+        };
+        let pass = audiovault_engine::Passphrase::new("pw");
+        let root = dir.path().join("vault");
+        drop(Vault::create(&root, &pass, &options).unwrap());
+        let open = || {
+            audiovault_engine::LockedVault::open(&root)
+                .unwrap()
+                .unlock(&pass)
+                .unwrap()
+        };
+        let state = AppState::new(root.clone());
+        let epoch = state.jobs.epoch();
+        assert!(state.begin_lock().finish().released);
+        let refused = state.open_in(open(), epoch);
+        assert_eq!(
+            refused.err().map(|e| e.kind),
+            Some(audiovault_engine::ErrorKind::Locked)
+        );
+        assert!(!state.is_unlocked() && !state.vault_alive());
+        state.open_in(open(), state.jobs.epoch()).unwrap();
+        assert!(state.is_unlocked());
+        assert!(state.begin_lock().finish().released);
+    }
+
+    /// Quitting cancels a push and waits for it to let go (a cancelled push
+    /// still deletes its lease, one request); an import is left to the exit.
+    #[test]
+    fn quit_cancels_cloud_work_and_waits_for_it() {
+        let state = AppState::new(PathBuf::from("/nonexistent"));
+        let push = state.jobs.start(JobKind::Cloud, "push", None).unwrap();
+        let import = state.jobs.start(JobKind::Local, "import", None).unwrap();
+        let worker = std::thread::spawn(move || {
+            while !push.token.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // The lease's DELETE.
+            std::thread::sleep(Duration::from_millis(100));
+            drop(push);
+        });
+        let started = Instant::now();
+        assert!(state.quit(Duration::from_secs(5)).is_empty());
+        assert!(started.elapsed() >= Duration::from_millis(90));
+        assert!(!import.token.is_cancelled());
+        worker.join().unwrap();
+        // A job that never lets go is waited for only so long.
+        let stuck = state.jobs.start(JobKind::CloudRead, "device listing", None);
+        assert_eq!(
+            state.quit(Duration::from_millis(30)),
+            ["device listing"],
+            "{:?}",
+            stuck.as_ref().map(|j| j.token.is_cancelled()).ok()
+        );
     }
 }

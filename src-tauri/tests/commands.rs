@@ -447,7 +447,11 @@ fn every_command_through_the_mock_runtime() {
     assert_eq!(shell.ok("stats", json!({}))["tracks"], 3);
     shell.ok("set_trashed", json!({ "ids": [gamma], "trashed": true }));
     let purged = shell.ok("purge_trash", json!({}));
-    assert_eq!(purged["purged_tracks"], 1, "{purged}");
+    assert_eq!(
+        purged["purged_tracks"].as_array().map(Vec::len),
+        Some(1),
+        "{purged}"
+    );
     assert!(
         purged["removed_bytes"].as_u64().unwrap_or(0) > 0,
         "{purged}"
@@ -467,12 +471,12 @@ fn every_command_through_the_mock_runtime() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let waveform = loop {
         let w = shell.ok("waveform", json!({ "id": alpha }));
-        if w["status"] == "done" || Instant::now() > deadline {
+        if w["analysis"] == "done" || Instant::now() > deadline {
             break w;
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(waveform["status"], "done", "{waveform}");
+    assert_eq!(waveform["analysis"], "done", "{waveform}");
     let peaks = waveform["peaks"].as_array().expect("peaks");
     assert!(peaks.len() > 100, "{} buckets", peaks.len());
     // The sine's amplitude is 12,000 of 32,767: peaks scaled to ±127 reach ±46.
@@ -574,6 +578,9 @@ fn every_command_through_the_mock_runtime() {
         (json!(true), json!(false))
     );
 
+    // --- doctor: the Health view, and a lost catalog repaired from the unlock screen -----
+    doctor_and_repair(&shell, &vault);
+
     // --- lock during a long export ----------------------------------------------------
     lock_during_an_export(&shell, tmp.path());
 
@@ -589,6 +596,210 @@ fn every_command_through_the_mock_runtime() {
         shell.ok("pick_folder", json!({ "title": "Export to" })),
         json!(out.to_string_lossy())
     );
+}
+
+/// Every track, trashed ones too, as `(id, sha256, state)`, sorted.
+fn library_ids(shell: &Shell) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for state in ["active", "trashed"] {
+        let page = shell.ok("search", query(None, state));
+        for t in page["tracks"].as_array().expect("tracks") {
+            out.push((
+                t["id"].as_str().unwrap_or_default().to_string(),
+                t["sha256"].as_str().unwrap_or_default().to_string(),
+                state.to_string(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The check called `name` in a doctor report.
+fn check_of<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["check"] == name))
+        .unwrap_or_else(|| panic!("no {name} check in {report}"))
+}
+
+/// The Health view's doctor on a healthy vault (its shape, every check ok), then
+/// the catalog deleted while locked: unlock says `catalog_damaged`, the unlock
+/// screen's check from the key finds the catalog failing, its repair rebuilds it
+/// and opens the vault, with every track back (ids and SHA-256 as before).
+fn doctor_and_repair(shell: &Shell, vault: &Path) {
+    const PASSPHRASE: &str = "battery staple";
+    assert_eq!(shell.err_kind("doctor", json!({})), "locked");
+    let status = shell.ok(
+        "unlock",
+        json!({ "passphrase": PASSPHRASE, "rememberKey": false }),
+    );
+    assert_eq!(status["catalog_damaged"], false, "{status}");
+    // A keyring-less run (not CI) may see the keyring check as a warning only.
+    let keyring_required = std::env::var_os("CI").is_some();
+
+    let report = shell.ok("doctor", json!({}));
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["repaired"], json!([]), "a check repairs nothing");
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter_map(|c| c["check"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "catalog_integrity",
+            "chunks",
+            "records",
+            "disk_space",
+            "keyring",
+            "vault_json"
+        ],
+        "no remote is set up yet: {report}"
+    );
+    for c in report["checks"].as_array().expect("checks") {
+        assert!(c["level"] == "error" || c["level"] == "warning", "{c}");
+        assert!(c["detail"].as_str().is_some_and(|d| !d.is_empty()), "{c}");
+        assert!(c["affected"].is_array(), "{c}");
+        if c["check"] == "keyring" && !keyring_required && c["ok"] == false {
+            eprintln!("no keyring here: {}", c["detail"]);
+            continue;
+        }
+        assert_eq!(c["ok"], true, "every check of a healthy vault passes: {c}");
+    }
+    // The Health view's repair on a healthy vault: the session closes and opens
+    // again, nothing is lost.
+    let before = library_ids(shell);
+    assert_eq!(before.len(), 3, "{before:?}");
+    assert_eq!(shell.ok("cancel_doctor", json!({})), Value::Null);
+    let recovery = shell.ok("repair_vault", json!({}));
+    assert_eq!(recovery["report"]["ok"], true, "{recovery:#}");
+    assert_eq!(recovery["status"]["unlocked"], true, "{recovery}");
+    assert_eq!(library_ids(shell), before);
+    assert_eq!(
+        shell.err_kind(
+            "recover",
+            json!({ "passphrase": PASSPHRASE, "repair": true, "rememberKey": false })
+        ),
+        "invalid",
+        "the open vault is repaired from its Health view"
+    );
+
+    // The catalog goes while the vault is locked.
+    shell.ok("lock", json!({}));
+    for name in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(vault.join(name));
+    }
+    assert_eq!(
+        shell.err_kind(
+            "unlock",
+            json!({ "passphrase": PASSPHRASE, "rememberKey": false })
+        ),
+        "catalog_damaged"
+    );
+    let status = shell.ok("status_of", json!({}));
+    assert_eq!(
+        (
+            status["unlocked"].clone(),
+            status["catalog_damaged"].clone()
+        ),
+        (json!(false), json!(true)),
+        "{status}"
+    );
+    assert!(!vault.join("catalog.db").exists(), "unlock made no catalog");
+    assert_eq!(
+        shell.err_kind(
+            "recover",
+            json!({ "passphrase": "not it", "repair": false, "rememberKey": false })
+        ),
+        "wrong_passphrase"
+    );
+    // Check: the catalog fails, at error level; nothing changes.
+    let checked = shell.ok(
+        "recover",
+        json!({ "passphrase": PASSPHRASE, "repair": false, "rememberKey": false }),
+    );
+    let report = &checked["report"];
+    assert_eq!(report["ok"], false, "{report:#}");
+    let catalog = check_of(report, "catalog_integrity");
+    assert_eq!(
+        (catalog["ok"].clone(), catalog["level"].clone()),
+        (json!(false), json!("error")),
+        "{catalog}"
+    );
+    assert_eq!(check_of(report, "records")["ok"], true, "{report:#}");
+    assert_eq!(checked["status"]["unlocked"], false);
+    assert!(
+        !vault.join("catalog.db").exists(),
+        "a check changes nothing"
+    );
+
+    // Repair: rebuilt from the records, and the vault opens.
+    let repaired = shell.ok(
+        "recover",
+        json!({ "passphrase": PASSPHRASE, "repair": true, "rememberKey": false }),
+    );
+    let report = &repaired["report"];
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(
+        report["repaired"][0]["action"], "catalog_rebuilt",
+        "{report:#}"
+    );
+    assert_eq!(check_of(report, "catalog_integrity")["ok"], true);
+    assert_eq!(
+        (
+            repaired["status"]["unlocked"].clone(),
+            repaired["status"]["catalog_damaged"].clone()
+        ),
+        (json!(true), json!(false)),
+        "{repaired}"
+    );
+    assert_eq!(library_ids(shell), before, "every track is back");
+    // And it unlocks as any vault does.
+    shell.ok("lock", json!({}));
+    shell.ok(
+        "unlock",
+        json!({ "passphrase": PASSPHRASE, "rememberKey": false }),
+    );
+    assert_eq!(library_ids(shell), before);
+
+    // At start, with the passphrase from the environment: the status says the
+    // catalog is damaged, and the check and repair find the key by themselves.
+    shell.ok("lock", json!({}));
+    for name in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+        let _ = std::fs::remove_file(vault.join(name));
+    }
+    // SAFETY: one test in this binary.
+    unsafe {
+        std::env::set_var("AUDIOVAULT_PASSPHRASE", PASSPHRASE);
+    }
+    let status = shell.ok("startup", json!({}));
+    assert_eq!(
+        (
+            status["unlocked"].clone(),
+            status["catalog_damaged"].clone()
+        ),
+        (json!(false), json!(true)),
+        "{status}"
+    );
+    assert!(
+        status["notice"]
+            .as_str()
+            .is_some_and(|n| n.contains("Check and repair")),
+        "{status}"
+    );
+    let repaired = shell.ok(
+        "recover",
+        json!({ "passphrase": null, "repair": true, "rememberKey": false }),
+    );
+    unsafe {
+        std::env::remove_var("AUDIOVAULT_PASSPHRASE");
+    }
+    assert_eq!(repaired["status"]["unlocked"], true, "{repaired}");
+    assert_eq!(library_ids(shell), before);
+    shell.ok("lock", json!({}));
 }
 
 /// Lock while an export runs: the export stops (cancelled, nothing partial under
@@ -716,8 +927,8 @@ fn lock_during_an_export(shell: &Shell, tmp: &Path) {
     for id in &ids {
         let status = loop {
             let w = shell.ok("waveform", json!({ "id": id }));
-            if w["status"] != "pending" || Instant::now() > deadline {
-                break w["status"].clone();
+            if w["analysis"] != "pending" || Instant::now() > deadline {
+                break w["analysis"].clone();
             }
             std::thread::sleep(Duration::from_millis(100));
         };
@@ -803,7 +1014,7 @@ fn devices_on_a_real_remote(shell: &Shell, tmp: &Path) {
         .import(
             &[new_track],
             &ImportOptions {
-                source: "test".into(),
+                source: audiovault_engine::ingest::ImportSource::App,
                 workers: 0,
             },
             &NoProgress,

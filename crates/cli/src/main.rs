@@ -378,41 +378,19 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Show { id } => {
             let vault = secrets.unlock(&root)?;
             let id = vault.resolve_ids(&[id])?.remove(0);
-            let catalog = vault.catalog();
-            let track = catalog
-                .track(&id)?
-                .with_context(|| format!("track {id} disappeared"))?;
-            let chunks = catalog.track_chunks(&id)?;
-            let tags = catalog.other_tags(&id)?;
+            let details = vault.track_details(&id)?;
             if json {
-                let mut value = serde_json::to_value(&track)?;
-                value["chunks"] = serde_json::to_value(&chunks)?;
-                value["artwork_chunk"] = serde_json::json!(track.artwork_chunk.map(|c| c.to_hex()));
-                value["analysis"] = serde_json::json!(catalog.analysis_status(&id)?);
-                value["location"] = serde_json::json!(
-                    match audiovault_engine::sync::tracks_on_remote(&catalog, &[id.to_string()])?
-                        .first()
-                    {
-                        Some(true) => "both",
-                        _ => "local",
-                    }
-                );
-                value["tags"] = tags
-                    .iter()
-                    .map(|(k, v)| serde_json::json!({"key": k, "value": v}))
-                    .collect();
-                print_json(&value)?;
+                print_json(&details)?;
             } else {
-                output::print_track_details(&track, &chunks, &tags);
+                output::print_track_details(&details);
             }
             Ok(0)
         }
         Command::Search(args) => {
             let vault = secrets.unlock(&root)?;
             let query = args.to_query();
-            let catalog = vault.catalog();
-            let page = catalog.search(&query)?;
-            let summary = catalog.search_summary(&query)?;
+            let page = vault.search(&query)?;
+            let summary = vault.search_summary(&query)?;
             if json {
                 print_json(&serde_json::json!({
                     "tracks": page.tracks,
@@ -515,12 +493,7 @@ fn run(cli: Cli) -> Result<u8> {
                     .map(|t| t.id)
                     .collect()
             } else if let Some(q) = query {
-                vault
-                    .catalog()
-                    .tracks_matching_name(&q)?
-                    .into_iter()
-                    .map(|t| t.id)
-                    .collect()
+                vault.tracks_named(&q)?.into_iter().map(|t| t.id).collect()
             } else if ids.is_empty() {
                 bail!("name the tracks to export: track ids, --all, or --query TEXT");
             } else {

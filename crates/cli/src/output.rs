@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use audiovault_engine::catalog::TrackChunk;
 use audiovault_engine::doctor::{DoctorReport, Level};
+use audiovault_engine::library::TrackDetails;
 use audiovault_engine::{
     ExportReport, ImportReport, Outcome, Progress, Settings, Stats, Track, VerifyReport,
 };
@@ -143,7 +143,9 @@ pub fn print_tracks(tracks: &[Track]) {
     println!("{} track(s)", tracks.len());
 }
 
-pub fn print_track_details(t: &Track, chunks: &[TrackChunk], tags: &[(String, String)]) {
+pub fn print_track_details(details: &TrackDetails) {
+    let t = &details.track;
+    let (chunks, tags) = (&details.chunks, &details.tags);
     let m = &t.meta;
     println!("id:          {}", t.id);
     println!("file name:   {}", t.file_name);
@@ -171,8 +173,8 @@ pub fn print_track_details(t: &Track, chunks: &[TrackChunk], tags: &[(String, St
             m.artwork_size.unwrap_or(0)
         );
     }
-    for (k, v) in tags {
-        println!("tag {k}: {v}");
+    for tag in tags {
+        println!("tag {}: {}", tag.key, tag.value);
     }
     println!(
         "size:        {} ({} bytes)",
@@ -190,6 +192,19 @@ pub fn print_track_details(t: &Track, chunks: &[TrackChunk], tags: &[(String, St
         chunks.len(),
         bytes(t.stored_bytes)
     );
+    println!(
+        "location:    {}",
+        match t.location {
+            audiovault_engine::catalog::remote::TrackLocation::Both => "this device and the cloud",
+            audiovault_engine::catalog::remote::TrackLocation::Local => "this device only",
+        }
+    );
+    match (&details.analysis, &details.analysis_error) {
+        (audiovault_engine::catalog::AnalysisState::Failed, Some(e)) => {
+            println!("analysis:    failed: {e}")
+        }
+        (state, _) => println!("analysis:    {}", format!("{state:?}").to_lowercase()),
+    }
 }
 
 pub fn print_duplicates(r: &audiovault_engine::analysis::DuplicatesReport) {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use audiovault_engine::sync::{
-    RemoteConfig, RemoteCredentials, RemoteGcOptions, SyncOptions, clone_vault, test_connection,
+    RemoteConfig, RemoteCredentials, RemoteGcOptions, SyncError, SyncOptions, clone_vault,
+    test_connection,
 };
 use audiovault_engine::{CancelToken, Vault};
 use clap::{Args, Subcommand};
@@ -130,14 +131,14 @@ pub fn remote(action: RemoteAction, root: &Path, secrets: &Secrets, json: bool) 
     let vault = secrets.unlock(root)?;
     match action {
         RemoteAction::Set(a) => {
-            let config = RemoteConfig {
-                endpoint: a.endpoint.filter(|e| !e.is_empty()),
-                region: a.region,
-                bucket: a.bucket,
-                prefix: a.prefix.trim_matches('/').to_string(),
-                path_style: a.path_style,
-                parallelism: a.parallelism,
-            };
+            let config = RemoteConfig::from_input(
+                a.endpoint.as_deref().unwrap_or(""),
+                &a.region,
+                &a.bucket,
+                &a.prefix,
+                a.path_style,
+                a.parallelism,
+            )?;
             vault.set_remote_config(&config)?;
             let stored = match RemoteCredentials::from_env()
                 .map(Ok)
@@ -506,36 +507,31 @@ pub fn verify_remote(
 /// `verify --repair`: verify, fetch what is damaged from the remote, verify again.
 pub fn verify_and_repair(vault: &Vault, json: bool, cancel: &CancelToken) -> Result<u8> {
     let bar = BarProgress::bytes("Verifying");
-    let before = vault.verify(&bar, cancel)?;
+    let outcome = vault.verify_and_repair(
+        || credentials(vault).map_err(|e| SyncError::Other(e.to_string()).into()),
+        &options(),
+        &bar,
+        cancel,
+    );
     bar.finish();
-    if before.ok {
-        if json {
-            print_json(&serde_json::json!({"before": before, "repair": null, "after": before}))?;
-        } else {
-            crate::output::print_verify(&before);
-        }
-        return Ok(0);
-    }
-    let creds = credentials(vault)?;
-    let repair = vault.repair_from_remote(&creds, &options(), &before, cancel)?;
-    let bar = BarProgress::bytes("Verifying again");
-    let after = vault.verify(&bar, cancel)?;
-    bar.finish();
+    let outcome = outcome?;
     if json {
-        print_json(&serde_json::json!({"before": before, "repair": repair, "after": after}))?;
+        print_json(&outcome)?;
     } else {
-        for r in &repair.repaired {
-            println!("repaired  chunk {} ({})", r.id, r.tracks.join(", "));
+        if let Some(repair) = &outcome.repair {
+            for r in &repair.repaired {
+                println!("repaired  chunk {} ({})", r.id, r.tracks.join(", "));
+            }
+            for u in &repair.unrepairable {
+                println!(
+                    "NOT repaired chunk {}: {} ({})",
+                    u.id,
+                    u.reason,
+                    u.tracks.join(", ")
+                );
+            }
         }
-        for u in &repair.unrepairable {
-            println!(
-                "NOT repaired chunk {}: {} ({})",
-                u.id,
-                u.reason,
-                u.tracks.join(", ")
-            );
-        }
-        crate::output::print_verify(&after);
+        crate::output::print_verify(&outcome.after);
     }
-    Ok(if after.ok { 0 } else { EXIT_PARTIAL })
+    Ok(if outcome.after.ok { 0 } else { EXIT_PARTIAL })
 }

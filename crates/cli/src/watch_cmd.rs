@@ -4,13 +4,12 @@
 //! watcher's activity.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow};
 use audiovault_engine::Vault;
 use audiovault_engine::watch::{
-    AfterImport, FolderState, WatchConfig, WatchEvent, WatchEvents, WatchFolder, WatchReport,
-    Watcher,
+    ActivityKind, AfterImport, FolderState, WatchConfig, WatchEvent, WatchEvents, WatchFolder,
+    WatchReport, Watcher,
 };
 use clap::{Args, Subcommand};
 
@@ -105,10 +104,8 @@ enum WatchAction {
 impl PolicyFlags {
     fn apply(&self, folder: &mut WatchFolder) -> Result<()> {
         if let Some(s) = self.settle_seconds {
-            if !s.is_finite() || !(0.0..=86_400.0).contains(&s) {
-                bail!("--settle-seconds must be between 0 and 86400, not {s}");
-            }
-            folder.settle = Duration::from_secs_f64(s);
+            folder.settle = WatchFolder::settle_from_seconds(s)
+                .map_err(|e| anyhow!("--settle-seconds: {e}"))?;
         }
         if self.remove_after_import {
             folder.after_import = AfterImport::Remove;
@@ -362,63 +359,12 @@ impl WatchEvents for EventPrinter {
 }
 
 fn print_event(event: &WatchEvent) {
-    match event {
-        WatchEvent::State {
-            folder,
-            state,
-            reason,
-        } => match reason {
-            Some(r) => println!("{:<12} {}: {r}", state.as_str(), folder.display()),
-            None => println!("{:<12} {}", state.as_str(), folder.display()),
-        },
-        WatchEvent::Scanned {
-            folder,
-            files,
-            known,
-        } => println!(
-            "{:<12} {}: {files} audio file(s), {known} imported before",
-            "scanned",
-            folder.display()
-        ),
-        WatchEvent::Ignored { path, reason } => {
-            println!("{:<12} {}: {reason}", "ignored", path.display())
-        }
-        WatchEvent::Waiting { path, reason } => {
-            println!("{:<12} {}: {reason}", "waiting", path.display())
-        }
-        WatchEvent::Imported {
-            path,
-            track_id,
-            source_removed,
-            ..
-        } => println!(
-            "{:<12} {} as track {track_id}{}",
-            "imported",
-            path.display(),
-            if *source_removed {
-                " (removed from the folder)"
-            } else {
-                ""
-            }
-        ),
-        WatchEvent::Skipped { path, reason, .. } => {
-            println!("{:<12} {}: {reason}", "skipped", path.display())
-        }
-        WatchEvent::NotImported {
-            path,
-            reason,
-            moved_to,
-            ..
-        } => match moved_to {
-            Some(to) => println!(
-                "{:<12} {}: {reason} (moved to {})",
-                "not imported",
-                path.display(),
-                to.display()
-            ),
-            None => println!("{:<12} {}: {reason}", "not imported", path.display()),
-        },
-        WatchEvent::Batch { .. } => {}
-        WatchEvent::Notice { message, .. } => eprintln!("notice: {message}"),
+    let Some(line) = event.describe() else {
+        return;
+    };
+    match (line.kind, &line.path) {
+        (ActivityKind::Notice, _) => eprintln!("notice: {}", line.message),
+        (kind, Some(path)) => println!("{:<12} {}: {}", kind.label(), path.display(), line.message),
+        (kind, None) => println!("{:<12} {}", kind.label(), line.message),
     }
 }

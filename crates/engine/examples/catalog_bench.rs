@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use audiovault_engine::catalog::{Catalog, NewTrack, SearchQuery, SortKey, TrackId, TrackMetadata};
+use audiovault_engine::catalog::{NewTrack, SearchQuery, SortKey, TrackId, TrackMetadata};
 use audiovault_engine::store::ChunkId;
 
 /// splitmix64: deterministic, so every run measures the same catalog.
@@ -73,7 +73,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
-    let catalog = Catalog::open(&dir.path().join("catalog.db"))?;
+    let catalog = audiovault_engine::catalog::open_for_bench(&dir.path().join("catalog.db"))?;
     let mut rng = Rng(42);
     let artists: Vec<String> = (0..2000)
         .map(|i| format!("{} {i}", phrase(&mut rng, 2)))

@@ -2,26 +2,24 @@
 //! fingerprint) runs after import over the stored bytes, as resumable background
 //! work, and the same-audio duplicate report built on it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, CatalogError, TrackId, now_unix};
+pub use crate::catalog::DuplicateTrack;
+use crate::catalog::{Catalog, TrackId};
 use crate::error::Result;
-use crate::ingest::lock;
 use crate::media;
+use crate::mutex::lock;
 use crate::progress::{CancelToken, Progress};
 use crate::store::reader::TrackReader;
-use crate::store::{ChunkId, unhex};
 use crate::vault::Vault;
 
-/// Bump when `media::analyze` changes what it computes: older rows are redone.
-pub const ANALYZER_VERSION: i64 = 1;
+pub use crate::media::ANALYZER_VERSION;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AnalyzeReport {
@@ -29,15 +27,6 @@ pub struct AnalyzeReport {
     pub failed: u64,
     pub pending: u64,
     pub cancelled: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DuplicateTrack {
-    pub id: TrackId,
-    pub file_name: String,
-    pub format: String,
-    pub codec: Option<String>,
-    pub size_bytes: u64,
 }
 
 /// Files imported as exact copies of a track (same SHA-256): stored once; the
@@ -68,130 +57,6 @@ pub struct DuplicatesReport {
     pub reclaimable_bytes: u64,
     /// Tracks whose audio could not be analysed (not part of any same-audio group).
     pub unanalyzed: u64,
-}
-
-/// One track waiting for analysis.
-struct Pending {
-    id: TrackId,
-    sha256: Vec<u8>,
-    file_name: String,
-}
-
-impl Catalog {
-    fn pending_analysis(&self, limit: Option<u32>) -> Result<Vec<Pending>, CatalogError> {
-        let mut stmt = self
-            .conn()
-            .prepare(
-                "SELECT t.id, t.sha256, t.file_name FROM tracks t
-                 LEFT JOIN analysis a ON a.sha256 = t.sha256
-                 WHERE t.state = 'active' AND (a.sha256 IS NULL OR a.analyzer_version < ?1)
-                 ORDER BY t.imported_at DESC, t.id LIMIT ?2",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(
-                params![ANALYZER_VERSION, limit.map_or(-1, i64::from)],
-                |r| {
-                    Ok(Pending {
-                        id: TrackId(r.get(0)?),
-                        sha256: r.get(1)?,
-                        file_name: r.get(2)?,
-                    })
-                },
-            )
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    fn save_analysis(
-        &self,
-        sha256: &[u8],
-        result: &std::result::Result<media::Analysis, String>,
-    ) -> Result<(), CatalogError> {
-        let (status, waveform, kind, fingerprint, duration, error) = match result {
-            Ok(a) => {
-                let wave: Vec<u8> = a
-                    .waveform
-                    .iter()
-                    .flat_map(|(lo, hi)| [*lo as u8, *hi as u8])
-                    .collect();
-                let kind = match a.fingerprint.kind {
-                    media::FingerprintKind::DecodedPcm => "decoded_pcm",
-                    media::FingerprintKind::CodedPackets => "coded_packets",
-                };
-                (
-                    "done",
-                    Some(wave),
-                    Some(kind),
-                    unhex(&a.fingerprint.sha256),
-                    Some(a.duration_seconds),
-                    None,
-                )
-            }
-            Err(e) => ("failed", None, None, None, None, Some(e.clone())),
-        };
-        self.conn()
-            .execute(
-                "INSERT INTO analysis (sha256, analyzer_version, analyzed_at, status, waveform,
-                   fingerprint_kind, fingerprint, decoded_duration, error)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (sha256) DO UPDATE SET analyzer_version = excluded.analyzer_version,
-                   analyzed_at = excluded.analyzed_at, status = excluded.status,
-                   waveform = excluded.waveform, fingerprint_kind = excluded.fingerprint_kind,
-                   fingerprint = excluded.fingerprint, decoded_duration = excluded.decoded_duration,
-                   error = excluded.error",
-                params![
-                    sha256,
-                    ANALYZER_VERSION,
-                    now_unix(),
-                    status,
-                    waveform,
-                    kind,
-                    fingerprint,
-                    duration,
-                    error
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
-    /// The waveform of a track, once analysed: (min, max) pairs.
-    pub fn waveform(&self, id: &TrackId) -> Result<Option<Vec<(i8, i8)>>, CatalogError> {
-        let blob: Option<Option<Vec<u8>>> = self
-            .conn()
-            .query_row(
-                "SELECT a.waveform FROM tracks t JOIN analysis a ON a.sha256 = t.sha256 WHERE t.id = ?1",
-                [id.as_str()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(blob.flatten().map(|b| {
-            b.chunks_exact(2)
-                .map(|p| (p[0] as i8, p[1] as i8))
-                .collect()
-        }))
-    }
-
-    /// 'pending', 'done' or 'failed: reason'.
-    pub fn analysis_status(&self, id: &TrackId) -> Result<String, CatalogError> {
-        let row: Option<(String, Option<String>)> = self
-            .conn()
-            .query_row(
-                "SELECT a.status, a.error FROM tracks t JOIN analysis a ON a.sha256 = t.sha256
-                 WHERE t.id = ?1 AND a.analyzer_version >= ?2",
-                params![id.as_str(), ANALYZER_VERSION],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        Ok(match row {
-            None => "pending".into(),
-            Some((s, None)) => s,
-            Some((s, Some(e))) => format!("{s}: {e}"),
-        })
-    }
 }
 
 impl Vault {
@@ -323,37 +188,13 @@ impl Vault {
     ) -> Result<DuplicatesReport> {
         let analyzed = self.analyze_pending(progress, cancel)?;
         let catalog = self.catalog();
-        let conn = catalog.conn();
-        let err = |e| catalog.err(e);
-        let dup_track = |r: &rusqlite::Row<'_>| -> rusqlite::Result<DuplicateTrack> {
-            Ok(DuplicateTrack {
-                id: TrackId(r.get(0)?),
-                file_name: r.get(1)?,
-                format: r.get(2)?,
-                codec: r.get(3)?,
-                size_bytes: r.get::<_, i64>(4)? as u64,
-            })
-        };
-
         let mut report = DuplicatesReport {
             unanalyzed: analyzed.pending,
             ..DuplicatesReport::default()
         };
-        let mut stmt = conn
-            .prepare(
-                "SELECT t.id, t.file_name, t.format, t.codec, t.size_bytes, i.path
-                 FROM import_job_items i JOIN tracks t ON t.id = i.track_id
-                 WHERE i.outcome = 'duplicate' AND t.state = 'active'
-                   AND i.path IS NOT t.source_path
-                 GROUP BY t.id, i.path ORDER BY t.id, i.path",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([], |r| Ok((dup_track(r)?, r.get::<_, String>(5)?)))
-            .map_err(err)?;
+        let rows = catalog.exact_copy_rows()?;
         let mut exact: BTreeMap<TrackId, ExactCopyGroup> = BTreeMap::new();
-        for row in rows {
-            let (track, path) = row.map_err(err)?;
+        for (track, path) in rows {
             let size = track.size_bytes;
             let group = exact.entry(track.id.clone()).or_insert(ExactCopyGroup {
                 track,
@@ -365,29 +206,9 @@ impl Vault {
         }
         report.exact_copies = exact.into_values().collect();
 
-        let mut stmt = conn
-            .prepare(
-                "SELECT t.id, t.file_name, t.format, t.codec, t.size_bytes, a.fingerprint, a.fingerprint_kind
-                 FROM tracks t JOIN analysis a ON a.sha256 = t.sha256
-                 WHERE t.state = 'active' AND a.fingerprint IN (
-                     SELECT a2.fingerprint FROM tracks t2 JOIN analysis a2 ON a2.sha256 = t2.sha256
-                     WHERE t2.state = 'active' AND a2.fingerprint IS NOT NULL
-                     GROUP BY a2.fingerprint HAVING count(*) > 1)
-                 ORDER BY a.fingerprint, t.size_bytes DESC, t.id",
-            )
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    dup_track(r)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                    r.get::<_, String>(6)?,
-                ))
-            })
-            .map_err(err)?;
+        let rows = catalog.same_audio_rows()?;
         let mut groups: BTreeMap<Vec<u8>, SameAudioGroup> = BTreeMap::new();
-        for row in rows {
-            let (track, fingerprint, kind) = row.map_err(err)?;
+        for (track, fingerprint, kind) in rows {
             groups
                 .entry(fingerprint)
                 .or_insert_with(|| SameAudioGroup {
@@ -400,7 +221,7 @@ impl Vault {
         }
         for mut group in groups.into_values() {
             let removable: Vec<TrackId> = group.tracks[1..].iter().map(|t| t.id.clone()).collect();
-            group.reclaimable_bytes = exclusive_stored_bytes(&catalog, &removable)?;
+            group.reclaimable_bytes = catalog.exclusive_stored_bytes(&removable)?;
             report.same_audio.push(group);
         }
         report.reclaimable_bytes = report
@@ -411,41 +232,6 @@ impl Vault {
             .sum();
         Ok(report)
     }
-}
-
-/// Stored bytes of the chunks that only `tracks` reference: what purging them frees.
-fn exclusive_stored_bytes(catalog: &Catalog, tracks: &[TrackId]) -> Result<u64> {
-    let set: HashSet<&str> = tracks.iter().map(|t| t.as_str()).collect();
-    let mut per_chunk: HashMap<ChunkId, (u64, bool)> = HashMap::new();
-    let mut ids_stmt = catalog
-        .conn()
-        .prepare_cached(
-            "SELECT tc.chunk_id, o.track_id, c.stored_size FROM track_chunks tc
-             JOIN track_chunks o ON o.chunk_id = tc.chunk_id
-             JOIN chunks c ON c.id = tc.chunk_id
-             WHERE tc.track_id = ?1",
-        )
-        .map_err(|e| catalog.err(e))?;
-    for t in tracks {
-        let mut rows = ids_stmt.query([t.as_str()]).map_err(|e| catalog.err(e))?;
-        while let Some(r) = rows.next().map_err(|e| catalog.err(e))? {
-            let raw: Vec<u8> = r.get(0).map_err(|e| catalog.err(e))?;
-            let other: String = r.get(1).map_err(|e| catalog.err(e))?;
-            let size: i64 = r.get(2).map_err(|e| catalog.err(e))?;
-            let Some(id) = ChunkId::from_slice(&raw) else {
-                continue;
-            };
-            let entry = per_chunk.entry(id).or_insert((size as u64, true));
-            if !set.contains(other.as_str()) {
-                entry.1 = false;
-            }
-        }
-    }
-    Ok(per_chunk
-        .values()
-        .filter(|(_, exclusive)| *exclusive)
-        .map(|(size, _)| size)
-        .sum())
 }
 
 #[cfg(test)]
@@ -501,7 +287,7 @@ mod tests {
         let path = dir.path().join("long.wav");
         std::fs::write(&path, &wav).unwrap();
         let options = ImportOptions {
-            source: "test".into(),
+            source: crate::ingest::ImportSource::Cli,
             workers: 1,
         };
         let imported = vault
@@ -515,12 +301,18 @@ mod tests {
             .unwrap();
         assert!(report.cancelled);
         assert_eq!((report.analyzed, report.failed, report.pending), (0, 0, 1));
-        assert_eq!(vault.catalog().analysis_status(&id).unwrap(), "pending");
+        assert_eq!(
+            vault.catalog().analysis_status(&id).unwrap().0,
+            crate::catalog::AnalysisState::Pending
+        );
 
         let report = vault
             .analyze_pending(&NoProgress, &CancelToken::new())
             .unwrap();
         assert_eq!((report.analyzed, report.pending), (1, 0));
-        assert_eq!(vault.catalog().analysis_status(&id).unwrap(), "done");
+        assert_eq!(
+            vault.catalog().analysis_status(&id).unwrap().0,
+            crate::catalog::AnalysisState::Done
+        );
     }
 }

@@ -19,7 +19,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rusqlite::types::Value;
+use crate::records::Value;
 use serde::Serialize;
 
 use crate::catalog::{self, Catalog, CatalogError, TrackId};
@@ -43,6 +43,10 @@ pub struct DoctorOptions {
     /// Reach the remote, when one is set up.
     pub check_remote: bool,
     pub sync: SyncOptions,
+    /// Stops the work at its next step (a record, a phase, the remote's
+    /// requests) with [`Error::Cancelled`]. A rebuilt catalog is swapped in
+    /// whole or not at all.
+    pub cancel: CancelToken,
 }
 
 impl Default for DoctorOptions {
@@ -52,10 +56,12 @@ impl Default for DoctorOptions {
             min_free_bytes: 1 << 30,
             check_remote: true,
             sync: SyncOptions::default(),
+            cancel: CancelToken::new(),
         }
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckName {
@@ -87,6 +93,7 @@ impl CheckName {
 /// What a failed check means: `error` is damage to the vault (the report is not
 /// ok), `warning` is something to look at that loses nothing (low disk space, no
 /// keyring, a remote out of reach, orphan chunk files).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
@@ -94,6 +101,7 @@ pub enum Level {
     Warning,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
     pub check: CheckName,
@@ -137,6 +145,7 @@ impl Check {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RepairAction {
@@ -146,6 +155,7 @@ pub enum RepairAction {
     OrphanChunksRemoved,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Repair {
     pub action: RepairAction,
@@ -154,6 +164,7 @@ pub struct Repair {
     pub paths: Vec<PathBuf>,
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Serialize)]
 pub struct DoctorReport {
     /// No check failed at error level (after the repairs, with `repair`).
@@ -186,10 +197,12 @@ impl VaultKeys {
             catalog_path: self.root().join("catalog.db"),
         };
         let mut repaired = Vec::new();
+        doctor.cancelled()?;
         if options.repair {
             doctor.repair(&mut repaired)?;
         }
         let checks = doctor.examine()?.checks(&doctor)?;
+        doctor.cancelled()?;
         Ok(DoctorReport {
             ok: !checks.iter().any(Check::is_error),
             checks,
@@ -249,6 +262,14 @@ struct Examination {
 }
 
 impl Doctor<'_> {
+    /// `Err(Cancelled)` once the options' token is tripped.
+    fn cancelled(&self) -> Result<()> {
+        if self.options.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        Ok(())
+    }
+
     fn inspect_catalog(&self) -> CatalogState {
         let path = &self.catalog_path;
         match fs::metadata(path) {
@@ -312,6 +333,7 @@ impl Doctor<'_> {
         let mut track_records = BTreeMap::new();
         let mut stale = Vec::new();
         for id in self.records.track_ids().map_err(CatalogError::from)? {
+            self.cancelled()?;
             let name = RecordName::Track(id.clone());
             let Some((status, payload)) = self.read_record(&name)? else {
                 continue;
@@ -372,6 +394,7 @@ impl Doctor<'_> {
             rebuilt = true;
             exam = self.examine()?;
         }
+        self.cancelled()?;
         let (CatalogState::Healthy(catalog), Some(tracks)) = (&exam.catalog, &exam.catalog_tracks)
         else {
             return Ok(());
@@ -418,6 +441,7 @@ impl Doctor<'_> {
             return Ok(());
         }
 
+        self.cancelled()?;
         // Records of tracks the catalog does not have: an import cut short between
         // its records and its commit, or a purge after its commit. The healthy
         // catalog is the truth (as for `gc`, which removes them too).
@@ -449,6 +473,7 @@ impl Doctor<'_> {
                 paths: set_aside,
             });
         }
+        self.cancelled()?;
         // Orphan chunk files: referenced by no catalog row and by no record that
         // is left (those of catalog tracks).
         let mut kept: HashSet<ChunkId> = exam.catalog_rows.clone();
@@ -503,9 +528,12 @@ impl Doctor<'_> {
         let read_whole = |name: &RecordName| self.records.read(name).unwrap_or_default();
         let settings = read_whole(&RecordName::Settings);
         let tombstones = read_whole(&RecordName::Tombstones);
+        // A cancel ends the records early; the half-built file is then dropped
+        // below, before anything is swapped.
         let mut tracks = exam
             .track_records
             .iter()
+            .take_while(|_| !self.options.cancel.is_cancelled())
             .filter(|(_, s)| matches!(s, RecordStatus::Readable(_)))
             .filter_map(
                 |(id, _)| match self.records.read(&RecordName::Track(id.clone())) {
@@ -518,6 +546,9 @@ impl Doctor<'_> {
         // Derived data is computed again: thumbnails now (they are small and the
         // lists show them), analysis by the queue (no analysis row = pending).
         for art in &outcome.artwork {
+            if self.options.cancel.is_cancelled() {
+                break;
+            }
             if let Ok(picture) = self.store.get(art)
                 && let Ok(thumbnail) = crate::media::thumbnail(&picture)
             {
@@ -533,6 +564,7 @@ impl Doctor<'_> {
         )?;
         catalog.detach_log()?;
         drop(catalog);
+        self.cancelled()?;
         fs::File::open(&built)
             .and_then(|f| f.sync_all())
             .map_err(|e| Error::io(&built, e))?;
@@ -748,7 +780,7 @@ impl Doctor<'_> {
                 &config,
                 &credentials,
                 self.options.sync.retry,
-                CancelToken::new(),
+                self.options.cancel.clone(),
             );
             rt.block_on(async {
                 remote.head_bucket().await?;
@@ -1553,7 +1585,7 @@ mod tests {
             let _ = fs::remove_file(f.root().join(name));
         }
         let err = f.keys().open().err().unwrap();
-        assert_eq!(err.kind(), "catalog_damaged", "{err}");
+        assert_eq!(err.kind().as_str(), "catalog_damaged", "{err}");
 
         let report = doctor(&f, false);
         assert!(!report.ok);
@@ -1580,6 +1612,40 @@ mod tests {
         );
     }
 
+    /// A front end's Cancel (or lock) stops doctor with `cancelled`, and a
+    /// repair cancelled before its swap leaves the vault as it found it: no
+    /// catalog swapped in, nothing left in tmp/; the next repair does it all.
+    #[test]
+    fn a_cancelled_doctor_stops_and_swaps_nothing_in() {
+        let mut f = library();
+        let before = library_state(f.vault());
+        f.close();
+        for name in ["catalog.db", "catalog.db-wal", "catalog.db-shm"] {
+            let _ = fs::remove_file(f.root().join(name));
+        }
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        for repair in [false, true] {
+            let options = DoctorOptions {
+                repair,
+                check_remote: false,
+                cancel: cancel.clone(),
+                ..DoctorOptions::default()
+            };
+            let err = f.keys().doctor(&options, &NoKeyring).err();
+            assert_eq!(
+                err.as_ref().map(|e| e.kind().as_str()),
+                Some("cancelled"),
+                "{err:?}"
+            );
+        }
+        assert!(!f.root().join("catalog.db").exists(), "nothing swapped in");
+        assert_eq!(fs::read_dir(f.root().join("tmp")).unwrap().count(), 0);
+        assert!(doctor(&f, true).ok);
+        f.reopen();
+        assert_eq!(library_state(f.vault()), before);
+    }
+
     #[test]
     fn a_cut_short_catalog_is_refused_on_open_and_rebuilt_with_the_old_one_kept() {
         let mut f = library();
@@ -1592,7 +1658,7 @@ mod tests {
         // taken for a real one by the check on open).
         fs::write(f.root().join("catalog.db-wal"), b"stale log").unwrap();
         let err = f.keys().open().err().unwrap();
-        assert_eq!(err.kind(), "catalog_damaged", "{err}");
+        assert_eq!(err.kind().as_str(), "catalog_damaged", "{err}");
 
         let report = doctor(&f, true);
         assert!(report.ok, "{report:#?}");
@@ -1864,7 +1930,7 @@ mod tests {
         assert!(!json.ok && json.level == Level::Error, "{json:?}");
         assert!(!report.ok);
         assert_eq!(
-            keys.open().err().map(|e| e.kind()),
+            keys.open().err().map(|e| e.kind().as_str()),
             Some("vault_json_forged")
         );
     }

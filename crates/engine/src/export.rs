@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{Track, TrackId};
 use crate::error::{Error, Result};
-use crate::ingest::{describe_io_error, is_disk_full};
+use crate::error::{describe_io_error, is_disk_full};
 use crate::keys::random_array;
 use crate::progress::{CancelToken, Progress};
 use crate::store::hex;
@@ -34,6 +34,7 @@ pub struct ExportOptions {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Exported {
     pub id: TrackId,
     pub path: String,
@@ -41,6 +42,7 @@ pub struct Exported {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExportFailure {
     pub id: TrackId,
     pub file_name: String,
@@ -48,6 +50,7 @@ pub struct ExportFailure {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExportReport {
     pub exported: Vec<Exported>,
     pub failed: Vec<ExportFailure>,

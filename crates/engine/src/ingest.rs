@@ -18,67 +18,17 @@ use crate::catalog::{
     Catalog, CommitOutcome, MetadataUpdate, NewArtwork, NewTrack, TrackId, TrackMetadata,
     TrackState,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, describe_io_error, is_disk_full};
 use crate::media::{self, MediaError, MediaInfo};
+use crate::mutex::lock;
 use crate::progress::{CancelToken, Progress};
 use crate::store::{ChunkId, OBJECT_OVERHEAD, StoreError, chunker, hex};
 use crate::vault::{Settings, Vault};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Imported,
-    Duplicate,
-    Rejected,
-    Failed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Imported => "imported",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Rejected => "rejected",
-            Outcome::Failed => "failed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FileResult {
-    pub path: String,
-    pub outcome: Outcome,
-    pub reason: Option<String>,
-    pub id: Option<TrackId>,
-    pub size_bytes: Option<u64>,
-    pub sha256: Option<String>,
-    #[serde(skip)]
-    pub source: PathBuf,
-}
-
-impl FileResult {
-    fn new(source: &Path, outcome: Outcome, reason: Option<String>) -> Self {
-        FileResult {
-            path: source.to_string_lossy().into_owned(),
-            outcome,
-            reason,
-            id: None,
-            size_bytes: None,
-            sha256: None,
-            source: source.to_path_buf(),
-        }
-    }
-
-    fn rejected(source: &Path, reason: impl Into<String>) -> Self {
-        Self::new(source, Outcome::Rejected, Some(reason.into()))
-    }
-
-    fn failed(source: &Path, reason: impl Into<String>) -> Self {
-        Self::new(source, Outcome::Failed, Some(reason.into()))
-    }
-}
+pub use crate::progress::{FileResult, Outcome};
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     pub job_id: i64,
     pub files: Vec<FileResult>,
@@ -90,10 +40,28 @@ pub struct ImportReport {
     pub warnings: Vec<String>,
 }
 
+/// Who started an import, recorded with its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImportSource {
+    #[default]
+    Cli,
+    App,
+    Watch,
+}
+
+impl ImportSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportSource::Cli => "cli",
+            ImportSource::App => "app",
+            ImportSource::Watch => "watch",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// Who started the import, recorded with the job: "cli", "app", "watch".
-    pub source: String,
+    pub source: ImportSource,
     /// Files imported at once; 0 means one per core.
     pub workers: usize,
 }
@@ -101,7 +69,7 @@ pub struct ImportOptions {
 impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
-            source: "cli".into(),
+            source: ImportSource::Cli,
             workers: 0,
         }
     }
@@ -112,34 +80,6 @@ struct Candidate {
     path: PathBuf,
     size: u64,
     scan_error: Option<String>,
-}
-
-/// Words a user can act on for the I/O errors a scan or read meets.
-pub(crate) fn describe_io_error(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(libc::ELOOP) => return "symbolic link loop".into(),
-        Some(libc::ENOENT) => {
-            return "no such file or folder (it was moved or deleted)".into();
-        }
-        Some(libc::EACCES) | Some(libc::EPERM) => return "permission denied".into(),
-        Some(libc::EISDIR) => return "is a folder".into(),
-        Some(libc::EIO) => return "read error from the disk (I/O error)".into(),
-        Some(libc::ENOSPC) => return "disk full (no space left on the device)".into(),
-        Some(libc::EDQUOT) => return "disk quota exceeded (no space left for this user)".into(),
-        _ => {}
-    }
-    match e.kind() {
-        io::ErrorKind::NotFound => "no such file or folder (it was moved or deleted)".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// True for the errors of a write that found no room: the disk or the user's quota
-/// is full.
-pub(crate) fn is_disk_full(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
-        || e.kind() == io::ErrorKind::StorageFull
 }
 
 /// Why a batch's commit failed, in the same words: its chunks' syncfs or its
@@ -244,7 +184,7 @@ impl Vault {
     ) -> Result<ImportReport> {
         let _lock = self.lock_shared()?;
         let settings = self.settings()?;
-        let job_id = self.catalog().start_import_job(&options.source)?;
+        let job_id = self.catalog().start_import_job(options.source.as_str())?;
         let candidates = scan(inputs);
         progress.queued(
             &candidates
@@ -735,7 +675,7 @@ pub(crate) fn catalog_metadata(info: MediaInfo) -> CatalogMetadata {
         .artwork
         .filter(|a| !a.data.is_empty() && a.data.len() <= 4 * 1024 * 1024)
         .map(|a| (a.mime_type, a.data));
-    let meta = TrackMetadata {
+    let mut meta = TrackMetadata {
         container: info.container,
         codec: info.codec,
         duration_seconds: info.duration_seconds,
@@ -744,24 +684,13 @@ pub(crate) fn catalog_metadata(info: MediaInfo) -> CatalogMetadata {
         channels: info.channels,
         bitrate: info.bitrate,
         decodable: Some(info.decodable),
-        title: t.title,
-        artist: t.artist,
-        album: t.album,
-        album_artist: t.album_artist,
-        track_number: t.track_number,
-        track_total: t.track_total,
-        disc_number: t.disc_number,
-        disc_total: t.disc_total,
-        year: t.year,
-        date: t.date,
-        genre: t.genre,
-        composer: t.composer,
-        comment: t.comment,
         has_artwork: artwork.is_some(),
         artwork_mime: artwork.as_ref().map(|a| a.0.clone()),
         artwork_size: artwork.as_ref().map(|a| a.1.len() as u64),
         metadata_error: info.metadata_error,
+        ..TrackMetadata::default()
     };
+    crate::media::copy_tag_fields!(meta, t);
     CatalogMetadata {
         meta,
         other_tags: t.other,
@@ -825,10 +754,6 @@ fn name_bytes_if_not_utf8(name: &std::ffi::OsStr) -> Option<Vec<u8>> {
 #[cfg(not(unix))]
 fn name_bytes_if_not_utf8(_name: &std::ffi::OsStr) -> Option<Vec<u8>> {
     None
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Tracks whose new metadata is committed together by `rescan`.

@@ -6,15 +6,19 @@
 
 pub mod analysis;
 pub mod catalog;
+/// Sealed records of the catalog (see `catalog::record_store`).
+pub use catalog::record_store as records;
 pub mod doctor;
 pub mod error;
 pub mod export;
 pub mod formats;
+pub mod ids;
 pub mod ingest;
 pub mod keys;
+pub mod library;
 pub mod media;
+mod mutex;
 pub mod progress;
-pub mod records;
 pub mod secret;
 pub mod serve;
 pub mod store;
@@ -25,7 +29,7 @@ pub mod watch;
 
 pub use catalog::{Stats, Track, TrackFilter, TrackId, TrackState};
 pub use doctor::{DoctorOptions, DoctorReport};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use export::{ExportOptions, ExportReport};
 pub use ingest::{FileResult, ImportOptions, ImportReport, Outcome};
 pub use keys::{KeyError, KeyStore, OsKeyring};

@@ -2,11 +2,13 @@
 //! the front end implements (a terminal bar, an IPC channel, a test collector)
 //! and checks a token the front end can trip (Ctrl-C, a Cancel button).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use crate::ingest::FileResult;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use crate::ids::TrackId;
 
 #[derive(Clone, Default, Debug)]
 pub struct CancelToken(Arc<AtomicBool>);
@@ -43,11 +45,65 @@ pub trait Progress: Send + Sync {
     fn item_result(&self, result: &FileResult) {
         self.item_finished(
             &result.source,
-            matches!(
-                result.outcome,
-                crate::ingest::Outcome::Imported | crate::ingest::Outcome::Duplicate
-            ),
+            matches!(result.outcome, Outcome::Imported | Outcome::Duplicate),
         );
+    }
+}
+
+/// What became of one file of an import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Imported,
+    Duplicate,
+    Rejected,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Imported => "imported",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected => "rejected",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FileResult {
+    pub path: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub id: Option<TrackId>,
+    pub size_bytes: Option<u64>,
+    pub sha256: Option<String>,
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+impl FileResult {
+    pub(crate) fn new(source: &Path, outcome: Outcome, reason: Option<String>) -> Self {
+        FileResult {
+            path: source.to_string_lossy().into_owned(),
+            outcome,
+            reason,
+            id: None,
+            size_bytes: None,
+            sha256: None,
+            source: source.to_path_buf(),
+        }
+    }
+
+    pub(crate) fn rejected(source: &Path, reason: impl Into<String>) -> Self {
+        Self::new(source, Outcome::Rejected, Some(reason.into()))
+    }
+
+    pub(crate) fn failed(source: &Path, reason: impl Into<String>) -> Self {
+        Self::new(source, Outcome::Failed, Some(reason.into()))
     }
 }
 

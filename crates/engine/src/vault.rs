@@ -6,13 +6,12 @@
 //! only type with operations that need the key.
 
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, CatalogError, Stats, TrackFilter, TrackId};
+use crate::catalog::{Catalog, CatalogError, Stats, TrackId};
 use crate::error::{Error, Result};
 use crate::keys::{KdfParams, KeyError, KeyStore, MasterKey, WrappedKey, random_array};
 use crate::records::{RecordName, RecordStore};
@@ -165,17 +164,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id(),
         hex(&suffix)
     ));
-    let result = (|| {
-        let mut f = File::create_new(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::io(path, e))
+    crate::store::durable::put_via_temp(&tmp, path, bytes, crate::store::durable::Flush::Now)
+        .map_err(|(_, e)| Error::io(path, e))
 }
 
 /// Removes `vault.json` temp files that a writer killed mid-write left in the vault
@@ -473,7 +463,7 @@ impl Vault {
 
     /// The vault's own catalog connection. Long batch work opens its own
     /// connections instead, so readers are never blocked behind it.
-    pub fn catalog(&self) -> MutexGuard<'_, Catalog> {
+    pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
         match self.catalog.lock() {
             Ok(g) => g,
             // A panic while holding the lock leaves SQLite consistent (transactions
@@ -716,10 +706,6 @@ impl Vault {
             removed_bytes: gc.removed_bytes,
         })
     }
-
-    pub fn tracks(&self, filter: TrackFilter) -> Result<Vec<crate::catalog::Track>> {
-        Ok(self.catalog().tracks(filter)?)
-    }
 }
 
 /// Refuses a folder that holds a vault or anything else; `Ok(true)` when it exists
@@ -842,6 +828,7 @@ fn lock_file(root: &Path) -> Result<File> {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GcReport {
     pub removed_chunks: u64,
     pub removed_bytes: u64,
@@ -850,6 +837,7 @@ pub struct GcReport {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PurgeReport {
     pub purged_tracks: Vec<TrackId>,
     pub removed_chunks: u64,
@@ -858,6 +846,7 @@ pub struct PurgeReport {
 
 /// User preferences that shape imports. Stored in the catalog's settings table.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Settings {
     pub allowed_extensions: Vec<String>,
     pub max_file_size_bytes: Option<u64>,
@@ -971,7 +960,7 @@ mod tests {
             Err(e) => e,
             Ok(_) => panic!("created a vault over the user's files"),
         };
-        assert_eq!(err.kind(), "folder_not_empty", "{err}");
+        assert_eq!(err.kind().as_str(), "folder_not_empty", "{err}");
         assert!(
             err.to_string().contains(&root.display().to_string()),
             "{err}"

@@ -10,20 +10,41 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{TrackChunk, TrackFilter, TrackId};
 use crate::error::Result;
-use crate::ingest::lock;
+use crate::mutex::lock;
 use crate::progress::{CancelToken, Progress};
 use crate::store::{ChunkId, StoreError, hex};
 use crate::vault::Vault;
 
+/// What is wrong with a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ChunkDamage {
+    /// Its file is not in the store.
+    Missing,
+    /// Its file fails authentication, cannot be read, or has the wrong length.
+    Corrupt,
+}
+
+impl std::fmt::Display for ChunkDamage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChunkDamage::Missing => "missing",
+            ChunkDamage::Corrupt => "corrupt",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DamagedChunk {
     pub id: String,
-    /// "missing" or "corrupt"
-    pub reason: String,
+    pub reason: ChunkDamage,
     pub tracks: Vec<TrackId>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DamagedTrack {
     pub id: TrackId,
     pub file_name: String,
@@ -31,6 +52,7 @@ pub struct DamagedTrack {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VerifyReport {
     pub ok: bool,
     pub chunks_checked: u64,
@@ -44,7 +66,7 @@ pub struct VerifyReport {
 #[derive(Default)]
 struct Findings {
     chunks_seen: BTreeSet<ChunkId>,
-    damaged_chunks: BTreeMap<ChunkId, (String, BTreeSet<TrackId>)>,
+    damaged_chunks: BTreeMap<ChunkId, (ChunkDamage, BTreeSet<TrackId>)>,
     damaged_tracks: Vec<DamagedTrack>,
     bytes: u64,
     tracks: u64,
@@ -84,9 +106,9 @@ impl Vault {
                         for c in chunks {
                             let checked = match self.store().get(&c.id) {
                                 Ok(data) if data.len() as u64 == c.length => Ok(data),
-                                Ok(_) => Err("corrupt"),
-                                Err(StoreError::Missing { .. }) => Err("missing"),
-                                Err(_) => Err("corrupt"),
+                                Ok(_) => Err(ChunkDamage::Corrupt),
+                                Err(StoreError::Missing { .. }) => Err(ChunkDamage::Missing),
+                                Err(_) => Err(ChunkDamage::Corrupt),
                             };
                             let mut f = lock(&findings);
                             f.chunks_seen.insert(c.id);
@@ -102,7 +124,7 @@ impl Vault {
                                 Err(reason) => {
                                     f.damaged_chunks
                                         .entry(c.id)
-                                        .or_insert_with(|| (reason.to_string(), BTreeSet::new()))
+                                        .or_insert_with(|| (reason, BTreeSet::new()))
                                         .1
                                         .insert(track.id.clone());
                                     problem.get_or_insert_with(|| {
@@ -119,15 +141,15 @@ impl Vault {
                         if let Some(art) = track.artwork_chunk {
                             let checked = match self.store().get(&art) {
                                 Ok(_) => None,
-                                Err(StoreError::Missing { .. }) => Some("missing"),
-                                Err(_) => Some("corrupt"),
+                                Err(StoreError::Missing { .. }) => Some(ChunkDamage::Missing),
+                                Err(_) => Some(ChunkDamage::Corrupt),
                             };
                             let mut f = lock(&findings);
                             f.chunks_seen.insert(art);
                             if let Some(reason) = checked {
                                 f.damaged_chunks
                                     .entry(art)
-                                    .or_insert_with(|| (reason.to_string(), BTreeSet::new()))
+                                    .or_insert_with(|| (reason, BTreeSet::new()))
                                     .1
                                     .insert(track.id.clone());
                                 problem.get_or_insert_with(|| {

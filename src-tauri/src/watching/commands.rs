@@ -1,15 +1,16 @@
 //! IPC commands of the watched folders: thin adapters over the engine's
 //! `Vault::*watch*` calls; every change of the folders restarts the watcher.
 
+use audiovault_engine::ErrorKind;
 use std::path::PathBuf;
 
-use audiovault_engine::watch::{WatchError, WatchFolder};
+use audiovault_engine::watch::{WatchError, WatchFailure, WatchFolder};
 use tauri::{AppHandle, Runtime, State};
 
-use super::dto::{WatchFailure, WatchFolderSettings, WatchStatus, WatchUpdate};
 use super::send;
-use crate::commands::blocking;
+use crate::dto::watch::{WatchStatus, WatchUpdate};
 use crate::error::{IpcError, IpcResult};
+use crate::session::blocking;
 use crate::state::AppState;
 
 impl From<WatchError> for IpcError {
@@ -42,7 +43,10 @@ pub async fn watch_add_folder<R: Runtime>(
     path: String,
 ) -> IpcResult<WatchStatus> {
     if path.trim().is_empty() {
-        return Err(IpcError::new("invalid", "choose a folder to watch"));
+        return Err(IpcError::new(
+            ErrorKind::Invalid,
+            "choose a folder to watch",
+        ));
     }
     let s = state.session()?;
     let w = state.watching.clone();
@@ -65,19 +69,19 @@ pub async fn watch_add_folder<R: Runtime>(
 pub async fn watch_update_folder<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
-    folder: WatchFolderSettings,
+    folder: WatchFolder,
 ) -> IpcResult<WatchStatus> {
     let s = state.session()?;
     let w = state.watching.clone();
     let status = blocking(move || {
-        let path = PathBuf::from(&folder.path);
+        let path = folder.path.clone();
         let stored = s
             .vault
             .watch_folders()?
             .into_iter()
             .find(|f| f.path == path)
             .ok_or_else(|| WatchError::NotWatched(path.clone()))?;
-        let wanted = folder.to_engine();
+        let wanted = folder;
         let only_enabled = WatchFolder {
             enabled: wanted.enabled,
             ..stored.clone()
@@ -117,14 +121,7 @@ pub async fn watch_remove_folder<R: Runtime>(
 #[tauri::command]
 pub async fn watch_failures(state: State<'_, AppState>) -> IpcResult<Vec<WatchFailure>> {
     let s = state.session()?;
-    blocking(move || {
-        Ok(s.vault
-            .watch_failures()?
-            .into_iter()
-            .map(Into::into)
-            .collect())
-    })
-    .await
+    blocking(move || Ok(s.vault.watch_failures()?)).await
 }
 
 /// Empties the 'Not imported' list (no file is touched); files left in place

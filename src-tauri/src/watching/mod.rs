@@ -9,24 +9,20 @@
 //! that opens later asks once (`watch_status`) and then follows the events.
 
 pub mod commands;
-pub mod dto;
 
 use std::collections::{HashMap, VecDeque};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use audiovault_engine::watch::{WatchConfig, WatchEvent, WatchEvents, Watcher};
 use audiovault_engine::{CancelToken, Vault};
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
-use crate::commands::LIBRARY_CHANGED;
+use crate::dto::watch::{WatchActivity, WatchStatus, WatchUpdate, WatchedFolder};
 use crate::jobs::JobKind;
 use crate::state::AppState;
-use dto::{ActivityKind, FolderState, WatchActivity, WatchStatus, WatchUpdate, WatchedFolder};
-
-pub const WATCH_UPDATE: &str = "watch-update";
+use audiovault_engine::watch::{ActivityKind, EventLine, FolderState};
 
 /// Activity entries kept for the UI (older ones are in the vault's activity log).
 const KEEP_ACTIVITY: usize = 500;
@@ -91,11 +87,12 @@ impl Watching {
         let inner = self.inner();
         let folders = folders
             .into_iter()
-            .map(|f| {
-                let settings = dto::WatchFolderSettings::from(f);
+            .map(|settings| {
                 let (state, reason) = if !settings.enabled {
                     (FolderState::Off, None)
-                } else if let Some((s, r)) = inner.states.get(&settings.path) {
+                } else if let Some((s, r)) =
+                    inner.states.get(settings.path.to_string_lossy().as_ref())
+                {
                     (*s, r.clone())
                 } else if inner.running {
                     (FolderState::Starting, None)
@@ -122,26 +119,16 @@ impl Watching {
         self.inner().generation == generation
     }
 
-    fn record(&self, kind: ActivityKind, path: Option<&Path>, message: String) -> WatchActivity {
-        self.record_track(kind, path, message, None)
-    }
-
-    fn record_track(
-        &self,
-        kind: ActivityKind,
-        path: Option<&Path>,
-        message: String,
-        track_id: Option<String>,
-    ) -> WatchActivity {
+    fn record(&self, line: EventLine) -> WatchActivity {
         let entry = WatchActivity {
             id: self.seq.fetch_add(1, Ordering::SeqCst) + 1,
             at_ms: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
-            kind,
-            path: path.map(|p| p.to_string_lossy().into_owned()),
-            message,
-            track_id,
+            kind: line.kind,
+            path: line.path.map(|p| p.to_string_lossy().into_owned()),
+            message: line.message,
+            track_id: line.track_id.map(|id| id.to_string()),
         };
         let mut inner = self.inner();
         inner.activity.push_front(entry.clone());
@@ -156,7 +143,7 @@ fn watching<R: Runtime>(app: &AppHandle<R>) -> Arc<Watching> {
 
 fn send<R: Runtime>(app: &AppHandle<R>, update: WatchUpdate) {
     // A closed window is not the watcher's concern.
-    let _ = app.emit(WATCH_UPDATE, update);
+    crate::events::watch_update(app, update);
 }
 
 /// Starts watching the open vault's enabled folders, replacing a run in
@@ -269,11 +256,12 @@ fn finish<R: Runtime>(app: &AppHandle<R>, w: &Watching, generation: u64, error: 
         }
     }
     if let Some(e) = &error {
-        let entry = w.record(
-            ActivityKind::Notice,
-            None,
-            format!("The watcher stopped: {e}"),
-        );
+        let entry = w.record(EventLine {
+            kind: ActivityKind::Notice,
+            path: None,
+            message: format!("The watcher stopped: {e}"),
+            track_id: None,
+        });
         send(app, WatchUpdate::Activity { entry });
     }
     send(
@@ -293,15 +281,9 @@ struct Sink<R: Runtime> {
 }
 
 impl<R: Runtime> Sink<R> {
-    fn activity(&self, kind: ActivityKind, path: &Path, message: String) -> WatchActivity {
-        let entry = self.watching.record(kind, Some(path), message);
-        send(
-            &self.app,
-            WatchUpdate::Activity {
-                entry: entry.clone(),
-            },
-        );
-        entry
+    fn activity(&self, line: EventLine) {
+        let entry = self.watching.record(line);
+        send(&self.app, WatchUpdate::Activity { entry });
     }
 }
 
@@ -316,114 +298,32 @@ impl<R: Runtime> WatchEvents for Sink<R> {
                 if !self.watching.current(self.generation) {
                     return;
                 }
-                let state = FolderState::from(*state);
                 let path = folder.to_string_lossy().into_owned();
                 self.watching
                     .inner()
                     .states
-                    .insert(path.clone(), (state, reason.clone()));
+                    .insert(path.clone(), (*state, reason.clone()));
                 send(
                     &self.app,
                     WatchUpdate::Folder {
                         path,
-                        state,
+                        state: *state,
                         reason: reason.clone(),
                     },
                 );
-                let message = match (state, reason) {
-                    (FolderState::Stopped, _) => return,
-                    (FolderState::Watching, _) => "watching".to_string(),
-                    (s, Some(r)) => format!("{}: {r}", state_word(s)),
-                    (s, None) => state_word(s).to_string(),
-                };
-                self.activity(ActivityKind::Folder, folder, message);
-            }
-            WatchEvent::Scanned {
-                folder,
-                files,
-                known,
-            } => {
-                self.activity(
-                    ActivityKind::Folder,
-                    folder,
-                    format!("scanned: {files} audio file(s), {known} imported before"),
-                );
-            }
-            WatchEvent::Ignored { path, reason } => {
-                self.activity(ActivityKind::Ignored, path, reason.clone());
-            }
-            WatchEvent::Waiting { path, reason } => {
-                self.activity(ActivityKind::Waiting, path, reason.clone());
-            }
-            WatchEvent::Imported {
-                path,
-                track_id,
-                source_removed,
-                ..
-            } => {
-                let entry = self.watching.record_track(
-                    ActivityKind::Imported,
-                    Some(path),
-                    format!(
-                        "imported as track {track_id}{}",
-                        if *source_removed {
-                            ", then removed from the folder"
-                        } else {
-                            ""
-                        }
-                    ),
-                    Some(track_id.to_string()),
-                );
-                send(&self.app, WatchUpdate::Activity { entry });
-            }
-            WatchEvent::Skipped {
-                path,
-                reason,
-                source_removed,
-                ..
-            } => {
-                let removed = if *source_removed {
-                    " (removed from the folder)"
-                } else {
-                    ""
-                };
-                self.activity(ActivityKind::Skipped, path, format!("{reason}{removed}"));
-            }
-            WatchEvent::NotImported {
-                path,
-                reason,
-                moved_to,
-                ..
-            } => {
-                let message = match moved_to {
-                    Some(to) => format!("{reason} (moved to {})", to.display()),
-                    None => reason.clone(),
-                };
-                self.activity(ActivityKind::NotImported, path, message);
-            }
-            WatchEvent::Batch { imported, .. } => {
-                if *imported > 0 {
-                    let _ = self.app.emit(LIBRARY_CHANGED, ());
-                    crate::analysis::start(&self.app);
+                // The watcher stops with the app or the vault: not news.
+                if *state == FolderState::Stopped {
+                    return;
                 }
             }
-            WatchEvent::Notice { folder, message } => {
-                let entry =
-                    self.watching
-                        .record(ActivityKind::Notice, folder.as_deref(), message.clone());
-                send(&self.app, WatchUpdate::Activity { entry });
+            WatchEvent::Batch { imported, .. } if *imported > 0 => {
+                crate::events::library_changed(&self.app);
+                crate::analysis::start(&self.app);
             }
+            _ => {}
         }
-    }
-}
-
-fn state_word(s: FolderState) -> &'static str {
-    match s {
-        FolderState::Watching => "watching",
-        FolderState::Polling => "polling",
-        FolderState::Unavailable => "unavailable",
-        FolderState::Stopped => "stopped",
-        FolderState::Off => "off",
-        FolderState::Starting => "starting",
+        if let Some(line) = event.describe() {
+            self.activity(line);
+        }
     }
 }

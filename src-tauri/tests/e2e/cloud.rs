@@ -769,7 +769,29 @@ fn first_device_pulls(s: &Session, shots: &Shots) -> Result<()> {
     step("devices: the first device sees the second one's push waiting");
     unlock(s)?;
     wait_footer(s, TRACKS.len())?;
-    s.click(&s.find("[data-nav=cloud]")?)?;
+    // The Health view says so too (a warning: nothing is at risk), and its link
+    // leads to the Cloud view's Pull.
+    s.click(&s.find("[data-nav=health]")?)?;
+    super::health::wait_health(s, 1)?;
+    let checks = super::health::checks(s)?;
+    eprintln!("  health: {checks:?}");
+    let status_of = |name: &str| {
+        checks
+            .iter()
+            .find(|(c, _)| c == name)
+            .map(|(_, st)| st.as_str())
+    };
+    if status_of("unmerged_manifests") != Some("warning") || status_of("remote") != Some("ok") {
+        return Err(format!(
+            "the Health view with another device's push waiting: {checks:?}"
+        ));
+    }
+    let affected = text_of(s, "[data-check=unmerged_manifests] .affected")?;
+    if !affected.contains("(push 1)") {
+        return Err(format!("the waiting push is named as {affected:?}"));
+    }
+    shots.take(s, "30a-health-other-devices")?;
+    s.click(&s.find("[data-testid=health-open-cloud]")?)?;
     devices_listed(s)?;
     let rows = device_rows(s)?;
     eprintln!("  devices: {rows:?}");

@@ -12,6 +12,7 @@
 
 mod cloud;
 mod driver;
+mod health;
 mod watch;
 
 use std::collections::HashMap;
@@ -1023,10 +1024,10 @@ pub(crate) fn corrupt_a_chunk_of(
         .iter()
         .find(|t| t.file_name == file_name)
         .ok_or_else(|| format!("no track named {file_name}"))?;
-    let catalog = v.catalog();
-    let chunk = catalog
-        .track_chunks(&victim.id)
+    let chunk = v
+        .track_details(&victim.id)
         .map_err(|e| e.to_string())?
+        .chunks
         .into_iter()
         .next()
         .ok_or("the track has no chunks")?;
@@ -1037,7 +1038,7 @@ pub(crate) fn corrupt_a_chunk_of(
     fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut broken = Vec::new();
     for t in &tracks {
-        let chunks = catalog.track_chunks(&t.id).map_err(|e| e.to_string())?;
+        let chunks = v.track_details(&t.id).map_err(|e| e.to_string())?.chunks;
         if chunks.iter().any(|c| c.id == chunk.id) {
             broken.push(t.file_name.clone());
         }

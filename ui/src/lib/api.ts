@@ -7,12 +7,14 @@ import type {
   AnalysisProgress,
   ArtistSummary,
   ConnectionReport,
+  DoctorReport,
+  Recovery,
   PullReport,
   PushReport,
   RemoteDevices,
   RemoteForm,
   RemoteSettings,
-  RepairReport,
+  RepairOutcome,
   RestoreForm,
   RestoreReport,
   SyncStatus,
@@ -35,6 +37,7 @@ import type {
 } from "./bindings";
 
 export type * from "./bindings";
+export { EVENTS, SETTLE_RANGE_SECONDS } from "./bindings";
 
 export function isIpcError(e: unknown): e is IpcError {
   return typeof e === "object" && e !== null && "kind" in e && "message" in e;
@@ -99,7 +102,17 @@ export const api = {
   cancelSync: () => invoke<void>("cancel_sync"),
   restoreFromCloud: (form: RestoreForm, onEvent: (e: ProgressEvent) => void) =>
     invoke<RestoreReport>("restore_from_cloud", { form, onProgress: channel(onEvent) }),
-  repair: (onEvent: (e: ProgressEvent) => void) => invoke<RepairReport>("repair", { onProgress: channel(onEvent) }),
+  repair: (onEvent: (e: ProgressEvent) => void) => invoke<RepairOutcome>("repair", { onProgress: channel(onEvent) }),
+  // Health (src-tauri/src/health.rs): the engine's doctor.
+  /** Checks the open vault; changes nothing. */
+  doctor: () => invoke<DoctorReport>("doctor"),
+  /** Stops a running check or repair. */
+  cancelDoctor: () => invoke<void>("cancel_doctor"),
+  /** Repairs the open vault: the session closes for it and opens again (status says whether it did). */
+  repairVault: () => invoke<Recovery>("repair_vault"),
+  /** From the unlock screen, the catalog being damaged: check (or repair, then open) from the passphrase, or with null the remembered key. */
+  recover: (passphrase: string | null, repair: boolean, rememberKey: boolean) =>
+    invoke<Recovery>("recover", { passphrase, repair, rememberKey }),
 };
 
 /** An error for a notification: the message, and its kind as the detail. */

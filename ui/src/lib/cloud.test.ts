@@ -22,7 +22,17 @@ import {
   waiting,
   waitingSentence,
 } from "./cloud";
-import type { DeviceLine, Incoming, MergeReport, PullReport, PushReport, RemoteDevices, RemoteSettings } from "./bindings";
+import type {
+  DeviceLine,
+  Incoming,
+  MergeReport,
+  PullReport,
+  PushReport,
+  RemoteDevices,
+  RemoteSettings,
+  RepairOutcome,
+  VerifyReport,
+} from "./bindings";
 
 const form = (over: Partial<ReturnType<typeof emptyRemoteForm>> = {}) => ({
   ...emptyRemoteForm(),
@@ -39,6 +49,7 @@ const saved: RemoteSettings = {
   bucket: "music",
   prefix: "home",
   path_style: true,
+  parallelism: 8,
   credentials: "keyring",
   access_key_id: "GK1",
 };
@@ -201,12 +212,28 @@ describe("summaries", () => {
   });
 
   it("repair names what was and was not repaired", () => {
-    const r = { damaged: 3, repaired_chunks: 2, repaired: ["a.wav", "b.wav"], unrepaired: [], cancelled: false };
+    const verify = (damaged: string[]): VerifyReport => ({
+      ok: damaged.length === 0,
+      chunks_checked: 10,
+      tracks_checked: 3,
+      bytes_checked: 1000,
+      damaged_chunks: [],
+      damaged_tracks: damaged.map((n) => ({ id: n, file_name: `${n}.wav`, reason: "chunk missing" })),
+      cancelled: false,
+    });
+    const r: RepairOutcome = {
+      before: verify(["a", "b"]),
+      repair: { repaired: [{ id: "c1", tracks: ["a"] }, { id: "c2", tracks: ["b"] }], unrepairable: [] },
+      after: verify([]),
+      repaired_tracks: verify(["a", "b"]).damaged_tracks,
+      unrepaired_tracks: [],
+      cancelled: false,
+    };
     expect(repairSummary(r)).toBe("Repaired 2 tracks from the cloud (2 chunks).");
-    expect(repairSummary({ ...r, unrepaired: [{ id: "c", file_name: "c.wav", reason: "not on the remote" }] })).toBe(
+    expect(repairSummary({ ...r, unrepaired_tracks: [{ id: "c", file_name: "c.wav", reason: "not on the remote" }] })).toBe(
       "Repaired 2 tracks; 1 track could not be repaired.",
     );
-    expect(repairSummary({ ...r, damaged: 0, repaired: [] })).toMatch(/Nothing to repair/);
+    expect(repairSummary({ ...r, before: verify([]), repair: null, repaired_tracks: [] })).toMatch(/Nothing to repair/);
     expect(repairSummary({ ...r, cancelled: true })).toBe("Repair cancelled.");
   });
 

@@ -10,7 +10,7 @@ import type {
   RemoteDevices,
   RemoteForm,
   RemoteSettings,
-  RepairReport,
+  RepairOutcome,
   SyncStatus,
   TrackLocation,
 } from "./bindings";
@@ -238,11 +238,12 @@ export function waitingSentence(r: RemoteDevices): string | null {
   return parts.join(" · ");
 }
 
-export function repairSummary(r: RepairReport): string {
+export function repairSummary(r: RepairOutcome): string {
   if (r.cancelled) return "Repair cancelled.";
-  if (r.damaged === 0) return "Nothing to repair: every track is intact.";
-  if (r.unrepaired.length === 0) return `Repaired ${plural(r.repaired.length, "track")} from the cloud (${plural(r.repaired_chunks, "chunk")}).`;
-  return `Repaired ${plural(r.repaired.length, "track")}; ${plural(r.unrepaired.length, "track")} could not be repaired.`;
+  if (r.before.damaged_tracks.length === 0) return "Nothing to repair: every track is intact.";
+  const chunks = r.repair?.repaired.length ?? 0;
+  if (r.unrepaired_tracks.length === 0) return `Repaired ${plural(r.repaired_tracks.length, "track")} from the cloud (${plural(chunks, "chunk")}).`;
+  return `Repaired ${plural(r.repaired_tracks.length, "track")}; ${plural(r.unrepaired_tracks.length, "track")} could not be repaired.`;
 }
 
 /** "Last synced 2025-11-23 21:04 (pushed)" or "Never synced". */

@@ -3,12 +3,13 @@
 // then kept current by the shell's `watch-update` events (src-tauri/src/watching).
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { FolderState, WatchActivity, WatchFailure, WatchFolderSettings, WatchStatus, WatchUpdate, WatchedFolder } from "./bindings";
+import { EVENTS } from "./bindings";
+import type { FolderState, WatchActivity, WatchFailure, WatchFolder, WatchStatus, WatchUpdate, WatchedFolder } from "./bindings";
 
 export const watchApi = {
   status: () => invoke<WatchStatus>("watch_status"),
   addFolder: (path: string) => invoke<WatchStatus>("watch_add_folder", { path }),
-  updateFolder: (folder: WatchFolderSettings) => invoke<WatchStatus>("watch_update_folder", { folder }),
+  updateFolder: (folder: WatchFolder) => invoke<WatchStatus>("watch_update_folder", { folder }),
   removeFolder: (path: string) => invoke<WatchStatus>("watch_remove_folder", { path }),
   failures: () => invoke<WatchFailure[]>("watch_failures"),
   clearFailures: () => invoke<number>("watch_clear_failures"),
@@ -109,7 +110,7 @@ export class WatchStore {
   async start(): Promise<void> {
     this.users += 1;
     if (this.users > 1) return;
-    this.unlisten = await listen<WatchUpdate>("watch-update", (e) => this.apply(e.payload));
+    this.unlisten = await listen<WatchUpdate>(EVENTS.watchUpdate, (e) => this.apply(e.payload));
     await this.load();
   }
 

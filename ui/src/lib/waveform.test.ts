@@ -44,8 +44,11 @@ describe("seekTime", () => {
 
 describe("waveformNote", () => {
   it("says what a status means", () => {
-    expect(waveformNote("done")).toBeNull();
-    expect(waveformNote("pending")).toMatch(/Analysing/);
-    expect(waveformNote("failed: no decoder")).toBe("No waveform: the audio could not be decoded (no decoder).");
+    expect(waveformNote({ analysis: "done", analysis_error: null })).toBeNull();
+    expect(waveformNote({ analysis: "pending", analysis_error: null })).toMatch(/Analysing/);
+    expect(waveformNote({ analysis: "failed", analysis_error: "no decoder" })).toBe(
+      "No waveform: the audio could not be decoded (no decoder).",
+    );
+    expect(waveformNote(null)).toBeNull();
   });
 });

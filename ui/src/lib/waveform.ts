@@ -1,3 +1,4 @@
+import type { Waveform } from "./bindings";
 // Waveform peaks from the engine's analysis ((min, max) pairs, -128..127, about
 // 1000 buckets) reduced to as many bars as fit, as fractions -1..1.
 
@@ -32,12 +33,16 @@ export function seekTime(x: number, width: number, duration: number): number {
 }
 
 /** What the details drawer says for an analysis status ("pending", "done", "failed: …"). */
-export function waveformNote(status: string | null | undefined): string | null {
-  if (!status || status === "done") return null;
-  if (status === "pending") return "Analysing the audio…";
-  if (status.startsWith("failed")) {
-    const reason = status.replace(/^failed:?\s*/, "");
-    return `No waveform: the audio could not be decoded${reason ? ` (${reason})` : ""}.`;
+export function waveformNote(wave: Pick<Waveform, "analysis" | "analysis_error"> | null | undefined): string | null {
+  if (!wave) return null;
+  switch (wave.analysis) {
+    case "done":
+      return null;
+    case "pending":
+      return "Analysing the audio…";
+    case "failed": {
+      const reason = wave.analysis_error;
+      return `No waveform: the audio could not be decoded${reason ? ` (${reason})` : ""}.`;
+    }
   }
-  return null;
 }

@@ -6,13 +6,14 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::tracks::{TRACK_COLUMNS, track_from_row};
+use super::tracks::{track_columns, track_from_row};
 use super::{Catalog, CatalogError, Track, TrackId};
 
 /// The album artist, else the track artist, else "".
 const ALBUM_ARTIST: &str = "ifnull(t.album_artist, ifnull(t.artist, ''))";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AlbumSummary {
     /// "" for tracks without an album tag.
     pub album: String,
@@ -25,6 +26,7 @@ pub struct AlbumSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ArtistSummary {
     /// "" for tracks without an artist tag.
     pub artist: String,
@@ -85,8 +87,9 @@ impl Catalog {
     /// The active tracks of one album (as [`Catalog::albums`] names it), in disc
     /// and track order.
     pub fn album_tracks(&self, album: &str, artist: &str) -> Result<Vec<Track>, CatalogError> {
+        let track_columns = track_columns();
         let sql = format!(
-            "SELECT {TRACK_COLUMNS} FROM tracks t
+            "SELECT {track_columns} FROM tracks t
              WHERE t.state = 'active' AND ifnull(t.album, '') = ?1 AND {ALBUM_ARTIST} = ?2
              ORDER BY ifnull(t.disc_number, 0), ifnull(t.track_number, 0), t.file_name COLLATE NOCASE"
         );
@@ -95,8 +98,9 @@ impl Catalog {
 
     /// The active tracks of one artist, by album, then disc and track.
     pub fn artist_tracks(&self, artist: &str) -> Result<Vec<Track>, CatalogError> {
+        let track_columns = track_columns();
         let sql = format!(
-            "SELECT {TRACK_COLUMNS} FROM tracks t
+            "SELECT {track_columns} FROM tracks t
              WHERE t.state = 'active' AND ifnull(t.artist, '') = ?1
              ORDER BY ifnull(t.album, '') COLLATE NOCASE, ifnull(t.disc_number, 0),
                       ifnull(t.track_number, 0), t.file_name COLLATE NOCASE"

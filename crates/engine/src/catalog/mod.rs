@@ -5,10 +5,12 @@
 //! binary is refused, never "repaired". Statistics are queries, not counters
 //! that drift. Settings hold preferences only: secrets live in the OS keyring.
 
+mod analysis;
 pub(crate) mod clock;
 mod groups;
 mod matches;
 pub(crate) mod merge;
+pub mod record_store;
 pub(crate) mod records;
 pub mod remote;
 mod search;
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub use analysis::{AnalysisState, DuplicateTrack};
 pub use groups::*;
 pub use records::SealedRecords;
 pub use search::*;
@@ -126,7 +129,10 @@ pub(crate) fn now_unix_millis() -> i64 {
 
 impl Catalog {
     /// Opens (creating if needed) and migrates the catalog.
-    pub fn open(path: &Path) -> Result<Self, CatalogError> {
+    /// Crate-private: front ends read the library through `Vault` (see
+    /// `crate::library`) and never write the catalog themselves. The benchmark
+    /// opens one through the `bench` feature.
+    pub(crate) fn open(path: &Path) -> Result<Self, CatalogError> {
         Self::open_with(path, OpenFlags::default())
     }
 
@@ -387,6 +393,13 @@ pub fn format_time(unix: i64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// For the catalog benchmark only (`--features bench`): a catalog of its own to
+/// fill with synthetic tracks.
+#[cfg(feature = "bench")]
+pub fn open_for_bench(path: &Path) -> Result<Catalog, CatalogError> {
+    Catalog::open(path)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ type Result<T> = std::result::Result<T, CatalogError>;
 /// Where the remote is. No secrets: those live in the OS keyring. (Its checks and
 /// the `s3://` form are in `sync`.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteConfig {
     /// `None`: AWS S3 itself.
     pub endpoint: Option<String>,
@@ -540,6 +541,7 @@ pub fn forget_index(catalog: &Catalog, name: &str) -> Result<()> {
 
 /// The sync side of the catalog at a glance.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     /// This device's id: its line of manifests on the remote is named after it.
     pub device: String,
@@ -624,6 +626,30 @@ pub fn tracks_on_remote(catalog: &Catalog, ids: &[String]) -> Result<Vec<bool>> 
                 .map_err(sql(catalog))
         })
         .collect()
+}
+
+/// Where a track's bytes are: only on this device, or also on the remote (held by
+/// a catalog there that remote GC keeps, every chunk in a known pack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum TrackLocation {
+    #[default]
+    Local,
+    Both,
+}
+
+/// Sets each track's `location` (see [`tracks_on_remote`]).
+pub fn fill_locations(catalog: &Catalog, tracks: &mut [super::Track]) -> Result<()> {
+    let ids: Vec<String> = tracks.iter().map(|t| t.id.0.clone()).collect();
+    for (track, on_remote) in tracks.iter_mut().zip(tracks_on_remote(catalog, &ids)?) {
+        track.location = if on_remote {
+            TrackLocation::Both
+        } else {
+            TrackLocation::Local
+        };
+    }
+    Ok(())
 }
 
 #[cfg(test)]

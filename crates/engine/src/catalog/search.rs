@@ -12,10 +12,11 @@ use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
 use super::matches::{MATCH_FUNCTION, Matches};
-use super::tracks::{TRACK_COLUMNS, track_from_row};
+use super::tracks::{track_columns, track_from_row};
 use super::{Catalog, CatalogError, Track, TrackState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
     #[default]
@@ -69,6 +70,7 @@ impl SortKey {
 
 /// A search: free text plus filters, a sort, and a page.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields = nullable))]
 #[serde(default)]
 pub struct SearchQuery {
     pub text: Option<String>,
@@ -93,6 +95,7 @@ pub struct SearchQuery {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchPage {
     pub tracks: Vec<Track>,
     /// Pass as `after` for the next page; null on the last page.
@@ -100,6 +103,7 @@ pub struct SearchPage {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SearchSummary {
     pub tracks: u64,
     pub duration_seconds: f64,
@@ -337,10 +341,11 @@ impl Catalog {
             built.params.push(Value::Text(id));
         }
         // The page is chosen on row ids alone, then its rows are read: the sorter
-        // holds small rows, and the per-track aggregates in TRACK_COLUMNS are
+        // holds small rows, and the per-track aggregates in the track columns are
         // computed for the page only, not for every match.
+        let track_columns = track_columns();
         let sql = format!(
-            "SELECT {TRACK_COLUMNS}, {expr} AS sort_value FROM tracks t
+            "SELECT {track_columns}, {expr} AS sort_value FROM tracks t
              WHERE t.rowid IN (SELECT t.rowid {} ORDER BY {expr} {dir}, t.id {dir} LIMIT {})
              ORDER BY {expr} {dir}, t.id {dir}",
             built.from_where,
@@ -366,10 +371,9 @@ impl Catalog {
             });
         }
         let mut stmt = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let sort_col = TRACK_COLUMN_COUNT;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                Ok((track_from_row(r)?, r.get::<_, Value>(sort_col)?))
+                Ok((track_from_row(r)?, r.get::<_, Value>("sort_value")?))
             })
             .map_err(|e| self.err(e))?;
         let mut tracks = Vec::new();
@@ -481,9 +485,6 @@ fn only_text(q: &SearchQuery) -> bool {
         && max_year.is_none()
         && has_artwork.is_none()
 }
-
-/// Columns in `TRACK_COLUMNS`; the sort value follows them.
-const TRACK_COLUMN_COUNT: usize = 38;
 
 #[cfg(test)]
 mod tests {

@@ -2,43 +2,17 @@
 //! the row mapping for each live together here.
 
 use std::collections::HashSet;
-use std::fmt;
 
 use rusqlite::{OptionalExtension, Row, params};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use super::{Catalog, CatalogError, clock, format_time, now_unix, now_unix_millis};
 use crate::store::{ChunkId, ChunkStore, hex};
 
-/// A track's id: 16 lowercase hex characters (64 random bits), stable across
-/// devices so catalogs can merge.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TrackId(pub String);
-
-impl TrackId {
-    pub fn generate() -> Result<Self, crate::keys::KeyError> {
-        let bytes: [u8; 8] = crate::keys::random_array()?;
-        Ok(TrackId(hex(&bytes)))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for TrackId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for TrackId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
+pub use crate::ids::TrackId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum TrackState {
     Active,
@@ -56,6 +30,7 @@ impl TrackState {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Track {
     pub id: TrackId,
     pub sha256: String,
@@ -79,37 +54,57 @@ pub struct Track {
     /// The chunk holding the embedded cover art.
     #[serde(skip)]
     pub artwork_chunk: Option<ChunkId>,
+    /// Set by the vault's read functions (see `crate::library`); `local` as read.
+    pub location: super::remote::TrackLocation,
 }
 
-/// What the media module read from the file: technical metadata and tags.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct TrackMetadata {
-    pub container: Option<String>,
-    pub codec: Option<String>,
-    pub duration_seconds: Option<f64>,
-    pub sample_rate: Option<u32>,
-    pub bit_depth: Option<u32>,
-    pub channels: Option<u32>,
-    pub bitrate: Option<u32>,
-    pub decodable: Option<bool>,
-    pub title: Option<String>,
-    pub artist: Option<String>,
-    pub album: Option<String>,
-    pub album_artist: Option<String>,
-    pub track_number: Option<u32>,
-    pub track_total: Option<u32>,
-    pub disc_number: Option<u32>,
-    pub disc_total: Option<u32>,
-    pub year: Option<i32>,
-    pub date: Option<String>,
-    pub genre: Option<String>,
-    pub composer: Option<String>,
-    pub comment: Option<String>,
-    pub has_artwork: bool,
-    pub artwork_mime: Option<String>,
-    pub artwork_size: Option<u64>,
-    pub metadata_error: Option<String>,
+/// The metadata columns of `tracks` (migration 0003), each named once here: the
+/// struct, the SELECT list, the reading of a row by column name and the UPDATE
+/// all come from this list.
+macro_rules! track_metadata {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
+        /// What the media module read from the file: technical metadata and tags.
+        #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        pub struct TrackMetadata {
+            $($(#[$doc])* pub $field: $ty,)*
+            pub has_artwork: bool,
+            pub artwork_mime: Option<String>,
+            pub artwork_size: Option<u64>,
+        }
+
+        /// The columns above, in order.
+        const METADATA_COLUMNS: &[&str] = &[$(stringify!($field)),*];
+
+        impl TrackMetadata {
+            fn read(r: &Row<'_>, has_artwork: bool) -> rusqlite::Result<TrackMetadata> {
+                Ok(TrackMetadata {
+                    $($field: r.get(stringify!($field))?,)*
+                    has_artwork,
+                    artwork_mime: r.get("artwork_mime")?,
+                    artwork_size: r.get::<_, Option<i64>>("artwork_size")?.map(|v| v as u64),
+                })
+            }
+
+            /// The values of [`METADATA_COLUMNS`], in order.
+            fn values(&self) -> Vec<&dyn rusqlite::ToSql> {
+                vec![$(&self.$field),*]
+            }
+        }
+    };
 }
+
+crate::media::with_tag_fields!(track_metadata! {
+    container: Option<String>,
+    codec: Option<String>,
+    duration_seconds: Option<f64>,
+    sample_rate: Option<u32>,
+    bit_depth: Option<u32>,
+    channels: Option<u32>,
+    bitrate: Option<u32>,
+    decodable: Option<bool>,
+    metadata_error: Option<String>,
+});
 
 /// Embedded cover art stored as one chunk.
 pub struct NewArtwork {
@@ -120,18 +115,7 @@ pub struct NewArtwork {
     pub thumbnail: Option<crate::media::Thumbnail>,
 }
 
-/// One entry of a track's ordered chunk list.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrackChunk {
-    #[serde(serialize_with = "ser_chunk_id")]
-    pub id: ChunkId,
-    pub offset: u64,
-    pub length: u64,
-}
-
-fn ser_chunk_id<S: Serializer>(id: &ChunkId, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&id.to_hex())
-}
+pub use crate::store::TrackChunk;
 
 /// A track ready to be committed by an import.
 pub struct NewTrack<'a> {
@@ -182,6 +166,7 @@ pub enum TrackFilter {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FormatStats {
     pub format: String,
     pub tracks: u64,
@@ -189,6 +174,7 @@ pub struct FormatStats {
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Stats {
     /// Active tracks.
     pub tracks: u64,
@@ -210,63 +196,55 @@ pub struct Stats {
     pub warnings: Vec<String>,
 }
 
-pub(crate) const TRACK_COLUMNS: &str = "t.id, t.sha256, t.file_name, t.file_name_raw, t.size_bytes, t.format,
-     t.imported_at, t.state, t.trashed_at, t.source_path, t.source_mtime,
-     (SELECT count(*) FROM track_chunks tc WHERE tc.track_id = t.id),
-     (SELECT coalesce(sum(c.stored_size), 0) FROM track_chunks tc JOIN chunks c ON c.id = tc.chunk_id WHERE tc.track_id = t.id),
-     t.container, t.codec, t.duration_seconds, t.sample_rate, t.bit_depth, t.channels, t.bitrate,
-     t.decodable, t.title, t.artist, t.album, t.album_artist, t.track_number, t.track_total,
-     t.disc_number, t.disc_total, t.year, t.date, t.genre, t.composer, t.comment,
-     t.artwork_id, t.artwork_mime, t.artwork_size, t.metadata_error";
+/// The SELECT list of a [`Track`] over `tracks t`, each column named so rows are
+/// read by name (see [`track_from_row`]).
+pub(crate) fn track_columns() -> &'static str {
+    static COLUMNS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        let mut columns = vec![
+            "t.id AS id, t.sha256 AS sha256, t.file_name AS file_name".to_string(),
+            "t.file_name_raw AS file_name_raw, t.size_bytes AS size_bytes, t.format AS format"
+                .to_string(),
+            "t.imported_at AS imported_at, t.state AS state, t.trashed_at AS trashed_at"
+                .to_string(),
+            "t.source_path AS source_path, t.source_mtime AS source_mtime".to_string(),
+            "(SELECT count(*) FROM track_chunks tc WHERE tc.track_id = t.id) AS chunk_count"
+                .to_string(),
+            "(SELECT coalesce(sum(c.stored_size), 0) FROM track_chunks tc
+              JOIN chunks c ON c.id = tc.chunk_id WHERE tc.track_id = t.id) AS stored_bytes"
+                .to_string(),
+        ];
+        columns.extend(METADATA_COLUMNS.iter().map(|c| format!("t.{c} AS {c}")));
+        columns.push(
+            "t.artwork_id AS artwork_id, t.artwork_mime AS artwork_mime, t.artwork_size AS artwork_size"
+                .to_string(),
+        );
+        columns.join(", ")
+    })
+}
 
 pub(crate) fn track_from_row(r: &Row<'_>) -> rusqlite::Result<Track> {
-    let sha: Vec<u8> = r.get(1)?;
+    let sha: Vec<u8> = r.get("sha256")?;
     let artwork_chunk = r
-        .get::<_, Option<Vec<u8>>>(34)?
+        .get::<_, Option<Vec<u8>>>("artwork_id")?
         .and_then(|raw| ChunkId::from_slice(&raw));
-    let meta = TrackMetadata {
-        container: r.get(13)?,
-        codec: r.get(14)?,
-        duration_seconds: r.get(15)?,
-        sample_rate: r.get(16)?,
-        bit_depth: r.get(17)?,
-        channels: r.get(18)?,
-        bitrate: r.get(19)?,
-        decodable: r.get(20)?,
-        title: r.get(21)?,
-        artist: r.get(22)?,
-        album: r.get(23)?,
-        album_artist: r.get(24)?,
-        track_number: r.get(25)?,
-        track_total: r.get(26)?,
-        disc_number: r.get(27)?,
-        disc_total: r.get(28)?,
-        year: r.get(29)?,
-        date: r.get(30)?,
-        genre: r.get(31)?,
-        composer: r.get(32)?,
-        comment: r.get(33)?,
-        has_artwork: artwork_chunk.is_some(),
-        artwork_mime: r.get(35)?,
-        artwork_size: r.get::<_, Option<i64>>(36)?.map(|v| v as u64),
-        metadata_error: r.get(37)?,
-    };
     Ok(Track {
-        meta,
+        meta: TrackMetadata::read(r, artwork_chunk.is_some())?,
         artwork_chunk,
-        id: TrackId(r.get(0)?),
+        id: TrackId(r.get("id")?),
         sha256: hex(&sha),
-        file_name: r.get(2)?,
-        file_name_raw: r.get(3)?,
-        size_bytes: r.get::<_, i64>(4)? as u64,
-        format: r.get(5)?,
-        imported_at: format_time(r.get(6)?),
-        state: TrackState::parse(&r.get::<_, String>(7)?),
-        trashed_at: r.get::<_, Option<i64>>(8)?.map(format_time),
-        source_path: r.get(9)?,
-        source_mtime: r.get(10)?,
-        chunk_count: r.get::<_, i64>(11)? as u64,
-        stored_bytes: r.get::<_, i64>(12)? as u64,
+        file_name: r.get("file_name")?,
+        file_name_raw: r.get("file_name_raw")?,
+        size_bytes: r.get::<_, i64>("size_bytes")? as u64,
+        format: r.get("format")?,
+        imported_at: format_time(r.get("imported_at")?),
+        state: TrackState::parse(&r.get::<_, String>("state")?),
+        trashed_at: r.get::<_, Option<i64>>("trashed_at")?.map(format_time),
+        source_path: r.get("source_path")?,
+        source_mtime: r.get("source_mtime")?,
+        chunk_count: r.get::<_, i64>("chunk_count")? as u64,
+        stored_bytes: r.get::<_, i64>("stored_bytes")? as u64,
+        location: Default::default(),
     })
 }
 
@@ -274,7 +252,7 @@ impl Catalog {
     pub fn track(&self, id: &TrackId) -> Result<Option<Track>, CatalogError> {
         self.conn
             .query_row(
-                &format!("SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.id = ?1"),
+                &format!("SELECT {} FROM tracks t WHERE t.id = ?1", track_columns()),
                 [id.as_str()],
                 track_from_row,
             )
@@ -309,7 +287,8 @@ impl Catalog {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT {TRACK_COLUMNS} FROM tracks t {condition} ORDER BY t.imported_at, t.id"
+                "SELECT {} FROM tracks t {condition} ORDER BY t.imported_at, t.id",
+                track_columns()
             ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -329,9 +308,10 @@ impl Catalog {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT {TRACK_COLUMNS} FROM tracks t
+                "SELECT {} FROM tracks t
                  WHERE t.state = 'active' AND t.file_name LIKE ?1 ESCAPE '\\'
-                 ORDER BY t.imported_at, t.id"
+                 ORDER BY t.imported_at, t.id",
+                track_columns()
             ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -899,44 +879,34 @@ fn write_metadata(
     artwork: Option<&NewArtwork>,
     metadata_version: i64,
 ) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "UPDATE tracks SET container = ?2, codec = ?3, duration_seconds = ?4, sample_rate = ?5,
-           bit_depth = ?6, channels = ?7, bitrate = ?8, decodable = ?9, title = ?10, artist = ?11,
-           album = ?12, album_artist = ?13, track_number = ?14, track_total = ?15,
-           disc_number = ?16, disc_total = ?17, year = ?18, date = ?19, genre = ?20,
-           composer = ?21, comment = ?22, metadata_error = ?23, artwork_id = ?24,
-           artwork_mime = ?25, artwork_size = ?26, metadata_version = ?27
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        id.as_str(),
-        m.container,
-        m.codec,
-        m.duration_seconds,
-        m.sample_rate,
-        m.bit_depth,
-        m.channels,
-        m.bitrate,
-        m.decodable,
-        m.title,
-        m.artist,
-        m.album,
-        m.album_artist,
-        m.track_number,
-        m.track_total,
-        m.disc_number,
-        m.disc_total,
-        m.year,
-        m.date,
-        m.genre,
-        m.composer,
-        m.comment,
-        m.metadata_error,
-        artwork.map(|a| a.chunk.0.to_vec()),
-        artwork.map(|a| a.mime_type.clone()),
-        artwork.map(|a| a.size as i64),
-        metadata_version
-    ])?;
+    static UPDATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = UPDATE.get_or_init(|| {
+        let set: Vec<String> = METADATA_COLUMNS
+            .iter()
+            .chain(&[
+                "artwork_id",
+                "artwork_mime",
+                "artwork_size",
+                "metadata_version",
+            ])
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ?{}", i + 2))
+            .collect();
+        format!("UPDATE tracks SET {} WHERE id = ?1", set.join(", "))
+    });
+    let artwork_id = artwork.map(|a| a.chunk.0.to_vec());
+    let artwork_mime = artwork.map(|a| a.mime_type.clone());
+    let artwork_size = artwork.map(|a| a.size as i64);
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&id.0];
+    values.extend(m.values());
+    values.extend([
+        &artwork_id as &dyn rusqlite::ToSql,
+        &artwork_mime,
+        &artwork_size,
+        &metadata_version,
+    ]);
+    tx.prepare_cached(sql)?
+        .execute(rusqlite::params_from_iter(values))?;
     if let Some(t) = artwork.and_then(|a| a.thumbnail.as_ref().map(|t| (a.chunk, t))) {
         tx.prepare_cached(
             "INSERT OR IGNORE INTO thumbnails (artwork_id, mime_type, width, height, data)

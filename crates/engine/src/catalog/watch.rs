@@ -1,5 +1,6 @@
 //! Rows of the watched import folder: the folders and their policies, what the
-//! watcher remembers about each file it took up, and the 'Not imported' list.
+//! watcher remembers about each file it took up, and the 'Not imported' list
+//! (the types are the watch module's vocabulary, kept here with their rows).
 //! Paths are stored as raw bytes so names that are not UTF-8 stay distinct.
 
 use std::collections::HashMap;
@@ -9,7 +10,184 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Activity, Catalog, CatalogError, format_time, now_unix};
-use crate::watch::{AfterImport, KnownFile, KnownStatus, WatchFailure, WatchFolder};
+use crate::progress::Outcome;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// How long a file must stay unchanged before it is imported, unless the folder
+/// says otherwise.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
+
+/// The settle times a folder may have, in seconds: long enough to see a file
+/// still growing, short enough that an import does not seem lost.
+pub const SETTLE_RANGE_SECONDS: (f64, f64) = (0.1, 3600.0);
+
+/// What happens to a file in the watched folder once it is safely in the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum AfterImport {
+    /// Leave it; remembered so it is not imported again.
+    #[default]
+    Keep,
+    /// Delete it from the folder after the track was read back and verified.
+    Remove,
+}
+
+impl AfterImport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AfterImport::Keep => "keep",
+            AfterImport::Remove => "remove",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        if s == "remove" {
+            AfterImport::Remove
+        } else {
+            AfterImport::Keep
+        }
+    }
+}
+
+/// A watched folder and its policy (also what a front end sends to change it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WatchFolder {
+    #[serde(serialize_with = "lossy_path")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub path: PathBuf,
+    /// Watched when `audiovault watch` (or the app) runs all folders.
+    pub enabled: bool,
+    /// Files in subfolders too.
+    pub recursive: bool,
+    pub after_import: AfterImport,
+    /// Move files that fail into the 'Not imported' subfolder (else leave them).
+    pub move_failures: bool,
+    /// How long a file must stay unchanged before it is imported (within
+    /// [`SETTLE_RANGE_SECONDS`]).
+    #[serde(
+        rename = "settle_seconds",
+        serialize_with = "seconds",
+        deserialize_with = "settle_seconds"
+    )]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub settle: Duration,
+    /// Poll instead of using file-system events.
+    pub poll: bool,
+}
+
+impl WatchFolder {
+    /// A folder with the default policy: enabled, recursive, keep files, move
+    /// failures aside, 3 s settle time, events.
+    pub fn new(path: PathBuf) -> Self {
+        WatchFolder {
+            path,
+            enabled: true,
+            recursive: true,
+            after_import: AfterImport::Keep,
+            move_failures: true,
+            settle: DEFAULT_SETTLE,
+            poll: false,
+        }
+    }
+
+    /// A settle time in seconds, refused outside [`SETTLE_RANGE_SECONDS`] with
+    /// the reason; kept to whole milliseconds, as the catalog stores it.
+    pub fn settle_from_seconds(seconds: f64) -> Result<Duration, String> {
+        let (min, max) = SETTLE_RANGE_SECONDS;
+        if !(seconds.is_finite() && (min..=max).contains(&seconds)) {
+            return Err(format!(
+                "the settle time must be between {min} and {max} seconds, not {seconds}"
+            ));
+        }
+        Ok(Duration::from_millis((seconds * 1000.0).round() as u64))
+    }
+}
+
+fn settle_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    WatchFolder::settle_from_seconds(f64::deserialize(d)?).map_err(serde::de::Error::custom)
+}
+
+/// An entry of the 'Not imported' list.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WatchFailure {
+    pub id: i64,
+    #[serde(serialize_with = "lossy_path")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub folder: PathBuf,
+    /// Where the watcher found the file.
+    #[serde(serialize_with = "lossy_path")]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub path: PathBuf,
+    /// Where it is now, in 'Not imported'; null when it was left in place.
+    #[serde(serialize_with = "lossy_opt_path")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub moved_to: Option<PathBuf>,
+    /// `rejected` or `failed`.
+    pub outcome: Outcome,
+    pub reason: String,
+    pub size_bytes: Option<u64>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// What the watcher remembers about a file it took up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownFile {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub sha256: Option<[u8; 32]>,
+    pub status: KnownStatus,
+    pub track_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownStatus {
+    Imported,
+    /// Its content was already in the vault.
+    Duplicate,
+    /// It failed and was left in place: not retried until it changes.
+    NotImported,
+}
+
+impl KnownStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnownStatus::Imported => "imported",
+            KnownStatus::Duplicate => "duplicate",
+            KnownStatus::NotImported => "not_imported",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "duplicate" => KnownStatus::Duplicate,
+            "not_imported" => KnownStatus::NotImported,
+            _ => KnownStatus::Imported,
+        }
+    }
+}
+
+pub(crate) fn lossy_path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    // serde's own Path impl fails on names that are not UTF-8; a listing must not.
+    s.serialize_str(&path.to_string_lossy())
+}
+
+pub(crate) fn lossy_opt_path<S: Serializer>(
+    path: &Option<PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => s.serialize_str(&p.to_string_lossy()),
+        None => s.serialize_none(),
+    }
+}
+
+pub(crate) fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
 
 #[cfg(unix)]
 pub(crate) fn path_to_bytes(path: &Path) -> Vec<u8> {
@@ -240,7 +418,7 @@ impl Catalog {
         folder: &Path,
         path: &Path,
         moved_to: Option<&Path>,
-        outcome: &str,
+        outcome: Outcome,
         reason: &str,
         size_bytes: Option<u64>,
     ) -> Result<(), CatalogError> {
@@ -252,7 +430,7 @@ impl Catalog {
                     path_to_bytes(folder),
                     path_to_bytes(path),
                     moved_to.map(path_to_bytes),
-                    outcome,
+                    outcome.as_str(),
                     reason,
                     size_bytes.map(|n| n as i64),
                     now_unix()
@@ -289,7 +467,11 @@ impl Catalog {
                     folder: path_from_bytes(r.get(1)?),
                     path: path_from_bytes(r.get(2)?),
                     moved_to: r.get::<_, Option<Vec<u8>>>(3)?.map(path_from_bytes),
-                    outcome: r.get(4)?,
+                    outcome: if r.get::<_, String>(4)? == "rejected" {
+                        Outcome::Rejected
+                    } else {
+                        Outcome::Failed
+                    },
                     reason: r.get(5)?,
                     size_bytes: r.get::<_, Option<i64>>(6)?.map(|n| n as u64),
                     at: format_time(r.get(7)?),
@@ -388,7 +570,7 @@ mod tests {
             folder,
             Path::new("/in/a.wav"),
             None,
-            "rejected",
+            Outcome::Rejected,
             "empty",
             Some(0),
         )
@@ -397,7 +579,7 @@ mod tests {
             folder,
             Path::new("/in/b.wav"),
             Some(Path::new("/in/Not imported/b.wav")),
-            "rejected",
+            Outcome::Rejected,
             "not audio",
             Some(3),
         )
@@ -411,5 +593,23 @@ mod tests {
         );
         assert_eq!(c.clear_watch_failures().unwrap(), 1);
         assert!(c.watch_failures().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_settle_time_outside_the_range_is_refused_wherever_it_comes_from() {
+        assert_eq!(
+            WatchFolder::settle_from_seconds(0.3).unwrap(),
+            Duration::from_millis(300)
+        );
+        for bad in [0.0, 0.05, 3600.5, f64::NAN, f64::INFINITY, -1.0] {
+            assert!(WatchFolder::settle_from_seconds(bad).is_err(), "{bad}");
+        }
+        let mut json = serde_json::to_value(WatchFolder::new(PathBuf::from("/in"))).unwrap();
+        json["settle_seconds"] = serde_json::json!(0.5);
+        let f: WatchFolder = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(f.settle, Duration::from_millis(500));
+        json["settle_seconds"] = serde_json::json!(1e9);
+        let err = serde_json::from_value::<WatchFolder>(json).unwrap_err();
+        assert!(err.to_string().contains("between 0.1 and 3600"), "{err}");
     }
 }

@@ -32,6 +32,9 @@ use super::source::{BoundedSource, Source, limit_hit};
 use super::{MediaError, mpeg, panic_message, probe, sniff};
 
 /// Waveform resolution: about one bucket per pixel of a wide seek bar.
+/// Bump when `analyze` changes what it computes: the catalog redoes older rows.
+pub const ANALYZER_VERSION: i64 = 1;
+
 pub const WAVEFORM_BUCKETS: usize = 1000;
 /// Peaks kept while decoding before pairs are merged (keeps memory fixed for any
 /// length; the final waveform is cut from these).

@@ -47,7 +47,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use analyze::{Analysis, Fingerprint, FingerprintKind, WAVEFORM_BUCKETS};
+pub use analyze::{ANALYZER_VERSION, Analysis, Fingerprint, FingerprintKind, WAVEFORM_BUCKETS};
 pub use thumbnail::{THUMBNAIL_SIDE, Thumbnail};
 
 /// The version of what [`probe`] extracts. Bump it when the probe reads more or reads
@@ -82,29 +82,62 @@ pub struct MediaInfo {
     pub metadata_error: Option<String>,
 }
 
-/// The tags of a file, whatever format they were stored in.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Tags {
-    pub title: Option<String>,
-    pub artist: Option<String>,
-    pub album: Option<String>,
-    pub album_artist: Option<String>,
-    pub track_number: Option<u32>,
-    pub track_total: Option<u32>,
-    pub disc_number: Option<u32>,
-    pub disc_total: Option<u32>,
-    /// From the date tag, else from the year tag.
-    pub year: Option<i32>,
-    /// The date as written ("1999", "1999-05-02"), else the year.
-    pub date: Option<String>,
-    pub genre: Option<String>,
-    pub composer: Option<String>,
-    pub comment: Option<String>,
-    /// Every other textual tag, as (raw key, value), in file order. Binary values
-    /// (private frames, CD TOCs) are left out. ID3v2 frames with a description are
-    /// keyed "FRAME:description" (e.g. "TXXX:MusicBrainz Album Id").
-    pub other: Vec<(String, String)>,
+/// The standard tag fields, listed once: [`Tags`] is made from this list, and so
+/// are the catalog's tag columns (`catalog::tracks`) and the copy from one to the
+/// other at import. `with_tag_fields!(m! { prefix })` calls `m! { prefix fields }`.
+macro_rules! with_tag_fields {
+    ($callback:ident ! { $($prefix:tt)* }) => {
+        $callback! {
+            $($prefix)*
+            title: Option<String>,
+            artist: Option<String>,
+            album: Option<String>,
+            album_artist: Option<String>,
+            track_number: Option<u32>,
+            track_total: Option<u32>,
+            disc_number: Option<u32>,
+            disc_total: Option<u32>,
+            /// From the date tag, else from the year tag.
+            year: Option<i32>,
+            /// The date as written ("1999", "1999-05-02"), else the year.
+            date: Option<String>,
+            genre: Option<String>,
+            composer: Option<String>,
+            comment: Option<String>,
+        }
+    };
 }
+pub(crate) use with_tag_fields;
+
+/// `copy_tag_fields!(dst, src)`: each standard tag field of `src` moved into `dst`.
+macro_rules! copy_tag_fields {
+    ($dst:expr, $src:expr) => {{
+        use $crate::media::copy_tag_fields_each;
+        $crate::media::with_tag_fields!(copy_tag_fields_each! { $dst, $src, });
+    }};
+}
+macro_rules! copy_tag_fields_each {
+    ($dst:expr, $src:expr, $($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
+        $($dst.$field = $src.$field;)*
+    };
+}
+pub(crate) use {copy_tag_fields, copy_tag_fields_each};
+
+macro_rules! tags_struct {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
+        /// The tags of a file, whatever format they were stored in.
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        pub struct Tags {
+            $($(#[$doc])* pub $field: $ty,)*
+            /// Every other textual tag, as (raw key, value), in file order. Binary
+            /// values (private frames, CD TOCs) are left out. ID3v2 frames with a
+            /// description are keyed "FRAME:description" (e.g. "TXXX:MusicBrainz
+            /// Album Id").
+            pub other: Vec<(String, String)>,
+        }
+    };
+}
+with_tag_fields!(tags_struct! {});
 
 /// An embedded picture.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,14 +20,16 @@
 //! (a pull deciding what to fetch).
 
 pub mod chunker;
+pub(crate) mod durable;
 pub mod reader;
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
+use serde::{Serialize, Serializer};
 
 use crate::keys::{KeyError, MasterKey, aead_key, random_array};
 use crate::secret::KeyBytes;
@@ -86,6 +88,13 @@ impl ChunkId {
     }
 }
 
+/// As lowercase hex, wherever a chunk id appears in JSON.
+impl Serialize for ChunkId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
 impl fmt::Display for ChunkId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_hex())
@@ -116,6 +125,16 @@ pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// One entry of a track's ordered chunk list.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TrackChunk {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub id: ChunkId,
+    pub offset: u64,
+    pub length: u64,
 }
 
 /// What [`ChunkStore::put`] did.
@@ -254,24 +273,9 @@ impl ChunkStore {
     /// chunk's path. Another writer may store the same chunk meanwhile: both objects
     /// hold the same plaintext, so either one winning is harmless.
     fn write_object(&self, id: &ChunkId, object: &[u8]) -> Result<(), StoreError> {
-        let path = self.path_of(id);
-        let tmp = self.tmp_path()?;
-        let result = (|| {
-            let mut file = File::create_new(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-            file.write_all(object)
-                .map_err(|e| StoreError::io(&tmp, e))?;
-            if !cfg!(target_os = "linux") {
-                file.sync_data().map_err(|e| StoreError::io(&tmp, e))?;
-            }
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
-            }
-            fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        let tmp = durable::temp_path(&self.tmp_dir)?;
+        durable::put_via_temp(&tmp, &self.path_of(id), object, durable::Flush::WithBatch)
+            .map_err(|(path, e)| StoreError::io(&path, e))
     }
 
     /// Makes `chunks` durable: pass every chunk the next catalog commit references,
@@ -285,16 +289,8 @@ impl ChunkStore {
             return Ok(());
         }
         #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let dir =
-                File::open(&self.chunks_dir).map_err(|e| StoreError::io(&self.chunks_dir, e))?;
-            // SAFETY: syncfs takes a valid open descriptor, which `dir` owns for the call.
-            let rc = unsafe { libc::syncfs(dir.as_raw_fd()) };
-            if rc != 0 {
-                return Err(StoreError::io(&self.chunks_dir, io::Error::last_os_error()));
-            }
-        }
+        durable::sync_file_system(&self.chunks_dir)
+            .map_err(|e| StoreError::io(&self.chunks_dir, e))?;
         #[cfg(not(target_os = "linux"))]
         {
             let mut dirs: Vec<PathBuf> = chunks
@@ -440,15 +436,6 @@ impl ChunkStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::io(&path, e)),
         }
-    }
-
-    /// Temp files carry the writer's pid, so a vault opened by another process
-    /// can tell its own in-flight writes from a crashed writer's leftovers.
-    fn tmp_path(&self) -> Result<PathBuf, StoreError> {
-        let r: [u8; 8] = random_array()?;
-        Ok(self
-            .tmp_dir
-            .join(format!("{}-{}.tmp", std::process::id(), hex(&r))))
     }
 }
 

@@ -4,8 +4,8 @@
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+use super::TrackChunk;
 use super::{ChunkStore, StoreError};
-use crate::catalog::TrackChunk;
 
 pub struct TrackReader<'a> {
     store: &'a ChunkStore,

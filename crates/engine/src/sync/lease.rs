@@ -72,13 +72,13 @@ impl Lease {
     /// a long push runs. Cheap to call after every pack.
     pub(crate) async fn keep_alive(&self, remote: &S3Remote) -> Result<(), SyncError> {
         {
-            let renewed = crate::ingest::lock(&self.renewed);
+            let renewed = crate::mutex::lock(&self.renewed);
             if renewed.elapsed() < RENEW_EVERY {
                 return Ok(());
             }
         }
         remote.put(&self.name, self.sealed.clone()).await?;
-        *crate::ingest::lock(&self.renewed) = Instant::now();
+        *crate::mutex::lock(&self.renewed) = Instant::now();
         Ok(())
     }
 

@@ -36,12 +36,14 @@ use crate::vault::Vault;
 use crate::verify::VerifyReport;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RepairedChunk {
     pub id: String,
     pub tracks: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RepairReport {
     pub repaired: Vec<RepairedChunk>,
     /// Chunks that could not be repaired, with the reason.
@@ -49,6 +51,7 @@ pub struct RepairReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct UnrepairableChunk {
     pub id: String,
     pub reason: String,
@@ -56,6 +59,7 @@ pub struct UnrepairableChunk {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteVerifyReport {
     pub ok: bool,
     pub remote: String,
@@ -75,6 +79,7 @@ pub struct RemoteVerifyReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DamagedObject {
     pub object: String,
     pub reason: String,
@@ -105,6 +110,7 @@ impl Default for RemoteGcOptions {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RemoteGcReport {
     pub remote: String,
     pub manifests_kept: u64,
@@ -124,7 +130,91 @@ pub struct RemoteGcReport {
     pub dry_run: bool,
 }
 
+/// A track still damaged after a repair, and why.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct UnrepairedTrack {
+    pub id: crate::catalog::TrackId,
+    pub file_name: String,
+    pub reason: String,
+}
+
+/// What verifying, repairing from the remote and verifying again did: the
+/// command line's `verify --repair` and the app's Repair from cloud.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RepairOutcome {
+    pub before: VerifyReport,
+    /// Null when nothing needed repairing (or the first verify was cancelled).
+    pub repair: Option<RepairReport>,
+    pub after: VerifyReport,
+    /// Damaged before, whole after.
+    pub repaired_tracks: Vec<crate::verify::DamagedTrack>,
+    /// Still damaged, with the reason the remote could not help.
+    pub unrepaired_tracks: Vec<UnrepairedTrack>,
+    pub cancelled: bool,
+}
+
 impl Vault {
+    /// Verifies every track; when something is damaged, fetches the damaged and
+    /// missing chunks from the remote, then verifies again, so what it says is
+    /// whole has been read back and checked.
+    /// The credentials are asked for only when something needs repairing.
+    pub fn verify_and_repair(
+        &self,
+        credentials: impl FnOnce() -> Result<RemoteCredentials>,
+        options: &SyncOptions,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<RepairOutcome> {
+        let before = self.verify(progress, cancel)?;
+        if before.ok || before.cancelled {
+            return Ok(RepairOutcome {
+                cancelled: before.cancelled,
+                after: before.clone(),
+                before,
+                repair: None,
+                repaired_tracks: Vec::new(),
+                unrepaired_tracks: Vec::new(),
+            });
+        }
+        let repair = self.repair_from_remote(&credentials()?, options, &before, cancel)?;
+        let after = self.verify(progress, cancel)?;
+        let still: HashMap<&str, &crate::verify::DamagedTrack> = after
+            .damaged_tracks
+            .iter()
+            .map(|t| (t.id.as_str(), t))
+            .collect();
+        let mut why: HashMap<&str, &str> = HashMap::new();
+        for u in &repair.unrepairable {
+            for t in &u.tracks {
+                why.entry(t.as_str()).or_insert(u.reason.as_str());
+            }
+        }
+        let mut outcome = RepairOutcome {
+            cancelled: after.cancelled,
+            repaired_tracks: Vec::new(),
+            unrepaired_tracks: Vec::new(),
+            before: before.clone(),
+            repair: Some(repair.clone()),
+            after: after.clone(),
+        };
+        for t in &before.damaged_tracks {
+            match still.get(t.id.as_str()) {
+                None if !after.cancelled => outcome.repaired_tracks.push(t.clone()),
+                None => {}
+                Some(now) => outcome.unrepaired_tracks.push(UnrepairedTrack {
+                    id: t.id.clone(),
+                    file_name: t.file_name.clone(),
+                    reason: why
+                        .get(t.id.as_str())
+                        .map_or_else(|| now.reason.clone(), |r| r.to_string()),
+                }),
+            }
+        }
+        Ok(outcome)
+    }
+
     /// Fetches the damaged or missing chunks a verify report names from the
     /// remote, authenticates them, and puts them back.
     pub fn repair_from_remote(

@@ -26,7 +26,10 @@ use zeroize::Zeroizing;
 
 pub use crate::catalog::remote::{RemoteConfig, SyncStatus, tracks_on_remote};
 pub use devices::{DeviceLine, RemoteDevices};
-pub use maint::{RemoteGcOptions, RemoteGcReport, RemoteVerifyReport, RepairReport, RepairedChunk};
+pub use maint::{
+    RemoteGcOptions, RemoteGcReport, RemoteVerifyReport, RepairOutcome, RepairReport,
+    RepairedChunk, UnrepairableChunk, UnrepairedTrack,
+};
 pub use merge::{Incoming, MergeReport};
 pub use pull::{PullFailure, PullReport, clone_vault};
 pub use push::PushReport;
@@ -37,92 +40,7 @@ use crate::keys::{KeyError, keyring_error};
 use crate::progress::CancelToken;
 use crate::vault::Vault;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error("no remote is set up: run `audiovault remote set --bucket B ...` first")]
-    NotConfigured,
-    #[error(
-        "no credentials for the remote: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or store them with `audiovault remote set`"
-    )]
-    NoCredentials,
-    #[error(
-        "access denied to bucket '{bucket}': check the access key id and secret ({server_said})"
-    )]
-    AccessDenied { bucket: String, server_said: String },
-    #[error("bucket '{bucket}' does not exist: create it, or check the bucket name and endpoint")]
-    NoSuchBucket { bucket: String },
-    #[error("cannot reach {endpoint}: {reason}; check the endpoint URL and your network")]
-    Unreachable { endpoint: String, reason: String },
-    #[error(
-        "the server redirected or refused the region: set the region the bucket lives in ({server_said})"
-    )]
-    WrongRegion { server_said: String },
-    #[error("gave up on '{what}' after {attempts} attempts: {last}")]
-    RetriesExhausted {
-        what: String,
-        attempts: u32,
-        last: String,
-    },
-    #[error("not found on the remote: {0}")]
-    ObjectNotFound(String),
-    #[error("remote object {name} is damaged: {reason}")]
-    CorruptObject { name: String, reason: String },
-    #[error("there is no Audiovault vault at {0}")]
-    NoVaultOnRemote(String),
-    #[error(
-        "the remote holds another vault (id {remote}, this one is {local}): use another bucket or prefix"
-    )]
-    OtherVault { remote: String, local: String },
-    #[error("the remote has no catalog yet: push from a device that has the library first")]
-    NoCatalogOnRemote,
-    #[error("{0} is not an empty folder and holds no vault being restored from this remote")]
-    CloneTargetNotEmpty(String),
-    #[error("invalid remote setting: {0}")]
-    InvalidConfig(String),
-    #[error(
-        "this passphrase was replaced by a newer one on another device: use the current passphrase"
-    )]
-    PassphraseReplaced,
-    #[error(
-        "the remote's key file is older than its catalogs (epoch {key_epoch}, a catalog was pushed at epoch {manifest_epoch}): the newest vault.json was removed or rolled back; push from a device that has the current passphrase"
-    )]
-    KeyRolledBack { key_epoch: u64, manifest_epoch: u64 },
-    #[error("cancelled")]
-    Cancelled,
-    #[error("{0}")]
-    Other(String),
-}
-
-impl From<KeyError> for SyncError {
-    fn from(e: KeyError) -> Self {
-        SyncError::Other(e.to_string())
-    }
-}
-
-impl SyncError {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            SyncError::NotConfigured => "remote_not_configured",
-            SyncError::NoCredentials => "remote_no_credentials",
-            SyncError::AccessDenied { .. } => "remote_access_denied",
-            SyncError::NoSuchBucket { .. } => "remote_no_such_bucket",
-            SyncError::Unreachable { .. } => "remote_unreachable",
-            SyncError::WrongRegion { .. } => "remote_wrong_region",
-            SyncError::RetriesExhausted { .. } => "remote_retries_exhausted",
-            SyncError::ObjectNotFound(_) => "remote_object_missing",
-            SyncError::CorruptObject { .. } => "remote_object_damaged",
-            SyncError::NoVaultOnRemote(_) => "remote_no_vault",
-            SyncError::OtherVault { .. } => "remote_other_vault",
-            SyncError::NoCatalogOnRemote => "remote_no_catalog",
-            SyncError::CloneTargetNotEmpty(_) => "clone_target_not_empty",
-            SyncError::InvalidConfig(_) => "invalid_setting",
-            SyncError::PassphraseReplaced => "passphrase_replaced",
-            SyncError::KeyRolledBack { .. } => "remote_key_rolled_back",
-            SyncError::Cancelled => "cancelled",
-            SyncError::Other(_) => "remote",
-        }
-    }
-}
+pub use crate::error::SyncError;
 
 impl RemoteConfig {
     pub fn new(bucket: impl Into<String>) -> RemoteConfig {
@@ -134,6 +52,35 @@ impl RemoteConfig {
             path_style: false,
             parallelism: 8,
         }
+    }
+
+    /// The remote as typed (a form, command-line flags): blanks and stray slashes
+    /// trimmed, a blank endpoint meaning AWS S3 and a blank region us-east-1, then
+    /// checked.
+    pub fn from_input(
+        endpoint: &str,
+        region: &str,
+        bucket: &str,
+        prefix: &str,
+        path_style: bool,
+        parallelism: u32,
+    ) -> std::result::Result<RemoteConfig, SyncError> {
+        let endpoint = endpoint.trim().trim_end_matches('/');
+        let region = region.trim();
+        let config = RemoteConfig {
+            endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
+            region: if region.is_empty() {
+                "us-east-1".into()
+            } else {
+                region.into()
+            },
+            bucket: bucket.trim().to_string(),
+            prefix: prefix.trim().trim_matches('/').to_string(),
+            path_style,
+            parallelism,
+        };
+        config.validate()?;
+        Ok(config)
     }
 
     pub fn validate(&self) -> std::result::Result<(), SyncError> {
@@ -274,6 +221,31 @@ struct StoredCredentials {
     secret_access_key: String,
 }
 
+/// Where a vault's remote access keys come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum CredentialSource {
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+    Environment,
+    /// The OS keyring.
+    Keyring,
+    /// Held in memory by the app for this run (no keyring could take them).
+    Session,
+    None,
+}
+
+/// The remote and where its keys are, for a settings view. No secret.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RemoteSettings {
+    pub configured: bool,
+    #[serde(flatten)]
+    pub config: RemoteConfig,
+    pub credentials: CredentialSource,
+    pub access_key_id: Option<String>,
+}
+
 /// How a sync operation runs.
 #[derive(Debug, Clone, Default)]
 pub struct SyncOptions {
@@ -284,14 +256,16 @@ pub struct SyncOptions {
 
 /// One step of a connection test.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConnectionStep {
     pub step: &'static str,
     pub ok: bool,
     pub error: Option<String>,
-    pub error_kind: Option<&'static str>,
+    pub error_kind: Option<crate::error::ErrorKind>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConnectionReport {
     pub ok: bool,
     pub remote: String,
@@ -434,13 +408,49 @@ impl Vault {
 
     /// Credentials from the environment, else the keyring.
     pub fn remote_credentials(&self) -> Result<RemoteCredentials> {
+        self.remote_credentials_or(None)
+    }
+
+    /// Credentials from the environment, else the keyring, else `held` (keys a
+    /// front end keeps in memory for its run when the keyring could not take them).
+    /// A blocking call (the keyring is a D-Bus round trip).
+    pub fn remote_credentials_or(
+        &self,
+        held: Option<&RemoteCredentials>,
+    ) -> Result<RemoteCredentials> {
+        match self.find_credentials(held) {
+            (Some(c), _) => Ok(c),
+            (None, _) => Err(SyncError::NoCredentials.into()),
+        }
+    }
+
+    fn find_credentials(
+        &self,
+        held: Option<&RemoteCredentials>,
+    ) -> (Option<RemoteCredentials>, CredentialSource) {
         if let Some(c) = RemoteCredentials::from_env() {
-            return Ok(c);
+            return (Some(c), CredentialSource::Environment);
         }
-        match RemoteCredentials::load(self.vault_id()) {
-            Ok(Some(c)) => Ok(c),
-            Ok(None) | Err(_) => Err(SyncError::NoCredentials.into()),
+        if let Ok(Some(c)) = RemoteCredentials::load(self.vault_id()) {
+            return (Some(c), CredentialSource::Keyring);
         }
+        match held {
+            Some(c) => (Some(c.clone()), CredentialSource::Session),
+            None => (None, CredentialSource::None),
+        }
+    }
+
+    /// The remote as a settings view shows it: where it is and where its keys are
+    /// (never the secret; the access key id is not one).
+    pub fn remote_settings(&self, held: Option<&RemoteCredentials>) -> Result<RemoteSettings> {
+        let config = self.remote_config()?;
+        let (credentials, source) = self.find_credentials(held);
+        Ok(RemoteSettings {
+            configured: config.is_some(),
+            config: config.unwrap_or_else(|| RemoteConfig::new("")),
+            credentials: source,
+            access_key_id: credentials.map(|c| c.access_key_id.expose().to_string()),
+        })
     }
 
     /// Last push and pull, what is on the remote, what is waiting to go up.

@@ -306,16 +306,16 @@ pub(crate) fn fetch_chunks(
                     };
                     if let Err(e) = fetch_group(vault, remote, rt, group, &result, progress) {
                         stop.store(true, Ordering::Relaxed);
-                        crate::ingest::lock(&first_error).get_or_insert(e);
+                        crate::mutex::lock(&first_error).get_or_insert(e);
                         return;
                     }
                 }
             });
         }
     });
-    if let Some(e) = crate::ingest::lock(&first_error).take() {
+    if let Some(e) = crate::mutex::lock(&first_error).take() {
         // What did arrive stays: make it durable so a rerun need not fetch it again.
-        let written = std::mem::take(&mut crate::ingest::lock(&result).written);
+        let written = std::mem::take(&mut crate::mutex::lock(&result).written);
         let _ = vault.store().make_durable(&written);
         return Err(e);
     }
@@ -341,7 +341,7 @@ fn fetch_group(
     let data = match rt.block_on(remote.get_range(&name, Some((start, end - start)))) {
         Ok(Some(d)) => d,
         Ok(None) => {
-            let mut r = crate::ingest::lock(result);
+            let mut r = crate::mutex::lock(result);
             for l in group {
                 r.failed
                     .push((l.chunk, format!("pack {name} is missing on the remote")));
@@ -355,7 +355,7 @@ fn fetch_group(
         let from = (l.offset - start) as usize;
         let object = &data[from..from + l.length as usize];
         let outcome = vault.store().put_object(&l.chunk, object);
-        let mut r = crate::ingest::lock(result);
+        let mut r = crate::mutex::lock(result);
         match outcome {
             Ok(()) => {
                 r.written.push(l.chunk);

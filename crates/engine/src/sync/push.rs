@@ -549,7 +549,7 @@ fn upload_packs(
                     }
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(slot) = plans.get(i) else { return };
-                    let Some(plan) = crate::ingest::lock(slot).take() else {
+                    let Some(plan) = crate::mutex::lock(slot).take() else {
                         continue;
                     };
                     match upload_one(vault, remote, rt, plan) {
@@ -559,7 +559,7 @@ fn upload_packs(
                             if let Some(lease) = lease {
                                 let _ = rt.block_on(lease.keep_alive(remote));
                             }
-                            let mut t = crate::ingest::lock(&totals);
+                            let mut t = crate::mutex::lock(&totals);
                             t.0 += 1;
                             t.1 += chunks;
                             t.2 += bytes;
@@ -569,7 +569,7 @@ fn upload_packs(
                         }
                         Err(e) => {
                             failed.store(true, Ordering::Relaxed);
-                            crate::ingest::lock(&first_error).get_or_insert(e);
+                            crate::mutex::lock(&first_error).get_or_insert(e);
                             return;
                         }
                     }
@@ -577,13 +577,13 @@ fn upload_packs(
             });
         }
     });
-    if let Some(e) = crate::ingest::lock(&first_error).take() {
+    if let Some(e) = crate::mutex::lock(&first_error).take() {
         return Err(e);
     }
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    let t = *crate::ingest::lock(&totals);
+    let t = *crate::mutex::lock(&totals);
     Ok(t)
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::ingest::describe_io_error;
+use crate::error::describe_io_error;
 use crate::progress::CancelToken;
 
 /// Size and times of a file: if none of them moved, nothing wrote to it.

@@ -19,7 +19,8 @@ use super::{
     WatchEvent, WatchFolder,
 };
 use crate::catalog::{Catalog, TrackId};
-use crate::ingest::{FileResult, Outcome, describe_io_error};
+use crate::error::describe_io_error;
+use crate::progress::{FileResult, Outcome};
 use crate::store::hex;
 
 /// A file that cannot be read is tried this many times before it is given up
@@ -627,7 +628,7 @@ impl FolderRun {
                         path,
                         stamp,
                         None,
-                        "failed",
+                        Outcome::Failed,
                         format!("cannot be read: {reason}"),
                         out,
                         &mut ops,
@@ -738,39 +739,26 @@ impl FolderRun {
                         known,
                     });
                 }
-                let removed_note = if removed {
-                    "; removed it from the watched folder"
-                } else {
-                    ""
-                };
-                if result.outcome == Outcome::Imported {
-                    ops.push(Op::Activity(format!(
-                        "imported {} as track {id}{removed_note}",
-                        path.display()
-                    )));
-                    out.emit(WatchEvent::Imported {
+                let event = if result.outcome == Outcome::Imported {
+                    WatchEvent::Imported {
                         path: path.to_path_buf(),
                         track_id: id.clone(),
                         sha256: sha_hex.clone(),
                         size_bytes: r.stamp.size,
                         source_removed: removed,
-                    });
+                    }
                 } else {
-                    let reason = result
-                        .reason
-                        .clone()
-                        .unwrap_or_else(|| format!("already in the vault as track {id}"));
-                    ops.push(Op::Activity(format!(
-                        "skipped {}: {reason}{removed_note}",
-                        path.display()
-                    )));
-                    out.emit(WatchEvent::Skipped {
+                    WatchEvent::Skipped {
                         path: path.to_path_buf(),
-                        reason,
+                        reason: result
+                            .reason
+                            .clone()
+                            .unwrap_or_else(|| format!("already in the vault as track {id}")),
                         track_id: Some(id.clone()),
                         source_removed: removed,
-                    });
-                }
+                    }
+                };
+                log_and_emit(event, out, ops);
             }
             Outcome::Rejected | Outcome::Failed => {
                 if shared.cancel.is_cancelled() {
@@ -807,9 +795,9 @@ impl FolderRun {
                     }
                 }
                 let outcome = if result.outcome == Outcome::Rejected {
-                    "rejected"
+                    Outcome::Rejected
                 } else {
-                    "failed"
+                    Outcome::Failed
                 };
                 self.give_up(path, r.stamp, Some(r.sha), outcome, reason, out, ops);
             }
@@ -843,7 +831,7 @@ impl FolderRun {
         path: &Path,
         stamp: Stamp,
         sha: Option<[u8; 32]>,
-        outcome: &'static str,
+        outcome: Outcome,
         reason: String,
         out: &mut Out<'_>,
         ops: &mut Vec<Op>,
@@ -894,21 +882,26 @@ impl FolderRun {
             reason: reason.clone(),
             size: stamp.size,
         });
-        ops.push(Op::Activity(match &moved_to {
-            Some(to) => format!(
-                "not imported {}: {reason} (moved to {})",
-                path.display(),
-                to.display()
-            ),
-            None => format!("not imported {}: {reason}", path.display()),
-        }));
-        out.emit(WatchEvent::NotImported {
-            path: path.to_path_buf(),
-            outcome: outcome.to_string(),
-            reason,
-            moved_to,
-        });
+        log_and_emit(
+            WatchEvent::NotImported {
+                path: path.to_path_buf(),
+                outcome,
+                reason,
+                moved_to,
+            },
+            out,
+            ops,
+        );
     }
+}
+
+/// Reports a file's outcome and keeps it in the vault's activity log, in the
+/// same words.
+fn log_and_emit(event: WatchEvent, out: &mut Out<'_>, ops: &mut Vec<Op>) {
+    if let Some(line) = event.describe() {
+        ops.push(Op::Activity(line.to_string()));
+    }
+    out.emit(event);
 }
 
 enum Seen {

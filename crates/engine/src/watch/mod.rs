@@ -45,9 +45,10 @@ mod tests;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use crate::catalog::{Activity, CatalogError, TrackId};
+use crate::progress::Outcome;
 use crate::vault::Vault;
 
 pub use runner::Watcher;
@@ -55,8 +56,11 @@ pub use runner::Watcher;
 /// The subfolder of a watched folder that failed files are moved into.
 pub const NOT_IMPORTED_DIR: &str = "Not imported";
 
-/// How long a file's size and mtime must stay unchanged before it is imported.
-pub const DEFAULT_SETTLE: Duration = Duration::from_secs(3);
+pub use crate::catalog::watch::{
+    AfterImport, DEFAULT_SETTLE, KnownFile, KnownStatus, SETTLE_RANGE_SECONDS, WatchFailure,
+    WatchFolder,
+};
+use crate::catalog::watch::{lossy_opt_path, lossy_path};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -82,78 +86,17 @@ pub enum WatchError {
 
 impl WatchError {
     /// A short, stable name for the kind of error (the `{kind, message}` IPC form).
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
-            WatchError::Folder { .. } => "watch_folder",
+            WatchError::Folder { .. } => ErrorKind::WatchFolder,
             WatchError::ContainsVault { .. } | WatchError::InsideVault { .. } => {
-                "watch_folder_overlaps_vault"
+                ErrorKind::WatchFolderOverlapsVault
             }
-            WatchError::NotWatched(_) => "not_watched",
-            WatchError::NothingToWatch => "nothing_to_watch",
-            WatchError::Catalog(_) => "catalog",
+            WatchError::NotWatched(_) => ErrorKind::NotWatched,
+            WatchError::NothingToWatch => ErrorKind::NothingToWatch,
+            WatchError::Catalog(_) => ErrorKind::Catalog,
             WatchError::Vault(e) => e.kind(),
-        }
-    }
-}
-
-/// What happens to a file in the watched folder once it is safely in the vault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum AfterImport {
-    /// Leave it; remembered so it is not imported again.
-    #[default]
-    Keep,
-    /// Delete it from the folder after the track was read back and verified.
-    Remove,
-}
-
-impl AfterImport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AfterImport::Keep => "keep",
-            AfterImport::Remove => "remove",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Self {
-        if s == "remove" {
-            AfterImport::Remove
-        } else {
-            AfterImport::Keep
-        }
-    }
-}
-
-/// A watched folder and its policy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WatchFolder {
-    #[serde(serialize_with = "lossy_path")]
-    pub path: PathBuf,
-    /// Watched when `audiovault watch` (or the app) runs all folders.
-    pub enabled: bool,
-    /// Files in subfolders too.
-    pub recursive: bool,
-    pub after_import: AfterImport,
-    /// Move files that fail into the 'Not imported' subfolder (else leave them).
-    pub move_failures: bool,
-    #[serde(rename = "settle_seconds", serialize_with = "seconds")]
-    pub settle: Duration,
-    /// Poll instead of using file-system events.
-    pub poll: bool,
-}
-
-impl WatchFolder {
-    /// A folder with the default policy: enabled, recursive, keep files, move
-    /// failures aside, 3 s settle time, events.
-    pub fn new(path: PathBuf) -> Self {
-        WatchFolder {
-            path,
-            enabled: true,
-            recursive: true,
-            after_import: AfterImport::Keep,
-            move_failures: true,
-            settle: DEFAULT_SETTLE,
-            poll: false,
         }
     }
 }
@@ -191,6 +134,7 @@ impl WatchConfig {
 /// A watched folder's state, as the app's status area shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum FolderState {
     /// File-system events arrive for it.
     Watching,
@@ -201,6 +145,11 @@ pub enum FolderState {
     Unavailable,
     /// The watcher stopped.
     Stopped,
+    /// Disabled in the folder's settings (never reported by the watcher: a
+    /// front end listing stored folders shows it).
+    Off,
+    /// Enabled, and the watcher has not reported on it yet.
+    Starting,
 }
 
 impl FolderState {
@@ -210,6 +159,64 @@ impl FolderState {
             FolderState::Polling => "polling",
             FolderState::Unavailable => "unavailable",
             FolderState::Stopped => "stopped",
+            FolderState::Off => "off",
+            FolderState::Starting => "starting",
+        }
+    }
+}
+
+/// What an event is about, for the lists that show events (the app's activity
+/// list, the CLI's lines, the vault's activity log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ActivityKind {
+    Imported,
+    /// Needed no import (already in the vault).
+    Skipped,
+    /// Rejected or failed: on the 'Not imported' list.
+    NotImported,
+    /// Left alone (not audio, a temporary name).
+    Ignored,
+    /// Not stable yet (still written, held open).
+    Waiting,
+    /// A folder was scanned, or its state changed.
+    Folder,
+    Notice,
+}
+
+impl ActivityKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ActivityKind::Imported => "imported",
+            ActivityKind::Skipped => "skipped",
+            ActivityKind::NotImported => "not imported",
+            ActivityKind::Ignored => "ignored",
+            ActivityKind::Waiting => "waiting",
+            ActivityKind::Folder => "folder",
+            ActivityKind::Notice => "notice",
+        }
+    }
+}
+
+/// An event in words: the one wording the activity log, the CLI and the app
+/// share.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventLine {
+    pub kind: ActivityKind,
+    /// The file, or the folder, it is about.
+    pub path: Option<PathBuf>,
+    /// What happened and why.
+    pub message: String,
+    pub track_id: Option<TrackId>,
+}
+
+impl std::fmt::Display for EventLine {
+    /// `imported /in/a.wav: track 0f3c…`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{} {}: {}", self.kind.label(), p.display(), self.message),
+            None => write!(f, "{}: {}", self.kind.label(), self.message),
         }
     }
 }
@@ -269,8 +276,8 @@ pub enum WatchEvent {
     NotImported {
         #[serde(serialize_with = "lossy_path")]
         path: PathBuf,
-        /// "rejected" or "failed", as the import reported it.
-        outcome: String,
+        /// `rejected` or `failed`, as the import reported it.
+        outcome: Outcome,
         reason: String,
         /// Where the file is now; null when it was left in place.
         #[serde(serialize_with = "lossy_opt_path")]
@@ -291,6 +298,100 @@ pub enum WatchEvent {
         folder: Option<PathBuf>,
         message: String,
     },
+}
+
+impl WatchEvent {
+    /// The event in words; `None` for a batch's counts (each file has its own).
+    pub fn describe(&self) -> Option<EventLine> {
+        let line = |kind, path: &Path, message: String| EventLine {
+            kind,
+            path: Some(path.to_path_buf()),
+            message,
+            track_id: None,
+        };
+        let removed = |source_removed: bool| {
+            if source_removed {
+                ", then removed from the folder"
+            } else {
+                ""
+            }
+        };
+        Some(match self {
+            WatchEvent::State {
+                folder,
+                state,
+                reason,
+            } => line(
+                ActivityKind::Folder,
+                folder,
+                match reason {
+                    Some(r) => format!("{}: {r}", state.as_str()),
+                    None => state.as_str().to_string(),
+                },
+            ),
+            WatchEvent::Scanned {
+                folder,
+                files,
+                known,
+            } => line(
+                ActivityKind::Folder,
+                folder,
+                format!("scanned: {files} audio file(s), {known} imported before"),
+            ),
+            WatchEvent::Ignored { path, reason } => {
+                line(ActivityKind::Ignored, path, reason.clone())
+            }
+            WatchEvent::Waiting { path, reason } => {
+                line(ActivityKind::Waiting, path, reason.clone())
+            }
+            WatchEvent::Imported {
+                path,
+                track_id,
+                source_removed,
+                ..
+            } => EventLine {
+                track_id: Some(track_id.clone()),
+                ..line(
+                    ActivityKind::Imported,
+                    path,
+                    format!("track {track_id}{}", removed(*source_removed)),
+                )
+            },
+            WatchEvent::Skipped {
+                path,
+                reason,
+                track_id,
+                source_removed,
+            } => EventLine {
+                track_id: track_id.clone(),
+                ..line(
+                    ActivityKind::Skipped,
+                    path,
+                    format!("{reason}{}", removed(*source_removed)),
+                )
+            },
+            WatchEvent::NotImported {
+                path,
+                reason,
+                moved_to,
+                ..
+            } => line(
+                ActivityKind::NotImported,
+                path,
+                match moved_to {
+                    Some(to) => format!("{reason} (moved to {})", to.display()),
+                    None => reason.clone(),
+                },
+            ),
+            WatchEvent::Batch { .. } => return None,
+            WatchEvent::Notice { folder, message } => EventLine {
+                kind: ActivityKind::Notice,
+                path: folder.clone(),
+                message: message.clone(),
+                track_id: None,
+            },
+        })
+    }
 }
 
 /// Where the watcher's events go. Called on the watcher's thread.
@@ -349,87 +450,14 @@ pub struct WatchReport {
     pub cancelled: bool,
 }
 
-/// An entry of the 'Not imported' list.
-#[derive(Debug, Clone, Serialize)]
-pub struct WatchFailure {
-    pub id: i64,
-    #[serde(serialize_with = "lossy_path")]
-    pub folder: PathBuf,
-    /// Where the watcher found the file.
-    #[serde(serialize_with = "lossy_path")]
-    pub path: PathBuf,
-    /// Where it is now, in 'Not imported'; null when it was left in place.
-    #[serde(serialize_with = "lossy_opt_path")]
-    pub moved_to: Option<PathBuf>,
-    /// "rejected" or "failed".
-    pub outcome: String,
-    pub reason: String,
-    pub size_bytes: Option<u64>,
-    /// RFC 3339, UTC.
-    pub at: String,
-}
-
-/// What the watcher remembers about a file it took up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KnownFile {
-    pub size: u64,
-    pub mtime_ns: i64,
-    pub sha256: Option<[u8; 32]>,
-    pub status: KnownStatus,
-    pub track_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KnownStatus {
-    Imported,
-    /// Its content was already in the vault.
-    Duplicate,
-    /// It failed and was left in place: not retried until it changes.
-    NotImported,
-}
-
-impl KnownStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            KnownStatus::Imported => "imported",
-            KnownStatus::Duplicate => "duplicate",
-            KnownStatus::NotImported => "not_imported",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Self {
-        match s {
-            "duplicate" => KnownStatus::Duplicate,
-            "not_imported" => KnownStatus::NotImported,
-            _ => KnownStatus::Imported,
-        }
-    }
-}
-
-fn lossy_path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
-    // serde's own Path impl fails on names that are not UTF-8; a listing must not.
-    s.serialize_str(&path.to_string_lossy())
-}
-
-fn lossy_opt_path<S: Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
-    match path {
-        Some(p) => s.serialize_str(&p.to_string_lossy()),
-        None => s.serialize_none(),
-    }
-}
-
-fn seconds<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
 /// The folder as the watcher will know it: absolute, symbolic links resolved.
 fn canonical_folder(path: &Path) -> Result<PathBuf, WatchError> {
     let folder_err = |reason: String| WatchError::Folder {
         path: path.to_path_buf(),
         reason,
     };
-    let canonical = std::fs::canonicalize(path)
-        .map_err(|e| folder_err(crate::ingest::describe_io_error(&e)))?;
+    let canonical =
+        std::fs::canonicalize(path).map_err(|e| folder_err(crate::error::describe_io_error(&e)))?;
     if !canonical.is_dir() {
         return Err(folder_err("not a folder".into()));
     }

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::catalog::Catalog;
 use crate::ingest::{FileResult, ImportOptions};
-use crate::progress::{CancelToken, NoProgress};
+use crate::progress::{CancelToken, NoProgress, Outcome};
 use crate::vault::{Settings, Vault};
 
 /// Watches folders and imports what lands in them. See the module docs.
@@ -201,7 +201,7 @@ impl Watcher {
         out: &mut Out<'_>,
     ) -> Result<(), WatchError> {
         let options = ImportOptions {
-            source: "watch".into(),
+            source: crate::ingest::ImportSource::Watch,
             ..ImportOptions::default()
         };
         for batch in ready.chunks(self.config.max_batch.max(1)) {
@@ -348,7 +348,7 @@ pub(super) enum Op {
         folder: PathBuf,
         path: PathBuf,
         moved_to: Option<PathBuf>,
-        outcome: &'static str,
+        outcome: Outcome,
         reason: String,
         size: u64,
     },
@@ -376,7 +376,7 @@ impl Op {
                 folder,
                 path,
                 moved_to.as_deref(),
-                outcome,
+                *outcome,
                 reason,
                 Some(*size),
             )?,

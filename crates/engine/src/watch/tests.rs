@@ -233,9 +233,37 @@ fn rejected_files_go_to_not_imported_and_the_rest_continue() {
     write_wav(&f.inbox.join("album/good.wav"), 5);
     let cfg = folder(&f);
 
-    let (report, _) = once(&f, &cfg);
+    let (report, events) = once(&f, &cfg);
     assert_eq!(names(&report.imported), ["good.wav"]);
     assert_eq!(names(&report.not_imported), ["empty.wav", "noise.wav"]);
+    // The vault's activity log says what the events say, in the same words.
+    let mut said: Vec<String> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                WatchEvent::Imported { .. } | WatchEvent::NotImported { .. }
+            )
+        })
+        .filter_map(|e| e.describe().map(|l| l.to_string()))
+        .collect();
+    let mut logged: Vec<String> = f
+        .vault
+        .watch_activity(50)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.message)
+        .collect();
+    said.sort();
+    logged.sort();
+    assert_eq!(said.len(), 3);
+    assert_eq!(logged, said);
+    assert!(
+        logged
+            .iter()
+            .any(|m| m.starts_with("imported ") && m.contains("good.wav: track ")),
+        "{logged:?}"
+    );
     let not_imported = f.inbox.join(NOT_IMPORTED_DIR);
     assert!(not_imported.join("empty.wav").is_file());
     assert!(not_imported.join("album/noise.wav").is_file());
@@ -247,7 +275,7 @@ fn rejected_files_go_to_not_imported_and_the_rest_continue() {
         .iter()
         .find(|x| x.path.ends_with("empty.wav"))
         .unwrap();
-    assert_eq!(empty.outcome, "rejected");
+    assert_eq!(empty.outcome, crate::progress::Outcome::Rejected);
     assert!(empty.reason.contains("empty"), "{}", empty.reason);
     assert_eq!(
         empty.moved_to.as_deref(),

@@ -25,16 +25,18 @@
 //! nothing but random track ids. Derived data (analysis, thumbnails) is not
 //! recorded; it is computed again.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
-use rusqlite::types::Value;
+/// A cell of a record: the catalog's own value type, so a record holds exactly what
+/// a row held.
+pub use rusqlite::types::Value;
 
-use crate::catalog::TrackId;
+use crate::ids::TrackId;
 use crate::keys::{KeyError, MasterKey, aead_key, random_array};
-use crate::store::hex;
+use crate::store::{durable, hex};
 
 /// The first byte of every record: AES-256-GCM with a random 96-bit nonce.
 const FORMAT_AES256GCM: u8 = 1;
@@ -375,29 +377,16 @@ impl RecordStore {
             return Err(RecordError::BadTrackId(id.to_string()));
         }
         let sealed = self.seal(name, &payload.encode())?;
-        let path = self.path_of(name);
-        let suffix: [u8; 8] = random_array()?;
-        // The chunk store's temp name (`<pid>-<16 hex>.tmp`): opening the vault
-        // removes those of writers that died (store::clean_tmp).
-        let tmp = self
-            .tmp_dir
-            .join(format!("{}-{}.tmp", std::process::id(), hex(&suffix)));
-        let result = (|| {
-            let mut file = File::create_new(&tmp).map_err(|e| RecordError::io(&tmp, e))?;
-            file.write_all(&sealed)
-                .map_err(|e| RecordError::io(&tmp, e))?;
-            if !cfg!(target_os = "linux") {
-                file.sync_data().map_err(|e| RecordError::io(&tmp, e))?;
-            }
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|e| RecordError::io(parent, e))?;
-            }
-            fs::rename(&tmp, &path).map_err(|e| RecordError::io(&path, e))
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        // The chunk store's temp name: opening the vault removes those of
+        // writers that died (store::clean_tmp).
+        let tmp = durable::temp_path(&self.tmp_dir)?;
+        durable::put_via_temp(
+            &tmp,
+            &self.path_of(name),
+            &sealed,
+            durable::Flush::WithBatch,
+        )
+        .map_err(|(path, e)| RecordError::io(&path, e))
     }
 
     /// Reads, authenticates and decodes a record; `Ok(None)` when there is none.
@@ -413,7 +402,7 @@ impl RecordStore {
             name: name.label(),
             reason,
         })?;
-        let known = crate::catalog::SCHEMA_VERSION;
+        let known = super::SCHEMA_VERSION;
         if payload.schema_version > known {
             return Err(RecordError::TooNew {
                 name: name.label(),
@@ -522,19 +511,12 @@ fn same_file_system(a: &Path, b: &Path) -> bool {
 
 #[cfg(target_os = "linux")]
 fn sync_file_system(dir: &Path) -> Result<(), RecordError> {
-    use std::os::fd::AsRawFd;
-    let f = File::open(dir).map_err(|e| RecordError::io(dir, e))?;
-    // SAFETY: syncfs takes a valid open descriptor, which `f` owns for the call.
-    let rc = unsafe { libc::syncfs(f.as_raw_fd()) };
-    if rc != 0 {
-        return Err(RecordError::io(dir, io::Error::last_os_error()));
-    }
-    Ok(())
+    durable::sync_file_system(dir).map_err(|e| RecordError::io(dir, e))
 }
 
 #[cfg(not(target_os = "linux"))]
 fn sync_dir(dir: &Path) -> Result<(), RecordError> {
-    File::open(dir)
+    fs::File::open(dir)
         .and_then(|f| f.sync_all())
         .map_err(|e| RecordError::io(dir, e))
 }

@@ -1,0 +1,166 @@
+//! The library as both front ends read it: pages of a search, one track's
+//! details, albums and artists, a track's waveform. The rules they show — where a
+//! track lives, how analysis stands, which tags it has — are applied here once,
+//! so the command line and the app never disagree about them.
+
+use serde::Serialize;
+
+use crate::catalog::remote::{self, TrackLocation};
+use crate::catalog::{
+    AlbumSummary, AnalysisState, ArtistSummary, SearchPage, SearchQuery, SearchSummary, Track,
+    TrackChunk, TrackFilter, TrackId,
+};
+use crate::error::{Error, Result};
+use crate::store::ChunkId;
+use crate::vault::Vault;
+
+/// A tag beyond the common ones, as the file holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// Everything about one track: `show` on the command line, the details drawer in
+/// the app.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TrackDetails {
+    #[serde(flatten)]
+    pub track: Track,
+    /// Its ordered chunk list.
+    pub chunks: Vec<TrackChunk>,
+    /// The chunk holding its cover art.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub artwork_chunk: Option<ChunkId>,
+    /// Where its deep analysis (waveform, same-audio fingerprint) stands.
+    pub analysis: AnalysisState,
+    /// Why the analysis failed, when it did.
+    pub analysis_error: Option<String>,
+    /// Tags beyond the common ones, in file order.
+    pub tags: Vec<Tag>,
+}
+
+/// A track's waveform, once analysed: (min, max) pairs in -128..=127.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Waveform {
+    pub analysis: AnalysisState,
+    pub analysis_error: Option<String>,
+    pub peaks: Option<Vec<(i8, i8)>>,
+}
+
+impl Vault {
+    /// One page of a search, each track with where it lives.
+    pub fn search(&self, query: &SearchQuery) -> Result<SearchPage> {
+        let catalog = self.catalog();
+        let mut page = catalog.search(query)?;
+        remote::fill_locations(&catalog, &mut page.tracks)?;
+        Ok(page)
+    }
+
+    /// How many tracks a search matches, their duration and size.
+    pub fn search_summary(&self, query: &SearchQuery) -> Result<SearchSummary> {
+        Ok(self.catalog().search_summary(query)?)
+    }
+
+    /// Tracks by state (active, trashed or all), oldest import first, each with
+    /// where it lives.
+    pub fn tracks(&self, filter: TrackFilter) -> Result<Vec<Track>> {
+        let catalog = self.catalog();
+        let mut tracks = catalog.tracks(filter)?;
+        remote::fill_locations(&catalog, &mut tracks)?;
+        Ok(tracks)
+    }
+
+    /// One track, with where it lives.
+    pub fn track(&self, id: &TrackId) -> Result<Track> {
+        let catalog = self.catalog();
+        let mut track = catalog
+            .track(id)?
+            .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
+        remote::fill_locations(&catalog, std::slice::from_mut(&mut track))?;
+        Ok(track)
+    }
+
+    /// Everything about one track.
+    pub fn track_details(&self, id: &TrackId) -> Result<TrackDetails> {
+        let track = self.track(id)?;
+        let catalog = self.catalog();
+        let chunks = catalog.track_chunks(id)?;
+        let tags = catalog
+            .other_tags(id)?
+            .into_iter()
+            .map(|(key, value)| Tag { key, value })
+            .collect();
+        let (analysis, analysis_error) = catalog.analysis_status(id)?;
+        Ok(TrackDetails {
+            artwork_chunk: track.artwork_chunk,
+            track,
+            chunks,
+            analysis,
+            analysis_error,
+            tags,
+        })
+    }
+
+    /// Active tracks whose file name contains `text` (any case).
+    pub fn tracks_named(&self, text: &str) -> Result<Vec<Track>> {
+        Ok(self.catalog().tracks_matching_name(text)?)
+    }
+
+    pub fn albums(&self) -> Result<Vec<AlbumSummary>> {
+        Ok(self.catalog().albums()?)
+    }
+
+    pub fn artists(&self) -> Result<Vec<ArtistSummary>> {
+        Ok(self.catalog().artists()?)
+    }
+
+    /// The tracks of one album (by name and album artist), in disc and track order.
+    pub fn album_tracks(&self, album: &str, artist: &str) -> Result<Vec<Track>> {
+        let catalog = self.catalog();
+        let mut tracks = catalog.album_tracks(album, artist)?;
+        remote::fill_locations(&catalog, &mut tracks)?;
+        Ok(tracks)
+    }
+
+    /// The tracks of one artist, by album.
+    pub fn artist_tracks(&self, artist: &str) -> Result<Vec<Track>> {
+        let catalog = self.catalog();
+        let mut tracks = catalog.artist_tracks(artist)?;
+        remote::fill_locations(&catalog, &mut tracks)?;
+        Ok(tracks)
+    }
+
+    /// A track's waveform, once its analysis is done.
+    pub fn waveform(&self, id: &TrackId) -> Result<Waveform> {
+        let catalog = self.catalog();
+        let (analysis, analysis_error) = catalog.analysis_status(id)?;
+        let peaks = match analysis {
+            AnalysisState::Done => catalog.waveform(id)?,
+            _ => None,
+        };
+        Ok(Waveform {
+            analysis,
+            analysis_error,
+            peaks,
+        })
+    }
+
+    /// Whether each track is on the remote too.
+    pub fn track_locations(&self, ids: &[TrackId]) -> Result<Vec<TrackLocation>> {
+        let ids: Vec<String> = ids.iter().map(|i| i.0.clone()).collect();
+        Ok(remote::tracks_on_remote(&self.catalog(), &ids)?
+            .into_iter()
+            .map(|on| {
+                if on {
+                    TrackLocation::Both
+                } else {
+                    TrackLocation::Local
+                }
+            })
+            .collect())
+    }
+}
