@@ -14,6 +14,7 @@ mod disk_full;
 mod duplicates;
 mod export;
 mod export_fs;
+mod formats;
 mod hardening;
 mod init;
 mod keyring;

@@ -200,8 +200,8 @@ enum Command {
 struct SearchArgs {
     /// Words to find in titles, artists, albums, composers, genres, comments and file names
     query: Vec<String>,
-    /// Only these formats (repeatable): wav, aiff, flac, m4a, mp3, ogg, opus
-    #[arg(long = "format")]
+    /// Only these formats (repeatable; the names in docs/FORMATS.md)
+    #[arg(long = "format", value_name = "FORMAT", value_parser = clap::builder::PossibleValuesParser::new(audiovault_engine::formats::ids()))]
     formats: Vec<String>,
     #[arg(long)]
     codec: Option<String>,

@@ -171,16 +171,6 @@ fn scan(inputs: &[PathBuf]) -> Vec<Candidate> {
     out
 }
 
-pub(crate) fn format_for_extension(ext: &str) -> String {
-    match ext.to_ascii_lowercase().as_str() {
-        "wave" => "wav".into(),
-        "aif" | "aifc" => "aiff".into(),
-        "oga" => "ogg".into(),
-        "mp4" | "alac" => "m4a".into(),
-        other => other.into(),
-    }
-}
-
 impl Vault {
     /// Imports files and folders (recursively). Returns a report with one result
     /// per file; errors that stop the whole batch (the catalog cannot be opened)
@@ -505,6 +495,10 @@ impl Vault {
                 ..MediaInfo::default()
             },
         };
+        // The extension decided whether the file is taken; its content decides what it
+        // is (a FLAC named .mp3 is a FLAC), else the extension does.
+        let format = media::format_of(&mut file, size, ext.as_deref()).map_err(io_failed)?;
+        file.seek(SeekFrom::Start(0)).map_err(io_failed)?;
         let CatalogMetadata {
             meta: track_meta,
             other_tags,
@@ -576,7 +570,7 @@ impl Vault {
             raw_name: name_bytes_if_not_utf8(file_name),
             source_path: path.to_string_lossy().into_owned(),
             mtime,
-            format: format_for_extension(ext.as_deref().unwrap_or("")),
+            format,
             chunks,
             repaired_existing: repairs_existing.then_some(chunks_written),
             meta: track_meta,

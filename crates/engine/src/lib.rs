@@ -11,6 +11,7 @@ pub use catalog::record_store as records;
 pub mod doctor;
 pub mod error;
 pub mod export;
+pub mod formats;
 pub mod ids;
 pub mod ingest;
 pub mod keys;

@@ -109,19 +109,11 @@ impl MediaSource for Vault {
     }
 }
 
-/// The MIME type a web view expects for a stored format.
+/// The MIME type a web view expects for a stored format (the formats table's).
 pub fn content_type(format: &str) -> &'static str {
-    match format {
-        "mp3" => "audio/mpeg",
-        "flac" => "audio/flac",
-        "wav" => "audio/wav",
-        // GStreamer's own name for AIFF (its typefinder takes the header as a hint).
-        "aiff" => "audio/x-aiff",
-        "m4a" => "audio/mp4",
-        "aac" => "audio/aac",
-        "ogg" | "opus" => "audio/ogg",
-        _ => "application/octet-stream",
-    }
+    crate::formats::by_id(format)
+        .and_then(|f| f.mime_type)
+        .unwrap_or("application/octet-stream")
 }
 
 /// A running playback server. Dropping it stops it: the listening socket closes,

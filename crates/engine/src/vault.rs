@@ -992,10 +992,12 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub const DEFAULT_EXTENSIONS: &'static [&'static str] = &[
-        "wav", "wave", "aif", "aiff", "aifc", "flac", "m4a", "mp4", "alac", "aac", "mp3", "ogg",
-        "oga", "opus",
-    ];
+    /// The extensions a new vault accepts: those of the formats table's default formats.
+    pub fn default_extensions() -> Vec<String> {
+        crate::formats::default_extensions()
+            .map(str::to_string)
+            .collect()
+    }
     pub const KEYS: &'static [&'static str] =
         &["allowed_extensions", "max_file_size_bytes", "quota_bytes"];
 
@@ -1006,10 +1008,7 @@ impl Settings {
                 .map(str::to_string)
                 .filter(|s| !s.is_empty())
                 .collect(),
-            None => Self::DEFAULT_EXTENSIONS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            None => Self::default_extensions(),
         };
         let number = |key: &str| -> Result<Option<u64>> {
             Ok(catalog

@@ -234,21 +234,9 @@ fn format_bytes(bytes: u64) -> String {
     }
 }
 
-/// The vault's format name for a file extension (the engine's mapping).
+/// The vault's format name for a well-named corpus file: the engine's, by its extension.
 fn format_of(rel: &str) -> String {
-    match rel
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "wave" => "wav".into(),
-        "aif" | "aifc" => "aiff".into(),
-        "oga" => "ogg".into(),
-        "mp4" | "alac" => "m4a".into(),
-        other => other.into(),
-    }
+    audiovault_engine::formats::for_extension(rel.rsplit('.').next().unwrap_or_default())
 }
 
 fn chunk_files(vault: &Path) -> Result<usize> {

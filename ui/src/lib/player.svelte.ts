@@ -1,6 +1,7 @@
 // Playback: one <audio> element fed with signed URLs from the engine's loopback
 // server. Formats the web view cannot play are named, never failed silently.
 import { api, errorMessage, reportActivity, type Track } from "./api";
+import { mimeAliases } from "./formats";
 
 export class Player {
   track = $state<Track | null>(null);
@@ -200,16 +201,9 @@ export function needsFreshUrl(expiresAtMs: number, nowMs: number): boolean {
 /** How long a playing stream may stand still before the player says so. */
 const STALL_MS = 8000;
 
-/** Other names media frameworks know a type by. */
-const ALIASES: Record<string, string[]> = {
-  "audio/x-aiff": ["audio/aiff"],
-  "audio/wav": ["audio/x-wav", "audio/wave"],
-  "audio/flac": ["audio/x-flac"],
-  "audio/mp4": ["audio/x-m4a", "audio/aac"],
-};
-
+/** Whether the web view can play the type, or one of its aliases (the formats table's). */
 export function canPlay(audio: { canPlayType(t: string): string }, contentType: string): boolean {
-  return [contentType, ...(ALIASES[contentType] ?? [])].some((t) => audio.canPlayType(t) !== "");
+  return [contentType, ...mimeAliases(contentType)].some((t) => audio.canPlayType(t) !== "");
 }
 
 /**

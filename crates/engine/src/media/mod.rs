@@ -58,8 +58,9 @@ pub const EXTRACTOR_VERSION: i64 = 1;
 /// What [`probe`] learns about an audio file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MediaInfo {
-    /// Short container name: "wav", "aiff", "flac", "mp4", "mp3", "mp2", "mp1", "ogg",
-    /// "caf", "mkv", "aac" (ADTS). Set whenever the file was recognized.
+    /// Short container name: the formats table's (`crate::formats::Format::container`:
+    /// "wav", "aiff", "flac", "mp4", "mp3", "ogg", "aac" for ADTS, ...), else symphonia's
+    /// reader's. Set whenever the file was recognized.
     pub container: Option<String>,
     /// Short codec name in ffprobe's spelling: "pcm_s16le", "pcm_s24le", "pcm_s16be",
     /// "flac", "alac", "aac", "mp3", "vorbis", "opus", ...
@@ -200,6 +201,22 @@ pub fn probe_reader<R: Read + Seek + Send + Sync>(
     extension: Option<&str>,
 ) -> Result<MediaInfo, MediaError> {
     probe::probe_source(reader, size, extension)
+}
+
+/// The catalog's format name for a file: what its content says (magic numbers, else a
+/// frame sync; see [`crate::formats`]), else what its `extension` (without the dot)
+/// says. Reads a few bytes from the start (a few kilobytes for a frame sync); leaves the
+/// reader anywhere.
+pub fn format_of<R: Read + Seek + Send + Sync>(
+    reader: &mut R,
+    size: u64,
+    extension: Option<&str>,
+) -> std::io::Result<String> {
+    let by_name = extension.and_then(crate::formats::by_extension);
+    Ok(match sniff::identify(reader, size, by_name, true)? {
+        Some(format) => format.id.to_owned(),
+        None => crate::formats::for_extension(extension.unwrap_or("")),
+    })
 }
 
 /// Decodes the whole file: waveform peaks and a fingerprint of the audio that ignores

@@ -353,20 +353,16 @@ fn resync(
     Ok(None)
 }
 
-/// `Some("mp3")` (or "mp2"/"mp1") when two consecutive MPEG audio frames start at or
-/// soon after `start`.
+/// The layer (1, 2 or 3) of the MPEG audio stream at `start`: `Some` when two
+/// consecutive frames start at or soon after `start`.
 pub(crate) fn sniff_frames(
     file: &mut dyn Source,
     start: u64,
     file_len: u64,
-) -> io::Result<Option<&'static str>> {
+) -> io::Result<Option<u8>> {
     Ok(find_first_frame(file, start, file_len)?
         .filter(|f| f.offset < start + 64 * 1024)
-        .map(|f| match f.header.layer {
-            1 => "mp1",
-            2 => "mp2",
-            _ => "mp3",
-        }))
+        .map(|f| f.header.layer))
 }
 
 #[cfg(test)]

@@ -19,13 +19,13 @@ use symphonia::core::codecs::audio::well_known::*;
 use symphonia::core::codecs::audio::{AudioCodecId, AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::{Hint, Probe};
-use symphonia::core::formats::well_known::*;
 use symphonia::core::formats::{FormatOptions, FormatReader, Track, TrackType};
 use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::{MetadataOptions, MetadataRevision};
 
 use super::source::{BoundedSource, Source, limit_hit};
 use super::{MediaError, MediaInfo, mpeg, panic_message, sniff, tags};
+use crate::formats;
 
 /// Wall-clock limit for one probe (a header probe takes milliseconds).
 pub(crate) const PROBE_TIME_LIMIT: Duration = Duration::from_secs(10);
@@ -600,34 +600,11 @@ fn average_bitrate(file_len: u64, duration: Option<f64>) -> Option<u32> {
     duration.and_then(|d| bitrate(file_len, d))
 }
 
+/// The container name of what symphonia's reader read: the formats table's, else the
+/// reader's own short name.
 fn container_static(reader: &dyn FormatReader) -> &'static str {
     let info = reader.format_info();
-    let id = info.format;
-    if id == FORMAT_ID_WAVE {
-        "wav"
-    } else if id == FORMAT_ID_AIFF {
-        "aiff"
-    } else if id == FORMAT_ID_CAF {
-        "caf"
-    } else if id == FORMAT_ID_MP1 {
-        "mp1"
-    } else if id == FORMAT_ID_MP2 {
-        "mp2"
-    } else if id == FORMAT_ID_MP3 {
-        "mp3"
-    } else if id == FORMAT_ID_ADTS {
-        "aac"
-    } else if id == FORMAT_ID_OGG {
-        "ogg"
-    } else if id == FORMAT_ID_FLAC {
-        "flac"
-    } else if id == FORMAT_ID_ISOMP4 {
-        "mp4"
-    } else if id == FORMAT_ID_MKV {
-        "mkv"
-    } else {
-        info.short_name
-    }
+    formats::container_of_reader(info.format).unwrap_or(info.short_name)
 }
 
 fn container_name(reader: &dyn FormatReader) -> String {

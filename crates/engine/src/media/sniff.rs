@@ -10,6 +10,7 @@ use std::io::{self, SeekFrom};
 
 use super::mpeg;
 use super::source::Source;
+use crate::formats::{self, FORMATS, Format, FrameSync};
 
 /// Leading ID3v2 tags we skip at most (files with two stacked tags exist; more is junk).
 const MAX_LEADING_TAGS: usize = 4;
@@ -72,61 +73,59 @@ pub(crate) fn skip_leading_id3v2(file: &mut dyn Source, file_len: u64) -> io::Re
     Ok(offset)
 }
 
-/// What the first bytes of a file say it is. `None`: nothing we know.
+/// What a file's content says it is, from the formats table: the format whose magic
+/// number its first bytes (after any ID3v2 tags) hold (the most specific one); when
+/// none does and `frame_sync` is set, the format whose frame sync it starts with,
+/// `preferred` (the extension's format) tried first. `None`: nothing the table knows.
 ///
-/// The names are the `container` names of [`super::MediaInfo`]. MPEG audio and ADTS
-/// have no magic number, only a frame sync that random bytes hold every few kilobytes:
-/// they are sniffed only with `frame_sync`, when a symphonia reader already took the
-/// file for such a stream.
+/// MPEG audio and ADTS have no magic number, only a frame sync that random bytes hold
+/// every few kilobytes: only trust `frame_sync` on a file some reader already took for
+/// audio.
+pub(crate) fn identify(
+    file: &mut dyn Source,
+    file_len: u64,
+    preferred: Option<&'static Format>,
+    frame_sync: bool,
+) -> io::Result<Option<&'static Format>> {
+    let start = skip_leading_id3v2(file, file_len)?;
+    let mut head = [0u8; formats::HEAD_LEN];
+    let n = read_at(file, start, &mut head)?;
+    if let Some(format) = formats::by_magic(&head[..n]) {
+        return Ok(Some(format));
+    }
+    if !frame_sync {
+        return Ok(None);
+    }
+    let with_sync = preferred
+        .into_iter()
+        .chain(FORMATS.iter())
+        .filter_map(|f| Some((f, f.sync?)));
+    // The MPEG frame walk, once for every layer's row.
+    let mut mpeg_layer = None;
+    for (format, sync) in with_sync {
+        let found = match sync {
+            FrameSync::Adts => n >= 2 && head[0] == 0xff && head[1] & 0xf6 == 0xf0,
+            FrameSync::Mpeg { layer } => {
+                if mpeg_layer.is_none() {
+                    mpeg_layer = Some(mpeg::sniff_frames(file, start, file_len)?);
+                }
+                mpeg_layer == Some(Some(layer))
+            }
+        };
+        if found {
+            return Ok(Some(format));
+        }
+    }
+    Ok(None)
+}
+
+/// The probe's container name for a file whose readers all failed (see [`identify`]).
 pub(crate) fn sniff_container(
     file: &mut dyn Source,
     file_len: u64,
     frame_sync: bool,
 ) -> io::Result<Option<&'static str>> {
-    let start = skip_leading_id3v2(file, file_len)?;
-    let mut head = [0u8; 64];
-    let n = read_at(file, start, &mut head)?;
-    let head = &head[..n];
-    let starts = |magic: &[u8]| head.starts_with(magic);
-    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
-
-    let name = if (starts(b"RIFF") || starts(b"RF64") || starts(b"BW64")) && at(8, b"WAVE") {
-        Some("wav")
-    } else if starts(b"FORM") && (at(8, b"AIFF") || at(8, b"AIFC")) {
-        Some("aiff")
-    } else if starts(b"fLaC") {
-        Some("flac")
-    } else if at(4, b"ftyp") {
-        Some("mp4")
-    } else if starts(b"OggS") {
-        Some("ogg")
-    } else if starts(b"caff") {
-        Some("caf")
-    } else if starts(&[0x1a, 0x45, 0xdf, 0xa3]) {
-        Some("mkv")
-    } else if starts(b"wvpk") {
-        Some("wavpack")
-    } else if starts(b"MAC ") {
-        Some("ape")
-    } else if starts(b"MPCK") || starts(b"MP+") {
-        Some("mpc")
-    } else if starts(b"TTA1") {
-        Some("tta")
-    } else if starts(b"DSD ") || (starts(b"FRM8") && at(12, b"DSD ")) {
-        Some("dsd")
-    } else if starts(&[
-        0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce,
-        0x6c,
-    ]) {
-        Some("asf")
-    } else if !frame_sync {
-        None
-    } else if head.len() >= 2 && head[0] == 0xff && head[1] & 0xf6 == 0xf0 {
-        Some("aac")
-    } else {
-        mpeg::sniff_frames(file, start, file_len)?
-    };
-    Ok(name)
+    Ok(identify(file, file_len, None, frame_sync)?.map(|f| f.container))
 }
 
 /// A chunk of a RIFF/WAVE or AIFF file: its id, where its payload starts, and the

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { FORMATS } from "./bindings";
+import { dialogExtensions, formatName, mimeAliases } from "./formats";
+
+describe("formats", () => {
+  it("come from the engine's table", () => {
+    const ids = FORMATS.map((f) => f.id);
+    for (const id of ["wav", "aiff", "flac", "m4a", "aac", "mp3", "ogg", "opus"]) expect(ids).toContain(id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+  it("names formats, and unknown ones by their id", () => {
+    expect(formatName("m4a")).toBe("AAC / ALAC (MP4)");
+    expect(formatName("flac")).toBe("FLAC");
+    expect(formatName("xyz")).toBe("XYZ");
+  });
+  it("knows a MIME type's aliases", () => {
+    expect(mimeAliases("audio/x-aiff")).toEqual(["audio/aiff"]);
+    expect(mimeAliases("audio/mp4")).toEqual(["audio/x-m4a", "audio/aac"]);
+    expect(mimeAliases("application/octet-stream")).toEqual([]);
+  });
+  it("offers the vault's allowed extensions in the file dialog, else the defaults", () => {
+    expect(dialogExtensions(["wav", "wv"])).toEqual(["wav", "wv"]);
+    const defaults = dialogExtensions(null);
+    expect(defaults).toEqual([
+      "wav", "wave", "aif", "aiff", "aifc", "flac", "m4a", "mp4", "alac", "aac", "mp3", "ogg", "oga", "opus",
+    ]);
+    expect(dialogExtensions([])).toEqual(defaults);
+  });
+});
