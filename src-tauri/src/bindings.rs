@@ -31,8 +31,8 @@ use audiovault_engine::sync::{
 use audiovault_engine::vault::PurgeReport;
 use audiovault_engine::verify::{ChunkDamage, DamagedChunk, DamagedTrack};
 use audiovault_engine::{
-    ErrorKind, ExportReport, FileResult, ImportReport, Notice, NoticeKind, Outcome, Settings,
-    VerifyReport,
+    ErrorKind, ExportReport, FileResult, ImportReport, Notice, NoticeKind, Outcome, SettingKey,
+    Settings, VerifyReport,
 };
 
 use crate::dto::{AppSettings, LockReason, LockedEvent};
@@ -98,6 +98,7 @@ pub fn typescript() -> String {
         PurgeReport,
         Waveform,
         AnalysisProgress,
+        SettingKey,
         Settings,
         AlbumSummary,
         ArtistSummary,

@@ -6,9 +6,9 @@ use audiovault_engine::ErrorKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use audiovault_engine::keys::KeyError;
 use audiovault_engine::{
-    Error, ExportOptions, ImportOptions, LockedVault, OsKeyring, Passphrase, TrackId, Vault,
+    Error, ExportOptions, ImportOptions, LockedVault, OsKeyring, Passphrase, TrackId, Unattended,
+    Vault,
 };
 use base64::Engine as _;
 use tauri::ipc::Channel;
@@ -19,14 +19,14 @@ use audiovault_engine::catalog::{
 };
 use audiovault_engine::library::{TrackDetails, Waveform};
 use audiovault_engine::vault::PurgeReport;
-use audiovault_engine::{ExportReport, ImportReport, Settings, VerifyReport};
+use audiovault_engine::{ExportReport, ImportReport, SettingKey, Settings, VerifyReport};
 
 use crate::dto::{Status, Stream};
 use crate::error::{IpcError, IpcResult};
 use crate::jobs::JobKind;
 use crate::progress::{ChannelProgress, ProgressEvent};
 use crate::session::{
-    blocking, damaged_notice, lock_notice, lock_session, remember, set_notice, status,
+    blocking, capitalized, damaged_notice, lock_notice, lock_session, remember, set_notice, status,
 };
 use crate::state::AppState;
 
@@ -51,27 +51,16 @@ pub async fn startup<R: Runtime>(
             Err(Error::NoVault(_)) => return Ok((None, None)),
             Err(e) => return Err(e.into()),
         };
-        if let Some(p) = audiovault_engine::secret::env_passphrase() {
-            return match locked.unlock(&p) {
-                Ok(v) => Ok((Some(v), None)),
-                Err(e) if e.kind() == ErrorKind::CatalogDamaged => Err(e.into()),
-                Err(e) => Ok((None, Some(format!("AUDIOVAULT_PASSPHRASE: {e}")))),
-            };
-        }
-        match locked.unlock_with_key_store(&OsKeyring) {
-            Ok(Some(v)) => Ok((Some(v), None)),
-            Ok(None) => Ok((None, None)),
-            // The key is right and the vault is there: only its catalog is not.
-            Err(e) if e.kind() == ErrorKind::CatalogDamaged => Err(e.into()),
-            Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Ok((
-                None,
-                Some(format!("No OS keyring is available ({reason}).")),
-            )),
-            Err(e) => Ok((
-                None,
-                Some(format!("The OS keyring could not open the vault: {e}")),
-            )),
-        }
+        let keys = match locked.unlock_keys_unattended(None, &OsKeyring) {
+            Ok(Unattended::Opened(keys, _)) => *keys,
+            Ok(Unattended::NeedsPassphrase(note)) => {
+                return Ok((None, note.map(|n| capitalized(&n.to_string()))));
+            }
+            // Only the environment's passphrase can be wrong here.
+            Err(e) => return Ok((None, Some(format!("AUDIOVAULT_PASSPHRASE: {e}")))),
+        };
+        // The key is right: an error now is the catalog's (or the disk's).
+        Ok((Some(keys.open()?), None))
     })
     .await;
     let (vault, notice) = match outcome {
@@ -440,17 +429,17 @@ pub async fn settings(state: State<'_, AppState>) -> IpcResult<Settings> {
     blocking(move || Ok(s.vault.settings()?)).await
 }
 
-/// One import setting ("allowed_extensions", "max_file_size_bytes", "quota_bytes"),
-/// checked by the engine; returns all of them as stored.
+/// One import setting, its value checked by the engine; returns all of them as
+/// stored.
 #[tauri::command]
 pub async fn set_setting(
     state: State<'_, AppState>,
-    key: String,
+    key: SettingKey,
     value: String,
 ) -> IpcResult<Settings> {
     let s = state.session()?;
     blocking(move || {
-        s.vault.set_setting(&key, &value)?;
+        s.vault.set_setting(key, &value)?;
         Ok(s.vault.settings()?)
     })
     .await

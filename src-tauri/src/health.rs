@@ -16,8 +16,7 @@ use audiovault_engine::ErrorKind;
 use std::path::Path;
 
 use audiovault_engine::doctor::{CheckName, DoctorOptions, DoctorReport};
-use audiovault_engine::keys::KeyError;
-use audiovault_engine::{CancelToken, Error, LockedVault, OsKeyring, Passphrase, VaultKeys};
+use audiovault_engine::{CancelToken, LockedVault, OsKeyring, Passphrase, Unattended, VaultKeys};
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
@@ -56,25 +55,15 @@ fn catalog_whole(report: &DoctorReport) -> bool {
 /// environment's passphrase, then the OS keyring.
 fn keys_for(dir: &Path, passphrase: Option<Passphrase>) -> IpcResult<VaultKeys> {
     let locked = LockedVault::open(dir)?;
-    if let Some(p) = passphrase.filter(|p| !p.is_empty()) {
-        return Ok(locked.unlock_keys(&p)?);
-    }
-    if let Some(p) = audiovault_engine::secret::env_passphrase() {
-        return Ok(locked.unlock_keys(&p)?);
-    }
-    let needed = |why: &str| {
-        IpcError::new(
+    match locked.unlock_keys_unattended(passphrase.as_ref(), &OsKeyring)? {
+        Unattended::Opened(keys, _) => Ok(*keys),
+        Unattended::NeedsPassphrase(note) => Err(IpcError::new(
             ErrorKind::PassphraseNeeded,
-            format!("enter the vault's passphrase to check it{why}"),
-        )
-    };
-    match locked.unlock_keys_with_key_store(&OsKeyring) {
-        Ok(Some(keys)) => Ok(keys),
-        Ok(None) => Err(needed(" (this device does not remember its key)")),
-        Err(Error::Key(KeyError::KeyringUnavailable(_))) => {
-            Err(needed(" (no OS keyring is available)"))
-        }
-        Err(e) => Err(e.into()),
+            match note {
+                None => "enter the vault's passphrase to check it (this device does not remember its key)".to_string(),
+                Some(note) => format!("enter the vault's passphrase to check it: {note}"),
+            },
+        )),
     }
 }
 

@@ -1,8 +1,7 @@
 //! What every command module shares: running work off the async runtime, the
 //! app's status and its notice line, locking the open vault, remembering its key.
 
-use audiovault_engine::keys::KeyError;
-use audiovault_engine::{Error, ErrorKind, OsKeyring, Vault, default_vault_dir};
+use audiovault_engine::{ErrorKind, OsKeyring, Vault, default_vault_dir};
 
 use crate::dto::Status;
 use crate::error::{IpcError, IpcResult};
@@ -93,11 +92,16 @@ pub(crate) fn lock_notice(locked: &Locked) -> Option<String> {
 
 /// Remembers the key in the OS keyring; a note for the UI when that is not possible.
 pub(crate) fn remember(vault: &Vault) -> Option<String> {
-    match vault.remember_key(&OsKeyring) {
-        Ok(()) => None,
-        Err(Error::Key(KeyError::KeyringUnavailable(reason))) => Some(format!(
-            "No OS keyring is available ({reason}): the vault will ask for its passphrase."
-        )),
-        Err(e) => Some(format!("The key could not be remembered: {e}")),
+    vault
+        .remember_key_or_note(&OsKeyring)
+        .map(|note| capitalized(&note.to_string()))
+}
+
+/// The engine's lower-case sentence as a notice's first words.
+pub(crate) fn capitalized(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
     }
 }

@@ -8,6 +8,12 @@ use audiovault_tests::*;
 fn every_corpus_file_exports_byte_for_byte() {
     let corpus = corpus();
     let vault = TestVault::new();
+    let modified = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    };
+    let before: Vec<_> = corpus.files.iter().map(|f| modified(&f.path)).collect();
 
     let report = vault.import(&corpus.dirs());
     assert!(report.run.status.success(), "{}", report.run);
@@ -123,4 +129,20 @@ fn every_corpus_file_exports_byte_for_byte() {
         tracks.len(),
         "no stray or temporary files in the export folder"
     );
+
+    // The sources were only read: same bytes, same modification time.
+    for (source, then) in corpus.files.iter().zip(before) {
+        assert_eq!(
+            sha256_file(&source.path),
+            source.sha256,
+            "{} changed",
+            source.rel
+        );
+        assert_eq!(
+            modified(&source.path),
+            then,
+            "{} was written to",
+            source.rel
+        );
+    }
 }

@@ -652,7 +652,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Settings { action } => {
             let vault = secrets.unlock(&root)?;
             if let Some(SettingsAction::Set { key, value }) = action {
-                vault.set_setting(&key, &value)?;
+                vault.set_setting(key.parse()?, &value)?;
             }
             let settings = vault.settings()?;
             if json {

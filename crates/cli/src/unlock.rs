@@ -8,9 +8,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use audiovault_engine::keys::KeyError;
 use audiovault_engine::{
-    Error, LockedVault, OsKeyring, Passphrase, Vault, VaultKeys, default_vault_dir,
+    LockedVault, OsKeyring, Passphrase, Unattended, Vault, VaultKeys, default_vault_dir,
 };
 
 pub fn vault_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
@@ -43,12 +42,6 @@ fn no_terminal() -> anyhow::Error {
     anyhow!(
         "a passphrase is needed: set AUDIOVAULT_PASSPHRASE, pass --passphrase-file FILE, or run in a terminal"
     )
-}
-
-fn keyring_unavailable_notice(reason: &str) {
-    eprintln!(
-        "note: no OS keyring is available ({reason}); the vault opens with its passphrase only"
-    );
 }
 
 impl Secrets {
@@ -102,19 +95,17 @@ impl Secrets {
     }
 
     /// The vault's key without opening its catalog (`doctor`, which must run when
-    /// the catalog cannot be opened).
+    /// the catalog cannot be opened): the engine's unattended order, then a prompt.
     pub fn unlock_keys(&self, root: &Path) -> Result<VaultKeys> {
         let locked = LockedVault::open(root)?;
-        if let Some(p) = self.explicit()? {
-            return Ok(locked.unlock_keys(&p)?);
-        }
-        match locked.unlock_keys_with_key_store(&OsKeyring) {
-            Ok(Some(keys)) => return Ok(keys),
-            Ok(None) => {}
-            Err(Error::Key(KeyError::KeyringUnavailable(reason))) => {
-                keyring_unavailable_notice(&reason)
-            }
-            Err(e) => eprintln!("note: the OS keyring could not open the vault: {e}"),
+        let explicit = match &self.passphrase_file {
+            Some(path) => Some(read_passphrase_file(path)?),
+            None => None,
+        };
+        match locked.unlock_keys_unattended(explicit.as_ref(), &OsKeyring)? {
+            Unattended::Opened(keys, _) => return Ok(*keys),
+            Unattended::NeedsPassphrase(Some(note)) => eprintln!("note: {note}"),
+            Unattended::NeedsPassphrase(None) => {}
         }
         if !std::io::stdin().is_terminal() {
             return Err(no_terminal());
@@ -138,13 +129,10 @@ fn prompt_twice(label: &str) -> Result<Passphrase> {
     Ok(first)
 }
 
-/// `--remember`: store the key in the OS keyring, or say once why it cannot be.
+/// `--remember`: store the key in the OS keyring, or say why it cannot be.
 pub fn remember(vault: &Vault) {
-    match vault.remember_key(&OsKeyring) {
-        Ok(()) => eprintln!("The key is remembered in the OS keyring on this device."),
-        Err(Error::Key(KeyError::KeyringUnavailable(reason))) => {
-            keyring_unavailable_notice(&reason)
-        }
-        Err(e) => eprintln!("note: could not remember the key: {e}"),
+    match vault.remember_key_or_note(&OsKeyring) {
+        None => eprintln!("The key is remembered in the OS keyring on this device."),
+        Some(note) => eprintln!("note: {note}"),
     }
 }

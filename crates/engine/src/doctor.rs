@@ -1455,7 +1455,9 @@ mod tests {
         vault.set_trashed(&[id("c.wav")], true).unwrap();
         vault.purge(None).unwrap();
         vault.set_trashed(&[id("b.wav")], true).unwrap();
-        vault.set_setting("quota_bytes", "123456789").unwrap();
+        vault
+            .set_setting(crate::vault::SettingKey::QuotaBytes, "123456789")
+            .unwrap();
         vault
             .set_remote_config(&RemoteConfig {
                 endpoint: Some("http://127.0.0.1:9".into()),
@@ -1596,7 +1598,9 @@ mod tests {
         assert_sealed(&vault, "purge");
         vault.rescan(None, true).unwrap();
         assert_sealed(&vault, "rescan");
-        vault.set_setting("quota_bytes", "123456789").unwrap();
+        vault
+            .set_setting(crate::vault::SettingKey::QuotaBytes, "123456789")
+            .unwrap();
         assert_sealed(&vault, "setting");
         let watched = dir.path().join("watched");
         fs::create_dir(&watched).unwrap();

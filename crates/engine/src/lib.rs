@@ -38,6 +38,7 @@ pub use keys::{KeyError, KeyStore, OsKeyring};
 pub use progress::{CancelToken, NoProgress, Progress};
 pub use secret::Passphrase;
 pub use vault::{
-    CreateOptions, LockedVault, Notice, NoticeKind, Settings, Vault, VaultKeys, default_vault_dir,
+    CreateOptions, KeySource, KeyringNote, LockedVault, Notice, NoticeKind, SettingKey, Settings,
+    Unattended, Vault, VaultKeys, default_vault_dir,
 };
 pub use verify::VerifyReport;

@@ -302,6 +302,74 @@ impl LockedVault {
         }
         Ok(Some(self.keys_for(master)))
     }
+
+    /// The one order in which every front end opens a vault without asking:
+    /// `explicit` (a passphrase the user gave: typed, or from a file), else
+    /// `AUDIOVAULT_PASSPHRASE`, else the key remembered in `store`. A wrong
+    /// passphrase is an error; a keyring that cannot help is not, only a
+    /// [`KeyringNote`] for the user, since a passphrase can still be asked for.
+    pub fn unlock_keys_unattended(
+        &self,
+        explicit: Option<&Passphrase>,
+        store: &dyn KeyStore,
+    ) -> Result<Unattended> {
+        if let Some(p) = explicit.filter(|p| !p.is_empty()) {
+            return Ok(Unattended::Opened(
+                Box::new(self.unlock_keys(p)?),
+                KeySource::Given,
+            ));
+        }
+        if let Some(p) = crate::secret::env_passphrase() {
+            return Ok(Unattended::Opened(
+                Box::new(self.unlock_keys(&p)?),
+                KeySource::Environment,
+            ));
+        }
+        Ok(match self.unlock_keys_with_key_store(store) {
+            Ok(Some(keys)) => Unattended::Opened(Box::new(keys), KeySource::Keyring),
+            Ok(None) => Unattended::NeedsPassphrase(None),
+            Err(e) => Unattended::NeedsPassphrase(Some(KeyringNote::from(e))),
+        })
+    }
+}
+
+/// Where the key of an unattended unlock came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySource {
+    Given,
+    Environment,
+    Keyring,
+}
+
+/// What [`LockedVault::unlock_keys_unattended`] found.
+pub enum Unattended {
+    /// Boxed: the key material is large beside a note.
+    Opened(Box<VaultKeys>, KeySource),
+    /// Nothing opened the vault: a passphrase has to be asked for, and why the
+    /// keyring did not help when it was not simply empty.
+    NeedsPassphrase(Option<KeyringNote>),
+}
+
+/// Why the OS keyring did not open the vault or take its key: said to the user
+/// (a note, not a failure: the passphrase still works). The same words in the
+/// CLI and the app.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyringNote {
+    #[error("no OS keyring is available ({0}): the vault opens with its passphrase only")]
+    Unavailable(String),
+    #[error("the OS keyring could not open the vault: {0}")]
+    CannotOpen(String),
+    #[error("the key could not be remembered: {0}")]
+    CannotRemember(String),
+}
+
+impl From<Error> for KeyringNote {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Key(KeyError::KeyringUnavailable(reason)) => KeyringNote::Unavailable(reason),
+            e => KeyringNote::CannotOpen(e.to_string()),
+        }
+    }
 }
 
 /// An unlocked key and its vault folder, with no catalog opened yet: what
@@ -568,6 +636,18 @@ impl Vault {
         Ok(())
     }
 
+    /// [`Vault::remember_key`] for a front end: what to tell the user when the
+    /// key could not be remembered (the vault stays open either way).
+    pub fn remember_key_or_note(&self, keys: &dyn KeyStore) -> Option<KeyringNote> {
+        match self.remember_key(keys) {
+            Ok(()) => None,
+            Err(Error::Key(KeyError::KeyringUnavailable(reason))) => {
+                Some(KeyringNote::Unavailable(reason))
+            }
+            Err(e) => Some(KeyringNote::CannotRemember(e.to_string())),
+        }
+    }
+
     pub fn forget_key(&self, keys: &dyn KeyStore) -> Result<bool> {
         Ok(keys.forget(&self.config.vault_id)?)
     }
@@ -672,10 +752,10 @@ impl Vault {
         Settings::load(&self.catalog())
     }
 
-    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+    pub fn set_setting(&self, key: SettingKey, value: &str) -> Result<()> {
         let normalized = Settings::normalize(key, value)?;
         let catalog = self.catalog();
-        catalog.set_setting(key, &normalized)?;
+        catalog.set_setting(key.as_str(), &normalized)?;
         catalog.log_activity("settings", &format!("{key} set to {normalized}"))?;
         Ok(())
     }
@@ -982,6 +1062,57 @@ pub struct PurgeReport {
     pub removed_bytes: u64,
 }
 
+/// A setting's name: the keys of [`Settings`], as `settings set KEY` and the
+/// app's `set_setting` spell them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SettingKey {
+    AllowedExtensions,
+    MaxFileSizeBytes,
+    QuotaBytes,
+}
+
+impl SettingKey {
+    pub const ALL: [SettingKey; 3] = [
+        SettingKey::AllowedExtensions,
+        SettingKey::MaxFileSizeBytes,
+        SettingKey::QuotaBytes,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SettingKey::AllowedExtensions => "allowed_extensions",
+            SettingKey::MaxFileSizeBytes => "max_file_size_bytes",
+            SettingKey::QuotaBytes => "quota_bytes",
+        }
+    }
+}
+
+impl std::fmt::Display for SettingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SettingKey {
+    type Err = Error;
+
+    /// An unknown name is an `invalid_setting` error that lists the known ones.
+    fn from_str(name: &str) -> Result<Self> {
+        SettingKey::ALL
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .ok_or_else(|| Error::InvalidSetting {
+                key: name.to_string(),
+                reason: format!(
+                    "unknown setting; known settings: {}",
+                    SettingKey::ALL.map(SettingKey::as_str).join(", ")
+                ),
+            })
+    }
+}
+
 /// User preferences that shape imports. Stored in the catalog's settings table.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -998,11 +1129,9 @@ impl Settings {
             .map(str::to_string)
             .collect()
     }
-    pub const KEYS: &'static [&'static str] =
-        &["allowed_extensions", "max_file_size_bytes", "quota_bytes"];
 
     fn load(catalog: &Catalog) -> Result<Settings> {
-        let extensions = match catalog.setting("allowed_extensions")? {
+        let extensions = match catalog.setting(SettingKey::AllowedExtensions.as_str())? {
             Some(v) => v
                 .split(',')
                 .map(str::to_string)
@@ -1010,26 +1139,26 @@ impl Settings {
                 .collect(),
             None => Self::default_extensions(),
         };
-        let number = |key: &str| -> Result<Option<u64>> {
+        let number = |key: SettingKey| -> Result<Option<u64>> {
             Ok(catalog
-                .setting(key)?
+                .setting(key.as_str())?
                 .and_then(|v| v.parse::<u64>().ok())
                 .filter(|n| *n > 0))
         };
         Ok(Settings {
             allowed_extensions: extensions,
-            max_file_size_bytes: number("max_file_size_bytes")?,
-            quota_bytes: number("quota_bytes")?,
+            max_file_size_bytes: number(SettingKey::MaxFileSizeBytes)?,
+            quota_bytes: number(SettingKey::QuotaBytes)?,
         })
     }
 
-    fn normalize(key: &str, value: &str) -> Result<String> {
+    fn normalize(key: SettingKey, value: &str) -> Result<String> {
         let invalid = |reason: &str| Error::InvalidSetting {
             key: key.to_string(),
             reason: reason.to_string(),
         };
         match key {
-            "allowed_extensions" => {
+            SettingKey::AllowedExtensions => {
                 let exts: Vec<String> = value
                     .split(',')
                     .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
@@ -1048,15 +1177,11 @@ impl Settings {
                 }
                 Ok(exts.join(","))
             }
-            "max_file_size_bytes" | "quota_bytes" => value
+            SettingKey::MaxFileSizeBytes | SettingKey::QuotaBytes => value
                 .trim()
                 .parse::<u64>()
                 .map(|n| n.to_string())
                 .map_err(|_| invalid("expected a whole number of bytes (0 for no limit)")),
-            _ => Err(invalid(&format!(
-                "unknown setting; known settings: {}",
-                Self::KEYS.join(", ")
-            ))),
         }
     }
 
@@ -1086,6 +1211,88 @@ mod tests {
             kdf_iterations: 1,
             ..CreateOptions::default()
         }
+    }
+
+    /// A keyring in memory, or one that is not there at all.
+    #[derive(Default)]
+    struct MemoryKeyring {
+        keys: Mutex<std::collections::HashMap<String, MasterKey>>,
+        unavailable: bool,
+    }
+
+    impl KeyStore for MemoryKeyring {
+        fn load(&self, id: &str) -> std::result::Result<Option<MasterKey>, KeyError> {
+            if self.unavailable {
+                return Err(KeyError::KeyringUnavailable("no bus".into()));
+            }
+            Ok(self.keys.lock().unwrap().get(id).cloned())
+        }
+        fn store(&self, id: &str, key: &MasterKey) -> std::result::Result<(), KeyError> {
+            if self.unavailable {
+                return Err(KeyError::KeyringUnavailable("no bus".into()));
+            }
+            self.keys
+                .lock()
+                .unwrap()
+                .insert(id.to_string(), key.clone());
+            Ok(())
+        }
+        fn forget(&self, id: &str) -> std::result::Result<bool, KeyError> {
+            Ok(self.keys.lock().unwrap().remove(id).is_some())
+        }
+    }
+
+    #[test]
+    fn unattended_unlock_takes_the_given_passphrase_then_the_keyring_and_notes_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let root = v.root().to_path_buf();
+        let store = MemoryKeyring::default();
+        let locked = LockedVault::open(&root).unwrap();
+        let source = |u: Result<Unattended>| match u.unwrap() {
+            Unattended::Opened(_, source) => Some(source),
+            Unattended::NeedsPassphrase(note) => {
+                assert!(note.is_none(), "{note:?}");
+                None
+            }
+        };
+        assert_eq!(source(locked.unlock_keys_unattended(None, &store)), None);
+        assert_eq!(v.remember_key_or_note(&store), None);
+        assert_eq!(
+            source(locked.unlock_keys_unattended(None, &store)),
+            Some(KeySource::Keyring)
+        );
+        // Given, it wins over the keyring: a wrong one is an error, not a fallback.
+        let wrong = locked.unlock_keys_unattended(Some(&Passphrase::new("not it")), &store);
+        assert!(matches!(wrong, Err(Error::Key(KeyError::WrongPassphrase))));
+        assert_eq!(
+            source(locked.unlock_keys_unattended(Some(&Passphrase::new("old pw")), &store)),
+            Some(KeySource::Given)
+        );
+        // An empty given passphrase is no passphrase.
+        assert_eq!(
+            source(locked.unlock_keys_unattended(Some(&Passphrase::new("")), &store)),
+            Some(KeySource::Keyring)
+        );
+
+        let none = MemoryKeyring {
+            unavailable: true,
+            ..MemoryKeyring::default()
+        };
+        match locked.unlock_keys_unattended(None, &none).unwrap() {
+            Unattended::NeedsPassphrase(Some(note)) => {
+                assert_eq!(note, KeyringNote::Unavailable("no bus".into()));
+                assert!(
+                    note.to_string()
+                        .contains("no OS keyring is available (no bus)")
+                );
+            }
+            _ => panic!("opened without a key"),
+        }
+        assert_eq!(
+            v.remember_key_or_note(&none),
+            Some(KeyringNote::Unavailable("no bus".into()))
+        );
     }
 
     #[test]

@@ -287,4 +287,34 @@ fn the_engine_modules_form_layers_without_circles() {
         "engine modules that use each other (a circle):\n{}",
         report.join("\n")
     );
+
+    // The layers of ARCHITECTURE.md's diagram, bottom first: a module uses its own
+    // layer or those below, never one above; a new module must be placed here.
+    const LAYERS: &[&[&str]] = &[
+        &["secret", "private", "mutex", "formats"],
+        &["keys", "media", "store", "ids", "progress"],
+        &["catalog", "error", "strength"],
+        &["vault"],
+        &[
+            "ingest", "export", "verify", "analysis", "library", "serve", "sync", "watch",
+        ],
+        &["doctor"],
+    ];
+    let layer_of = |m: &str| LAYERS.iter().position(|l| l.contains(&m));
+    let unplaced: Vec<&String> = modules.iter().filter(|m| layer_of(m).is_none()).collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules missing from LAYERS (and from ARCHITECTURE.md's diagram): {unplaced:?}"
+    );
+    let upward: Vec<String> = edges
+        .iter()
+        .flat_map(|(from, tos)| tos.iter().map(move |(to, at)| (from, to, at)))
+        .filter(|(from, to, _)| layer_of(to) > layer_of(from))
+        .map(|(from, to, at)| format!("  {from} → {to} ({at})"))
+        .collect();
+    assert!(
+        upward.is_empty(),
+        "engine modules that use a layer above their own:\n{}",
+        upward.join("\n")
+    );
 }

@@ -18,6 +18,7 @@ import type {
   RestoreForm,
   RestoreReport,
   SyncStatus,
+  SettingKey,
   AppSettings,
   Strength,
   ExportReport,
@@ -85,7 +86,7 @@ export const api = {
   analysisProgress: () => invoke<AnalysisProgress>("analysis_progress"),
   changePassphrase: (current: string, next: string) => invoke<void>("change_passphrase", { current, new: next }),
   settings: () => invoke<Settings>("settings"),
-  setSetting: (key: string, value: string) => invoke<Settings>("set_setting", { key, value }),
+  setSetting: (key: SettingKey, value: string) => invoke<Settings>("set_setting", { key, value }),
   albums: () => invoke<AlbumSummary[]>("albums"),
   artists: () => invoke<ArtistSummary[]>("artists"),
   /** One album's tracks (album and its artist as listed), or with album null one artist's. */

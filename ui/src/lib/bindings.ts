@@ -220,6 +220,8 @@ export type Waveform = { analysis: AnalysisState, analysis_error: string | null,
 
 export type AnalysisProgress = { running: boolean, done: number, total: number, };
 
+export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes";
+
 export type Settings = { allowed_extensions: Array<string>, max_file_size_bytes: number | null, quota_bytes: number | null, };
 
 export type AlbumSummary = { 
