@@ -35,7 +35,7 @@ use audiovault_engine::{
     Settings, VerifyReport,
 };
 
-use crate::dto::{AppSettings, LockReason, LockedEvent};
+use crate::dto::{About, AppSettings, LockReason, LockedEvent};
 use ts_rs::{Config, TS};
 
 use crate::cloud::*;
@@ -66,6 +66,7 @@ pub fn typescript() -> String {
         Status,
         Strength,
         AppSettings,
+        About,
         LockReason,
         LockedEvent,
         TrackId,

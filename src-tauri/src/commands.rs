@@ -512,3 +512,9 @@ pub async fn activity(auto: State<'_, crate::autolock::AutoLock>) -> IpcResult<(
     auto.touch();
     Ok(())
 }
+
+/// The version and licence, for the About dialog.
+#[tauri::command]
+pub async fn about() -> IpcResult<crate::dto::About> {
+    Ok(crate::dto::About::of_this_build())
+}

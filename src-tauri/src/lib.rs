@@ -12,6 +12,7 @@ pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod progress;
+pub mod recent;
 pub mod session;
 pub mod state;
 pub mod watching;
@@ -59,6 +60,7 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::app_settings,
             commands::set_auto_lock,
             commands::activity,
+            commands::about,
             watching::commands::watch_status,
             watching::commands::watch_add_folder,
             watching::commands::watch_update_folder,
@@ -90,6 +92,16 @@ pub fn run() {
                 window_state::manage(&window);
             }
             autolock::start(app.handle());
+            if let Ok(config) = app.path().app_config_dir() {
+                let state = app.state::<state::AppState>();
+                state.recent.load(config.join(recent::FILE));
+                // Without AUDIOVAULT_VAULT, the app starts where it was last used
+                // (a vault opened anywhere but the default is not forgotten).
+                let from_env = std::env::var_os("AUDIOVAULT_VAULT").is_some_and(|v| !v.is_empty());
+                if !from_env && let Some(last) = state.recent.last() {
+                    state.set_dir(last);
+                }
+            }
             Ok(())
         })
         .build(tauri::generate_context!("../tauri.conf.json"));

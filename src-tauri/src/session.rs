@@ -27,6 +27,12 @@ pub(crate) fn status(state: &AppState) -> Status {
         vault_notices: session.map_or_else(Vec::new, |s| s.vault.notices().to_vec()),
         notice: state.notice.lock().ok().and_then(|n| n.clone()),
         catalog_damaged: state.catalog_damaged(),
+        recent_vaults: state
+            .recent
+            .others_than(&dir)
+            .iter()
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect(),
     }
 }
 

@@ -56,6 +56,8 @@ pub struct AppState {
     session: Mutex<Option<Arc<Session>>>,
     /// Every long job's cancel token (import, export, verify, cloud, analysis, watcher).
     pub jobs: Arc<Jobs>,
+    /// The vault folders opened on this device, most recent first.
+    pub recent: crate::recent::RecentVaults,
     /// The last session's vault, to tell whether anything still holds it.
     last_vault: Mutex<Weak<Vault>>,
     /// A note for the UI from the last automatic unlock attempt, or the last lock.
@@ -143,6 +145,7 @@ impl AppState {
             dir: Mutex::new(dir),
             session: Mutex::new(None),
             jobs: Arc::default(),
+            recent: Default::default(),
             last_vault: Mutex::new(Weak::new()),
             notice: Mutex::new(None),
             analysis: Arc::default(),
@@ -194,6 +197,7 @@ impl AppState {
         // A passphrase the environment gave opened a vault once; after a lock,
         // only a typed one (or the keyring) opens it again.
         audiovault_engine::secret::forget_env_passphrases();
+        self.recent.opened(session.vault.root());
         *guard(&self.last_vault) = Arc::downgrade(&session.vault);
         *slot = Some(Arc::new(session));
         self.set_catalog_damaged(false);

@@ -174,3 +174,31 @@ fn the_shells_modules_form_no_circle() {
         }
     }
 }
+
+#[test]
+fn the_version_lives_in_the_workspace_and_the_licence_files_match_it() {
+    let read = |p: &str| {
+        fs::read_to_string(root().join("..").join(p)).unwrap_or_else(|e| panic!("{p}: {e}"))
+    };
+    // Tauri and the UI read the workspace's version: neither declares its own.
+    for file in ["tauri.conf.json", "ui/package.json"] {
+        let json: serde_json::Value = serde_json::from_str(&read(file)).unwrap();
+        assert!(
+            json.get("version").is_none(),
+            "{file} declares a version: the workspace's Cargo.toml is its one place"
+        );
+    }
+    let manifest = read("Cargo.toml");
+    assert!(
+        manifest.contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))),
+        "the app's version is the workspace's"
+    );
+    assert_eq!(env!("CARGO_PKG_LICENSE"), "MIT OR Apache-2.0");
+    assert!(read("LICENSE-MIT").contains("Permission is hereby granted, free of charge"));
+    assert!(read("LICENSE-APACHE").contains("Apache License\n                        Version 2.0"));
+    let changelog = read("CHANGELOG.md");
+    assert!(
+        changelog.contains("[Keep a Changelog]") && changelog.contains("## [Unreleased]"),
+        "CHANGELOG.md in the Keep a Changelog form"
+    );
+}

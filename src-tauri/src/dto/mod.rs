@@ -28,6 +28,9 @@ pub struct Status {
     pub catalog_damaged: bool,
     /// What the open vault asks the user to know (its folder readable by others…).
     pub vault_notices: Vec<audiovault_engine::Notice>,
+    /// Other vault folders opened on this device, most recent first (those that
+    /// still hold a vault): the first-run and unlock screens list them.
+    pub recent_vaults: Vec<String>,
 }
 
 /// A signed, expiring URL on the loopback playback server.
@@ -83,4 +86,23 @@ pub enum LockReason {
 pub struct LockedEvent {
     pub reason: LockReason,
     pub status: Status,
+}
+
+/// What the About dialog shows: the workspace's version and licence (the one place
+/// they are declared is the top-level Cargo.toml).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct About {
+    pub name: String,
+    pub version: String,
+    pub license: String,
+}
+
+impl About {
+    pub fn of_this_build() -> About {
+        About {
+            name: "Audiovault".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            license: env!("CARGO_PKG_LICENSE").to_string(),
+        }
+    }
 }

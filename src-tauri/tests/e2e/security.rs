@@ -116,6 +116,56 @@ fn a_lock_that_locks_end_to_end() {
     if let Err(e) = outcome {
         panic!("{e}");
     }
+
+    // A restart with no AUDIOVAULT_VAULT: the app comes back to the vault it last
+    // opened (not the default folder), at its unlock form.
+    let envs: Vec<_> = envs
+        .into_iter()
+        .filter(|(k, _)| *k != "AUDIOVAULT_VAULT")
+        .collect();
+    let driver = TauriDriver::start(&envs).expect("tauri-driver");
+    let session = driver.session(&app).expect("WebDriver session");
+    let outcome = remembered(&session, &shots, &vault);
+    if let Err(e) = &outcome {
+        let _ = shots.take(&session, "security-remembered-failure");
+        eprintln!("e2e failed: {e}");
+    }
+    let _ = session.delete();
+    drop(driver);
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
+}
+
+fn remembered(s: &Session, shots: &Shots, vault: &Path) -> Result<()> {
+    step("desktop: after a restart the last vault opens to its unlock form");
+    s.wait_for("[data-testid=unlock-form]", LONG)?;
+    let shown = s.property(&s.find("[data-testid=unlock-vault-dir]")?, "textContent")?;
+    let shown = shown.as_str().unwrap_or_default().trim().to_string();
+    if shown != vault.to_string_lossy() {
+        return Err(format!("the unlock form is for {shown:?}, not {vault:?}"));
+    }
+    shots.take(s, "security-04-remembered-vault")?;
+    type_into(s, "[data-testid=passphrase]", STRONG)?;
+    s.click(&s.find("[data-testid=unlock]")?)?;
+    s.wait(LONG, "the library again", || {
+        Ok((!rows(s)?.is_empty()).then_some(()))
+    })?;
+
+    step("desktop: About shows the workspace's version and licence");
+    s.click(&s.find("[data-nav=settings]")?)?;
+    s.click(&s.wait_for("[data-testid=open-about]", SHORT)?)?;
+    let version = s.text(&s.wait_for("[data-testid=about-version]", SHORT)?)?;
+    if version != format!("Version {}", env!("CARGO_PKG_VERSION")) {
+        return Err(format!("About says {version:?}"));
+    }
+    let license = s.text(&s.find("[data-testid=about-license]")?)?;
+    if !license.contains("MIT or Apache-2.0") {
+        return Err(format!("About's licence line: {license:?}"));
+    }
+    shots.take(s, "security-05-about")?;
+    s.click(&s.find("[data-testid=about-close]")?)?;
+    Ok(())
 }
 
 /// Calls a shell command from the page, as the UI does.

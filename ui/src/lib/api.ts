@@ -20,6 +20,7 @@ import type {
   SyncStatus,
   SettingKey,
   AppSettings,
+  About,
   Strength,
   ExportReport,
   ImportReport,
@@ -98,6 +99,8 @@ export const api = {
   setAutoLock: (seconds: number) => invoke<AppSettings>("set_auto_lock", { seconds }),
   /** Input in the window, or audio playing: the idle clock starts again. */
   activity: () => invoke<void>("activity"),
+  /** The version and licence (the About dialog). */
+  about: () => invoke<About>("about"),
   /** The native folder dialog, asked from the shell (automation can answer it). */
   pickFolder: (title: string) => invoke<string | null>("pick_folder", { title }),
   // Cloud sync (src-tauri/src/cloud.rs). A secret only ever goes to the shell.

@@ -28,7 +28,12 @@ catalog_damaged: boolean,
 /**
  * What the open vault asks the user to know (its folder readable by others…).
  */
-vault_notices: Array<Notice>, };
+vault_notices: Array<Notice>, 
+/**
+ * Other vault folders opened on this device, most recent first (those that
+ * still hold a vault): the first-run and unlock screens list them.
+ */
+recent_vaults: Array<string>, };
 
 export type Strength = { 
 /**
@@ -53,6 +58,8 @@ export type AppSettings = {
  * Lock after this many seconds without activity.
  */
 auto_lock_seconds: number, };
+
+export type About = { name: string, version: string, license: string, };
 
 export type LockReason = "idle" | "sleep" | "session_locked";
 
