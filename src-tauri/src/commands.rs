@@ -518,3 +518,17 @@ pub async fn activity(auto: State<'_, crate::autolock::AutoLock>) -> IpcResult<(
 pub async fn about() -> IpcResult<crate::dto::About> {
     Ok(crate::dto::About::of_this_build())
 }
+
+/// The files the desktop handed the app since the last call ("Open with", a second
+/// launch): each is returned once, for the library to import as it imports a drop.
+#[tauri::command]
+pub async fn take_opened_files(state: State<'_, AppState>) -> IpcResult<Vec<String>> {
+    // Locked, they wait: the library takes them once it is open.
+    state.session()?;
+    Ok(state
+        .opened
+        .take()
+        .into_iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect())
+}

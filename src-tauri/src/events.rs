@@ -20,6 +20,9 @@ const WATCH_UPDATE: &str = "watch-update";
 /// The vault locked by itself (idle, sleep, the desktop session locked): the
 /// window shows the unlock form, saying why.
 const VAULT_LOCKED: &str = "vault-locked";
+/// The desktop handed the app files to import (a second launch, "Open with"): the
+/// library takes them (`take_opened_files`).
+const FILES_OPENED: &str = "files-opened";
 
 pub fn library_changed<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit(LIBRARY_CHANGED, ());
@@ -37,11 +40,15 @@ pub fn vault_locked<R: Runtime>(app: &AppHandle<R>, event: LockedEvent) {
     let _ = app.emit(VAULT_LOCKED, event);
 }
 
+pub fn files_opened<R: Runtime>(app: &AppHandle<R>) {
+    let _ = app.emit(FILES_OPENED, ());
+}
+
 /// `EVENTS` for `bindings.ts`.
 pub fn declaration() -> String {
     format!(
         "/** The window's event names (src-tauri/src/events.rs). */\n\
          export const EVENTS = {{ libraryChanged: \"{LIBRARY_CHANGED}\", \
-         analysisProgress: \"{ANALYSIS_PROGRESS}\", watchUpdate: \"{WATCH_UPDATE}\", vaultLocked: \"{VAULT_LOCKED}\" }} as const;"
+         analysisProgress: \"{ANALYSIS_PROGRESS}\", watchUpdate: \"{WATCH_UPDATE}\", vaultLocked: \"{VAULT_LOCKED}\", filesOpened: \"{FILES_OPENED}\" }} as const;"
     )
 }

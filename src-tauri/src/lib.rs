@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod opened;
 pub mod progress;
 pub mod recent;
 pub mod session;
@@ -61,6 +62,7 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::set_auto_lock,
             commands::activity,
             commands::about,
+            commands::take_opened_files,
             watching::commands::watch_status,
             watching::commands::watch_add_folder,
             watching::commands::watch_update_folder,
@@ -86,12 +88,30 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
 
 pub fn run() {
     let app = builder::<tauri::Wry>(state::AppState::from_env())
+        // First: a second launch hands its file arguments to this one and ends.
+        .plugin(tauri_plugin_single_instance::init(|app, args, cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+            let paths = opened::paths_from_args(&args, std::path::Path::new(&cwd));
+            if app.state::<state::AppState>().opened.add(paths) {
+                events::files_opened(app);
+            }
+        }))
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             if let Some(window) = app.get_webview_window("main") {
                 window_state::manage(&window);
             }
             autolock::start(app.handle());
+            // "Open with": the files this launch was given wait for the library.
+            let args: Vec<String> = std::env::args().collect();
+            let cwd = std::env::current_dir().unwrap_or_default();
+            app.state::<state::AppState>()
+                .opened
+                .add(opened::paths_from_args(&args, &cwd));
             if let Ok(config) = app.path().app_config_dir() {
                 let state = app.state::<state::AppState>();
                 state.recent.load(config.join(recent::FILE));

@@ -58,6 +58,8 @@ pub struct AppState {
     pub jobs: Arc<Jobs>,
     /// The vault folders opened on this device, most recent first.
     pub recent: crate::recent::RecentVaults,
+    /// Files handed over by the desktop, waiting for the library to import them.
+    pub opened: crate::opened::OpenedFiles,
     /// The last session's vault, to tell whether anything still holds it.
     last_vault: Mutex<Weak<Vault>>,
     /// A note for the UI from the last automatic unlock attempt, or the last lock.
@@ -146,6 +148,7 @@ impl AppState {
             session: Mutex::new(None),
             jobs: Arc::default(),
             recent: Default::default(),
+            opened: Default::default(),
             last_vault: Mutex::new(Weak::new()),
             notice: Mutex::new(None),
             analysis: Arc::default(),

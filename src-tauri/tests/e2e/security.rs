@@ -125,7 +125,7 @@ fn a_lock_that_locks_end_to_end() {
         .collect();
     let driver = TauriDriver::start(&envs).expect("tauri-driver");
     let session = driver.session(&app).expect("WebDriver session");
-    let outcome = remembered(&session, &shots, &vault);
+    let outcome = remembered(&session, &shots, &vault, &app, &envs, tmp.path());
     if let Err(e) = &outcome {
         let _ = shots.take(&session, "security-remembered-failure");
         eprintln!("e2e failed: {e}");
@@ -137,7 +137,14 @@ fn a_lock_that_locks_end_to_end() {
     }
 }
 
-fn remembered(s: &Session, shots: &Shots, vault: &Path) -> Result<()> {
+fn remembered(
+    s: &Session,
+    shots: &Shots,
+    vault: &Path,
+    app: &Path,
+    envs: &[(&str, String)],
+    tmp: &Path,
+) -> Result<()> {
     step("desktop: after a restart the last vault opens to its unlock form");
     s.wait_for("[data-testid=unlock-form]", LONG)?;
     let shown = s.property(&s.find("[data-testid=unlock-vault-dir]")?, "textContent")?;
@@ -165,6 +172,46 @@ fn remembered(s: &Session, shots: &Shots, vault: &Path) -> Result<()> {
     }
     shots.take(s, "security-05-about")?;
     s.click(&s.find("[data-testid=about-close]")?)?;
+    s.click(&s.find("[data-nav=library]")?)?;
+
+    step("desktop: a second launch with a file hands it to the running window, which imports it");
+    let second = tmp.join("second");
+    fs::create_dir_all(&second).map_err(|e| e.to_string())?;
+    let file = second.join("Second Launch.flac");
+    super::health::tone(&file, "Second Launch", 523)?;
+    let mut child = Command::new(app)
+        .arg(&file)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("a second launch: {e}"))?;
+    let started = Instant::now();
+    let exited = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if started.elapsed() > LONG {
+            let _ = child.kill();
+            return Err("the second launch did not end: it opened a window of its own".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    if !exited.success() {
+        return Err(format!("the second launch ended with {exited}"));
+    }
+    s.wait(LONG, "the second launch's file in the library", || {
+        let titles: Vec<String> = rows(s)?
+            .iter()
+            .filter_map(|r| r["title"].as_str().map(str::to_owned))
+            .collect();
+        Ok(titles.iter().any(|t| t == "Second Launch").then_some(()))
+    })?;
+    eprintln!(
+        "  the second launch ended in {:.1} s; its file was imported by the first",
+        started.elapsed().as_secs_f64()
+    );
+    shots.take(s, "security-06-second-launch")?;
     Ok(())
 }
 

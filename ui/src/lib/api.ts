@@ -101,6 +101,8 @@ export const api = {
   activity: () => invoke<void>("activity"),
   /** The version and licence (the About dialog). */
   about: () => invoke<About>("about"),
+  /** Files the desktop handed the app ("Open with", a second launch), each once. */
+  takeOpenedFiles: () => invoke<string[]>("take_opened_files"),
   /** The native folder dialog, asked from the shell (automation can answer it). */
   pickFolder: (title: string) => invoke<string | null>("pick_folder", { title }),
   // Cloud sync (src-tauri/src/cloud.rs). A secret only ever goes to the shell.

@@ -624,7 +624,7 @@ export type WatchUpdate = { "event": "folder", path: string, state: FolderState,
 export const SETTLE_RANGE_SECONDS = [0.1, 3600] as const;
 
 /** The window's event names (src-tauri/src/events.rs). */
-export const EVENTS = { libraryChanged: "library-changed", analysisProgress: "analysis-progress", watchUpdate: "watch-update", vaultLocked: "vault-locked" } as const;
+export const EVENTS = { libraryChanged: "library-changed", analysisProgress: "analysis-progress", watchUpdate: "watch-update", vaultLocked: "vault-locked", filesOpened: "files-opened" } as const;
 
 /** The engine's formats table (crates/engine/src/formats.rs), one format a line. */
 export const FORMATS: readonly Format[] = [
