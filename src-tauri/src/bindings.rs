@@ -13,6 +13,7 @@
 //! command rewrites it.
 
 use audiovault_engine::catalog::remote::TrackLocation;
+use audiovault_engine::catalog::{Activity, LogKind};
 use audiovault_engine::catalog::{
     AlbumSummary, AnalysisState, ArtistSummary, FormatStats, SearchPage, SearchQuery,
     SearchSummary, SortKey, Stats, Track, TrackChunk, TrackMetadata, TrackState,
@@ -21,6 +22,8 @@ use audiovault_engine::doctor::{Check, CheckName, DoctorReport, Level, Repair, R
 use audiovault_engine::export::{ExportFailure, Exported};
 use audiovault_engine::formats::{FORMATS, Format};
 use audiovault_engine::ids::TrackId;
+use audiovault_engine::ingest::ImportSource;
+use audiovault_engine::library::{ImportJob, ImportJobDetails, ImportJobItem, JobStatus};
 use audiovault_engine::library::{Tag, TrackDetails, Waveform};
 use audiovault_engine::strength::Strength;
 use audiovault_engine::sync::{
@@ -98,6 +101,13 @@ pub fn typescript() -> String {
         VerifyReport,
         PurgeReport,
         Waveform,
+        ImportSource,
+        JobStatus,
+        ImportJob,
+        ImportJobItem,
+        ImportJobDetails,
+        LogKind,
+        Activity,
         AnalysisProgress,
         SettingKey,
         Settings,

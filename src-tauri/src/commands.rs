@@ -532,3 +532,34 @@ pub async fn take_opened_files(state: State<'_, AppState>) -> IpcResult<Vec<Stri
         .map(|p| p.to_string_lossy().into_owned())
         .collect())
 }
+
+/// The newest import jobs (the Imports view).
+#[tauri::command]
+pub async fn import_jobs(
+    state: State<'_, AppState>,
+    limit: u32,
+) -> IpcResult<Vec<audiovault_engine::library::ImportJob>> {
+    let s = state.session()?;
+    blocking(move || Ok(s.vault.import_jobs(limit)?)).await
+}
+
+/// One import job with its files and their outcomes.
+#[tauri::command]
+pub async fn import_job(
+    state: State<'_, AppState>,
+    id: i64,
+) -> IpcResult<audiovault_engine::library::ImportJobDetails> {
+    let s = state.session()?;
+    blocking(move || Ok(s.vault.import_job(id)?)).await
+}
+
+/// The vault's activity log, newest first, optionally of one kind.
+#[tauri::command]
+pub async fn activity_log(
+    state: State<'_, AppState>,
+    limit: u32,
+    kind: Option<audiovault_engine::catalog::LogKind>,
+) -> IpcResult<Vec<audiovault_engine::catalog::Activity>> {
+    let s = state.session()?;
+    blocking(move || Ok(s.vault.activity_log(limit, kind)?)).await
+}

@@ -16,6 +16,7 @@ mod export;
 mod export_fs;
 mod formats;
 mod hardening;
+mod history;
 mod init;
 mod keyring;
 mod lifecycle;

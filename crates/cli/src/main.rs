@@ -194,6 +194,25 @@ enum Command {
     Pull,
     /// Restore a vault from the remote into --vault DIR (resumes an interrupted clone)
     Clone(sync_cmd::CloneArgs),
+    /// The import jobs, newest first; with an id, that job's files and their outcomes
+    Jobs {
+        /// One job's id: its files, each with its outcome and reason
+        id: Option<i64>,
+        /// How many jobs to list
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// The vault's activity log, newest first (imports, exports, verifies, trash, sync, ...)
+    Log {
+        /// Only entries of this kind
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
+            audiovault_engine::catalog::LogKind::ALL.map(audiovault_engine::catalog::LogKind::as_str)
+        ))]
+        kind: Option<String>,
+        /// How many entries to show
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(clap::Args)]
@@ -667,6 +686,41 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Push => sync_cmd::push(&root, &secrets, json),
         Command::Pull => sync_cmd::pull(&root, &secrets, json),
         Command::Clone(args) => sync_cmd::clone(args, &root, &secrets, json),
+        Command::Jobs { id, limit } => {
+            let vault = secrets.unlock(&root)?;
+            match id {
+                Some(id) => {
+                    let job = vault.import_job(id)?;
+                    if json {
+                        print_json(&job)?;
+                    } else {
+                        output::print_job(&job);
+                    }
+                }
+                None => {
+                    let jobs = vault.import_jobs(limit)?;
+                    if json {
+                        print_json(&jobs)?;
+                    } else {
+                        output::print_jobs(&jobs);
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Log { kind, limit } => {
+            let vault = secrets.unlock(&root)?;
+            let kind = kind
+                .as_deref()
+                .and_then(audiovault_engine::catalog::LogKind::parse);
+            let entries = vault.activity_log(limit, kind)?;
+            if json {
+                print_json(&entries)?;
+            } else {
+                output::print_log(&entries);
+            }
+            Ok(0)
+        }
     }
 }
 

@@ -387,6 +387,52 @@ pub fn print_settings(s: &Settings) {
     );
 }
 
+pub fn print_jobs(jobs: &[audiovault_engine::library::ImportJob]) {
+    if jobs.is_empty() {
+        println!("No import yet.");
+        return;
+    }
+    for j in jobs {
+        println!(
+            "{:>5}  {}  {:<5}  {:<11}  {} file(s): {} imported, {} duplicate(s), {} rejected, {} failed",
+            j.id,
+            j.started_at,
+            j.source.as_str(),
+            format!("{:?}", j.status).to_lowercase(),
+            j.files_total,
+            j.imported,
+            j.duplicates,
+            j.rejected,
+            j.failed
+        );
+    }
+}
+
+pub fn print_job(job: &audiovault_engine::library::ImportJobDetails) {
+    print_jobs(std::slice::from_ref(&job.job));
+    for item in &job.items {
+        match &item.reason {
+            Some(reason) => println!(
+                "  {:<9} {}: {}",
+                item.outcome.as_str(),
+                sanitize(&item.path),
+                sanitize(reason)
+            ),
+            None => println!("  {:<9} {}", item.outcome.as_str(), sanitize(&item.path)),
+        }
+    }
+}
+
+pub fn print_log(entries: &[audiovault_engine::catalog::Activity]) {
+    if entries.is_empty() {
+        println!("Nothing logged yet.");
+        return;
+    }
+    for e in entries {
+        println!("{}  {:<8}  {}", e.at, e.kind.as_str(), sanitize(&e.message));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,7 +124,7 @@ impl Vault {
         report.pending = self.pending_analysis()?;
         if report.analyzed + report.failed > 0 {
             self.catalog().log_activity(
-                "analyze",
+                crate::catalog::LogKind::Analyze,
                 &format!(
                     "analysed {} track(s), {} could not be decoded",
                     report.analyzed, report.failed

@@ -591,7 +591,7 @@ impl Doctor<'_> {
             }
         }
         catalog.log_activity(
-            "doctor",
+            crate::catalog::LogKind::Doctor,
             &format!(
                 "catalog rebuilt from the vault's records: {} track(s), {} tombstone(s)",
                 outcome.tracks, outcome.tombstones

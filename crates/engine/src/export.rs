@@ -120,7 +120,7 @@ impl Vault {
         }
         let _ = File::open(dest).and_then(|d| d.sync_all());
         self.catalog().log_activity(
-            "export",
+            crate::catalog::LogKind::Export,
             &format!(
                 "exported {} track(s) to {}, {} failed",
                 report.exported.len(),

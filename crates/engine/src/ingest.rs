@@ -41,7 +41,9 @@ pub struct ImportReport {
 }
 
 /// Who started an import, recorded with its job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
 pub enum ImportSource {
     #[default]
     Cli,
@@ -56,6 +58,12 @@ impl ImportSource {
             ImportSource::App => "app",
             ImportSource::Watch => "watch",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<ImportSource> {
+        [ImportSource::Cli, ImportSource::App, ImportSource::Watch]
+            .into_iter()
+            .find(|s| s.as_str() == name)
     }
 }
 
@@ -376,7 +384,7 @@ impl Vault {
             let mut catalog = self.catalog();
             catalog.finish_import_job(job_id, status, &items)?;
             catalog.log_activity(
-                "import",
+                crate::catalog::LogKind::Import,
                 &format!(
                     "import {status}: {} imported, {} duplicate(s), {} rejected, {} failed",
                     report.imported, report.duplicates, report.rejected, report.failed
@@ -392,7 +400,8 @@ impl Vault {
             let warning = format!(
                 "{replaced} damaged chunk file(s) in the vault (left by a crash or a power cut) were rewritten from the imported files; run `audiovault verify` to check the rest"
             );
-            self.catalog().log_activity("import", &warning)?;
+            self.catalog()
+                .log_activity(crate::catalog::LogKind::Import, &warning)?;
             report.warnings.push(warning);
         }
         Ok(report)
@@ -899,7 +908,7 @@ impl Vault {
             report.rescanned += commit(&mut catalog, &mut pending, &mut to_sync)?;
         }
         self.catalog().log_activity(
-            "rescan",
+            crate::catalog::LogKind::Rescan,
             &format!("metadata read again for {} track(s)", report.rescanned),
         )?;
         Ok(report)

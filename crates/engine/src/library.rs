@@ -7,10 +7,12 @@ use serde::Serialize;
 
 use crate::catalog::remote::{self, TrackLocation};
 use crate::catalog::{
-    AlbumSummary, AnalysisState, ArtistSummary, SearchPage, SearchQuery, SearchSummary, Track,
-    TrackChunk, TrackFilter, TrackId,
+    Activity, AlbumSummary, AnalysisState, ArtistSummary, ImportJobItemRow, ImportJobRow, LogKind,
+    SearchPage, SearchQuery, SearchSummary, Track, TrackChunk, TrackFilter, TrackId, format_time,
 };
 use crate::error::{Error, Result};
+use crate::ingest::ImportSource;
+use crate::progress::Outcome;
 use crate::store::ChunkId;
 use crate::vault::Vault;
 
@@ -51,7 +53,129 @@ pub struct Waveform {
     pub peaks: Option<Vec<(i8, i8)>>,
 }
 
+/// How an import job ended (or that it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Running,
+    Completed,
+    Cancelled,
+    Failed,
+    /// Cut short by a crash, a kill or a power cut (found on the next open).
+    Interrupted,
+}
+
+impl JobStatus {
+    fn parse(name: &str) -> JobStatus {
+        match name {
+            "running" => JobStatus::Running,
+            "completed" => JobStatus::Completed,
+            "cancelled" => JobStatus::Cancelled,
+            "interrupted" => JobStatus::Interrupted,
+            _ => JobStatus::Failed,
+        }
+    }
+}
+
+/// One import run: `audiovault jobs`, the app's Imports view.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ImportJob {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub id: i64,
+    /// Who started it: the command line, the app (a drop, Add files), a watched folder.
+    pub source: ImportSource,
+    pub status: JobStatus,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub files_total: u32,
+    pub imported: u32,
+    pub duplicates: u32,
+    pub rejected: u32,
+    pub failed: u32,
+}
+
+/// One file of an import job, with its outcome and, when not imported, why.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ImportJobItem {
+    pub path: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub track_id: Option<TrackId>,
+}
+
+/// A job with its files (`audiovault jobs ID`, a job opened in the Imports view).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ImportJobDetails {
+    #[serde(flatten)]
+    pub job: ImportJob,
+    pub items: Vec<ImportJobItem>,
+}
+
+fn import_job(row: ImportJobRow) -> ImportJob {
+    let count = |n: i64| u32::try_from(n).unwrap_or(u32::MAX);
+    ImportJob {
+        id: row.id,
+        // A source this version does not know is shown as the command line's.
+        source: ImportSource::parse(&row.source).unwrap_or_default(),
+        status: JobStatus::parse(&row.status),
+        started_at: format_time(row.started_at),
+        finished_at: row.finished_at.map(format_time),
+        files_total: count(row.files_total),
+        imported: count(row.imported),
+        duplicates: count(row.duplicates),
+        rejected: count(row.rejected),
+        failed: count(row.failed),
+    }
+}
+
+fn import_job_item(row: ImportJobItemRow) -> ImportJobItem {
+    let outcome = match row.outcome.as_str() {
+        "imported" => Outcome::Imported,
+        "duplicate" => Outcome::Duplicate,
+        "rejected" => Outcome::Rejected,
+        _ => Outcome::Failed,
+    };
+    ImportJobItem {
+        path: row.path,
+        outcome,
+        reason: row.reason,
+        track_id: row.track_id.map(TrackId),
+    }
+}
+
 impl Vault {
+    /// The newest import jobs first, at most `limit`.
+    pub fn import_jobs(&self, limit: u32) -> Result<Vec<ImportJob>> {
+        Ok(self
+            .catalog()
+            .import_jobs(limit)?
+            .into_iter()
+            .map(import_job)
+            .collect())
+    }
+
+    /// One import job with its files, in the order it took them.
+    pub fn import_job(&self, id: i64) -> Result<ImportJobDetails> {
+        let (job, items) = self
+            .catalog()
+            .import_job(id)?
+            .ok_or_else(|| Error::Invalid(format!("there is no import job {id}")))?;
+        Ok(ImportJobDetails {
+            job: import_job(job),
+            items: items.into_iter().map(import_job_item).collect(),
+        })
+    }
+
+    /// The activity log, newest first, at most `limit`, optionally of one kind.
+    pub fn activity_log(&self, limit: u32, kind: Option<LogKind>) -> Result<Vec<Activity>> {
+        Ok(self.catalog().recent_activity(limit, kind)?)
+    }
+
     /// One page of a search, each track with where it lives.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchPage> {
         let catalog = self.catalog();

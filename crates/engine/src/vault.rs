@@ -520,7 +520,9 @@ impl Vault {
                 return Err(e);
             }
         };
-        vault.catalog().log_activity("vault", "vault created")?;
+        vault
+            .catalog()
+            .log_activity(crate::catalog::LogKind::Vault, "vault created")?;
         Ok(vault)
     }
 
@@ -692,7 +694,8 @@ impl Vault {
         config.epoch += 1;
         config.epoch_device = self.catalog().device_id()?;
         write_config(&self.root, &config.seal(&self.master))?;
-        self.catalog().log_activity("vault", "passphrase changed")?;
+        self.catalog()
+            .log_activity(crate::catalog::LogKind::Vault, "passphrase changed")?;
         Ok(())
     }
 
@@ -724,8 +727,10 @@ impl Vault {
             return Ok(false);
         }
         write_atomic(&self.root.join(CONFIG_FILE), bytes)?;
-        self.catalog()
-            .log_activity("vault", "passphrase changed on another device: adopted it")?;
+        self.catalog().log_activity(
+            crate::catalog::LogKind::Vault,
+            "passphrase changed on another device: adopted it",
+        )?;
         Ok(true)
     }
 
@@ -756,7 +761,10 @@ impl Vault {
         let normalized = Settings::normalize(key, value)?;
         let catalog = self.catalog();
         catalog.set_setting(key.as_str(), &normalized)?;
-        catalog.log_activity("settings", &format!("{key} set to {normalized}"))?;
+        catalog.log_activity(
+            crate::catalog::LogKind::Settings,
+            &format!("{key} set to {normalized}"),
+        )?;
         Ok(())
     }
 
@@ -773,7 +781,10 @@ impl Vault {
         } else {
             "restored from trash"
         };
-        catalog.log_activity("trash", &format!("{n} track(s) {what}"))?;
+        catalog.log_activity(
+            crate::catalog::LogKind::Trash,
+            &format!("{n} track(s) {what}"),
+        )?;
         Ok(n)
     }
 
@@ -829,7 +840,7 @@ impl Vault {
         }
         if report.removed_chunks > 0 {
             catalog.log_activity(
-                "gc",
+                crate::catalog::LogKind::Gc,
                 &format!(
                     "removed {} unreferenced chunk(s), {} bytes",
                     report.removed_chunks, report.removed_bytes
@@ -847,7 +858,10 @@ impl Vault {
         let purged = {
             let catalog = self.catalog();
             let purged = catalog.purge_trashed(cutoff)?;
-            catalog.log_activity("trash", &format!("{} track(s) purged", purged.len()))?;
+            catalog.log_activity(
+                crate::catalog::LogKind::Trash,
+                &format!("{} track(s) purged", purged.len()),
+            )?;
             purged
         };
         let gc = self.gc_locked()?;

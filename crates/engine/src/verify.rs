@@ -196,7 +196,7 @@ impl Vault {
             cancelled: cancel.is_cancelled(),
         };
         self.catalog().log_activity(
-            "verify",
+            crate::catalog::LogKind::Verify,
             &if report.ok {
                 format!("verified {} track(s): all intact", report.tracks_checked)
             } else {

@@ -212,6 +212,43 @@ fn remembered(
         started.elapsed().as_secs_f64()
     );
     shots.take(s, "security-06-second-launch")?;
+
+    step("desktop: the Imports view lists a drop with a rejected file and its reason");
+    let notes = second.join("notes.txt");
+    fs::write(&notes, b"not audio").map_err(|e| e.to_string())?;
+    emit(
+        s,
+        "tauri://drag-drop",
+        json!({"paths": [notes.to_string_lossy()], "position": {"x": 400, "y": 300}}),
+    )?;
+    s.wait_for("[data-testid=import-summary]", LONG)?;
+    s.click(&s.find("[data-nav=imports]")?)?;
+    let newest = s.wait_for("[data-testid=import-job]", LONG)?;
+    s.click(&newest)?;
+    let reason = s.wait(LONG, "the rejected file's reason", || {
+        let r = s.exec(
+            "const i = [...document.querySelectorAll('[data-testid=job-item]')]
+               .find((e) => e.dataset.outcome === 'rejected');
+             return i ? i.textContent : null;",
+            vec![],
+        )?;
+        Ok(r.as_str().map(str::to_owned))
+    })?;
+    if !(reason.contains("notes.txt") && reason.contains("extension")) {
+        return Err(format!("the rejected file's entry: {reason:?}"));
+    }
+    if s.find("[data-testid=retry-failed]").is_err() {
+        return Err("no Retry failed for a job with a file not imported".into());
+    }
+    let jobs = s.exec(
+        "return document.querySelectorAll('[data-testid=import-job]').length;",
+        vec![],
+    )?;
+    // The restart's vault holds the first run's drop, the second launch's and this one.
+    if jobs.as_u64() != Some(3) {
+        return Err(format!("the Imports view lists {jobs} jobs"));
+    }
+    shots.take(s, "security-07-imports-view")?;
     Ok(())
 }
 

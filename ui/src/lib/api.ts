@@ -21,6 +21,10 @@ import type {
   SettingKey,
   AppSettings,
   About,
+  Activity,
+  ImportJob,
+  ImportJobDetails,
+  LogKind,
   Strength,
   ExportReport,
   ImportReport,
@@ -103,6 +107,12 @@ export const api = {
   about: () => invoke<About>("about"),
   /** Files the desktop handed the app ("Open with", a second launch), each once. */
   takeOpenedFiles: () => invoke<string[]>("take_opened_files"),
+  /** The newest import jobs (the Imports view). */
+  importJobs: (limit: number) => invoke<ImportJob[]>("import_jobs", { limit }),
+  /** One import job with its files and their outcomes. */
+  importJob: (id: number) => invoke<ImportJobDetails>("import_job", { id }),
+  /** The activity log, newest first, optionally of one kind. */
+  activityLog: (limit: number, kind: LogKind | null) => invoke<Activity[]>("activity_log", { limit, kind }),
   /** The native folder dialog, asked from the shell (automation can answer it). */
   pickFolder: (title: string) => invoke<string | null>("pick_folder", { title }),
   // Cloud sync (src-tauri/src/cloud.rs). A secret only ever goes to the shell.

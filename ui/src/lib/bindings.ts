@@ -225,6 +225,36 @@ export type PurgeReport = { purged_tracks: Array<TrackId>, removed_chunks: numbe
 
 export type Waveform = { analysis: AnalysisState, analysis_error: string | null, peaks: Array<[number, number]> | null, };
 
+export type ImportSource = "cli" | "app" | "watch";
+
+export type JobStatus = "running" | "completed" | "cancelled" | "failed" | "interrupted";
+
+export type ImportJob = { id: number, 
+/**
+ * Who started it: the command line, the app (a drop, Add files), a watched folder.
+ */
+source: ImportSource, status: JobStatus, 
+/**
+ * RFC 3339, UTC.
+ */
+started_at: string, finished_at: string | null, files_total: number, imported: number, duplicates: number, rejected: number, failed: number, };
+
+export type ImportJobItem = { path: string, outcome: Outcome, reason: string | null, track_id: TrackId | null, };
+
+export type ImportJobDetails = { items: Array<ImportJobItem>, id: number, 
+/**
+ * Who started it: the command line, the app (a drop, Add files), a watched folder.
+ */
+source: ImportSource, status: JobStatus, 
+/**
+ * RFC 3339, UTC.
+ */
+started_at: string, finished_at: string | null, files_total: number, imported: number, duplicates: number, rejected: number, failed: number, };
+
+export type LogKind = "import" | "export" | "verify" | "trash" | "gc" | "sync" | "watch" | "analyze" | "settings" | "vault" | "rescan" | "doctor";
+
+export type Activity = { at: string, kind: LogKind, message: string, };
+
 export type AnalysisProgress = { running: boolean, done: number, total: number, };
 
 export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes";

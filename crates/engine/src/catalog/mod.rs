@@ -11,6 +11,7 @@ mod analysis;
 pub(crate) mod cipher;
 pub(crate) mod clock;
 mod groups;
+mod history;
 mod matches;
 pub(crate) mod merge;
 pub mod record_store;
@@ -29,6 +30,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 pub use analysis::{AnalysisState, DuplicateTrack};
 pub use cipher::CatalogKey;
 pub use groups::*;
+pub use history::{ImportJobItemRow, ImportJobRow};
 pub use records::SealedRecords;
 pub use search::*;
 pub use tracks::*;
@@ -209,11 +211,11 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    pub fn log_activity(&self, kind: &str, message: &str) -> Result<(), CatalogError> {
+    pub fn log_activity(&self, kind: LogKind, message: &str) -> Result<(), CatalogError> {
         self.conn
             .execute(
                 "INSERT INTO activity (at, kind, message) VALUES (?1, ?2, ?3)",
-                params![now_unix(), kind, message],
+                params![now_unix(), kind.as_str(), message],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -226,12 +228,13 @@ impl Catalog {
         clock::device(&self.conn).map_err(|e| self.err(e))
     }
 
-    /// The newest activity entries, optionally of one kind ('watch', 'import', ...).
+    /// The newest activity entries, optionally of one kind.
     pub fn recent_activity(
         &self,
         limit: u32,
-        kind: Option<&str>,
+        kind: Option<LogKind>,
     ) -> Result<Vec<Activity>, CatalogError> {
+        let kind = kind.map(LogKind::as_str);
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -241,14 +244,20 @@ impl Catalog {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![limit, kind], |r| {
-                Ok(Activity {
-                    at: format_time(r.get(0)?),
-                    kind: r.get(1)?,
-                    message: r.get(2)?,
-                })
+                let kind: String = r.get(1)?;
+                Ok(LogKind::parse(&kind).map(|kind| {
+                    Ok(Activity {
+                        at: format_time(r.get(0)?),
+                        kind,
+                        message: r.get(2)?,
+                    })
+                }))
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        // A kind this version does not know (a newer one wrote it) is left out.
+        rows.filter_map(|row| row.transpose().map(|r| r.and_then(|x| x)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, CatalogError> {
@@ -412,11 +421,70 @@ fn holds_a_log(wal: &Path) -> bool {
         && matches!(u32::from_be_bytes(magic), 0x377f_0682 | 0x377f_0683)
 }
 
+/// An entry of the vault's activity log (`audiovault log`, the Imports view).
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Activity {
     pub at: String,
-    pub kind: String,
+    pub kind: LogKind,
     pub message: String,
+}
+
+/// What an activity log entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum LogKind {
+    Import,
+    Export,
+    Verify,
+    Trash,
+    Gc,
+    Sync,
+    Watch,
+    Analyze,
+    Settings,
+    Vault,
+    Rescan,
+    Doctor,
+}
+
+impl LogKind {
+    pub const ALL: [LogKind; 12] = [
+        LogKind::Import,
+        LogKind::Export,
+        LogKind::Verify,
+        LogKind::Trash,
+        LogKind::Gc,
+        LogKind::Sync,
+        LogKind::Watch,
+        LogKind::Analyze,
+        LogKind::Settings,
+        LogKind::Vault,
+        LogKind::Rescan,
+        LogKind::Doctor,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogKind::Import => "import",
+            LogKind::Export => "export",
+            LogKind::Verify => "verify",
+            LogKind::Trash => "trash",
+            LogKind::Gc => "gc",
+            LogKind::Sync => "sync",
+            LogKind::Watch => "watch",
+            LogKind::Analyze => "analyze",
+            LogKind::Settings => "settings",
+            LogKind::Vault => "vault",
+            LogKind::Rescan => "rescan",
+            LogKind::Doctor => "doctor",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<LogKind> {
+        LogKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
 }
 
 /// RFC 3339 in UTC, the form every JSON document uses.

@@ -1197,7 +1197,9 @@ mod tests {
 
         // What the app writes while someone types: settings, the activity log.
         f.catalog.set_setting("quota_bytes", "123456789").unwrap();
-        f.catalog.log_activity("watch", "imported a file").unwrap();
+        f.catalog
+            .log_activity(crate::catalog::LogKind::Watch, "imported a file")
+            .unwrap();
         assert_eq!(paged(&f.catalog, &love, None), first);
         assert_eq!(evaluations(), after_first, "unrelated writes keep the set");
 

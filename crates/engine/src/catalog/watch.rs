@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Activity, Catalog, CatalogError, format_time, now_unix};
+use super::{Activity, Catalog, CatalogError, LogKind, format_time, now_unix};
 use crate::progress::Outcome;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -498,7 +498,7 @@ impl Catalog {
 
     /// The newest activity entries of the watcher.
     pub fn watch_activity(&self, limit: u32) -> Result<Vec<Activity>, CatalogError> {
-        self.recent_activity(limit, Some("watch"))
+        self.recent_activity(limit, Some(LogKind::Watch))
     }
 }
 

@@ -280,7 +280,7 @@ impl Vault {
             });
         }
         self.catalog().log_activity(
-            "verify",
+            crate::catalog::LogKind::Verify,
             &format!(
                 "repaired {} chunks from {}; {} could not be repaired",
                 report.repaired.len(),
@@ -574,7 +574,7 @@ impl Vault {
                 report.indexes_deleted += 1;
             }
             self.catalog().log_activity(
-                "sync",
+                crate::catalog::LogKind::Sync,
                 &format!(
                     "remote GC on {}: {} manifests deleted, {} packs marked, {} packs deleted ({} bytes), {} deletions waiting for a push in flight",
                     s.config.url(),

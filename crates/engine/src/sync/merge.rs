@@ -329,7 +329,7 @@ fn merge_manifest(
     report.chunks_fetched = fetched.written.len() as u64;
     report.bytes_fetched = fetched.bytes;
     catalog.log_activity(
-        "sync",
+        crate::catalog::LogKind::Sync,
         &format!(
             "merged {}: {} tracks added, {} changed state, {} purged, {} could not be fetched",
             entry.name,

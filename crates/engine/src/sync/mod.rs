@@ -401,8 +401,10 @@ impl Vault {
     pub fn set_remote_config(&self, config: &RemoteConfig) -> Result<()> {
         config.validate()?;
         state::save_config(&self.catalog(), config)?;
-        self.catalog()
-            .log_activity("sync", &format!("remote set to {}", config.url()))?;
+        self.catalog().log_activity(
+            crate::catalog::LogKind::Sync,
+            &format!("remote set to {}", config.url()),
+        )?;
         Ok(())
     }
 

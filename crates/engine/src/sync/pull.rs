@@ -108,7 +108,7 @@ impl Vault {
             state::set(&catalog, state::LAST_PULL_AT, &now_unix().to_string())?;
             if !report.up_to_date {
                 catalog.log_activity(
-                    "sync",
+                    crate::catalog::LogKind::Sync,
                     &format!(
                         "pulled from {}: {} manifests merged, {} tracks added, {} changed state, {} purged, {} could not be fetched",
                         s.config.url(),

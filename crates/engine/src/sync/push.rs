@@ -292,7 +292,7 @@ impl Vault {
         state::set(&catalog, state::LAST_PUSH_AT, &now_unix().to_string())?;
         state::set(&catalog, state::LAST_MANIFEST, &name)?;
         catalog.log_activity(
-            "sync",
+            crate::catalog::LogKind::Sync,
             &format!(
                 "pushed to {}: {} packs, {} bytes, {} tracks in the catalog, manifest {} of this device's line",
                 s.config.url(),

@@ -515,7 +515,7 @@ impl Vault {
         let existed = catalog.watch_folder(&folder.path)?.is_some();
         catalog.upsert_watch_folder(&folder)?;
         catalog.log_activity(
-            "watch",
+            crate::catalog::LogKind::Watch,
             &format!(
                 "{} watched folder {} (recursive: {}, after import: {}, settle: {} s)",
                 if existed { "updated" } else { "added" },
@@ -536,7 +536,7 @@ impl Vault {
             return Err(WatchError::NotWatched(path.to_path_buf()));
         }
         catalog.log_activity(
-            "watch",
+            crate::catalog::LogKind::Watch,
             &format!("removed watched folder {}", key.display()),
         )?;
         Ok(())
@@ -549,7 +549,7 @@ impl Vault {
             return Err(WatchError::NotWatched(path.to_path_buf()));
         }
         catalog.log_activity(
-            "watch",
+            crate::catalog::LogKind::Watch,
             &format!(
                 "{} watched folder {}",
                 if enabled { "enabled" } else { "disabled" },
@@ -580,7 +580,7 @@ impl Vault {
         let catalog = self.catalog();
         let n = catalog.clear_watch_failures()?;
         catalog.log_activity(
-            "watch",
+            crate::catalog::LogKind::Watch,
             &format!("cleared {n} entries of the 'Not imported' list"),
         )?;
         Ok(n)

@@ -330,7 +330,9 @@ impl Out<'_> {
     }
 
     pub(super) fn activity(&self, message: &str) -> Result<(), WatchError> {
-        Ok(self.catalog.log_activity("watch", message)?)
+        Ok(self
+            .catalog
+            .log_activity(crate::catalog::LogKind::Watch, message)?)
     }
 }
 
@@ -383,7 +385,7 @@ impl Op {
             Op::Resolve(path) => {
                 c.resolve_watch_failures(path)?;
             }
-            Op::Activity(message) => c.log_activity("watch", message)?,
+            Op::Activity(message) => c.log_activity(crate::catalog::LogKind::Watch, message)?,
         }
         Ok(())
     }
