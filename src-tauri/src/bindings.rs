@@ -12,8 +12,9 @@
 //! from what the Rust types say; `AUDIOVAULT_UPDATE_BINDINGS=1` with the same
 //! command rewrites it.
 
+use audiovault_engine::analysis::{DuplicatesReport, ExactCopyGroup, SameAudioGroup};
 use audiovault_engine::catalog::remote::TrackLocation;
-use audiovault_engine::catalog::{Activity, LogKind};
+use audiovault_engine::catalog::{Activity, DuplicateTrack, LogKind};
 use audiovault_engine::catalog::{
     AlbumSummary, AnalysisState, ArtistSummary, FormatStats, SearchPage, SearchQuery,
     SearchSummary, SortKey, Stats, Track, TrackChunk, TrackMetadata, TrackState,
@@ -108,6 +109,10 @@ pub fn typescript() -> String {
         ImportJobDetails,
         LogKind,
         Activity,
+        DuplicateTrack,
+        ExactCopyGroup,
+        SameAudioGroup,
+        DuplicatesReport,
         AnalysisProgress,
         SettingKey,
         Settings,

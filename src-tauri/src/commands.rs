@@ -563,3 +563,18 @@ pub async fn activity_log(
     let s = state.session()?;
     blocking(move || Ok(s.vault.activity_log(limit, kind)?)).await
 }
+
+/// Exact copies and same-audio groups (the Duplicates view). Tracks still waiting
+/// for analysis are analysed first, as a job that lock and Cancel stop.
+#[tauri::command]
+pub async fn duplicates(
+    state: State<'_, AppState>,
+) -> IpcResult<audiovault_engine::analysis::DuplicatesReport> {
+    let s = state.session()?;
+    let job = state.job(&s, JobKind::Local, "duplicate search")?;
+    blocking(move || {
+        Ok(s.vault
+            .duplicates(&audiovault_engine::NoProgress, &job.token)?)
+    })
+    .await
+}

@@ -66,6 +66,7 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::import_jobs,
             commands::import_job,
             commands::activity_log,
+            commands::duplicates,
             watching::commands::watch_status,
             watching::commands::watch_add_folder,
             watching::commands::watch_update_folder,

@@ -32,6 +32,7 @@ pub struct AnalyzeReport {
 /// Files imported as exact copies of a track (same SHA-256): stored once; the
 /// copies are on the user's disk.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExactCopyGroup {
     pub track: DuplicateTrack,
     pub copies: Vec<String>,
@@ -42,6 +43,7 @@ pub struct ExactCopyGroup {
 /// Tracks that hold the same audio in other files (a WAV and its FLAC, a
 /// re-tagged MP3 and its original).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SameAudioGroup {
     pub fingerprint_kind: String,
     /// The first track is the one to keep (the largest, so lossless over lossy).
@@ -51,6 +53,7 @@ pub struct SameAudioGroup {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DuplicatesReport {
     pub exact_copies: Vec<ExactCopyGroup>,
     pub same_audio: Vec<SameAudioGroup>,

@@ -249,6 +249,58 @@ fn remembered(
         return Err(format!("the Imports view lists {jobs} jobs"));
     }
     shots.take(s, "security-07-imports-view")?;
+
+    step("desktop: the Duplicates view groups a WAV and its FLAC; Keep this one trashes the other");
+    let wav = second.join("Locked Harbour.wav");
+    super::health::tone(&wav, "Locked Harbour", 392)?;
+    emit(
+        s,
+        "tauri://drag-drop",
+        json!({"paths": [wav.to_string_lossy()], "position": {"x": 400, "y": 300}}),
+    )?;
+    s.wait(LONG, "the WAV imported", || {
+        let n = s.exec(
+            "return document.querySelectorAll('[data-testid=import-job]').length;",
+            vec![],
+        )?;
+        Ok((n.as_u64() == Some(4)).then_some(()))
+    })?;
+    s.click(&s.find("[data-nav=duplicates]")?)?;
+    let formats = s.wait(LONG, "a same-audio group of a WAV and a FLAC", || {
+        let f = s.exec(
+            "const g = document.querySelector('[data-testid=same-audio-group]');
+             return g ? [...g.querySelectorAll('[data-testid=duplicate-track]')]
+               .map((t) => t.dataset.format).sort().join(',') : null;",
+            vec![],
+        )?;
+        Ok(f.as_str().map(str::to_owned))
+    })?;
+    if formats != "flac,wav" {
+        return Err(format!("the group holds {formats}"));
+    }
+    shots.take(s, "security-08-duplicates")?;
+    s.exec(
+        "[...document.querySelectorAll('[data-testid=duplicate-track]')]
+           .find((t) => t.dataset.format === 'flac')
+           .querySelector('[data-testid=keep-this-one]').click();",
+        vec![],
+    )?;
+    s.click(&s.wait_for("[data-testid=keep-confirm-ok]", SHORT)?)?;
+    s.wait(LONG, "the group gone", || {
+        let g = s.exec(
+            "return document.querySelectorAll('[data-testid=same-audio-group]').length;",
+            vec![],
+        )?;
+        Ok((g.as_u64() == Some(0)).then_some(()))
+    })?;
+    s.click(&s.find("[data-nav=trash]")?)?;
+    s.wait(LONG, "the WAV in the Trash", || {
+        let formats: Vec<String> = rows(s)?
+            .iter()
+            .filter_map(|r| r["format"].as_str().map(str::to_lowercase))
+            .collect();
+        Ok((formats == ["wav"]).then_some(()))
+    })?;
     Ok(())
 }
 

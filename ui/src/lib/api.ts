@@ -21,6 +21,7 @@ import type {
   SettingKey,
   AppSettings,
   About,
+  DuplicatesReport,
   Activity,
   ImportJob,
   ImportJobDetails,
@@ -113,6 +114,8 @@ export const api = {
   importJob: (id: number) => invoke<ImportJobDetails>("import_job", { id }),
   /** The activity log, newest first, optionally of one kind. */
   activityLog: (limit: number, kind: LogKind | null) => invoke<Activity[]>("activity_log", { limit, kind }),
+  /** Exact copies and same-audio groups (analyses what is still waiting first). */
+  duplicates: () => invoke<DuplicatesReport>("duplicates"),
   /** The native folder dialog, asked from the shell (automation can answer it). */
   pickFolder: (title: string) => invoke<string | null>("pick_folder", { title }),
   // Cloud sync (src-tauri/src/cloud.rs). A secret only ever goes to the shell.

@@ -255,6 +255,30 @@ export type LogKind = "import" | "export" | "verify" | "trash" | "gc" | "sync" |
 
 export type Activity = { at: string, kind: LogKind, message: string, };
 
+export type DuplicateTrack = { id: TrackId, file_name: string, format: string, codec: string | null, size_bytes: number, };
+
+export type ExactCopyGroup = { track: DuplicateTrack, copies: Array<string>, 
+/**
+ * What deleting the copies would free on the user's disk.
+ */
+reclaimable_bytes: number, };
+
+export type SameAudioGroup = { fingerprint_kind: string, 
+/**
+ * The first track is the one to keep (the largest, so lossless over lossy).
+ */
+tracks: Array<DuplicateTrack>, 
+/**
+ * Vault bytes freed by purging all but the first track (shared chunks excluded).
+ */
+reclaimable_bytes: number, };
+
+export type DuplicatesReport = { exact_copies: Array<ExactCopyGroup>, same_audio: Array<SameAudioGroup>, reclaimable_bytes: number, 
+/**
+ * Tracks whose audio could not be analysed (not part of any same-audio group).
+ */
+unanalyzed: number, };
+
 export type AnalysisProgress = { running: boolean, done: number, total: number, };
 
 export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ImportJob, ImportJobItem } from "./api";
-import { jobSummary, retryPaths, sourceLabel } from "./history";
+import { jobSummary, othersThan, retryPaths, sourceLabel } from "./history";
 
 const job = (over: Partial<ImportJob> = {}): ImportJob => ({
   id: 1,
@@ -47,5 +47,11 @@ describe("history", () => {
     expect(sourceLabel("cli")).toBe("Command line");
     expect(sourceLabel("watch")).toBe("Watched folder");
     expect(sourceLabel("app")).toBe("Drop or Add files");
+  });
+  it("keeping one track trashes the others of its group, never the one kept", () => {
+    const group = [{ id: "a" }, { id: "b" }, { id: "c" }];
+    expect(othersThan(group, "b")).toEqual(["a", "c"]);
+    expect(othersThan(group, "zzz")).toEqual(["a", "b", "c"]);
+    expect(othersThan([{ id: "a" }], "a")).toEqual([]);
   });
 });

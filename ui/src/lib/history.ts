@@ -52,3 +52,8 @@ export const LOG_KINDS: { kind: LogKind | null; label: string }[] = [
   { kind: "gc", label: "Clean-ups" },
   { kind: "settings", label: "Settings" },
 ];
+
+/** "Keep this one": the other tracks of its group, which go to the Trash. */
+export function othersThan<T extends { id: string }>(tracks: T[], keep: string): string[] {
+  return tracks.filter((t) => t.id !== keep).map((t) => t.id);
+}

@@ -12,6 +12,7 @@ use crate::media::{self, ANALYZER_VERSION};
 use crate::store::{ChunkId, unhex};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DuplicateTrack {
     pub id: TrackId,
     pub file_name: String,
