@@ -535,6 +535,20 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
             "album {cover_album} by {cover_artist} lists {got:?}, expected {want:?}"
         ));
     }
+    // The album grid shows the album's cover (the catalog's thumbnail of its art).
+    s.wait(SHORT, "the album's cover in the grid", || {
+        let src = s.exec(
+            "const g = [...document.querySelectorAll('[data-testid=group]')]
+               .find((e) => e.dataset.title === arguments[0] && e.dataset.artist === arguments[1]);
+             const img = g && g.querySelector('[data-testid=album-cover]');
+             return img && img.complete && img.naturalWidth > 0 ? img.src.slice(0, 15) : null;",
+            vec![json!(cover_album), json!(cover_artist)],
+        )?;
+        Ok(src
+            .as_str()
+            .filter(|s| s.starts_with("data:image/"))
+            .map(str::to_owned))
+    })?;
     shots.take(s, "05c-albums")?;
     let want = titles_where(&|c| c[1] == cover_artist);
     let got = group_titles("artists", &cover_artist, &cover_artist)?;
