@@ -117,14 +117,8 @@ pub fn run() {
                 .opened
                 .add(opened::paths_from_args(&args, &cwd));
             if let Ok(config) = app.path().app_config_dir() {
-                let state = app.state::<state::AppState>();
-                state.recent.load(config.join(recent::FILE));
-                // Without AUDIOVAULT_VAULT, the app starts where it was last used
-                // (a vault opened anywhere but the default is not forgotten).
-                let from_env = std::env::var_os("AUDIOVAULT_VAULT").is_some_and(|v| !v.is_empty());
-                if !from_env && let Some(last) = state.recent.last() {
-                    state.set_dir(last);
-                }
+                app.state::<state::AppState>()
+                    .start_at_last_vault(config.join(recent::FILE));
             }
             Ok(())
         })

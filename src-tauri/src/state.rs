@@ -53,6 +53,8 @@ impl Session {
 
 pub struct AppState {
     dir: Mutex<PathBuf>,
+    /// `AUDIOVAULT_VAULT` named the folder: the recent vaults do not override it.
+    dir_given: bool,
     session: Mutex<Option<Arc<Session>>>,
     /// Every long job's cancel token (import, export, verify, cloud, analysis, watcher).
     pub jobs: Arc<Jobs>,
@@ -134,17 +136,31 @@ impl Locking {
 impl AppState {
     /// `AUDIOVAULT_VAULT` when set (like the CLI), else the platform default.
     pub fn from_env() -> Self {
-        let dir = std::env::var_os("AUDIOVAULT_VAULT")
+        let given = std::env::var_os("AUDIOVAULT_VAULT")
             .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(default_vault_dir)
-            .unwrap_or_default();
-        AppState::new(dir)
+            .map(PathBuf::from);
+        let given_by_env = given.is_some();
+        let mut state = AppState::new(given.or_else(default_vault_dir).unwrap_or_default());
+        state.dir_given = given_by_env;
+        state
+    }
+
+    /// Reads this device's recent vaults from `file` and, unless `AUDIOVAULT_VAULT`
+    /// named a folder, starts at the last one opened (a vault opened anywhere but the
+    /// default is not forgotten).
+    pub fn start_at_last_vault(&self, file: PathBuf) {
+        self.recent.load(file);
+        if !self.dir_given
+            && let Some(last) = self.recent.last()
+        {
+            self.set_dir(last);
+        }
     }
 
     pub fn new(dir: PathBuf) -> Self {
         AppState {
             dir: Mutex::new(dir),
+            dir_given: false,
             session: Mutex::new(None),
             jobs: Arc::default(),
             recent: Default::default(),

@@ -398,7 +398,7 @@ pub fn print_jobs(jobs: &[audiovault_engine::library::ImportJob]) {
             j.id,
             j.started_at,
             j.source.as_str(),
-            format!("{:?}", j.status).to_lowercase(),
+            j.status.as_str(),
             j.files_total,
             j.imported,
             j.duplicates,

@@ -67,14 +67,27 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
-    fn parse(name: &str) -> JobStatus {
-        match name {
-            "running" => JobStatus::Running,
-            "completed" => JobStatus::Completed,
-            "cancelled" => JobStatus::Cancelled,
-            "interrupted" => JobStatus::Interrupted,
-            _ => JobStatus::Failed,
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Running => "running",
+            JobStatus::Completed => "completed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Failed => "failed",
+            JobStatus::Interrupted => "interrupted",
         }
+    }
+
+    /// The status a stored name stands for; one this version does not know is a failure.
+    fn parse(name: &str) -> JobStatus {
+        [
+            JobStatus::Running,
+            JobStatus::Completed,
+            JobStatus::Cancelled,
+            JobStatus::Interrupted,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+        .unwrap_or(JobStatus::Failed)
     }
 }
 
@@ -134,15 +147,9 @@ fn import_job(row: ImportJobRow) -> ImportJob {
 }
 
 fn import_job_item(row: ImportJobItemRow) -> ImportJobItem {
-    let outcome = match row.outcome.as_str() {
-        "imported" => Outcome::Imported,
-        "duplicate" => Outcome::Duplicate,
-        "rejected" => Outcome::Rejected,
-        _ => Outcome::Failed,
-    };
     ImportJobItem {
         path: row.path,
-        outcome,
+        outcome: Outcome::parse(&row.outcome).unwrap_or(Outcome::Failed),
         reason: row.reason,
         track_id: row.track_id.map(TrackId),
     }

@@ -70,6 +70,18 @@ impl Outcome {
             Outcome::Failed => "failed",
         }
     }
+
+    /// The outcome a stored name stands for.
+    pub fn parse(name: &str) -> Option<Outcome> {
+        [
+            Outcome::Imported,
+            Outcome::Duplicate,
+            Outcome::Rejected,
+            Outcome::Failed,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == name)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -141,41 +141,13 @@ fn app_envs(
     let exported = tmp.join(format!("exported-{name}"));
     fs::create_dir_all(&home).map_err(|e| e.to_string())?;
     fs::create_dir_all(&exported).map_err(|e| e.to_string())?;
-    let p = |p: PathBuf| p.to_string_lossy().into_owned();
-    Ok((
-        vec![
-            ("AUDIOVAULT_AUTOMATION_PICK_FOLDER", p(exported.clone())),
-            ("AUDIOVAULT_VAULT", p(vault.to_path_buf())),
-            // Short test passphrases: the strength floor is lifted (tests only).
-            ("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()),
-            ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".into()),
-            ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".into()),
-            ("XDG_CONFIG_HOME", p(home.join("config"))),
-            ("XDG_CACHE_HOME", p(home.join("cache"))),
-            ("XDG_DATA_HOME", p(home.join("data"))),
-            ("DBUS_SESSION_BUS_ADDRESS", bus.to_string()),
-        ],
-        exported,
-    ))
-}
-
-/// Runs `body` in a new app window with `envs`; the window closes either way.
-fn with_app(
-    envs: &[(&str, String)],
-    shots: &Shots,
-    what: &str,
-    body: impl FnOnce(&Session) -> Result<()>,
-) -> Result<()> {
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
-    let driver = TauriDriver::start(envs)?;
-    let s = driver.session(&app)?;
-    let outcome = body(&s);
-    if let Err(e) = &outcome {
-        let _ = shots.take(&s, &format!("cloud-failure-{what}"));
-        eprintln!("e2e ({what}) failed: {e}");
-    }
-    let _ = s.delete();
-    outcome
+    let mut envs = sandbox_envs(vault, &home, false);
+    envs.push((
+        "AUDIOVAULT_AUTOMATION_PICK_FOLDER",
+        exported.to_string_lossy().into_owned(),
+    ));
+    envs.push(("DBUS_SESSION_BUS_ADDRESS", bus.to_string()));
+    Ok((envs, exported))
 }
 
 fn check(s: &Session, css: &str, on: bool) -> Result<()> {
@@ -208,12 +180,7 @@ fn text_of(s: &Session, css: &str) -> Result<String> {
 
 #[test]
 fn cloud_sync_end_to_end() {
-    if std::env::var("AUDIOVAULT_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: the desktop e2e suite runs with AUDIOVAULT_E2E=1 (scripts/test-app sets it)"
-        );
-        return;
-    }
+    let Some(shots) = suite() else { return };
     let Some(garage) = Garage::start_or_skip() else {
         return;
     };
@@ -226,12 +193,6 @@ fn cloud_sync_end_to_end() {
         }
         Err(e) => panic!("{e}"),
     };
-    let artifacts = std::env::var_os("AUDIOVAULT_E2E_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("e2e-artifacts"));
-    fs::create_dir_all(&artifacts).expect("artifacts dir");
-    let shots = Shots { dir: artifacts };
-
     let music = tmp.path().join("music");
     fs::create_dir_all(&music).expect("music folder");
     let mut sources = HashMap::new();
@@ -245,19 +206,19 @@ fn cloud_sync_end_to_end() {
     let proxy = FaultProxy::start(garage.s3_addr());
     let vault_a = tmp.path().join("vault-a");
     let (envs_a, _) = app_envs(tmp.path(), "a", &vault_a, &keyring.address).expect("environment");
-    let outcome = with_app(&envs_a, &shots, "source", |s| {
+    let outcome = with_app(&envs_a, &shots, "cloud-source", |s| {
         source_device(s, &shots, &garage, &proxy.endpoint(), &music, &vault_a)
     });
     let outcome = outcome.and_then(|()| {
         let vault_b = tmp.path().join("restored").join("Audiovault");
         let (envs_b, exported) = app_envs(tmp.path(), "b", &vault_b, &keyring.address)?;
-        with_app(&envs_b, &shots, "restore", |s| {
+        with_app(&envs_b, &shots, "cloud-restore", |s| {
             restore_device(s, &shots, &garage, &vault_b, &exported, &sources)?;
             second_device_pushes(s, &shots, tmp.path())
         })
     });
     let outcome = outcome.and_then(|()| {
-        with_app(&envs_a, &shots, "devices", |s| {
+        with_app(&envs_a, &shots, "cloud-devices", |s| {
             first_device_pulls(s, &shots)?;
             lock_during_a_push(s, &shots, &garage, &proxy, &vault_a, tmp.path())
         })

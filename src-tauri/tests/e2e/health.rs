@@ -7,15 +7,15 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
 
-use super::driver::{Result, Session, TauriDriver};
+use super::driver::{Result, Session};
 use super::{
     KEY_ENTER, KEY_ESCAPE, KEY_TAB, LONG, PASSPHRASE, SHORT, Shots, audio_state, click_row, emit,
-    rows, step, type_into, wait_footer,
+    rows, sandbox_envs, step, suite, type_into, wait_footer, with_app,
 };
 
 /// Files made for the test: (file name, title, tone in Hz).
@@ -27,47 +27,16 @@ const FILES: [(&str, &str, u32); 3] = [
 
 #[test]
 fn health_and_repair_end_to_end() {
-    if std::env::var("AUDIOVAULT_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: the desktop e2e suite runs with AUDIOVAULT_E2E=1 (scripts/test-app sets it)"
-        );
-        return;
-    }
+    let Some(shots) = suite() else { return };
     let tmp = tempfile::tempdir().expect("temp dir");
-    let artifacts = std::env::var_os("AUDIOVAULT_E2E_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("e2e-artifacts"));
-    fs::create_dir_all(&artifacts).expect("artifacts dir");
-    let shots = Shots { dir: artifacts };
     let vault = tmp.path().join("vault");
     let music = tmp.path().join("music");
     fs::create_dir_all(&music).expect("music folder");
     for (name, title, hz) in FILES {
         tone(&music.join(name), title, hz).expect("a fixture");
     }
-    let home = tmp.path().join("home");
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
-    let p = |p: PathBuf| p.to_string_lossy().into_owned();
-    let envs = vec![
-        ("AUDIOVAULT_VAULT", p(vault.clone())),
-        // Short test passphrases: the strength floor is lifted (tests only).
-        ("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()),
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
-        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
-        ("XDG_CONFIG_HOME", p(home.join("config"))),
-        ("XDG_CACHE_HOME", p(home.join("cache"))),
-        ("XDG_DATA_HOME", p(home.join("data"))),
-    ];
-    let driver = TauriDriver::start(&envs).expect("tauri-driver");
-    let session = driver.session(&app).expect("WebDriver session");
-    let outcome = run(&session, &shots, &vault, &music);
-    if let Err(e) = &outcome {
-        let _ = shots.take(&session, "health-failure");
-        eprintln!("e2e failed: {e}");
-    }
-    let _ = session.delete();
-    drop(driver);
-    if let Err(e) = outcome {
+    let envs = sandbox_envs(&vault, &tmp.path().join("home"), false);
+    if let Err(e) = with_app(&envs, &shots, "health", |s| run(s, &shots, &vault, &music)) {
         panic!("{e}");
     }
 }

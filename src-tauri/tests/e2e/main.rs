@@ -86,6 +86,61 @@ fn mmss(seconds: f64) -> String {
     format!("{}:{:02}", s / 60, s % 60)
 }
 
+/// The screenshots folder when the desktop suite runs (`AUDIOVAULT_E2E=1`, which
+/// `scripts/test-app` sets); `None`, said once, otherwise.
+fn suite() -> Option<Shots> {
+    if std::env::var("AUDIOVAULT_E2E").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: the desktop e2e suite runs with AUDIOVAULT_E2E=1 (scripts/test-app sets it)"
+        );
+        return None;
+    }
+    let dir = std::env::var_os("AUDIOVAULT_E2E_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("e2e-artifacts"));
+    fs::create_dir_all(&dir).expect("artifacts dir");
+    Some(Shots { dir })
+}
+
+/// What every app of the suite runs with: its vault, its own settings, caches and
+/// keyring lookups under `home`, WebKit as Xvfb needs it, and, unless `strict`, the
+/// passphrase floor lifted for the tests' short passphrases.
+fn sandbox_envs(vault: &Path, home: &Path, strict: bool) -> Vec<(&'static str, String)> {
+    let p = |p: PathBuf| p.to_string_lossy().into_owned();
+    let mut envs = vec![
+        ("AUDIOVAULT_VAULT", p(vault.to_path_buf())),
+        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
+        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
+        ("XDG_CONFIG_HOME", p(home.join("config"))),
+        ("XDG_CACHE_HOME", p(home.join("cache"))),
+        ("XDG_DATA_HOME", p(home.join("data"))),
+    ];
+    if !strict {
+        envs.push(("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()));
+    }
+    envs
+}
+
+/// Runs `body` in a new app window with `envs`; on failure keeps a `<what>-failure`
+/// screenshot; the window closes either way.
+fn with_app(
+    envs: &[(&str, String)],
+    shots: &Shots,
+    what: &str,
+    body: impl FnOnce(&Session) -> Result<()>,
+) -> Result<()> {
+    let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
+    let driver = TauriDriver::start(envs)?;
+    let s = driver.session(&app)?;
+    let outcome = body(&s);
+    if let Err(e) = &outcome {
+        let _ = shots.take(&s, &format!("{what}-failure"));
+        eprintln!("e2e ({what}) failed: {e}");
+    }
+    let _ = s.delete();
+    outcome
+}
+
 struct Shots {
     dir: PathBuf,
 }
@@ -273,19 +328,8 @@ fn audio_state(s: &Session) -> Result<Value> {
 
 #[test]
 fn desktop_app_end_to_end() {
-    if std::env::var("AUDIOVAULT_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: the desktop e2e suite runs with AUDIOVAULT_E2E=1 (scripts/test-app sets it)"
-        );
-        return;
-    }
+    let Some(shots) = suite() else { return };
     let tmp = tempfile::tempdir().expect("temp dir");
-    let artifacts = std::env::var_os("AUDIOVAULT_E2E_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("e2e-artifacts"));
-    fs::create_dir_all(&artifacts).expect("artifacts dir");
-    let shots = Shots { dir: artifacts };
-
     let corpus = corpus(tmp.path()).expect("corpus");
     let vault = tmp.path().join("vault");
     let home = tmp.path().join("home");
@@ -293,30 +337,11 @@ fn desktop_app_end_to_end() {
     let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
     let exported = tmp.path().join("exported");
     fs::create_dir_all(&exported).expect("export folder");
-    let envs = vec![
-        (
-            "AUDIOVAULT_AUTOMATION_PICK_FOLDER",
-            exported.to_string_lossy().into_owned(),
-        ),
-        ("AUDIOVAULT_VAULT", vault.to_string_lossy().into_owned()),
-        // Short test passphrases: the strength floor is lifted (tests only).
-        ("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()),
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
-        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
-        // The app's own settings, caches and keyring lookups stay in the sandbox.
-        (
-            "XDG_CONFIG_HOME",
-            home.join("config").to_string_lossy().into_owned(),
-        ),
-        (
-            "XDG_CACHE_HOME",
-            home.join("cache").to_string_lossy().into_owned(),
-        ),
-        (
-            "XDG_DATA_HOME",
-            home.join("data").to_string_lossy().into_owned(),
-        ),
-    ];
+    let mut envs = sandbox_envs(&vault, &home, false);
+    envs.push((
+        "AUDIOVAULT_AUTOMATION_PICK_FOLDER",
+        exported.to_string_lossy().into_owned(),
+    ));
     let driver = TauriDriver::start(&envs).expect("tauri-driver");
     let session = driver.session(&app).expect("WebDriver session");
     let outcome = run(&session, &shots, &corpus, &vault, tmp.path());

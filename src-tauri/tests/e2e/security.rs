@@ -14,8 +14,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::driver::{Result, Session, TauriDriver};
-use super::{KEY_ENTER, LONG, SHORT, Shots, click_row, emit, rows, step, type_into};
+use super::driver::{Result, Session};
+use super::{
+    KEY_ENTER, LONG, SHORT, Shots, click_row, emit, rows, sandbox_envs, step, suite, type_into,
+    with_app,
+};
 
 const STRONG: &str = "velvet tundra lantern 93 orchard";
 
@@ -73,65 +76,29 @@ impl Drop for PrivateBus {
 
 #[test]
 fn a_lock_that_locks_end_to_end() {
-    if std::env::var("AUDIOVAULT_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: the desktop e2e suite runs with AUDIOVAULT_E2E=1 (scripts/test-app sets it)"
-        );
-        return;
-    }
+    let Some(shots) = suite() else { return };
     let tmp = tempfile::tempdir().expect("temp dir");
-    let artifacts = std::env::var_os("AUDIOVAULT_E2E_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("e2e-artifacts"));
-    fs::create_dir_all(&artifacts).expect("artifacts dir");
-    let shots = Shots { dir: artifacts };
     let vault = tmp.path().join("vault");
     let music = tmp.path().join("music");
     fs::create_dir_all(&music).expect("music folder");
     super::health::tone(&music.join("Locked Harbour.flac"), "Locked Harbour", 392)
         .expect("a fixture");
     let bus = PrivateBus::start().expect("a private D-Bus");
-    let home = tmp.path().join("home");
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
-    let p = |p: PathBuf| p.to_string_lossy().into_owned();
-    // No AUDIOVAULT_ALLOW_WEAK_PASSPHRASE: the floor holds here.
-    let envs = vec![
-        ("AUDIOVAULT_VAULT", p(vault.clone())),
-        ("DBUS_SYSTEM_BUS_ADDRESS", bus.address.clone()),
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
-        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
-        ("XDG_CONFIG_HOME", p(home.join("config"))),
-        ("XDG_CACHE_HOME", p(home.join("cache"))),
-        ("XDG_DATA_HOME", p(home.join("data"))),
-    ];
-    let driver = TauriDriver::start(&envs).expect("tauri-driver");
-    let session = driver.session(&app).expect("WebDriver session");
-    let outcome = run(&session, &shots, &vault, &music, &bus);
-    if let Err(e) = &outcome {
-        let _ = shots.take(&session, "security-failure");
-        eprintln!("e2e failed: {e}");
-    }
-    let _ = session.delete();
-    drop(driver);
-    if let Err(e) = outcome {
-        panic!("{e}");
-    }
-
-    // A restart with no AUDIOVAULT_VAULT: the app comes back to the vault it last
-    // opened (not the default folder), at its unlock form.
-    let envs: Vec<_> = envs
-        .into_iter()
-        .filter(|(k, _)| *k != "AUDIOVAULT_VAULT")
-        .collect();
-    let driver = TauriDriver::start(&envs).expect("tauri-driver");
-    let session = driver.session(&app).expect("WebDriver session");
-    let outcome = remembered(&session, &shots, &vault, &app, &envs, tmp.path());
-    if let Err(e) = &outcome {
-        let _ = shots.take(&session, "security-remembered-failure");
-        eprintln!("e2e failed: {e}");
-    }
-    let _ = session.delete();
-    drop(driver);
+    // Strict: no AUDIOVAULT_ALLOW_WEAK_PASSPHRASE, the floor holds here.
+    let mut envs = sandbox_envs(&vault, &tmp.path().join("home"), true);
+    envs.push(("DBUS_SYSTEM_BUS_ADDRESS", bus.address.clone()));
+    let outcome = with_app(&envs, &shots, "security", |s| {
+        run(s, &shots, &vault, &music, &bus)
+    })
+    .and_then(|()| {
+        // A restart with no AUDIOVAULT_VAULT: the app comes back to the vault it
+        // last opened (not the default folder), at its unlock form.
+        envs.retain(|(k, _)| *k != "AUDIOVAULT_VAULT");
+        let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
+        with_app(&envs, &shots, "security-remembered", |s| {
+            remembered(s, &shots, &vault, &app, &envs, tmp.path())
+        })
+    });
     if let Err(e) = outcome {
         panic!("{e}");
     }

@@ -7,16 +7,16 @@
 //! non-audio file lists each file's outcome.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::driver::{Result, Session, TauriDriver};
+use super::driver::{Result, Session};
 use super::{
-    LONG, PASSPHRASE, SHORT, Shots, emit, footer_count, search_for, step, type_into, wait_footer,
-    write_wav,
+    LONG, PASSPHRASE, SHORT, Shots, emit, footer_count, sandbox_envs, search_for, step, suite,
+    type_into, wait_footer, with_app, write_wav,
 };
 
 /// Titles of the files the test copies into the watched folder.
@@ -28,56 +28,19 @@ const TITLES: [(&str, &str); 3] = [
 
 #[test]
 fn watched_folder_end_to_end() {
-    if std::env::var("AUDIOVAULT_E2E").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: the desktop e2e suite runs with AUDIOVAULT_E2E=1 (scripts/test-app sets it)"
-        );
-        return;
-    }
+    let Some(shots) = suite() else { return };
     let tmp = tempfile::tempdir().expect("temp dir");
-    let artifacts = std::env::var_os("AUDIOVAULT_E2E_ARTIFACTS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("e2e-artifacts"));
-    fs::create_dir_all(&artifacts).expect("artifacts dir");
-    let shots = Shots { dir: artifacts };
     let vault = tmp.path().join("vault");
     let inbox = tmp.path().join("inbox");
     fs::create_dir_all(&inbox).expect("inbox");
-    let home = tmp.path().join("home");
-    let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
-    let envs = vec![
-        (
-            "AUDIOVAULT_AUTOMATION_PICK_FOLDER",
-            inbox.to_string_lossy().into_owned(),
-        ),
-        ("AUDIOVAULT_VAULT", vault.to_string_lossy().into_owned()),
-        // Short test passphrases: the strength floor is lifted (tests only).
-        ("AUDIOVAULT_ALLOW_WEAK_PASSPHRASE", "1".to_string()),
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "1".to_string()),
-        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".to_string()),
-        (
-            "XDG_CONFIG_HOME",
-            home.join("config").to_string_lossy().into_owned(),
-        ),
-        (
-            "XDG_CACHE_HOME",
-            home.join("cache").to_string_lossy().into_owned(),
-        ),
-        (
-            "XDG_DATA_HOME",
-            home.join("data").to_string_lossy().into_owned(),
-        ),
-    ];
-    let driver = TauriDriver::start(&envs).expect("tauri-driver");
-    let session = driver.session(&app).expect("WebDriver session");
-    let outcome = run(&session, &shots, &inbox, tmp.path());
-    if let Err(e) = &outcome {
-        let _ = shots.take(&session, "watch-failure");
-        eprintln!("e2e failed: {e}");
-    }
-    let _ = session.delete();
-    drop(driver);
-    if let Err(e) = outcome {
+    let mut envs = sandbox_envs(&vault, &tmp.path().join("home"), false);
+    envs.push((
+        "AUDIOVAULT_AUTOMATION_PICK_FOLDER",
+        inbox.to_string_lossy().into_owned(),
+    ));
+    if let Err(e) = with_app(&envs, &shots, "watch", |s| {
+        run(s, &shots, &inbox, tmp.path())
+    }) {
         panic!("{e}");
     }
 }

@@ -244,20 +244,22 @@ impl Catalog {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![limit, kind], |r| {
-                let kind: String = r.get(1)?;
-                Ok(LogKind::parse(&kind).map(|kind| {
-                    Ok(Activity {
-                        at: format_time(r.get(0)?),
-                        kind,
-                        message: r.get(2)?,
-                    })
-                }))
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?))
             })
             .map_err(|e| self.err(e))?;
-        // A kind this version does not know (a newer one wrote it) is left out.
-        rows.filter_map(|row| row.transpose().map(|r| r.and_then(|x| x)))
-            .collect::<Result<_, _>>()
-            .map_err(|e| self.err(e))
+        let mut entries = Vec::new();
+        for row in rows {
+            let (at, kind, message) = row.map_err(|e| self.err(e))?;
+            // A kind this version does not know (a newer one wrote it) is left out.
+            if let Some(kind) = LogKind::parse(&kind) {
+                entries.push(Activity {
+                    at: format_time(at),
+                    kind,
+                    message,
+                });
+            }
+        }
+        Ok(entries)
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, CatalogError> {
