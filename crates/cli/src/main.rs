@@ -194,6 +194,10 @@ enum Command {
     Pull,
     /// Restore a vault from the remote into --vault DIR (resumes an interrupted clone)
     Clone(sync_cmd::CloneArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff, for man) on stdout
+    Manpage,
     /// The import jobs, newest first; with an id, that job's files and their outcomes
     Jobs {
         /// One job's id: its files, each with its outcome and reason
@@ -310,6 +314,34 @@ fn main() -> ExitCode {
     // environment (children never inherit them).
     audiovault_engine::secret::protect_process();
     let cli = Cli::parse();
+    // Neither needs a vault: answered before the vault folder is resolved.
+    let generated = match cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "audiovault", &mut script);
+            Some(Ok(script))
+        }
+        Command::Manpage => {
+            let mut page = Vec::new();
+            let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            Some(man.render(&mut page).map(|()| page))
+        }
+        _ => None,
+    };
+    if let Some(text) = generated {
+        let written =
+            text.and_then(|bytes| std::io::Write::write_all(&mut std::io::stdout(), &bytes));
+        return match written {
+            Ok(()) => ExitCode::SUCCESS,
+            // `audiovault manpage | head` closes the pipe early: not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_cancelled(&e) => {
@@ -686,6 +718,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Push => sync_cmd::push(&root, &secrets, json),
         Command::Pull => sync_cmd::pull(&root, &secrets, json),
         Command::Clone(args) => sync_cmd::clone(args, &root, &secrets, json),
+        Command::Completions { .. } | Command::Manpage => Ok(0), // answered in main
         Command::Jobs { id, limit } => {
             let vault = secrets.unlock(&root)?;
             match id {
