@@ -62,6 +62,12 @@ pub struct Format {
     /// What reads its headers, tags and audio.
     #[serde(skip)]
     pub reader: Reader,
+    /// The format whose files this one's share their content with, told apart only by a
+    /// label a writer may leave out (an M4B audiobook is an MP4 file whose brand often
+    /// says `M4A `): a file the content names as that format, with this one's extension,
+    /// is this format.
+    #[serde(skip)]
+    pub variant_of: Option<&'static str>,
 }
 
 /// A magic number: bytes at offsets from the start of the file (after any ID3v2 tags).
@@ -86,6 +92,9 @@ pub enum FrameSync {
     Mpeg { layer: u8 },
     /// An ADTS header (AAC without a container) at the start.
     Adts,
+    /// Two AC-3 (`enhanced: false`, bsid ≤ 10) or E-AC-3 (`true`, bsid 11–16) frames in a
+    /// row at the start (sync word 0x0B77).
+    Ac3 { enhanced: bool },
 }
 
 /// What reads a format.
@@ -94,9 +103,41 @@ pub enum Reader {
     /// symphonia's reader for this container: technical metadata, tags, cover art, and
     /// decoding (waveform, fingerprint) where symphonia has the codec.
     Symphonia(FormatId),
-    /// Nothing yet: recognized by its magic number and stored byte-identically, with
-    /// no metadata (the probe reports it as unreadable).
-    None,
+    /// lofty reads the stream's properties (and Speex's comments); the tags it carries
+    /// (APEv2, ID3v1, ID3v2) go through symphonia's tag readers like every other
+    /// format's. No decoder: stored and read, not analysed.
+    Lofty(LoftyType),
+    /// Our own bounded header parser (`media::headers`), for formats neither symphonia
+    /// nor lofty reads; tags as for [`Reader::Lofty`]. No decoder.
+    Header(HeaderType),
+}
+
+/// The formats [`Reader::Lofty`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoftyType {
+    Ape,
+    WavPack,
+    Musepack,
+    Speex,
+}
+
+/// The formats [`Reader::Header`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderType {
+    /// True Audio.
+    Tta,
+    /// OptimFROG.
+    OptimFrog,
+    /// TAK.
+    Tak,
+    /// DSD Stream File.
+    Dsf,
+    /// DSDIFF.
+    Dff,
+    /// AC-3 and E-AC-3 elementary streams.
+    Ac3,
+    /// Advanced Systems Format (Windows Media Audio).
+    Asf,
 }
 
 /// Every format, in the order help texts and docs list them.
@@ -120,6 +161,7 @@ pub const FORMATS: &[Format] = &[
         ],
         sync: None,
         reader: Reader::Symphonia(FORMAT_ID_WAVE),
+        variant_of: None,
     },
     Format {
         id: "aiff",
@@ -137,6 +179,7 @@ pub const FORMATS: &[Format] = &[
         ],
         sync: None,
         reader: Reader::Symphonia(FORMAT_ID_AIFF),
+        variant_of: None,
     },
     Format {
         id: "flac",
@@ -150,6 +193,7 @@ pub const FORMATS: &[Format] = &[
         magic: &[&[at(0, b"fLaC")]],
         sync: None,
         reader: Reader::Symphonia(FORMAT_ID_FLAC),
+        variant_of: None,
     },
     Format {
         id: "m4a",
@@ -163,6 +207,39 @@ pub const FORMATS: &[Format] = &[
         magic: &[&[at(4, b"ftyp")]],
         sync: None,
         reader: Reader::Symphonia(FORMAT_ID_ISOMP4),
+        variant_of: None,
+    },
+    Format {
+        id: "m4b",
+        display_name: "Audiobook (M4B)",
+        extensions: &["m4b"],
+        allowed_by_default: true,
+        mime_type: Some("audio/mp4"),
+        mime_aliases: &["audio/x-m4b"],
+        playable_in_webview: true,
+        container: "mp4",
+        magic: &[&[at(4, b"ftyp"), at(8, b"M4B ")]],
+        sync: None,
+        reader: Reader::Symphonia(FORMAT_ID_ISOMP4),
+        // Writers (ffmpeg among them) often brand an audiobook `M4A `.
+        variant_of: Some("m4a"),
+    },
+    Format {
+        id: "3gp",
+        display_name: "3GP",
+        extensions: &["3gp", "3ga", "3g2"],
+        allowed_by_default: true,
+        mime_type: Some("audio/3gpp"),
+        mime_aliases: &["audio/3gpp2"],
+        playable_in_webview: true,
+        container: "mp4",
+        magic: &[
+            &[at(4, b"ftyp"), at(8, b"3gp")],
+            &[at(4, b"ftyp"), at(8, b"3g2")],
+        ],
+        sync: None,
+        reader: Reader::Symphonia(FORMAT_ID_ISOMP4),
+        variant_of: Some("m4a"),
     },
     Format {
         id: "aac",
@@ -176,6 +253,7 @@ pub const FORMATS: &[Format] = &[
         magic: &[],
         sync: Some(FrameSync::Adts),
         reader: Reader::Symphonia(FORMAT_ID_ADTS),
+        variant_of: None,
     },
     Format {
         id: "mp3",
@@ -189,6 +267,7 @@ pub const FORMATS: &[Format] = &[
         magic: &[],
         sync: Some(FrameSync::Mpeg { layer: 3 }),
         reader: Reader::Symphonia(FORMAT_ID_MP3),
+        variant_of: None,
     },
     Format {
         id: "ogg",
@@ -202,6 +281,7 @@ pub const FORMATS: &[Format] = &[
         magic: &[&[at(0, b"OggS")]],
         sync: None,
         reader: Reader::Symphonia(FORMAT_ID_OGG),
+        variant_of: None,
     },
     Format {
         id: "opus",
@@ -217,6 +297,199 @@ pub const FORMATS: &[Format] = &[
         magic: &[&[at(0, b"OggS"), at(28, b"OpusHead")]],
         sync: None,
         reader: Reader::Symphonia(FORMAT_ID_OGG),
+        variant_of: None,
+    },
+    Format {
+        id: "oggflac",
+        display_name: "Ogg FLAC",
+        // Named .oga or .ogg like Vorbis: the content tells them apart.
+        extensions: &[],
+        allowed_by_default: true,
+        mime_type: Some("audio/ogg"),
+        mime_aliases: &[],
+        playable_in_webview: true,
+        container: "ogg",
+        // The mapping header: 0x7F "FLAC", alone on the first page.
+        magic: &[&[at(0, b"OggS"), at(28, b"\x7fFLAC")]],
+        sync: None,
+        reader: Reader::Symphonia(FORMAT_ID_OGG),
+        variant_of: None,
+    },
+    Format {
+        id: "spx",
+        display_name: "Speex",
+        extensions: &["spx"],
+        allowed_by_default: true,
+        mime_type: Some("audio/ogg"),
+        mime_aliases: &[],
+        playable_in_webview: true,
+        container: "ogg",
+        magic: &[&[at(0, b"OggS"), at(28, b"Speex   ")]],
+        sync: None,
+        reader: Reader::Lofty(LoftyType::Speex),
+        variant_of: None,
+    },
+    Format {
+        id: "wv",
+        display_name: "WavPack",
+        extensions: &["wv"],
+        allowed_by_default: true,
+        mime_type: Some("audio/x-wavpack"),
+        mime_aliases: &[],
+        playable_in_webview: true,
+        container: "wavpack",
+        magic: &[&[at(0, b"wvpk")]],
+        sync: None,
+        reader: Reader::Lofty(LoftyType::WavPack),
+        variant_of: None,
+    },
+    Format {
+        id: "ape",
+        display_name: "Monkey's Audio",
+        extensions: &["ape"],
+        allowed_by_default: true,
+        mime_type: Some("audio/x-ape"),
+        mime_aliases: &[],
+        playable_in_webview: false,
+        container: "ape",
+        magic: &[&[at(0, b"MAC ")]],
+        sync: None,
+        reader: Reader::Lofty(LoftyType::Ape),
+        variant_of: None,
+    },
+    Format {
+        id: "mpc",
+        display_name: "Musepack",
+        extensions: &["mpc", "mpp"],
+        allowed_by_default: true,
+        mime_type: Some("audio/x-musepack"),
+        mime_aliases: &[],
+        playable_in_webview: false,
+        container: "mpc",
+        // SV8, then SV7.
+        magic: &[&[at(0, b"MPCK")], &[at(0, b"MP+")]],
+        sync: None,
+        reader: Reader::Lofty(LoftyType::Musepack),
+        variant_of: None,
+    },
+    Format {
+        id: "tta",
+        display_name: "True Audio",
+        extensions: &["tta"],
+        allowed_by_default: true,
+        mime_type: Some("audio/x-tta"),
+        mime_aliases: &["audio/x-ttafile"],
+        playable_in_webview: true,
+        container: "tta",
+        magic: &[&[at(0, b"TTA1")]],
+        sync: None,
+        reader: Reader::Header(HeaderType::Tta),
+        variant_of: None,
+    },
+    Format {
+        id: "tak",
+        display_name: "TAK",
+        extensions: &["tak"],
+        allowed_by_default: true,
+        mime_type: None,
+        mime_aliases: &[],
+        playable_in_webview: false,
+        container: "tak",
+        magic: &[&[at(0, b"tBaK")]],
+        sync: None,
+        reader: Reader::Header(HeaderType::Tak),
+        variant_of: None,
+    },
+    Format {
+        id: "ofr",
+        display_name: "OptimFROG",
+        extensions: &["ofr", "ofs"],
+        allowed_by_default: true,
+        mime_type: None,
+        mime_aliases: &[],
+        playable_in_webview: false,
+        container: "ofr",
+        magic: &[&[at(0, b"OFR ")]],
+        sync: None,
+        reader: Reader::Header(HeaderType::OptimFrog),
+        variant_of: None,
+    },
+    Format {
+        id: "dsf",
+        display_name: "DSD (DSF)",
+        extensions: &["dsf"],
+        allowed_by_default: true,
+        mime_type: Some("audio/x-dsf"),
+        mime_aliases: &[],
+        playable_in_webview: false,
+        container: "dsf",
+        magic: &[&[at(0, b"DSD ")]],
+        sync: None,
+        reader: Reader::Header(HeaderType::Dsf),
+        variant_of: None,
+    },
+    Format {
+        id: "dff",
+        display_name: "DSD (DSDIFF)",
+        extensions: &["dff"],
+        allowed_by_default: true,
+        mime_type: None,
+        mime_aliases: &[],
+        playable_in_webview: false,
+        container: "dsdiff",
+        magic: &[&[at(0, b"FRM8"), at(12, b"DSD ")]],
+        sync: None,
+        reader: Reader::Header(HeaderType::Dff),
+        variant_of: None,
+    },
+    Format {
+        id: "ac3",
+        display_name: "AC-3 (Dolby Digital)",
+        extensions: &["ac3"],
+        allowed_by_default: true,
+        mime_type: Some("audio/ac3"),
+        mime_aliases: &["audio/x-ac3"],
+        playable_in_webview: true,
+        container: "ac3",
+        magic: &[],
+        sync: Some(FrameSync::Ac3 { enhanced: false }),
+        reader: Reader::Header(HeaderType::Ac3),
+        variant_of: None,
+    },
+    Format {
+        id: "eac3",
+        display_name: "E-AC-3 (Dolby Digital Plus)",
+        extensions: &["eac3", "ec3"],
+        allowed_by_default: true,
+        mime_type: Some("audio/eac3"),
+        mime_aliases: &["audio/x-eac3"],
+        playable_in_webview: true,
+        container: "eac3",
+        magic: &[],
+        sync: Some(FrameSync::Ac3 { enhanced: true }),
+        reader: Reader::Header(HeaderType::Ac3),
+        variant_of: None,
+    },
+    Format {
+        id: "wma",
+        display_name: "Windows Media Audio (ASF)",
+        extensions: &["wma"],
+        allowed_by_default: true,
+        // GStreamer's ASF demuxer is in the "ugly" plugins, which the app does not install.
+        mime_type: Some("audio/x-ms-wma"),
+        mime_aliases: &[],
+        playable_in_webview: false,
+        container: "asf",
+        magic: &[&[at(
+            0,
+            &[
+                0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62,
+                0xce, 0x6c,
+            ],
+        )]],
+        sync: None,
+        reader: Reader::Header(HeaderType::Asf),
+        variant_of: None,
     },
     // Recognized, not accepted by default (add their extensions to `allowed_extensions`).
     Format {
@@ -231,6 +504,7 @@ pub const FORMATS: &[Format] = &[
         magic: &[],
         sync: Some(FrameSync::Mpeg { layer: 2 }),
         reader: Reader::Symphonia(FORMAT_ID_MP2),
+        variant_of: None,
     },
     Format {
         id: "mp1",
@@ -244,6 +518,7 @@ pub const FORMATS: &[Format] = &[
         magic: &[],
         sync: Some(FrameSync::Mpeg { layer: 1 }),
         reader: Reader::Symphonia(FORMAT_ID_MP1),
+        variant_of: None,
     },
     Format {
         id: "caf",
@@ -257,6 +532,7 @@ pub const FORMATS: &[Format] = &[
         magic: &[&[at(0, b"caff")]],
         sync: None,
         reader: Reader::Symphonia(FORMAT_ID_CAF),
+        variant_of: None,
     },
     Format {
         id: "mka",
@@ -270,104 +546,7 @@ pub const FORMATS: &[Format] = &[
         magic: &[&[at(0, &[0x1a, 0x45, 0xdf, 0xa3])]],
         sync: None,
         reader: Reader::Symphonia(FORMAT_ID_MKV),
-    },
-    Format {
-        id: "wv",
-        display_name: "WavPack",
-        extensions: &["wv"],
-        allowed_by_default: false,
-        mime_type: None,
-        mime_aliases: &[],
-        playable_in_webview: false,
-        container: "wavpack",
-        magic: &[&[at(0, b"wvpk")]],
-        sync: None,
-        reader: Reader::None,
-    },
-    Format {
-        id: "ape",
-        display_name: "Monkey's Audio",
-        extensions: &["ape"],
-        allowed_by_default: false,
-        mime_type: None,
-        mime_aliases: &[],
-        playable_in_webview: false,
-        container: "ape",
-        magic: &[&[at(0, b"MAC ")]],
-        sync: None,
-        reader: Reader::None,
-    },
-    Format {
-        id: "mpc",
-        display_name: "Musepack",
-        extensions: &["mpc", "mpp"],
-        allowed_by_default: false,
-        mime_type: None,
-        mime_aliases: &[],
-        playable_in_webview: false,
-        container: "mpc",
-        // SV8, then SV7.
-        magic: &[&[at(0, b"MPCK")], &[at(0, b"MP+")]],
-        sync: None,
-        reader: Reader::None,
-    },
-    Format {
-        id: "tta",
-        display_name: "True Audio",
-        extensions: &["tta"],
-        allowed_by_default: false,
-        mime_type: None,
-        mime_aliases: &[],
-        playable_in_webview: false,
-        container: "tta",
-        magic: &[&[at(0, b"TTA1")]],
-        sync: None,
-        reader: Reader::None,
-    },
-    Format {
-        id: "dsf",
-        display_name: "DSD (DSF)",
-        extensions: &["dsf"],
-        allowed_by_default: false,
-        mime_type: None,
-        mime_aliases: &[],
-        playable_in_webview: false,
-        container: "dsd",
-        magic: &[&[at(0, b"DSD ")]],
-        sync: None,
-        reader: Reader::None,
-    },
-    Format {
-        id: "dff",
-        display_name: "DSD (DSDIFF)",
-        extensions: &["dff"],
-        allowed_by_default: false,
-        mime_type: None,
-        mime_aliases: &[],
-        playable_in_webview: false,
-        container: "dsd",
-        magic: &[&[at(0, b"FRM8"), at(12, b"DSD ")]],
-        sync: None,
-        reader: Reader::None,
-    },
-    Format {
-        id: "wma",
-        display_name: "Windows Media Audio (ASF)",
-        extensions: &["wma"],
-        allowed_by_default: false,
-        mime_type: None,
-        mime_aliases: &[],
-        playable_in_webview: false,
-        container: "asf",
-        magic: &[&[at(
-            0,
-            &[
-                0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11, 0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62,
-                0xce, 0x6c,
-            ],
-        )]],
-        sync: None,
-        reader: Reader::None,
+        variant_of: None,
     },
 ];
 
@@ -453,6 +632,12 @@ pub fn default_extensions() -> impl Iterator<Item = &'static str> {
         .flat_map(|f| f.extensions.iter().copied())
 }
 
+/// Whether the vault decodes the format (waveform, same-audio fingerprint): symphonia
+/// reads it and has its codec. Opus is read by symphonia but not decoded.
+pub fn decodes(f: &Format) -> bool {
+    matches!(f.reader, Reader::Symphonia(_)) && !["opus"].contains(&f.id)
+}
+
 /// Where the generated format list sits in the README (between these markers).
 pub const README_MARKERS: (&str, &str) = ("<!-- formats -->", "<!-- /formats -->");
 
@@ -506,6 +691,14 @@ fn recognized_by(f: &Format) -> String {
             )
         }
         (true, Some(FrameSync::Adts)) => "frame sync (ADTS)".into(),
+        (true, Some(FrameSync::Ac3 { enhanced })) => format!(
+            "frame sync `0b77` ({})",
+            if enhanced {
+                "bsid 11–16"
+            } else {
+                "bsid ≤ 10"
+            }
+        ),
         (true, None) => "extension only".into(),
     }
 }
@@ -521,7 +714,9 @@ pub fn markdown() -> String {
          fingerprint) and whether the app can play it.\n\n\
          - **Which files are taken:** those whose extension is in the `allowed_extensions`\n  \
          setting (`audiovault settings set allowed_extensions …`, or Settings in the app). A new\n  \
-         vault allows the extensions of the formats marked *default* below.\n\
+         vault allows the extensions of the formats marked *default* below; so does a vault\n  \
+         whose setting was never changed, as the list grows. A vault whose setting was changed\n  \
+         keeps its own list: add the new extensions to it to take the new formats.\n\
          - **What a file is:** its content decides, not its name. A file whose first bytes (after\n  \
          any ID3v2 tags) hold a format's magic number gets that format (the most specific\n  \
          signature wins: an Ogg file holding Opus is `opus`); a file with no magic number gets\n  \
@@ -532,23 +727,33 @@ pub fn markdown() -> String {
          of `search --format` (repeatable; other values are refused with this list).\n\
          - **Playback:** the app plays a track through GStreamer with the MIME type below;\n  \
          formats that do not play there can still be exported and played elsewhere.\n\n\
-         | Format | Name | Extensions | Default | Recognized by | Metadata read by | Plays in the app | MIME type |\n\
-         |---|---|---|---|---|---|---|---|\n",
+         - **Analysis:** the waveform and the same-audio fingerprint need a decoder; a format\n  \
+         without one is stored, read and played (where the app plays it) like any other, and\n  \
+         its tracks say \"not analysable\".\n\n\
+         | Format | Name | Extensions | Default | Recognized by | Metadata read by | Analysed | Plays in the app | MIME type |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for f in FORMATS {
         let exts: Vec<String> = f.extensions.iter().map(|e| format!("`.{e}`")).collect();
+        let exts = match (exts.is_empty(), f.magic.first().and_then(|s| s.first())) {
+            (true, Some(_)) => "(those of its container: content decides)".to_string(),
+            _ => exts.join(" "),
+        };
         let reader = match f.reader {
             Reader::Symphonia(_) => "symphonia",
-            Reader::None => "— (stored, not read)",
+            Reader::Lofty(_) => "lofty",
+            Reader::Header(_) => "own header parser",
         };
+        let analysed = if decodes(f) { "yes" } else { "no" };
         out.push_str(&format!(
-            "| {} | `{}` | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
             f.display_name,
             f.id,
-            exts.join(" "),
+            exts,
             if f.allowed_by_default { "yes" } else { "no" },
             recognized_by(f),
             reader,
+            analysed,
             if f.playable_in_webview { "yes" } else { "no" },
             f.mime_type.map_or("—".to_string(), |m| format!("`{m}`")),
         ));

@@ -32,7 +32,23 @@ fn rows_are_consistent() {
             f.id,
             f.display_name
         );
-        assert!(!f.extensions.is_empty(), "{}: no extension", f.id);
+        // A format with no extension of its own comes in under its container's (Ogg FLAC
+        // as .oga) and is told by its content.
+        assert!(
+            !f.extensions.is_empty() || !f.magic.is_empty(),
+            "{}: neither an extension nor a magic number",
+            f.id
+        );
+        if let Some(base) = f.variant_of {
+            let base = by_id(base).unwrap_or_else(|| panic!("{}: variant of no row", f.id));
+            assert!(
+                base.reader == f.reader
+                    && base.container == f.container
+                    && base.variant_of.is_none(),
+                "{}: a variant reads as its base",
+                f.id
+            );
+        }
         for ext in f.extensions {
             // What the `allowed_extensions` setting accepts: letters and digits.
             assert!(
@@ -119,13 +135,36 @@ fn rows_are_consistent() {
 /// get the same names, the player the same MIME types.
 #[test]
 fn existing_formats_keep_their_names_extensions_and_mime_types() {
+    let defaults: Vec<&str> = default_extensions().collect();
+    for ext in [
+        "wav", "wave", "aif", "aiff", "aifc", "flac", "m4a", "mp4", "alac", "aac", "mp3", "ogg",
+        "oga", "opus",
+    ] {
+        assert!(defaults.contains(&ext), "{ext} is no longer a default");
+    }
+    // Issue #18: every format a collector keeps (Ogg FLAC comes as .oga or .ogg).
+    let added: Vec<&str> = defaults
+        .iter()
+        .copied()
+        .filter(|e| {
+            ![
+                "wav", "wave", "aif", "aiff", "aifc", "flac", "m4a", "mp4", "alac", "aac", "mp3",
+                "ogg", "oga", "opus",
+            ]
+            .contains(e)
+        })
+        .collect();
     assert_eq!(
-        default_extensions().collect::<Vec<_>>(),
+        added,
         [
-            "wav", "wave", "aif", "aiff", "aifc", "flac", "m4a", "mp4", "alac", "aac", "mp3",
-            "ogg", "oga", "opus",
+            "m4b", "3gp", "3ga", "3g2", "spx", "wv", "ape", "mpc", "mpp", "tta", "tak", "ofr",
+            "ofs", "dsf", "dff", "ac3", "eac3", "ec3", "wma"
         ]
     );
+    // Still recognized, not taken by default.
+    for ext in ["mp2", "mp1", "caf", "mka"] {
+        assert!(!defaults.contains(&ext), "{ext}");
+    }
     for (ext, id) in [
         ("wav", "wav"),
         ("WAVE", "wav"),
@@ -155,7 +194,8 @@ fn existing_formats_keep_their_names_extensions_and_mime_types() {
         ("aac", "audio/aac"),
         ("ogg", "audio/ogg"),
         ("opus", "audio/ogg"),
-        ("wv", "application/octet-stream"),
+        ("wv", "audio/x-wavpack"),
+        ("tak", "application/octet-stream"),
         ("xyz", "application/octet-stream"),
     ] {
         assert_eq!(crate::serve::content_type(id), mime, "{id}");
@@ -195,7 +235,10 @@ fn ffmpeg(dir: &Path, args: &[&str]) {
 /// A sample of every format: made by ffmpeg where it writes the format, else its first
 /// bytes built from the format's spec. A new row without a sample fails the test.
 fn sample(dir: &Path, format: &Format) -> PathBuf {
-    let path = dir.join(format!("sample.{}", format.extensions[0]));
+    let path = dir.join(format!(
+        "sample.{}",
+        format.extensions.first().copied().unwrap_or("oga")
+    ));
     let encode = |args: &[&str]| {
         let mut all = vec![
             "-f",
@@ -209,11 +252,7 @@ fn sample(dir: &Path, format: &Format) -> PathBuf {
         all.push(path.to_str().unwrap());
         ffmpeg(dir, &all);
     };
-    let spec = |head: &[u8]| {
-        let mut bytes = head.to_vec();
-        bytes.resize(4096, 0);
-        std::fs::write(&path, bytes).unwrap();
-    };
+    let spec = |bytes: Vec<u8>| std::fs::write(&path, bytes).unwrap();
     match format.id {
         "wav" => encode(&["-c:a", "pcm_s16le"]),
         "aiff" => encode(&["-c:a", "pcm_s16be"]),
@@ -229,6 +268,13 @@ fn sample(dir: &Path, format: &Format) -> PathBuf {
         "wv" => encode(&["-c:a", "wavpack"]),
         "tta" => encode(&["-c:a", "tta"]),
         "wma" => encode(&["-c:a", "wmav2"]),
+        "ac3" => encode(&["-c:a", "ac3"]),
+        "eac3" => encode(&["-c:a", "eac3"]),
+        // A real audiobook brand (ffmpeg brands its own M4A).
+        "m4b" => encode(&["-c:a", "aac", "-f", "ipod", "-brand", "M4B "]),
+        "3gp" => encode(&["-c:a", "aac"]),
+        "oggflac" => encode(&["-c:a", "flac", "-f", "ogg"]),
+        "spx" => encode(&["-ar", "16000", "-ac", "1", "-c:a", "libspeex"]),
         "mp1" => {
             // MPEG-1 Layer I, 384 kbit/s, 44.1 kHz, no CRC: 416-byte frames.
             let mut frames = Vec::new();
@@ -239,16 +285,13 @@ fn sample(dir: &Path, format: &Format) -> PathBuf {
             }
             std::fs::write(&path, frames).unwrap();
         }
-        // Monkey's Audio 3.99: descriptor "MAC ", version 3990.
-        "ape" => spec(b"MAC \xa6\x0f\0\0\x34\0\0\0\x18\0\0\0"),
-        // Musepack SV8: "MPCK", then a stream header packet ("SH", size, CRC, version 8).
-        "mpc" => spec(b"MPCK\x53\x48\x0e\0\0\0\0\x08"),
-        // DSF: "DSD " chunk of 28 bytes, then the "fmt " chunk.
-        "dsf" => {
-            spec(b"DSD \x1c\0\0\0\0\0\0\0\0\x10\0\0\0\0\0\0\0\0\0\0\0\0\0\0fmt \x34\0\0\0\0\0\0\0")
-        }
-        // DSDIFF: "FRM8", a 64-bit size, form type "DSD ", then "FVER".
-        "dff" => spec(b"FRM8\0\0\0\0\0\0\x10\0DSD FVER\0\0\0\0\0\0\0\x04\x01\x05\0\0"),
+        // Built from each format's spec (see `media::samples`).
+        "ape" => spec(media::samples::ape()),
+        "mpc" => spec(media::samples::mpc_sv7()),
+        "tak" => spec(media::samples::tak()),
+        "ofr" => spec(media::samples::ofr()),
+        "dsf" => spec(media::samples::dsf()),
+        "dff" => spec(media::samples::dff()),
         other => panic!("no sample of {other}: add one to formats::tests::sample"),
     }
     path
@@ -264,34 +307,23 @@ fn every_format_is_recognized_by_its_content() {
         let size = std::fs::metadata(&path).unwrap().len();
         // A name of another format, and of none.
         let other = if format.id == "mp3" { "flac" } else { "mp3" };
-        for ext in [Some(format.extensions[0]), Some(other), Some("xyz"), None] {
+        let own = format.extensions.first().copied();
+        for ext in [own, Some(other), Some("xyz"), None] {
             let mut file = File::open(&path).unwrap();
             let id = media::format_of(&mut file, size, ext).unwrap();
             assert_eq!(id, format.id, "{} named .{ext:?}", format.id);
         }
-        let info = media::probe(&path);
-        match format.reader {
-            Reader::Symphonia(_) => {
-                let info = info.unwrap_or_else(|e| panic!("{}: {e}", format.id));
-                assert_eq!(
-                    info.container.as_deref(),
-                    Some(format.container),
-                    "{}",
-                    format.id
-                );
-            }
-            // Recognized, not read: taken for a damaged file of its container.
-            Reader::None => {
-                let info = info.unwrap_or_else(|e| panic!("{}: {e}", format.id));
-                assert_eq!(
-                    info.container.as_deref(),
-                    Some(format.container),
-                    "{}",
-                    format.id
-                );
-                assert!(info.metadata_error.is_some(), "{}", format.id);
-            }
-        }
+        let info = media::probe(&path).unwrap_or_else(|e| panic!("{}: {e}", format.id));
+        assert_eq!(
+            info.container.as_deref(),
+            Some(format.container),
+            "{}",
+            format.id
+        );
+        // Every reader reads its own rows' samples whole.
+        assert_eq!(info.metadata_error, None, "{}", format.id);
+        assert!(info.sample_rate.is_some(), "{}: sample rate", format.id);
+        assert!(info.channels.is_some(), "{}: channels", format.id);
     }
 }
 
@@ -364,4 +396,102 @@ fn readme_format_list_is_current() {
         text[start..end] == generated,
         "README.md's format list {STALE}"
     );
+}
+
+/// Every format a new vault accepts, through a vault: imported under its own extension,
+/// catalogued as its format with what its reader read, exported byte-identical, and
+/// analysed where it decodes ("not analysable", said so, where it does not).
+#[test]
+fn every_default_format_imports_exports_and_analyses() {
+    use crate::catalog::AnalysisState;
+    use crate::progress::{CancelToken, NoProgress};
+    use crate::{CreateOptions, ExportOptions, ImportOptions, Passphrase, vault::Vault};
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let options = CreateOptions {
+        kdf_memory_kib: 1024,
+        kdf_iterations: 1,
+        ..CreateOptions::default()
+    };
+    let vault = Vault::create(&dir.path().join("vault"), &Passphrase::new("pw"), &options).unwrap();
+    let formats: Vec<&Format> = FORMATS.iter().filter(|f| f.allowed_by_default).collect();
+    let paths: Vec<PathBuf> = formats.iter().map(|f| sample(&src, f)).collect();
+    let report = vault
+        .import(
+            &paths,
+            &ImportOptions::default(),
+            &NoProgress,
+            &CancelToken::new(),
+        )
+        .unwrap();
+    assert_eq!(report.imported, formats.len(), "{:?}", report.files);
+    let analysed = vault
+        .analyze_pending(&NoProgress, &CancelToken::new())
+        .unwrap();
+    assert_eq!(analysed.pending, 0);
+
+    let out = dir.path().join("out");
+    for (format, path) in formats.iter().zip(&paths) {
+        let item = report
+            .files
+            .iter()
+            .find(|r| r.source == *path)
+            .unwrap_or_else(|| panic!("{}: not in the report", format.id));
+        let id = item.id.clone().unwrap();
+        let details = vault.track_details(&id).unwrap();
+        let meta = &details.track.meta;
+        assert_eq!(details.track.format, format.id, "{}", format.id);
+        assert_eq!(
+            meta.container.as_deref(),
+            Some(format.container),
+            "{}",
+            format.id
+        );
+        assert_eq!(meta.metadata_error, None, "{}", format.id);
+        assert!(
+            meta.sample_rate.is_some() && meta.channels.is_some(),
+            "{}",
+            format.id
+        );
+        assert!(
+            meta.duration_seconds.is_some_and(|d| d > 0.5),
+            "{}",
+            format.id
+        );
+        if ["ape", "mpc", "tak", "ofr", "dsf", "dff"].contains(&format.id) {
+            assert_eq!(
+                meta.title.as_deref(),
+                Some(media::samples::TITLE),
+                "{}",
+                format.id
+            );
+        }
+        // A decodable codec is analysed; the rest say why not.
+        if meta.decodable == Some(true) {
+            assert_eq!(details.analysis, AnalysisState::Done, "{}", format.id);
+        } else {
+            assert_eq!(details.analysis, AnalysisState::Failed, "{}", format.id);
+            if !matches!(format.reader, Reader::Symphonia(_)) {
+                let reason = details.analysis_error.unwrap_or_default();
+                assert!(reason.contains("not analysable"), "{}: {reason}", format.id);
+            }
+        }
+        let exported = vault
+            .export(
+                &[id],
+                &out,
+                &ExportOptions::default(),
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .unwrap();
+        let back = std::fs::read(&exported.exported[0].path).unwrap();
+        assert!(
+            back == std::fs::read(path).unwrap(),
+            "{}: exported bytes differ",
+            format.id
+        );
+    }
 }

@@ -97,6 +97,15 @@ pub(crate) fn analyze_source(
             reason: "the file is empty".into(),
         });
     }
+    // A format no decoder here reads: say so rather than let symphonia fail on it.
+    if let Some(format) = sniff::other_format(file, len, ext)? {
+        return Err(MediaError::Undecodable {
+            reason: format!(
+                "not analysable: there is no {} decoder here (the file is stored, read and exported as any other)",
+                format.display_name
+            ),
+        });
+    }
     let deadline = Instant::now() + ANALYZE_TIME_LIMIT;
     // An MP3 without a VBR header has only an estimated length, and symphonia trims
     // the decoded audio to that estimate (cutting off the end when the first frames are

@@ -32,13 +32,17 @@
 //! debug builds) in 0.5.5 on a crafted Xing header.
 
 mod analyze;
+mod headers;
 mod mpeg;
+mod others;
 mod probe;
 mod sniff;
 mod source;
 mod tags;
 mod thumbnail;
 
+#[cfg(test)]
+pub(crate) mod samples;
 #[cfg(test)]
 mod tests;
 

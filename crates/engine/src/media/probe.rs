@@ -24,7 +24,7 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::{MetadataOptions, MetadataRevision};
 
 use super::source::{BoundedSource, Source, limit_hit};
-use super::{MediaError, MediaInfo, mpeg, panic_message, sniff, tags};
+use super::{MediaError, MediaInfo, mpeg, others, panic_message, sniff, tags};
 use crate::formats;
 
 /// Wall-clock limit for one probe (a header probe takes milliseconds).
@@ -100,6 +100,19 @@ fn probe_inner(
     deadline: Instant,
     ext: Option<&str>,
 ) -> Result<MediaInfo, MediaError> {
+    // Formats symphonia does not read: lofty or our own header parsers.
+    if let Some(format) = sniff::other_format(file, file_len, ext)? {
+        let (mut info, mut notes) = others::read(file, file_len, format, deadline)?;
+        check_plausible(&mut info, file_len, &mut notes);
+        if info.bitrate.is_none() {
+            info.bitrate = average_bitrate(file_len, info.duration_seconds);
+        }
+        if !notes.is_empty() {
+            info.metadata_error = Some(notes.join("; "));
+        }
+        return Ok(info);
+    }
+
     // Tags symphonia's WAV reader drops (read with its parsers, outside the probe).
     let (extra, mut notes) = tags::riff_revisions(file, file_len);
 

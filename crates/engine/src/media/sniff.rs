@@ -8,8 +8,8 @@
 
 use std::io::{self, SeekFrom};
 
-use super::mpeg;
 use super::source::Source;
+use super::{headers, mpeg};
 use crate::formats::{self, FORMATS, Format, FrameSync};
 
 /// Leading ID3v2 tags we skip at most (files with two stacked tags exist; more is junk).
@@ -91,7 +91,19 @@ pub(crate) fn identify(
     let mut head = [0u8; formats::HEAD_LEN];
     let n = read_at(file, start, &mut head)?;
     if let Some(format) = formats::by_magic(&head[..n]) {
+        // An M4B the writer branded `M4A `: the extension names the variant.
+        if let Some(named) = preferred
+            && named.variant_of == Some(format.id)
+        {
+            return Ok(Some(named));
+        }
         return Ok(Some(format));
+    }
+    // Two AC-3 frames in a row, each header giving the place of the next: as sure as a
+    // magic number.
+    if let Some(enhanced) = headers::ac3_sync(file, start)? {
+        let sync = FrameSync::Ac3 { enhanced };
+        return Ok(FORMATS.iter().find(|f| f.sync == Some(sync)));
     }
     if !frame_sync {
         return Ok(None);
@@ -105,6 +117,8 @@ pub(crate) fn identify(
     for (format, sync) in with_sync {
         let found = match sync {
             FrameSync::Adts => n >= 2 && head[0] == 0xff && head[1] & 0xf6 == 0xf0,
+            // Looked for above.
+            FrameSync::Ac3 { .. } => false,
             FrameSync::Mpeg { layer } => {
                 if mpeg_layer.is_none() {
                     mpeg_layer = Some(mpeg::sniff_frames(file, start, file_len)?);
@@ -117,6 +131,18 @@ pub(crate) fn identify(
         }
     }
     Ok(None)
+}
+
+/// The format of a file whose content names a format symphonia does not read (a lofty
+/// or header row of the table), for [`super::others`]; `None` for everything else.
+pub(crate) fn other_format(
+    file: &mut dyn Source,
+    file_len: u64,
+    extension: Option<&str>,
+) -> io::Result<Option<&'static Format>> {
+    let preferred = extension.and_then(formats::by_extension);
+    Ok(identify(file, file_len, preferred, false)?
+        .filter(|f| !matches!(f.reader, formats::Reader::Symphonia(_))))
 }
 
 /// The probe's container name for a file whose readers all failed (see [`identify`]).

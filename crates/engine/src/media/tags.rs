@@ -11,6 +11,8 @@
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
+use symphonia::core::meta::well_known::METADATA_ID_VORBIS_COMMENT;
 use symphonia::core::meta::well_known::{
     METADATA_ID_AIFF, METADATA_ID_APEV1, METADATA_ID_APEV2, METADATA_ID_ID3V1, METADATA_ID_WAVE,
 };
@@ -18,7 +20,10 @@ use symphonia::core::meta::{
     MetadataBuilder, MetadataInfo, MetadataRevision, RawTag, RawValue, StandardTag,
     StandardVisualKey, Tag, Visual,
 };
+use symphonia::core::meta::{MetadataOptions, MetadataReader};
 use symphonia::default::meta::embedded::riff::{parse_riff_info_chunk, read_riff_id3_chunk};
+use symphonia::default::meta::embedded::vorbis::read_vorbis_comment;
+use symphonia::default::meta::{ApeReader, Id3v1Reader};
 
 use super::source::Source;
 use super::{Artwork, Tags, panic_message, sniff};
@@ -452,6 +457,234 @@ fn parse_info_list(mut data: &[u8]) -> MetadataRevision {
         data = data.get(next..).unwrap_or_default();
     }
     builder.build()
+}
+
+// ---------------------------------------------------------------------------------
+// Tag blocks of the formats symphonia's format readers do not read
+
+/// Largest APE tag read.
+const MAX_APE_BYTES: u64 = 32 * 1024 * 1024;
+/// Items walked in one APE tag.
+const MAX_APE_ITEMS: u32 = 4096;
+
+/// The tag blocks a file of a format symphonia does not read carries, read with
+/// symphonia's tag readers (so their fields map as every other format's do): ID3v2 tags
+/// at the start and at `id3v2` (offset, length) ranges the format points to, an APEv2
+/// (or APEv1) tag and an ID3v1 tag at the end, and `pairs`: (Vorbis-comment key, value)
+/// the format keeps itself. Each block is read into memory first, whole and within its
+/// cap, or left out with a note.
+pub(crate) fn other_format_revisions(
+    file: &mut dyn Source,
+    file_len: u64,
+    id3v2: &[(u64, u64)],
+    pairs: &[(String, String)],
+) -> (Vec<MetadataRevision>, Vec<String>) {
+    let mut revisions = Vec::new();
+    let mut notes = Vec::new();
+    let read = |revisions: &mut Vec<MetadataRevision>,
+                notes: &mut Vec<String>,
+                what: &str,
+                result: std::thread::Result<Result<MetadataRevision, String>>| {
+        match result {
+            Ok(Ok(rev)) => revisions.push(rev),
+            Ok(Err(e)) => notes.push(format!("the {what} tag could not be read: {e}")),
+            Err(p) => notes.push(format!(
+                "the tag parser crashed on the {what} tag ({})",
+                panic_message(p.as_ref())
+            )),
+        }
+    };
+    // ID3v2 at the start, then inside.
+    let mut id3_ranges: Vec<(u64, u64)> = Vec::new();
+    let mut offset = 0u64;
+    for _ in 0..4 {
+        let mut head = [0u8; 10];
+        match sniff::read_at(file, offset, &mut head) {
+            Ok(10) => {}
+            _ => break,
+        }
+        match sniff::id3v2_tag_len(&head) {
+            Some(len) if offset + len <= file_len => {
+                id3_ranges.push((offset, len));
+                offset += len;
+            }
+            _ => break,
+        }
+    }
+    id3_ranges.extend_from_slice(id3v2);
+    for &(at, len) in &id3_ranges {
+        match bytes_at(file, at, len, file_len, MAX_ID3_CHUNK_BYTES) {
+            Some(bytes) => read(
+                &mut revisions,
+                &mut notes,
+                "ID3v2",
+                catch_unwind(AssertUnwindSafe(|| {
+                    let mut reader = symphonia::core::io::BufReader::new(&bytes);
+                    let mut side_data = Vec::new();
+                    read_riff_id3_chunk(&mut reader, &mut side_data).map_err(|e| e.to_string())
+                })),
+            ),
+            None => {
+                notes.push("an ID3v2 tag is larger than the file or the limit: not read".into())
+            }
+        }
+    }
+    // ID3v1 at the very end; APE before it, or at the end.
+    let mut end = file_len;
+    if file_len >= 128
+        && let Some(tag) = bytes_at(file, file_len - 128, 128, file_len, 128)
+        && tag.starts_with(b"TAG")
+    {
+        end = file_len - 128;
+        read(
+            &mut revisions,
+            &mut notes,
+            "ID3v1",
+            catch_unwind(AssertUnwindSafe(|| {
+                let mss = MediaSourceStream::new(
+                    Box::new(std::io::Cursor::new(tag)),
+                    MediaSourceStreamOptions::default(),
+                );
+                let mut reader = Id3v1Reader::try_new(mss, MetadataOptions::default())
+                    .map_err(|e| e.to_string())?;
+                reader
+                    .read_all()
+                    .map(|b| b.revision)
+                    .map_err(|e| e.to_string())
+            })),
+        );
+    }
+    if end >= 32
+        && let Some(footer) = bytes_at(file, end - 32, 32, file_len, 32)
+        && footer.starts_with(b"APETAGEX")
+    {
+        match ape_tag(file, end, &footer, file_len) {
+            Ok(bytes) => read(
+                &mut revisions,
+                &mut notes,
+                "APE",
+                catch_unwind(AssertUnwindSafe(|| {
+                    use std::io::Seek;
+                    let footer_at = bytes.len() as u64 - 32;
+                    let mut mss = MediaSourceStream::new(
+                        Box::new(std::io::Cursor::new(bytes)),
+                        MediaSourceStreamOptions::default(),
+                    );
+                    mss.seek(std::io::SeekFrom::Start(footer_at))
+                        .map_err(|e| e.to_string())?;
+                    let mut reader = ApeReader::try_new(mss, MetadataOptions::default())
+                        .map_err(|e| e.to_string())?;
+                    reader
+                        .read_all()
+                        .map(|b| b.revision)
+                        .map_err(|e| e.to_string())
+                })),
+            ),
+            Err(e) => notes.push(format!("the APE tag could not be read: {e}")),
+        }
+    }
+    if let Some(rev) = revision_from_pairs(pairs) {
+        revisions.push(rev);
+    }
+    (revisions, notes)
+}
+
+/// `len` bytes at `offset` when the file holds them all and `len <= max`.
+fn bytes_at(
+    file: &mut dyn Source,
+    offset: u64,
+    len: u64,
+    file_len: u64,
+    max: u64,
+) -> Option<Vec<u8>> {
+    if len > max || offset.checked_add(len)? > file_len {
+        return None;
+    }
+    let mut buf = vec![0u8; usize::try_from(len).ok()?];
+    match sniff::read_at(file, offset, &mut buf) {
+        Ok(n) if n == buf.len() => Some(buf),
+        _ => None,
+    }
+}
+
+/// The whole APE tag whose footer ends at `end`, after checking that its size fits the
+/// file and its cap and that its items fit the tag (symphonia's reader allocates an
+/// item's claimed length before it reads it).
+fn ape_tag(
+    file: &mut dyn Source,
+    end: u64,
+    footer: &[u8],
+    file_len: u64,
+) -> Result<Vec<u8>, String> {
+    let le = |at: usize| {
+        u32::from_le_bytes([footer[at], footer[at + 1], footer[at + 2], footer[at + 3]])
+    };
+    let version = le(8);
+    let size = u64::from(le(12));
+    let items = le(16);
+    let flags = le(20);
+    let has_header = version == 2000 && flags & 0x8000_0000 != 0;
+    let total = size + if has_header { 32 } else { 0 };
+    if size < 32 || total > end || total > MAX_APE_BYTES {
+        return Err(format!("it claims {size} bytes"));
+    }
+    if items > MAX_APE_ITEMS {
+        return Err(format!("it claims {items} items"));
+    }
+    let bytes = bytes_at(file, end - total, total, file_len, MAX_APE_BYTES)
+        .ok_or_else(|| "it is cut short".to_string())?;
+    // Items: value length (u32), flags (u32), a NUL-terminated key, the value.
+    let body = &bytes[if has_header { 32 } else { 0 }..bytes.len() - 32];
+    let mut at = 0usize;
+    for _ in 0..items {
+        let head = body.get(at..at + 8).ok_or("an item runs past the tag")?;
+        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let key_len = body
+            .get(at + 8..)
+            .and_then(|rest| rest.iter().take(256).position(|b| *b == 0))
+            .ok_or("an item's key runs past the tag")?;
+        at = at
+            .checked_add(8 + key_len + 1)
+            .and_then(|a| a.checked_add(len))
+            .filter(|a| *a <= body.len())
+            .ok_or("an item's value runs past the tag")?;
+    }
+    Ok(bytes)
+}
+
+/// A revision read from (Vorbis-comment key, value) pairs, through symphonia's Vorbis
+/// comment reader: DSDIFF's and ASF's own fields and Speex's comments map to the
+/// standard fields as an Ogg file's would.
+pub(crate) fn revision_from_pairs(pairs: &[(String, String)]) -> Option<MetadataRevision> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut block = Vec::new();
+    block.extend_from_slice(&0u32.to_le_bytes());
+    let kept: Vec<String> = pairs
+        .iter()
+        .take(MAX_OTHER_TAGS)
+        .filter(|(k, _)| !k.is_empty() && !k.contains('='))
+        .map(|(k, v)| format!("{k}={}", clean(v, MAX_VALUE_BYTES)))
+        .collect();
+    block.extend_from_slice(&(kept.len() as u32).to_le_bytes());
+    for comment in &kept {
+        block.extend_from_slice(&(comment.len() as u32).to_le_bytes());
+        block.extend_from_slice(comment.as_bytes());
+    }
+    let mut builder = MetadataBuilder::new(MetadataInfo {
+        metadata: METADATA_ID_VORBIS_COMMENT,
+        short_name: "vorbis",
+        long_name: "Vorbis Comment",
+    });
+    let mut reader = symphonia::core::io::BufReader::new(&block);
+    let mut side_data = Vec::new();
+    catch_unwind(AssertUnwindSafe(|| {
+        read_vorbis_comment(&mut reader, &mut builder, &mut side_data)
+    }))
+    .ok()?
+    .ok()?;
+    Some(builder.build())
 }
 
 /// A field's value as text (for comparing stand-ins with it).
