@@ -777,12 +777,19 @@ fn asf_key(name: &str) -> String {
         "WM/Genre" => "GENRE",
         "WM/Composer" => "COMPOSER",
         "WM/Text" => "COMMENT",
+        _ if name.eq_ignore_ascii_case("title") => "TITLE",
+        _ if name.eq_ignore_ascii_case("author") => "ARTIST",
+        _ if name.eq_ignore_ascii_case("description") => "COMMENT",
+        _ if name.eq_ignore_ascii_case("copyright") => "COPYRIGHT",
         other => other,
     }
     .to_owned()
 }
 
 fn extended_content(body: &[u8], tags: &mut Vec<(String, String)>) {
+    let has = |tags: &Vec<(String, String)>, key: &str, text: &str| {
+        tags.iter().any(|(k, v)| k == key && v == text)
+    };
     let count = usize::from(le16(body, 0));
     let mut at = 2usize;
     for _ in 0..count.min(MAX_FIELDS) {
@@ -810,12 +817,116 @@ fn extended_content(body: &[u8], tags: &mut Vec<(String, String)>) {
             _ => continue,
         };
         let key = asf_key(&utf16(name));
-        // ffmpeg keeps "WM/TrackNumber" and a zero-based "WM/Track": the first wins.
-        if key == "TRACKNUMBER" && tags.iter().any(|(k, _)| k == "TRACKNUMBER") {
+        // The content description's fields again, as ffmpeg also writes them here.
+        if has(tags, &key, text.trim_end_matches(['\0', ' '])) {
             continue;
         }
         push_tag(tags, &key, &text);
     }
+}
+
+// ---------------------------------------------------------------------------------
+// 3GPP asset boxes (3GP files' tags, which symphonia's MP4 reader does not map)
+
+/// The 3GPP asset boxes in `moov/udta` (3GPP TS 26.244: `titl`, `perf`, `auth`,
+/// `albm`, `gnre`, `dscp`, `cprt`, `yrrc`) as Vorbis-comment pairs. Box headers are
+/// walked (at most [`MAX_CHUNKS`] per level); only `udta` is read into memory, capped.
+pub(crate) fn mp4_3gpp_assets(
+    file: &mut dyn Source,
+    file_len: u64,
+) -> io::Result<Vec<(String, String)>> {
+    let mut tags = Vec::new();
+    let Some((moov, moov_len)) = find_box(file, 0, file_len, b"moov")? else {
+        return Ok(tags);
+    };
+    let Some((udta, udta_len)) = find_box(file, moov, moov + moov_len, b"udta")? else {
+        return Ok(tags);
+    };
+    let Some(bytes) = block(file, udta, udta_len, file_len, MAX_HEADER_BYTES)? else {
+        return Ok(tags);
+    };
+    let mut rest: &[u8] = &bytes;
+    for _ in 0..MAX_CHUNKS {
+        if rest.len() < 8 {
+            break;
+        }
+        let size = be32(rest, 0) as usize;
+        let Some(body) = rest.get(8..size).filter(|_| size >= 8) else {
+            break;
+        };
+        let kind: [u8; 4] = [rest[4], rest[5], rest[6], rest[7]];
+        let key = match &kind {
+            b"titl" => "TITLE",
+            b"perf" => "ARTIST",
+            b"auth" => "AUTHOR",
+            b"albm" => "ALBUM",
+            b"gnre" => "GENRE",
+            b"dscp" => "COMMENT",
+            b"cprt" => "COPYRIGHT",
+            b"yrrc" => "DATE",
+            _ => "",
+        };
+        if key == "DATE" && body.len() >= 6 {
+            push_tag(&mut tags, key, &be16(body, 4).to_string());
+        } else if !key.is_empty() && body.len() > 6 {
+            // Full box header (4), language (2), then a NUL-terminated string: UTF-8, or
+            // UTF-16 behind its byte-order mark.
+            let text = &body[6..];
+            let (value, after) = if text.starts_with(&[0xfe, 0xff]) {
+                let units: Vec<u16> = text[2..]
+                    .chunks_exact(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .take_while(|u| *u != 0)
+                    .collect();
+                let end = 2 + units.len() * 2 + 2;
+                (String::from_utf16_lossy(&units), end)
+            } else {
+                let end = text.iter().position(|b| *b == 0).unwrap_or(text.len());
+                (String::from_utf8_lossy(&text[..end]).into_owned(), end + 1)
+            };
+            push_tag(&mut tags, key, &value);
+            // An album box may end with the track's number.
+            if key == "ALBUM"
+                && let Some(n) = text.get(after).filter(|n| **n > 0)
+            {
+                push_tag(&mut tags, "TRACKNUMBER", &n.to_string());
+            }
+        }
+        rest = &rest[size..];
+    }
+    Ok(tags)
+}
+
+/// The payload (offset, length) of the first box of `kind` in `[from, to)`.
+fn find_box(
+    file: &mut dyn Source,
+    from: u64,
+    to: u64,
+    kind: &[u8; 4],
+) -> io::Result<Option<(u64, u64)>> {
+    let mut at = from;
+    for _ in 0..MAX_CHUNKS {
+        let Some(h) = fixed::<16>(file, at)?.or(fixed::<8>(file, at)?.map(|h8| {
+            let mut h = [0u8; 16];
+            h[..8].copy_from_slice(&h8);
+            h
+        })) else {
+            return Ok(None);
+        };
+        let (header, size) = match be32(&h, 0) {
+            0 => (8, to.saturating_sub(at)),
+            1 => (16, be64(&h, 8)),
+            n => (8, u64::from(n)),
+        };
+        if size < header || at.saturating_add(size) > to {
+            return Ok(None);
+        }
+        if &h[4..8] == kind {
+            return Ok(Some((at + header, size - header)));
+        }
+        at += size;
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -158,6 +158,13 @@ fn probe_inner(
     };
 
     notes.splice(0..0, info.metadata_error.take());
+    // 3GP keeps its tags in 3GPP asset boxes, which symphonia's MP4 reader skips.
+    if info.container.as_deref() == Some("mp4") && info.tags == super::Tags::default() {
+        let pairs = super::headers::mp4_3gpp_assets(file, file_len)?;
+        if let Some(revision) = tags::revision_from_pairs(&pairs) {
+            info.tags = tags::gather(&[revision], 0).tags;
+        }
+    }
     fix_durations(&mut info, file, file_len, deadline, &mut notes)?;
     check_plausible(&mut info, file_len, &mut notes);
     if info.bitrate.is_none() {

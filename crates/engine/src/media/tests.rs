@@ -1612,7 +1612,7 @@ const FORMAT_CASES: &[FormatCase] = &[
         bits: None,
         decodable: true,
         ffprobe: true,
-        title: None,
+        title: Some(TITLE),
     },
     FormatCase {
         name: "flac.oga",
@@ -1773,6 +1773,12 @@ fn every_new_format_is_read_like_ffprobe_reads_it() {
         assert!(info.bitrate.is_some_and(|b| b > 0), "{what}: bitrate");
         if let Some(title) = case.title {
             assert_eq!(info.tags.title.as_deref(), Some(title), "{what}: title");
+            // Nothing modelled is repeated in `other`.
+            assert!(
+                !info.tags.other.iter().any(|(_, v)| v == title),
+                "{what}: {:?}",
+                info.tags.other
+            );
             assert!(info.tags.artist.is_some(), "{what}: artist");
             // DSDIFF's own text chunks hold an artist and a title, no album.
             if case.format != "dff" {

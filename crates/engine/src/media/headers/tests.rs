@@ -282,3 +282,64 @@ fn ac3_needs_two_frames() {
         None
     );
 }
+
+/// `ftyp`, then `moov` holding `udta` with 3GPP asset boxes.
+fn three_gpp_sample() -> Vec<u8> {
+    let boxed = |kind: &[u8; 4], body: &[u8]| {
+        let mut b = ((8 + body.len()) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(body);
+        b
+    };
+    let asset = |text: &[u8]| [&[0u8, 0, 0, 0, 0x15, 0xc7][..], text, &[0]].concat();
+    let udta = [
+        boxed(b"titl", &asset(b"Title")),
+        boxed(b"perf", &asset(b"Artist")),
+        boxed(b"albm", &[asset(b"Album"), vec![7]].concat()),
+        boxed(b"yrrc", &[0, 0, 0, 0, 0x07, 0xcf]),
+    ]
+    .concat();
+    let moov = boxed(
+        b"moov",
+        &[boxed(b"mvhd", &[0; 100]), boxed(b"udta", &udta)].concat(),
+    );
+    [boxed(b"ftyp", b"3gp4\x00\x00\x02\x003gp4isom"), moov].concat()
+}
+
+#[test]
+fn three_gpp_assets_are_read_and_bounded() {
+    let bytes = three_gpp_sample();
+    let tags = mp4_3gpp_assets(&mut Cursor::new(bytes.clone()), bytes.len() as u64).unwrap();
+    assert_eq!(
+        tags,
+        [
+            ("TITLE".to_string(), "Title".to_string()),
+            ("ARTIST".into(), "Artist".into()),
+            ("ALBUM".into(), "Album".into()),
+            ("TRACKNUMBER".into(), "7".into()),
+            ("DATE".into(), "1999".into()),
+        ]
+    );
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for len in 0..bytes.len() {
+        let cut = &bytes[..len];
+        mp4_3gpp_assets(&mut Cursor::new(cut.to_vec()), len as u64).unwrap();
+    }
+    for _ in 0..3000 {
+        let mut data = bytes.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() as usize) % data.len();
+            data[at] = if next() % 2 == 0 { 0xff } else { next() as u8 };
+        }
+        let start = Instant::now();
+        let tags = mp4_3gpp_assets(&mut Cursor::new(data.clone()), data.len() as u64).unwrap();
+        assert!(start.elapsed() < BOUND);
+        assert!(tags.len() <= MAX_FIELDS);
+    }
+}
