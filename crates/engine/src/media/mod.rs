@@ -57,7 +57,10 @@ pub use thumbnail::{THUMBNAIL_SIDE, Thumbnail};
 /// The version of what [`probe`] extracts. Bump it when the probe reads more or reads
 /// differently, so the catalog can find tracks read by an older version and read
 /// them again.
-pub const EXTRACTOR_VERSION: i64 = 1;
+///
+/// 2: the formats of issue #18 are read (WavPack, Monkey's Audio, Musepack, True Audio,
+/// DSF, DSDIFF and WMA tracks imported before were stored unread), and 3GP tags.
+pub const EXTRACTOR_VERSION: i64 = 2;
 
 /// What [`probe`] learns about an audio file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
