@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { albumGroup, artistGroup, filterGroups } from "./groups";
+import type { AlbumSummary } from "./bindings";
+import { albumGroup, artistAlbums, artistGroup, filterGroups, trackAlbumKey } from "./groups";
+
+function album(name: string, artist: string): AlbumSummary {
+  return { album: name, artist, tracks: 1, duration_seconds: 1, year: null, artwork_track: null };
+}
+
+function track(artist: string | null, album: string | null, albumArtist: string | null = null) {
+  return { artist, album, album_artist: albumArtist };
+}
 
 describe("groups", () => {
   it("labels albums and artists, untagged ones too", () => {
@@ -27,5 +36,27 @@ describe("groups", () => {
     expect(filterGroups(gs, "blue").map((g) => g.title)).toEqual(["Blue Train", "Kind of Blue"]);
     expect(filterGroups(gs, "BLUE davis").map((g) => g.title)).toEqual(["Kind of Blue"]);
     expect(filterGroups(gs, "  ")).toHaveLength(2);
+  });
+
+  it("keys a track's album like the catalog: album artist, else artist, else nothing", () => {
+    expect(trackAlbumKey(track("Ana", "Hits"))).toBe(albumGroup(album("Hits", "Ana")).key);
+    expect(trackAlbumKey(track("Ana & Bo", "Hits", "Ana"))).toBe(albumGroup(album("Hits", "Ana")).key);
+    expect(trackAlbumKey(track("Bo", null))).toBe(albumGroup(album("", "Bo")).key);
+    expect(trackAlbumKey(track(null, null))).toBe(albumGroup(album("", "")).key);
+    // An empty album artist tag is a value, as in the catalog's ifnull.
+    expect(trackAlbumKey(track("Bo", "Hits", ""))).toBe(albumGroup(album("Hits", "")).key);
+    expect(trackAlbumKey(track("Bo", "Hits"))).not.toBe(albumGroup(album("Hits", "Ana")).key);
+  });
+
+  it("an artist's albums are the ones holding its tracks, the album-less one last", () => {
+    // The catalog's order: by name, then artist; "" (no album) first.
+    const albums = [album("", "Ana"), album("", "Bo"), album("Duets", "Various"), album("Hits", "Ana"), album("Hits", "Bo"), album("Zed", "Ana")];
+    const ana = [track("Ana", "Hits"), track("Ana", "Zed"), track("Ana", null), track("Ana", "Duets", "Various")];
+    expect(artistAlbums(albums, ana).map((a) => `${a.album}/${a.artist}`)).toEqual(["Duets/Various", "Hits/Ana", "Zed/Ana", "/Ana"]);
+    // A guest on Ana's album (tagged with her as album artist) leads to it, not to Bo's "Hits".
+    expect(artistAlbums(albums, [track("Ana & Bo", "Hits", "Ana")])).toEqual([album("Hits", "Ana")]);
+    expect(artistAlbums(albums, [track("Bo", "Hits")]).map((a) => a.artist)).toEqual(["Bo"]);
+    expect(artistAlbums(albums, [])).toEqual([]);
+    expect(artistAlbums([], ana)).toEqual([]);
   });
 });
