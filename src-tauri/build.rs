@@ -4,11 +4,9 @@ fn main() {
     // left an existing build serving the old one. Cargo scans a folder named
     // here for any changed file.
     println!("cargo:rerun-if-changed=../ui/dist");
-    // The app's config lives at the repository root (beside README.md), so a
-    // plain `cargo build -p audiovault-app` finds it without the Tauri CLI.
-    if let Err(e) =
-        tauri_build::try_build(tauri_build::Attributes::new().config_path("../tauri.conf.json"))
-    {
+    // The config (src-tauri/tauri.conf.json) sits where the Tauri CLI expects it,
+    // so `cargo build` and `tauri build` read the same file.
+    if let Err(e) = tauri_build::try_build(tauri_build::Attributes::new()) {
         panic!("tauri build step failed: {e:#}");
     }
 }

@@ -65,6 +65,7 @@ impl AutoLock {
                 auto_lock_seconds: saved
                     .auto_lock_seconds
                     .clamp(MIN_AUTO_LOCK_SECONDS, MAX_AUTO_LOCK_SECONDS),
+                ..saved
             };
         }
         *guard(&self.path) = Some(path);
@@ -82,10 +83,18 @@ impl AutoLock {
                 MAX_AUTO_LOCK_SECONDS / 3600
             ));
         }
-        let settings = AppSettings {
-            auto_lock_seconds: seconds,
+        let settings = self.update(|s| s.auto_lock_seconds = seconds)?;
+        self.touch();
+        Ok(settings)
+    }
+
+    /// Changes the settings and saves them when the app has a config folder.
+    pub fn update(&self, change: impl FnOnce(&mut AppSettings)) -> Result<AppSettings, String> {
+        let settings = {
+            let mut settings = guard(&self.settings);
+            change(&mut settings);
+            *settings
         };
-        *guard(&self.settings) = settings;
         if let Some(path) = guard(&self.path).clone() {
             if let Some(dir) = path.parent() {
                 let _ = std::fs::create_dir_all(dir);
@@ -93,7 +102,6 @@ impl AutoLock {
             let bytes = serde_json::to_vec_pretty(&settings).map_err(|e| e.to_string())?;
             std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        self.touch();
         Ok(settings)
     }
 
@@ -127,12 +135,14 @@ pub fn lock_now<R: Runtime>(app: &AppHandle<R>, reason: LockReason) {
         }
         LockReason::Sleep => "Locked: the computer went to sleep.".to_string(),
         LockReason::SessionLocked => "Locked with the desktop session.".to_string(),
+        LockReason::Tray => "Locked from the tray.".to_string(),
     };
     let notice = match locked.as_ref().ok().and_then(lock_notice) {
         Some(stopped) => format!("{why} {stopped}"),
         None => why,
     };
     set_notice(&state, Some(notice));
+    state.changed();
     crate::events::vault_locked(
         app,
         LockedEvent {
@@ -155,8 +165,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
                 std::thread::sleep(Duration::from_millis(500));
                 let state = timer.state::<AppState>();
                 let auto = timer.state::<AutoLock>();
-                if !state.is_unlocked() {
-                    // Locked: the clock starts when the vault opens.
+                // Locked: the clock starts when the vault opens. Hidden to the
+                // tray: the watcher the user left running needs the key, so
+                // only sleep and the session's lock lock it.
+                if !state.is_unlocked() || crate::window::hidden(&timer) {
                     auto.touch();
                     continue;
                 }

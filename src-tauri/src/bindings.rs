@@ -73,6 +73,8 @@ pub fn typescript() -> String {
         About,
         LockReason,
         LockedEvent,
+        MenuAction,
+        crate::desktop::DesktopSettingsChange,
         TrackId,
         TrackState,
         TrackLocation,

@@ -22,7 +22,7 @@ use audiovault_engine::sync::{
 use audiovault_engine::{Passphrase, Vault};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 use ts_rs::TS;
 
 use crate::dto::Status;
@@ -245,31 +245,55 @@ pub async fn remote_devices(
 #[tauri::command]
 pub async fn push<R: Runtime>(
     app: AppHandle<R>,
-    state: State<'_, AppState>,
     cloud: State<'_, CloudState>,
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<PushReport> {
+    let result = push_with(&app, &cloud, ChannelProgress::new(on_progress)).await;
+    crate::notify::job_ended(&app, "Push", &result, push_summary);
+    result
+}
+
+/// The tray's Push now: no window to show progress in.
+pub async fn push_in_background<R: Runtime>(app: &AppHandle<R>) -> IpcResult<PushReport> {
+    let cloud = app.state::<CloudState>();
+    push_with(app, &cloud, audiovault_engine::NoProgress).await
+}
+
+async fn push_with<R: Runtime>(
+    app: &AppHandle<R>,
+    cloud: &CloudState,
+    progress: impl audiovault_engine::Progress + 'static,
+) -> IpcResult<PushReport> {
+    let state = app.state::<AppState>();
     let s = state.session()?;
     let job = state.job(&s, JobKind::Cloud, "push")?;
     let keys = cloud.session_keys.clone();
     let report = blocking(move || {
         let credentials = credentials(&keys, &s.vault)?;
-        let report = s.vault.push(
-            &credentials,
-            &SyncOptions::default(),
-            &ChannelProgress::new(on_progress),
-            &job.token,
-        )?;
+        let report = s
+            .vault
+            .push(&credentials, &SyncOptions::default(), &progress, &job.token)?;
         Ok(report)
     })
     .await?;
     // Tracks now also in the cloud (and maybe merged from another device): the
     // library changes.
-    crate::events::library_changed(&app);
+    crate::events::library_changed(app);
     if report.merged.tracks_added > 0 {
-        crate::analysis::start(&app);
+        crate::analysis::start(app);
     }
     Ok(report)
+}
+
+pub fn push_summary(report: &PushReport) -> String {
+    if report.nothing_new {
+        return "The cloud already had everything.".into();
+    }
+    format!(
+        "{} track(s) in the cloud; {} sent.",
+        report.tracks,
+        crate::notify::bytes(report.bytes_uploaded)
+    )
 }
 
 #[tauri::command]
@@ -282,7 +306,7 @@ pub async fn pull<R: Runtime>(
     let s = state.session()?;
     let job = state.job(&s, JobKind::Cloud, "pull")?;
     let keys = cloud.session_keys.clone();
-    let report = blocking(move || {
+    let result = blocking(move || {
         let credentials = credentials(&keys, &s.vault)?;
         let report = s.vault.pull(
             &credentials,
@@ -292,10 +316,26 @@ pub async fn pull<R: Runtime>(
         )?;
         Ok(report)
     })
-    .await?;
+    .await;
+    crate::notify::job_ended(&app, "Pull", &result, pull_summary);
+    let report = result?;
     crate::events::library_changed(&app);
     crate::analysis::start(&app);
     Ok(report)
+}
+
+fn pull_summary(report: &PullReport) -> String {
+    if report.up_to_date {
+        return "Already up to date.".into();
+    }
+    crate::notify::counts(&[
+        (report.tracks_added as usize, "track(s) added"),
+        (
+            report.tracks_state_changed as usize,
+            "moved to or from the Trash",
+        ),
+        (report.tracks_purged as usize, "deleted for good"),
+    ])
 }
 
 /// Stops the running push, pull, restore or repair (and a device listing).

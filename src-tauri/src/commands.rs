@@ -76,6 +76,7 @@ pub async fn startup<R: Runtime>(
         state.open(vault)?;
         crate::analysis::start(&app);
         crate::watching::start(&app);
+        crate::desktop::background_after_unattended_unlock(&app);
     }
     Ok(status(&state))
 }
@@ -175,6 +176,7 @@ pub async fn unlock<R: Runtime>(
 pub async fn lock(state: State<'_, AppState>) -> IpcResult<Status> {
     let locked = lock_session(&state).await?;
     set_notice(&state, lock_notice(&locked));
+    state.changed();
     Ok(status(&state))
 }
 
@@ -258,7 +260,7 @@ pub async fn import<R: Runtime>(
 ) -> IpcResult<ImportReport> {
     let s = state.session()?;
     let job = state.job(&s, JobKind::Local, "import")?;
-    let report = blocking(move || {
+    let result = blocking(move || {
         let inputs: Vec<PathBuf> = paths.into_iter().map(PathBuf::from).collect();
         let options = ImportOptions {
             source: audiovault_engine::ingest::ImportSource::App,
@@ -271,7 +273,16 @@ pub async fn import<R: Runtime>(
             &job.token,
         )?)
     })
-    .await?;
+    .await;
+    crate::notify::job_ended(&app, "Import", &result, |r: &ImportReport| {
+        crate::notify::counts(&[
+            (r.imported, "imported"),
+            (r.duplicates, "already in the vault"),
+            (r.rejected, "not imported"),
+            (r.failed, "failed"),
+        ])
+    });
+    let report = result?;
     crate::events::library_changed(&app);
     // Import fast, analyse after: waveforms and fingerprints in the background.
     crate::analysis::start(&app);
@@ -332,17 +343,29 @@ pub async fn stats(state: State<'_, AppState>) -> IpcResult<Stats> {
 }
 
 #[tauri::command]
-pub async fn verify(
+pub async fn verify<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     on_progress: Channel<ProgressEvent>,
 ) -> IpcResult<VerifyReport> {
     let s = state.session()?;
     let job = state.job(&s, JobKind::Local, "verification")?;
-    blocking(move || {
+    let result = blocking(move || {
         Ok(s.vault
             .verify(&ChannelProgress::new(on_progress), &job.token)?)
     })
-    .await
+    .await;
+    crate::notify::job_ended(&app, "Verify", &result, |r: &VerifyReport| {
+        if r.damaged_tracks.is_empty() {
+            format!("All {} track(s) intact.", r.tracks_checked)
+        } else {
+            format!(
+                "{} damaged track(s): see the Verify view.",
+                r.damaged_tracks.len()
+            )
+        }
+    });
+    result
 }
 
 /// Asks for a folder with the native dialog (export destination). For
@@ -488,12 +511,12 @@ pub async fn passphrase_strength(
     blocking(move || Ok(audiovault_engine::strength::estimate(&p))).await
 }
 
-/// This device's app settings (the idle time before the vault locks itself).
+/// This device's app settings (idle lock, tray, notifications, start at login).
 #[tauri::command]
-pub async fn app_settings(
-    auto: State<'_, crate::autolock::AutoLock>,
+pub async fn app_settings<R: Runtime>(
+    app: AppHandle<R>,
 ) -> IpcResult<crate::autolock::AppSettings> {
-    Ok(auto.settings())
+    Ok(crate::desktop::settings(&app))
 }
 
 /// Sets the idle time after which the vault locks itself, in seconds.

@@ -8,7 +8,7 @@
 use tauri::{AppHandle, Emitter, Runtime};
 
 use crate::dto::watch::WatchUpdate;
-use crate::dto::{AnalysisProgress, LockedEvent};
+use crate::dto::{AnalysisProgress, LockedEvent, MenuAction};
 
 /// The library's contents changed (import, trash, restore, purge, pull, repair):
 /// views that list tracks reload.
@@ -23,6 +23,8 @@ const VAULT_LOCKED: &str = "vault-locked";
 /// The desktop handed the app files to import (a second launch, "Open with"): the
 /// library takes them (`take_opened_files`).
 const FILES_OPENED: &str = "files-opened";
+/// A menu bar item the window carries out (see [`MenuAction`]).
+const MENU_ACTION: &str = "menu-action";
 
 pub fn library_changed<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit(LIBRARY_CHANGED, ());
@@ -44,11 +46,15 @@ pub fn files_opened<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit(FILES_OPENED, ());
 }
 
+pub fn menu_action<R: Runtime>(app: &AppHandle<R>, action: MenuAction) {
+    let _ = app.emit(MENU_ACTION, action);
+}
+
 /// `EVENTS` for `bindings.ts`.
 pub fn declaration() -> String {
     format!(
         "/** The window's event names (src-tauri/src/events.rs). */\n\
          export const EVENTS = {{ libraryChanged: \"{LIBRARY_CHANGED}\", \
-         analysisProgress: \"{ANALYSIS_PROGRESS}\", watchUpdate: \"{WATCH_UPDATE}\", vaultLocked: \"{VAULT_LOCKED}\", filesOpened: \"{FILES_OPENED}\" }} as const;"
+         analysisProgress: \"{ANALYSIS_PROGRESS}\", watchUpdate: \"{WATCH_UPDATE}\", vaultLocked: \"{VAULT_LOCKED}\", filesOpened: \"{FILES_OPENED}\", menuAction: \"{MENU_ACTION}\" }} as const;"
     )
 }

@@ -6,18 +6,20 @@ pub mod autolock;
 pub mod bindings;
 pub mod cloud;
 pub mod commands;
+pub mod desktop;
 pub mod dto;
 pub mod error;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod notify;
 pub mod opened;
 pub mod progress;
 pub mod recent;
 pub mod session;
 pub mod state;
 pub mod watching;
-pub mod window_state;
+pub mod window;
 
 use tauri::{Builder, Manager, Runtime};
 
@@ -67,6 +69,8 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::import_job,
             commands::activity_log,
             commands::duplicates,
+            desktop::set_desktop_settings,
+            desktop::show_in_file_manager,
             watching::commands::watch_status,
             watching::commands::watch_add_folder,
             watching::commands::watch_update_folder,
@@ -94,22 +98,35 @@ pub fn run() {
     let app = builder::<tauri::Wry>(state::AppState::from_env())
         // First: a second launch hands its file arguments to this one and ends.
         .plugin(tauri_plugin_single_instance::init(|app, args, cwd| {
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
+            desktop::show_window(app);
             let paths = opened::paths_from_args(&args, std::path::Path::new(&cwd));
             if app.state::<state::AppState>().opened.add(paths) {
                 events::files_opened(app);
             }
         }))
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .args([desktop::BACKGROUND_ARG])
+                .build(),
+        )
+        .plugin(
+            tauri_plugin_window_state::Builder::new()
+                .with_state_flags(desktop::window_state_flags())
+                .build(),
+        )
+        .menu(desktop::menu::build)
+        .on_menu_event(|app, event| desktop::menu::on_event(app, event.id().as_ref()))
+        .on_window_event(desktop::on_window_event)
         .setup(|app| {
-            if let Some(window) = app.get_webview_window("main") {
-                window_state::manage(&window);
-            }
             autolock::start(app.handle());
+            // Without a tray host the app still runs; closing then quits (the
+            // window cannot be hidden where nothing would bring it back).
+            if let Err(e) = desktop::tray::create(app.handle()) {
+                eprintln!("audiovault: no tray icon: {e}");
+            }
             // "Open with": the files this launch was given wait for the library.
             let args: Vec<String> = std::env::args().collect();
             let cwd = std::env::current_dir().unwrap_or_default();
@@ -122,7 +139,7 @@ pub fn run() {
             }
             Ok(())
         })
-        .build(tauri::generate_context!("../tauri.conf.json"));
+        .build(tauri::generate_context!());
     match app {
         Ok(app) => app.run(|handle, event| {
             if let tauri::RunEvent::Exit = event {

@@ -70,6 +70,9 @@ pub struct AppState {
     pub analysis: Arc<crate::analysis::AnalysisRunner>,
     /// The watched folders' watcher.
     pub watching: Arc<crate::watching::Watching>,
+    /// Called when what the tray shows may have changed (unlock, lock, pause):
+    /// set by the desktop part at start, so lower parts need not know it.
+    on_change: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
     /// The last unlock found the catalog missing or damaged (kind
     /// `catalog_damaged`): the unlock screen offers Check and repair.
     catalog_damaged: AtomicBool,
@@ -170,6 +173,7 @@ impl AppState {
             analysis: Arc::default(),
             watching: Arc::default(),
             catalog_damaged: AtomicBool::new(false),
+            on_change: std::sync::OnceLock::new(),
         }
     }
 
@@ -221,6 +225,18 @@ impl AppState {
         *slot = Some(Arc::new(session));
         self.set_catalog_damaged(false);
         Ok(())
+    }
+
+    /// Sets what [`AppState::changed`] calls (once; later calls are ignored).
+    pub fn set_on_change(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_change.set(Box::new(hook));
+    }
+
+    /// Something the tray shows may have changed.
+    pub fn changed(&self) {
+        if let Some(hook) = self.on_change.get() {
+            hook();
+        }
     }
 
     pub fn catalog_damaged(&self) -> bool {

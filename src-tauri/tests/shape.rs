@@ -181,13 +181,20 @@ fn the_version_lives_in_the_workspace_and_the_licence_files_match_it() {
         fs::read_to_string(root().join("..").join(p)).unwrap_or_else(|e| panic!("{p}: {e}"))
     };
     // Tauri and the UI read the workspace's version: neither declares its own.
-    for file in ["tauri.conf.json", "ui/package.json"] {
+    for file in ["src-tauri/tauri.conf.json", "ui/package.json"] {
         let json: serde_json::Value = serde_json::from_str(&read(file)).unwrap();
         assert!(
             json.get("version").is_none(),
             "{file} declares a version: the workspace's Cargo.toml is its one place"
         );
     }
+    let config: serde_json::Value =
+        serde_json::from_str(&read("src-tauri/tauri.conf.json")).unwrap();
+    assert_eq!(
+        config["bundle"]["license"],
+        env!("CARGO_PKG_LICENSE"),
+        "the package declares the crate's licence"
+    );
     let manifest = read("Cargo.toml");
     assert!(
         manifest.contains(&format!("version = \"{}\"", env!("CARGO_PKG_VERSION"))),

@@ -55,10 +55,17 @@ pub struct AnalysisProgress {
 /// The app's own settings (this device's, not the vault's): `settings.json` in
 /// the app's config folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
 pub struct AppSettings {
     /// Lock after this many seconds without activity.
     #[ts(type = "number")]
     pub auto_lock_seconds: u64,
+    /// Closing the window while folders are watched keeps the app in the tray.
+    pub keep_running_in_tray: bool,
+    /// An OS notification when long work ends while the window is away.
+    pub notify_when_away: bool,
+    /// Start at login (the OS's autostart entry; read back from it).
+    pub start_at_login: bool,
 }
 
 /// 15 minutes, unless changed.
@@ -68,8 +75,37 @@ impl Default for AppSettings {
     fn default() -> Self {
         AppSettings {
             auto_lock_seconds: DEFAULT_AUTO_LOCK_SECONDS,
+            keep_running_in_tray: true,
+            notify_when_away: true,
+            start_at_login: false,
         }
     }
+}
+
+/// What a menu bar item asks the window to do (the `menu-action` event's
+/// payload; the items are in `desktop::menu`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum MenuAction {
+    AddFiles,
+    AddFolder,
+    Export,
+    Lock,
+    Undo,
+    Redo,
+    Cut,
+    Copy,
+    Paste,
+    SelectAll,
+    Find,
+    ShowLibrary,
+    ShowAlbums,
+    ShowArtists,
+    ShowImports,
+    ShowDuplicates,
+    ShowCloud,
+    ShowSettings,
+    About,
 }
 
 /// Why the app locked by itself: the unlock form says so.
@@ -79,6 +115,8 @@ pub enum LockReason {
     Idle,
     Sleep,
     SessionLocked,
+    /// The tray's Lock.
+    Tray,
 }
 
 /// The `vault-locked` event: why, and the status after the lock.

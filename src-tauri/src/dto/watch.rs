@@ -39,6 +39,8 @@ pub struct WatchActivity {
 pub struct WatchStatus {
     /// A watcher runs (at least one folder is enabled and the vault is open).
     pub running: bool,
+    /// Paused from the tray until resumed (or the app restarts).
+    pub paused: bool,
     /// Why the watcher stopped, when it stopped on an error.
     pub error: Option<String>,
     pub folders: Vec<WatchedFolder>,

@@ -11,7 +11,7 @@
 pub mod commands;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +35,8 @@ const HANDOVER: Duration = Duration::from_secs(30);
 pub struct Watching {
     inner: Mutex<Inner>,
     seq: AtomicU64,
+    /// The tray's Pause watching: no run starts until Resume.
+    paused: AtomicBool,
 }
 
 #[derive(Default)]
@@ -75,6 +77,15 @@ impl Watching {
         }
     }
 
+    /// A run is on (starting or watching its folders).
+    pub fn is_running(&self) -> bool {
+        self.inner().running
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+
     /// Forgets this session's activity (lock, another vault).
     pub fn clear(&self) {
         self.inner().activity.clear();
@@ -108,6 +119,7 @@ impl Watching {
             .collect();
         Ok(WatchStatus {
             running: inner.running,
+            paused: self.is_paused(),
             error: inner.error.clone(),
             folders,
             activity: inner.activity.iter().cloned().collect(),
@@ -146,10 +158,29 @@ fn send<R: Runtime>(app: &AppHandle<R>, update: WatchUpdate) {
     crate::events::watch_update(app, update);
 }
 
-/// Starts watching the open vault's enabled folders, replacing a run in
-/// flight (which finishes its batch first). Returns at once.
-pub fn start<R: Runtime>(app: &AppHandle<R>) {
+/// Pauses (the run in flight finishes its file and stops) or resumes watching.
+pub fn set_paused<R: Runtime>(app: &AppHandle<R>, paused: bool) {
     let w = watching(app);
+    w.paused.store(paused, Ordering::Relaxed);
+    if paused {
+        w.stop();
+    } else {
+        start(app);
+    }
+    // The window's watch store asks again (and shows "paused").
+    send(app, WatchUpdate::Reload);
+}
+
+/// Starts watching the open vault's enabled folders, replacing a run in
+/// flight (which finishes its batch first). Returns at once. Paused, it stops.
+pub fn start<R: Runtime>(app: &AppHandle<R>) {
+    // Unlock and a folder change both come here: the tray's items follow.
+    app.state::<AppState>().changed();
+    let w = watching(app);
+    if w.is_paused() {
+        w.stop();
+        return;
+    }
     // A run is a job of the open session's, so lock cancels it (and waits for
     // its batch); with no session there is nothing to watch.
     let state = app.state::<AppState>();
@@ -316,9 +347,28 @@ impl<R: Runtime> WatchEvents for Sink<R> {
                     return;
                 }
             }
-            WatchEvent::Batch { imported, .. } if *imported > 0 => {
-                crate::events::library_changed(&self.app);
-                crate::analysis::start(&self.app);
+            WatchEvent::Batch {
+                files,
+                imported,
+                duplicates,
+                rejected,
+                failed,
+                ..
+            } => {
+                if *imported > 0 {
+                    crate::events::library_changed(&self.app);
+                    crate::analysis::start(&self.app);
+                }
+                crate::notify::when_away(
+                    &self.app,
+                    &format!("Watched folder: {files} file(s) taken in"),
+                    &crate::notify::counts(&[
+                        (*imported, "imported"),
+                        (*duplicates, "already in the vault"),
+                        (*rejected, "not audio or refused"),
+                        (*failed, "failed"),
+                    ]),
+                );
             }
             _ => {}
         }

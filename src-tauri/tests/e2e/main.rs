@@ -11,6 +11,7 @@
 //! `e2e-artifacts/` under the system temp folder).
 
 mod cloud;
+mod desktop;
 mod driver;
 mod health;
 mod security;
@@ -130,8 +131,19 @@ fn with_app(
     body: impl FnOnce(&Session) -> Result<()>,
 ) -> Result<()> {
     let app = PathBuf::from(env!("CARGO_BIN_EXE_audiovault-app"));
+    with_app_at(&app, envs, shots, what, body)
+}
+
+/// [`with_app`] with another build of the app (the installed package's).
+fn with_app_at(
+    app: &Path,
+    envs: &[(&str, String)],
+    shots: &Shots,
+    what: &str,
+    body: impl FnOnce(&Session) -> Result<()>,
+) -> Result<()> {
     let driver = TauriDriver::start(envs)?;
-    let s = driver.session(&app)?;
+    let s = driver.session(app)?;
     let outcome = body(&s);
     if let Err(e) = &outcome {
         let _ = shots.take(&s, &format!("{what}-failure"));
@@ -582,6 +594,48 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
             "artist {cover_artist} lists {got:?}, expected {want:?}"
         ));
     }
+    step("artists: the artist's page shows its albums' covers; an album lists its tracks");
+    let tile = s.wait(SHORT, "the artist's album tile", || {
+        for t in s.find_all("[data-testid=artist-album]")? {
+            let d = s.exec(
+                "const img = arguments[0].querySelector('[data-testid=album-cover]');
+                 return [arguments[0].dataset.title, arguments[0].dataset.artist,
+                         !!(img && img.complete && img.naturalWidth > 0 && img.src.startsWith('data:image/'))];",
+                vec![t.to_json()],
+            )?;
+            if d[0] == json!(cover_album) && d[1] == json!(cover_artist) && d[2] == json!(true) {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    })?;
+    shots.take(s, "05d-artist-albums")?;
+    s.click(&tile)?;
+    let want = titles_where(&|c| c[1] == cover_artist && c[2] == cover_album);
+    let got = s.wait(SHORT, "the artist's album's tracks", || {
+        let title = s.text(&s.find("[data-testid=group-title]")?)?;
+        if title.trim() != cover_album {
+            return Ok(None);
+        }
+        let v = s.exec(
+            "return [...document.querySelectorAll('[data-testid=group-tracks] [data-testid=group-track] .name')].map(e => e.textContent.trim());",
+            vec![],
+        )?;
+        let mut t: Vec<String> = v
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        t.sort();
+        t.dedup();
+        Ok((!t.is_empty()).then_some(t))
+    })?;
+    if got != want {
+        return Err(format!(
+            "the artist page's album {cover_album} lists {got:?}, expected {want:?}"
+        ));
+    }
+    s.click(&s.find("[data-testid=artist-back]")?)?;
+    s.wait_for("[data-testid=group]", SHORT)?;
     s.click(&s.find("[data-nav=library]")?)?;
 
     step("details: artwork, checksum");
@@ -1346,16 +1400,17 @@ fn passphrase_change(s: &Session, shots: &Shots) -> Result<()> {
 }
 
 /// The window comes back at the size and place it had: a first run moves and
-/// resizes it (saved to window.json), a second run opens there.
+/// resizes it (saved by tauri-plugin-window-state to `.window-state.json`, half
+/// a second after the move), a second run opens there.
 /// The app's first screen after a relaunch: the unlock form, or the library.
 const APP_READY: &str = "[data-testid=unlock-form], [data-testid=lock]";
 
 fn window_state(driver: &TauriDriver, app: &Path, config: &Path, shots: &Shots) -> Result<()> {
     step("window size and position are remembered");
-    let file = config.join("window.json");
+    let file = config.join(".window-state.json");
     let read = || -> Option<Value> { serde_json::from_slice(&fs::read(&file).ok()?).ok() };
     let first = driver.session(app)?;
-    let result = (|| {
+    let result = (|| -> Result<(Value, Value)> {
         // Locked, or unlocked from the OS keyring when the test session has one
         // and an unlock asked to remember the key: either way the window is up.
         first.wait_for(APP_READY, LONG)?;
@@ -1365,13 +1420,17 @@ fn window_state(driver: &TauriDriver, app: &Path, config: &Path, shots: &Shots) 
                 eprintln!("  WebDriver could not set the window rect ({e}); using the saved file")
             }
         }
-        first.wait(SHORT, "window.json with the new size", || {
-            Ok(read().filter(|v| v["width"] == json!(1000) && v["height"] == json!(650)))
-        })
+        let saved = first.wait(SHORT, "the state file with the new size", || {
+            Ok(read()
+                .filter(|v| v["main"]["width"] == json!(1000) && v["main"]["height"] == json!(650)))
+        })?;
+        // The page's own size: the window's less the menu bar.
+        let page = first.exec("return [window.innerWidth, window.innerHeight];", vec![])?;
+        Ok((saved, page))
     })();
     let _ = first.delete();
-    let saved = result.map_err(|e| format!("the window's new size was not saved: {e}"))?;
-    eprintln!("  saved: {saved}");
+    let (saved, page) = result.map_err(|e| format!("the window's new size was not saved: {e}"))?;
+    eprintln!("  saved: {saved}; the page was {page}");
     let second = driver.session(app)?;
     let result = (|| {
         second.wait_for(APP_READY, LONG)?;
@@ -1382,7 +1441,7 @@ fn window_state(driver: &TauriDriver, app: &Path, config: &Path, shots: &Shots) 
             )?;
             let n = |i: usize| v[i].as_i64().unwrap_or(-1);
             eprintln!("  window now {v}");
-            Ok((n(0) == 1000 && n(1) == 650).then_some(()))
+            Ok((json!([n(0), n(1)]) == page).then_some(()))
         })?;
         shots.take(&second, "15-window-restored")
     })();

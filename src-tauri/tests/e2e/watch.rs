@@ -46,7 +46,7 @@ fn watched_folder_end_to_end() {
 }
 
 /// Audio with a title tag, made by ffmpeg (a second of a tone per seed).
-fn make_audio(path: &Path, title: &str, seed: u32) -> Result<()> {
+pub(super) fn make_audio(path: &Path, title: &str, seed: u32) -> Result<()> {
     let out = Command::new("ffmpeg")
         .args([
             "-hide_banner",
@@ -125,8 +125,8 @@ fn show_watch_section(s: &Session) -> Result<()> {
     .map(|_| ())
 }
 
-fn run(s: &Session, shots: &Shots, inbox: &Path, tmp: &Path) -> Result<()> {
-    step("watch: create a vault");
+/// The first-run form: a new vault, its key not remembered.
+pub(super) fn create_vault(s: &Session) -> Result<()> {
     s.wait_for("[data-testid=vault-dir]", LONG)?;
     type_into(s, "[data-testid=passphrase]", PASSPHRASE)?;
     type_into(s, "[data-testid=passphrase-repeat]", PASSPHRASE)?;
@@ -136,9 +136,12 @@ fn run(s: &Session, shots: &Shots, inbox: &Path, tmp: &Path) -> Result<()> {
     }
     s.click(&s.find("[data-testid=create]")?)?;
     s.wait_for("[data-testid=empty]", LONG)?;
-    wait_indicator(s, "Watching: no folder", "off", SHORT)?;
+    Ok(())
+}
 
-    step("watch: add the folder in Settings, settle time 0.3 s");
+/// Adds `inbox` in Settings (the folder dialog answered by the environment) with
+/// a settle time of 0.3 s, and waits until it is watched.
+pub(super) fn watch_folder(s: &Session, inbox: &Path) -> Result<()> {
     s.click(&s.find("[data-nav=settings]")?)?;
     s.wait_for("[data-testid=watch-none]", SHORT)?;
     s.click(&s.find("[data-testid=watch-add]")?)?;
@@ -168,7 +171,16 @@ fn run(s: &Session, shots: &Shots, inbox: &Path, tmp: &Path) -> Result<()> {
         )?;
         Ok((v == json!("0.3") && folder_state(s)?.as_deref() == Some("watching")).then_some(()))
     })?;
-    wait_indicator(s, "Watching 1 folder", "ok", SHORT)?;
+    wait_indicator(s, "Watching 1 folder", "ok", SHORT)
+}
+
+fn run(s: &Session, shots: &Shots, inbox: &Path, tmp: &Path) -> Result<()> {
+    step("watch: create a vault");
+    create_vault(s)?;
+    wait_indicator(s, "Watching: no folder", "off", SHORT)?;
+
+    step("watch: add the folder in Settings, settle time 0.3 s");
+    watch_folder(s, inbox)?;
 
     step("watch: audio copied in is imported; a corrupt file is not");
     let staging = tmp.join("staging");

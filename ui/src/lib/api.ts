@@ -20,6 +20,7 @@ import type {
   SyncStatus,
   SettingKey,
   AppSettings,
+  DesktopSettingsChange,
   About,
   DuplicatesReport,
   Activity,
@@ -99,9 +100,13 @@ export const api = {
   groupTracks: (album: string | null, artist: string) => invoke<Track[]>("group_tracks", { album, artist }),
   /** The engine's estimate of a passphrase (zxcvbn): the strength meter's only source. */
   passphraseStrength: (passphrase: string) => invoke<Strength>("passphrase_strength", { passphrase }),
-  /** This device's app settings (the idle time before the vault locks itself). */
+  /** This device's app settings (idle lock, tray, notifications, start at login). */
   appSettings: () => invoke<AppSettings>("app_settings"),
   setAutoLock: (seconds: number) => invoke<AppSettings>("set_auto_lock", { seconds }),
+  /** The tray, notification and start-at-login settings (null leaves one as it is). */
+  setDesktopSettings: (change: DesktopSettingsChange) => invoke<AppSettings>("set_desktop_settings", { change }),
+  /** The file manager: this file selected in its folder, or (select false) this folder opened. */
+  showInFileManager: (path: string, select: boolean) => invoke<void>("show_in_file_manager", { path, select }),
   /** Input in the window, or audio playing: the idle clock starts again. */
   activity: () => invoke<void>("activity"),
   /** The version and licence (the About dialog). */

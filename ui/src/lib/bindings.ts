@@ -57,13 +57,29 @@ export type AppSettings = {
 /**
  * Lock after this many seconds without activity.
  */
-auto_lock_seconds: number, };
+auto_lock_seconds: number, 
+/**
+ * Closing the window while folders are watched keeps the app in the tray.
+ */
+keep_running_in_tray: boolean, 
+/**
+ * An OS notification when long work ends while the window is away.
+ */
+notify_when_away: boolean, 
+/**
+ * Start at login (the OS's autostart entry; read back from it).
+ */
+start_at_login: boolean, };
 
 export type About = { name: string, version: string, license: string, };
 
-export type LockReason = "idle" | "sleep" | "session_locked";
+export type LockReason = "idle" | "sleep" | "session_locked" | "tray";
 
 export type LockedEvent = { reason: LockReason, status: Status, };
+
+export type MenuAction = "add_files" | "add_folder" | "export" | "lock" | "undo" | "redo" | "cut" | "copy" | "paste" | "select_all" | "find" | "show_library" | "show_albums" | "show_artists" | "show_imports" | "show_duplicates" | "show_cloud" | "show_settings" | "about";
+
+export type DesktopSettingsChange = { keep_running_in_tray: boolean | null, notify_when_away: boolean | null, start_at_login: boolean | null, };
 
 export type TrackId = string;
 
@@ -646,6 +662,10 @@ export type WatchStatus = {
  */
 running: boolean, 
 /**
+ * Paused from the tray until resumed (or the app restarts).
+ */
+paused: boolean, 
+/**
  * Why the watcher stopped, when it stopped on an error.
  */
 error: string | null, folders: Array<WatchedFolder>, activity: Array<WatchActivity>, 
@@ -678,7 +698,7 @@ export type WatchUpdate = { "event": "folder", path: string, state: FolderState,
 export const SETTLE_RANGE_SECONDS = [0.1, 3600] as const;
 
 /** The window's event names (src-tauri/src/events.rs). */
-export const EVENTS = { libraryChanged: "library-changed", analysisProgress: "analysis-progress", watchUpdate: "watch-update", vaultLocked: "vault-locked", filesOpened: "files-opened" } as const;
+export const EVENTS = { libraryChanged: "library-changed", analysisProgress: "analysis-progress", watchUpdate: "watch-update", vaultLocked: "vault-locked", filesOpened: "files-opened", menuAction: "menu-action" } as const;
 
 /** The engine's formats table (crates/engine/src/formats.rs), one format a line. */
 export const FORMATS: readonly Format[] = [

@@ -20,6 +20,8 @@ export const KEEP_ACTIVITY = 200;
 
 export interface WatchView {
   running: boolean;
+  /** Paused from the tray until resumed. */
+  paused: boolean;
   error: string | null;
   folders: WatchedFolder[];
   activity: WatchActivity[];
@@ -27,7 +29,7 @@ export interface WatchView {
 }
 
 export function emptyView(): WatchView {
-  return { running: false, error: null, folders: [], activity: [], failures: 0 };
+  return { running: false, paused: false, error: null, folders: [], activity: [], failures: 0 };
 }
 
 /**
@@ -80,6 +82,7 @@ export function indicator(view: WatchView): { text: string; tone: "ok" | "warn" 
   const on = view.folders.filter((f) => f.enabled);
   if (view.folders.length === 0) return { text: "Watching: no folder", tone: "off", detail: "Add a watched folder in Settings" };
   if (on.length === 0) return { text: "Watching: off", tone: "off", detail: "Every watched folder is turned off" };
+  if (view.paused) return { text: "Watching paused", tone: "warn", detail: "Paused from the tray icon: Resume watching there" };
   if (view.error) return { text: "Watcher stopped", tone: "bad", detail: view.error };
   const by = (s: FolderState) => on.filter((f) => f.state === s);
   const unavailable = by("unavailable");
@@ -137,7 +140,7 @@ export class WatchStore {
 
   /** Takes the shell's answer to a change (add, update, remove) as the view. */
   show(s: WatchStatus): void {
-    this.view = { running: s.running, error: s.error, folders: s.folders, activity: s.activity.slice(0, KEEP_ACTIVITY), failures: Number(s.failures) };
+    this.view = { running: s.running, paused: s.paused, error: s.error, folders: s.folders, activity: s.activity.slice(0, KEEP_ACTIVITY), failures: Number(s.failures) };
   }
 
   async load(): Promise<void> {

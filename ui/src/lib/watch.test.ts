@@ -86,6 +86,9 @@ describe("watch indicator", () => {
     const bad = indicator(view({ running: true, folders: [folder("/a", { state: "watching" }), folder("/b", { state: "unavailable", reason: "missing" })] }));
     expect(bad).toMatchObject({ text: "1 of 2 folders unavailable", tone: "bad" });
     expect(bad.detail).toContain("/b: Unavailable (missing)");
+    // Paused from the tray: said before the folders' (stopped) states.
+    expect(indicator(view({ paused: true, folders: [folder("/a", { state: "stopped" })] }))).toMatchObject({ text: "Watching paused", tone: "warn" });
+    expect(indicator(view({ paused: true, folders: [folder("/a", { enabled: false, state: "off" })] })).text).toBe("Watching: off");
     expect(indicator(view({ running: true, folders: [folder("/a", { state: "unavailable" })] })).text).toBe("Watched folder unavailable");
     expect(indicator(view({ running: true, folders: [folder("/a", { state: "polling", reason: "inotify limit" })] }))).toMatchObject({
       text: "Polling 1 folder",
