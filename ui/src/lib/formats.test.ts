@@ -15,14 +15,17 @@ describe("formats", () => {
   });
   it("knows a MIME type's aliases", () => {
     expect(mimeAliases("audio/x-aiff")).toEqual(["audio/aiff"]);
-    expect(mimeAliases("audio/mp4")).toEqual(["audio/x-m4a", "audio/aac"]);
+    // AAC/ALAC and M4B audiobooks share audio/mp4: every name either is known by.
+    expect(mimeAliases("audio/mp4")).toEqual(["audio/x-m4a", "audio/aac", "audio/x-m4b"]);
     expect(mimeAliases("application/octet-stream")).toEqual([]);
   });
   it("offers the vault's allowed extensions in the file dialog, else the defaults", () => {
     expect(dialogExtensions(["wav", "wv"])).toEqual(["wav", "wv"]);
     const defaults = dialogExtensions(null);
     expect(defaults).toEqual([
-      "wav", "wave", "aif", "aiff", "aifc", "flac", "m4a", "mp4", "alac", "aac", "mp3", "ogg", "oga", "opus",
+      "wav", "wave", "aif", "aiff", "aifc", "flac", "m4a", "mp4", "alac", "m4b", "3gp", "3ga", "3g2", "aac", "mp3",
+      "ogg", "oga", "opus", "spx", "wv", "ape", "mpc", "mpp", "tta", "tak", "ofr", "ofs", "dsf", "dff", "ac3", "eac3",
+      "ec3", "wma",
     ]);
     expect(dialogExtensions([])).toEqual(defaults);
   });
