@@ -47,20 +47,24 @@ fn background_life_end_to_end() {
     }
 }
 
-/// Notify calls on the session bus, as `dbus-monitor` prints them.
-struct BusWatch {
+/// Method calls on the session bus, as `dbus-monitor` prints them.
+pub(super) struct BusWatch {
     child: Child,
     out: PathBuf,
 }
 
+/// The desktop's notification calls.
+const NOTIFY: &str = "type='method_call',interface='org.freedesktop.Notifications',member='Notify'";
+
 impl BusWatch {
     fn start(out: PathBuf) -> Result<BusWatch> {
+        Self::start_matching(out, NOTIFY)
+    }
+
+    pub(super) fn start_matching(out: PathBuf, rule: &str) -> Result<BusWatch> {
         let file = fs::File::create(&out).map_err(|e| e.to_string())?;
         let child = Command::new("dbus-monitor")
-            .args([
-                "--session",
-                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
-            ])
+            .args(["--session", rule])
             .stdout(file)
             .stderr(Stdio::null())
             .spawn()
@@ -78,7 +82,7 @@ impl BusWatch {
         text
     }
 
-    fn wait_for(&self, needle: &str, timeout: Duration) -> Result<()> {
+    pub(super) fn wait_for(&self, needle: &str, timeout: Duration) -> Result<()> {
         let started = Instant::now();
         loop {
             if self.seen().contains(needle) {
@@ -196,7 +200,18 @@ fn background(
     create_vault(s)?;
     watch_folder(s, inbox)?;
 
+    step("menu bar: View → Albums by its shortcut, Ctrl+2 (GTK's accelerator, keys from XTEST)");
+    menu_key("ctrl+2")?;
+    s.wait(SHORT, "the Albums view", || {
+        let current = s.exec(
+            "return document.querySelector('[aria-current=page]')?.dataset.nav ?? null;",
+            vec![],
+        )?;
+        Ok((current == json!("albums")).then_some(()))
+    })?;
+
     step("background: start at login writes the autostart entry, and removes it");
+    s.click(&s.find("[data-nav=settings]")?)?;
     let config = home.join(".config");
     if checkbox(s, "start-at-login")? || !autostart_entries(&config).is_empty() {
         return Err("start at login is on before it was asked for".into());
@@ -282,6 +297,35 @@ fn background(
     if before < 2 {
         return Err(format!(
             "expected two notifications while hidden, saw {before}"
+        ));
+    }
+
+    step("menu bar: File → Lock by its shortcut, Ctrl+L");
+    menu_key("ctrl+l")?;
+    s.wait_for("[data-testid=unlock-form]", LONG)?;
+    Ok(())
+}
+
+/// Types `keys` into the Audiovault window the way a keyboard does (xdotool:
+/// the window gets the input focus, the keys come through XTEST), so GTK's menu
+/// accelerators see them before the web view.
+fn menu_key(keys: &str) -> Result<()> {
+    let out = Command::new("xdotool")
+        .args([
+            "search",
+            "--onlyvisible",
+            "--name",
+            "^Audiovault$",
+            "windowfocus",
+            "--sync",
+        ])
+        .args(["key", "--clearmodifiers", keys])
+        .output()
+        .map_err(|e| format!("xdotool: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "xdotool key {keys}: {}",
+            String::from_utf8_lossy(&out.stderr)
         ));
     }
     Ok(())

@@ -826,6 +826,15 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
         return Err("the exported file differs from the source".into());
     }
     shots.take(s, "08-exported")?;
+    step("export: Show in folder asks the desktop's file manager for the file");
+    let bus = desktop::BusWatch::start_matching(
+        tmp.join("file-manager.txt"),
+        "type='method_call',interface='org.freedesktop.FileManager1'",
+    )?;
+    s.click(&s.find("[data-testid=export-show-in-folder]")?)?;
+    bus.wait_for("member=ShowItems", SHORT)?;
+    bus.wait_for("exported/Harbor%20Thistle%20103.flac", SHORT)?;
+    drop(bus);
     s.click(&s.find("[data-testid=tray-close]")?)?;
 
     step("trash and restore");
