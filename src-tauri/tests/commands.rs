@@ -339,6 +339,26 @@ fn every_command_through_the_mock_runtime() {
     let app_settings = shell.ok("set_auto_lock", json!({ "seconds": 600 }));
     assert_eq!(app_settings["auto_lock_seconds"], 600);
     shell.ok("activity", json!({}));
+    // The desktop settings: on by default; a change keeps the others.
+    assert_eq!(app_settings["keep_running_in_tray"], true);
+    assert_eq!(app_settings["notify_when_away"], true);
+    assert_eq!(app_settings["start_at_login"], false);
+    let no_change =
+        json!({ "keep_running_in_tray": null, "notify_when_away": null, "start_at_login": null });
+    let mut change = no_change.clone();
+    change["notify_when_away"] = json!(false);
+    let app_settings = shell.ok("set_desktop_settings", json!({ "change": change }));
+    assert_eq!(app_settings["notify_when_away"], false);
+    assert_eq!(app_settings["keep_running_in_tray"], true);
+    assert_eq!(app_settings["auto_lock_seconds"], 600);
+    // No autostart plugin under the mock runtime: a clear refusal, nothing changed.
+    let mut change = no_change.clone();
+    change["start_at_login"] = json!(true);
+    assert_eq!(
+        shell.err_kind("set_desktop_settings", json!({ "change": change })),
+        "invalid_setting"
+    );
+    assert_eq!(shell.ok("app_settings", json!({}))["start_at_login"], false);
 
     // --- create, import ----------------------------------------------------------------
     let status = shell.ok(
@@ -347,6 +367,26 @@ fn every_command_through_the_mock_runtime() {
     );
     assert_eq!(status["exists"], true);
     assert_eq!(status["unlocked"], true);
+
+    // --- the tray's Pause watching and Resume ------------------------------------------
+    let inbox = tmp.path().join("inbox");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let watch = shell.ok("watch_add_folder", json!({ "path": inbox }));
+    assert_eq!(watch["paused"], false);
+    let handle = shell._app.handle().clone();
+    audiovault_app::watching::set_paused(&handle, true);
+    let watch = shell.ok("watch_status", json!({}));
+    assert_eq!(watch["paused"], true, "{watch}");
+    assert_eq!(watch["running"], false, "paused: no run: {watch}");
+    assert!(
+        audiovault_app::desktop::watcher_in_use(&handle),
+        "paused still keeps the tray"
+    );
+    audiovault_app::watching::set_paused(&handle, false);
+    let watch = shell.ok("watch_status", json!({}));
+    assert_eq!(watch["paused"], false);
+    assert_eq!(watch["running"], true, "resumed: {watch}");
+    shell.ok("watch_remove_folder", json!({ "path": inbox }));
     assert_eq!(
         status["vault_id"].as_str().map(str::len),
         Some(32),
