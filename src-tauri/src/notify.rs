@@ -26,18 +26,44 @@ fn send<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     }
 }
 
-/// The end of a long job: its summary, or its error.
+/// The end of a long job: its summary, or its error, when the window is away.
 pub fn job_ended<R: Runtime, T>(
     app: &AppHandle<R>,
     what: &str,
     result: &IpcResult<T>,
     summary: impl FnOnce(&T) -> String,
 ) {
+    if let Some((title, body)) = outcome(what, result, summary) {
+        when_away(app, &title, &body);
+    }
+}
+
+/// The end of work the tray started: the window shows nothing of it, so the
+/// notification is its only answer (unless notifications are off).
+pub fn tray_job_ended<R: Runtime, T>(
+    app: &AppHandle<R>,
+    what: &str,
+    result: &IpcResult<T>,
+    summary: impl FnOnce(&T) -> String,
+) {
+    if !app.state::<AutoLock>().settings().notify_when_away {
+        return;
+    }
+    if let Some((title, body)) = outcome(what, result, summary) {
+        send(app, &title, &body);
+    }
+}
+
+fn outcome<T>(
+    what: &str,
+    result: &IpcResult<T>,
+    summary: impl FnOnce(&T) -> String,
+) -> Option<(String, String)> {
     match result {
-        Ok(value) => when_away(app, &format!("{what} finished"), &summary(value)),
-        // A cancel was the user's own doing, in the window.
-        Err(e) if e.kind == audiovault_engine::ErrorKind::Cancelled => {}
-        Err(e) => when_away(app, &format!("{what} failed"), &e.message),
+        Ok(value) => Some((format!("{what} finished"), summary(value))),
+        // A cancel was the user's own doing.
+        Err(e) if e.kind == audiovault_engine::ErrorKind::Cancelled => None,
+        Err(e) => Some((format!("{what} failed"), e.message.clone())),
     }
 }
 

@@ -73,7 +73,7 @@ fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
             let app = app.clone();
             tauri::async_runtime::spawn(async move {
                 let result = crate::cloud::push_in_background(&app).await;
-                crate::notify::job_ended(&app, "Push", &result, crate::cloud::push_summary);
+                crate::notify::tray_job_ended(&app, "Push", &result, crate::cloud::push_summary);
             });
         }
         LOCK => {
