@@ -230,7 +230,9 @@ pub const FORMATS: &[Format] = &[
         extensions: &["3gp", "3ga", "3g2"],
         allowed_by_default: true,
         mime_type: Some("audio/3gpp"),
-        mime_aliases: &["audio/3gpp2"],
+        // WebKitGTK does not list audio/3gpp; GStreamer's MP4 demuxer reads 3GP, so
+        // the player asks for it as MP4 (e2e: it plays).
+        mime_aliases: &["audio/3gpp2", "audio/mp4"],
         playable_in_webview: true,
         container: "mp4",
         magic: &[

@@ -403,3 +403,143 @@ fn installed(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
     }
     shots.take(s, "installed-02-playing")
 }
+
+/// The formats #18 added that ffmpeg can write: each imports, and plays in the
+/// real window when the engine's table says GStreamer decodes it here; otherwise
+/// the details say so and Play says why at once.
+#[test]
+fn new_formats_play_or_say_why() {
+    let Some(shots) = suite() else { return };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let vault = tmp.path().join("vault");
+    let envs = sandbox_envs(&vault, &tmp.path().join("home"), false);
+    if let Err(e) = with_app(&envs, &shots, "formats", |s| {
+        new_formats(s, &shots, tmp.path())
+    }) {
+        panic!("{e}");
+    }
+}
+
+/// (file name, format id, ffmpeg output options).
+const NEW_FORMATS: &[(&str, &str, &[&str])] = &[
+    ("WavPack Tone.wv", "wv", &["-c:a", "wavpack"]),
+    ("True Audio Tone.tta", "tta", &["-c:a", "tta"]),
+    ("AC-3 Tone.ac3", "ac3", &["-c:a", "ac3"]),
+    ("E-AC-3 Tone.eac3", "eac3", &["-c:a", "eac3"]),
+    ("Audiobook Tone.m4b", "m4b", &["-c:a", "aac", "-f", "mp4"]),
+    (
+        "Phone Tone.3gp",
+        "3gp",
+        &["-c:a", "aac", "-ar", "16000", "-f", "3gp"],
+    ),
+    (
+        "Ogg FLAC Tone.oga",
+        "oggflac",
+        &["-c:a", "flac", "-f", "ogg"],
+    ),
+    (
+        "Speex Tone.spx",
+        "spx",
+        &["-c:a", "libspeex", "-ar", "16000", "-ac", "1"],
+    ),
+    ("Windows Media Tone.wma", "wma", &["-c:a", "wmav2"]),
+];
+
+fn new_formats(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
+    step("formats: a new vault");
+    create_vault(s)?;
+    let dir = tmp.join("new-formats");
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut paths = Vec::new();
+    for (i, (name, _, options)) in NEW_FORMATS.iter().enumerate() {
+        let title = name.rsplit_once('.').map_or(*name, |(t, _)| t);
+        let path = dir.join(name);
+        let out = Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+            ])
+            .arg(format!("sine=frequency={}:duration=4", 300 + i * 70))
+            .args(["-metadata", &format!("title={title}")])
+            .args(*options)
+            .arg(&path)
+            .output()
+            .map_err(|e| format!("ffmpeg: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "ffmpeg {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        paths.push(path.to_string_lossy().into_owned());
+    }
+    step("formats: every new format imports");
+    emit(
+        s,
+        "tauri://drag-drop",
+        json!({"paths": paths, "position": {"x": 400, "y": 300}}),
+    )?;
+    s.wait_for("[data-testid=import-summary]", LONG)?;
+    s.click(&s.find("[data-testid=tray-close]")?)?;
+    let listed = s.wait(LONG, "every new format in the library", || {
+        let r = rows(s)?;
+        Ok((r.len() == NEW_FORMATS.len()).then_some(r))
+    })?;
+    step("formats: each plays, or the app says at once that it cannot here");
+    let mut verdicts = Vec::new();
+    for (name, id, _) in NEW_FORMATS {
+        let title = name.rsplit_once('.').map_or(*name, |(t, _)| t);
+        let row = listed
+            .iter()
+            .find(|r| r["title"] == *title)
+            .ok_or_else(|| format!("{title} is not listed: {listed:?}"))?;
+        let plays_here = audiovault_engine::formats::FORMATS
+            .iter()
+            .find(|f| f.id == *id)
+            .ok_or_else(|| format!("{id} is not in the formats table"))?
+            .playable_in_webview;
+        click_row(s, row["id"].as_str().unwrap_or_default())?;
+        let note = s
+            .find_all("[data-testid=details-not-playable]")?
+            .into_iter()
+            .next();
+        if note.is_some() == plays_here {
+            return Err(format!(
+                "{title}: the details' 'does not play here' note is {}, the table says plays here: {plays_here}",
+                if note.is_some() { "shown" } else { "missing" }
+            ));
+        }
+        s.click(&s.wait_for("[data-testid=details-play]", SHORT)?)?;
+        let verdict = s.wait(LONG, &format!("{title} to play or be refused"), || {
+            let st = audio_state(s)?;
+            if let Some(err) = st["player_error"].as_str() {
+                return Ok(Some(format!("refused: {err}")));
+            }
+            let t = st["time"].as_f64().unwrap_or(0.0);
+            Ok((t > 0.3 && st["paused"] == json!(false)).then(|| format!("plays ({t:.1} s)")))
+        })?;
+        eprintln!("  {id}: {verdict}");
+        if plays_here != verdict.starts_with("plays") {
+            return Err(format!(
+                "{title} ({id}): {verdict}, but the table says plays here: {plays_here}"
+            ));
+        }
+        if !plays_here && !verdict.contains("cannot be played") {
+            return Err(format!(
+                "{title} ({id}): refused without saying why: {verdict}"
+            ));
+        }
+        verdicts.push((*id, verdict));
+    }
+    if let Some(pause) = s.find_all("[data-testid=play-pause]")?.into_iter().next()
+        && audio_state(s)?["paused"] == json!(false)
+    {
+        s.click(&pause)?;
+    }
+    shots.take(s, "formats-01-new-formats")
+}

@@ -707,7 +707,7 @@ export const FORMATS: readonly Format[] = [
   {"id":"flac","display_name":"FLAC","extensions":["flac"],"allowed_by_default":true,"mime_type":"audio/flac","mime_aliases":["audio/x-flac"],"playable_in_webview":true},
   {"id":"m4a","display_name":"AAC / ALAC (MP4)","extensions":["m4a","mp4","alac"],"allowed_by_default":true,"mime_type":"audio/mp4","mime_aliases":["audio/x-m4a","audio/aac"],"playable_in_webview":true},
   {"id":"m4b","display_name":"Audiobook (M4B)","extensions":["m4b"],"allowed_by_default":true,"mime_type":"audio/mp4","mime_aliases":["audio/x-m4b"],"playable_in_webview":true},
-  {"id":"3gp","display_name":"3GP","extensions":["3gp","3ga","3g2"],"allowed_by_default":true,"mime_type":"audio/3gpp","mime_aliases":["audio/3gpp2"],"playable_in_webview":true},
+  {"id":"3gp","display_name":"3GP","extensions":["3gp","3ga","3g2"],"allowed_by_default":true,"mime_type":"audio/3gpp","mime_aliases":["audio/3gpp2","audio/mp4"],"playable_in_webview":true},
   {"id":"aac","display_name":"AAC (ADTS)","extensions":["aac"],"allowed_by_default":true,"mime_type":"audio/aac","mime_aliases":[],"playable_in_webview":true},
   {"id":"mp3","display_name":"MP3","extensions":["mp3"],"allowed_by_default":true,"mime_type":"audio/mpeg","mime_aliases":[],"playable_in_webview":true},
   {"id":"ogg","display_name":"Ogg Vorbis","extensions":["ogg","oga"],"allowed_by_default":true,"mime_type":"audio/ogg","mime_aliases":[],"playable_in_webview":true},

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FORMATS } from "./bindings";
-import { dialogExtensions, formatName, mimeAliases } from "./formats";
+import { dialogExtensions, formatName, knownFormat, mimeAliases, playsHere } from "./formats";
 
 describe("formats", () => {
   it("come from the engine's table", () => {
@@ -12,6 +12,16 @@ describe("formats", () => {
     expect(formatName("m4a")).toBe("AAC / ALAC (MP4)");
     expect(formatName("flac")).toBe("FLAC");
     expect(formatName("xyz")).toBe("XYZ");
+  });
+  it("says which formats the player plays here, from the table", () => {
+    expect(playsHere("flac")).toBe(true);
+    expect(playsHere("wma")).toBe(false);
+    expect(playsHere("dff")).toBe(false);
+    // A format the table does not know is tried, not refused.
+    expect(playsHere("xyz")).toBe(true);
+    expect(playsHere("flac", [])).toBe(true);
+    expect(knownFormat("tta")).toBe(true);
+    expect(knownFormat("xyz")).toBe(false);
   });
   it("knows a MIME type's aliases", () => {
     expect(mimeAliases("audio/x-aiff")).toEqual(["audio/aiff"]);

@@ -29,3 +29,16 @@ export function dialogExtensions(allowed: string[] | null, table: readonly Forma
   if (allowed && allowed.length) return allowed;
   return table.filter((f) => f.allowed_by_default).flatMap((f) => f.extensions);
 }
+
+/**
+ * Whether the app's player (WebKitGTK over GStreamer, with the plugins the package
+ * depends on) plays a format, as the engine's table says; unknown formats are tried.
+ */
+export function playsHere(id: string, table: readonly Format[] = FORMATS): boolean {
+  return byId(id, table)?.playable_in_webview ?? true;
+}
+
+/** Whether the engine's table knows the format (its playability is then the table's word). */
+export function knownFormat(id: string, table: readonly Format[] = FORMATS): boolean {
+  return byId(id, table) !== undefined;
+}

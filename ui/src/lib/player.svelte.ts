@@ -1,7 +1,7 @@
 // Playback: one <audio> element fed with signed URLs from the engine's loopback
 // server. Formats the web view cannot play are named, never failed silently.
 import { api, errorMessage, reportActivity, type Track } from "./api";
-import { mimeAliases } from "./formats";
+import { formatName, knownFormat, mimeAliases, playsHere } from "./formats";
 
 export class Player {
   track = $state<Track | null>(null);
@@ -92,10 +92,21 @@ export class Player {
         () => {},
       );
     }
+    // The engine's table knows what this player cannot decode (a DSDIFF file, for
+    // one, would sit in GStreamer's preroll until the stall guard gave up).
+    if (!playsHere(track.format)) {
+      this.error = `This ${formatName(track.format)} file cannot be played in this app: the system's media framework has no decoder for it here. Export it to play it elsewhere.`;
+      audio.removeAttribute("src");
+      audio.load();
+      return;
+    }
     try {
       const stream = await api.streamUrl(track.id);
       if (this.track?.id !== track.id) return;
-      if (!canPlay(audio, stream.content_type)) {
+      // The table's word stands for the formats it knows: WebKitGTK's canPlayType
+      // answered "" now and then for types GStreamer then played (TTA, 3GP), and
+      // a real failure still ends in the error handler's "cannot be played here".
+      if (!knownFormat(track.format) && !canPlay(audio, stream.content_type)) {
         this.error = `This ${track.format.toUpperCase()} file cannot be played here (no decoder for ${stream.content_type}). Export it to play it elsewhere.`;
         audio.removeAttribute("src");
         audio.load();
