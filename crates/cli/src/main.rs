@@ -196,8 +196,12 @@ enum Command {
     Clone(sync_cmd::CloneArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout
     Completions { shell: clap_complete::Shell },
-    /// Print the manual page (roff, for man) on stdout
-    Manpage,
+    /// Print the manual page (roff, for man) on stdout, or write every command's page
+    Manpage {
+        /// Write audiovault.1 and a page per command (audiovault-import.1, …) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// The import jobs, newest first; with an id, that job's files and their outcomes
     Jobs {
         /// One job's id: its files, each with its outcome and reason
@@ -322,11 +326,19 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command, "audiovault", &mut script);
             Some(Ok(script))
         }
-        Command::Manpage => {
+        Command::Manpage { dir: None } => {
             let mut page = Vec::new();
             let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
             Some(man.render(&mut page).map(|()| page))
         }
+        Command::Manpage { dir: Some(ref dir) } => Some(
+            std::fs::create_dir_all(dir)
+                .and_then(|()| {
+                    clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), dir)
+                })
+                .map(|()| Vec::new())
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display()))),
+        ),
         _ => None,
     };
     if let Some(text) = generated {
@@ -718,7 +730,7 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Push => sync_cmd::push(&root, &secrets, json),
         Command::Pull => sync_cmd::pull(&root, &secrets, json),
         Command::Clone(args) => sync_cmd::clone(args, &root, &secrets, json),
-        Command::Completions { .. } | Command::Manpage => Ok(0), // answered in main
+        Command::Completions { .. } | Command::Manpage { .. } => Ok(0), // answered in main
         Command::Jobs { id, limit } => {
             let vault = secrets.unlock(&root)?;
             match id {

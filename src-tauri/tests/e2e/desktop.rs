@@ -363,8 +363,10 @@ fn installed(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
     fs::create_dir_all(&files).map_err(|e| e.to_string())?;
     let flac = files.join("Installed Tone.flac");
     let aac = files.join("Installed Tone.m4a");
-    make_audio(&flac, "Installed Tone FLAC", 1)?;
-    make_audio(&aac, "Installed Tone AAC", 2)?;
+    // Six seconds each: a two-second track could end (and the next start) between
+    // the two readings of its clock.
+    super::health::tone(&flac, "Installed Tone FLAC", 440)?;
+    super::health::tone(&aac, "Installed Tone AAC", 660)?;
     emit(
         s,
         "tauri://drag-drop",
@@ -379,6 +381,8 @@ fn installed(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
     for row in &listed {
         let id = row["id"].as_str().unwrap_or_default();
         let title = row["title"].as_str().unwrap_or_default();
+        // The clock read must be this track's, not the one playing before it.
+        let before = audio_state(s)?["src"].clone();
         click_row(s, id)?;
         s.click(&s.wait_for("[data-testid=details-play]", SHORT)?)?;
         let first = s.wait(LONG, &format!("{title} to play"), || {
@@ -387,7 +391,7 @@ fn installed(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
                 return Err(format!("{title}: the player says: {err}"));
             }
             let t = st["time"].as_f64().unwrap_or(0.0);
-            Ok((t > 0.2 && st["paused"] == json!(false)).then_some(t))
+            Ok((st["src"] != before && t > 0.2 && st["paused"] == json!(false)).then_some(t))
         })?;
         std::thread::sleep(Duration::from_millis(600));
         let later = audio_state(s)?["time"].as_f64().unwrap_or(0.0);
@@ -514,6 +518,8 @@ fn new_formats(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
                 if note.is_some() { "shown" } else { "missing" }
             ));
         }
+        // The clock read must be this track's, not the one playing before it.
+        let before = audio_state(s)?["src"].clone();
         s.click(&s.wait_for("[data-testid=details-play]", SHORT)?)?;
         let verdict = s.wait(LONG, &format!("{title} to play or be refused"), || {
             let st = audio_state(s)?;
@@ -521,7 +527,10 @@ fn new_formats(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
                 return Ok(Some(format!("refused: {err}")));
             }
             let t = st["time"].as_f64().unwrap_or(0.0);
-            Ok((t > 0.3 && st["paused"] == json!(false)).then(|| format!("plays ({t:.1} s)")))
+            Ok(
+                (st["src"] != before && t > 0.3 && st["paused"] == json!(false))
+                    .then(|| format!("plays ({t:.1} s)")),
+            )
         })?;
         eprintln!("  {id}: {verdict}");
         if plays_here != verdict.starts_with("plays") {
