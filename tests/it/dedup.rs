@@ -97,8 +97,10 @@ fn retagged_copy_shares_at_least_90_percent_of_its_bytes() {
             "a 24 MB file in 1 MiB-average chunks: {} chunks",
             chunks.len()
         );
-        // Chunks tile the file: contiguous offsets, lengths within FastCDC's bounds.
+        // Chunks tile the file: contiguous offsets, lengths within FastCDC's bounds
+        // (but the last chunk of a format region, here the ID3 tags: at most two).
         let mut offset = 0;
+        let mut short = 0;
         for (i, c) in chunks.iter().enumerate() {
             assert_eq!(
                 u64_field(c, "offset"),
@@ -107,10 +109,11 @@ fn retagged_copy_shares_at_least_90_percent_of_its_bytes() {
             );
             let len = u64_field(c, "length");
             assert!(len <= 4 << 20, "chunk {i} of {id} longer than 4 MiB: {len}");
-            if i + 1 < chunks.len() {
+            if i + 1 < chunks.len() && len < 256 << 10 {
+                short += 1;
                 assert!(
-                    len >= 256 << 10,
-                    "chunk {i} of {id} shorter than 256 KiB: {len}"
+                    short <= 2,
+                    "chunk {i} of {id} shorter than 256 KiB: {len}, and not a tag's region"
                 );
             }
             offset += len;

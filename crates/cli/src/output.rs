@@ -356,7 +356,13 @@ pub fn print_stats(s: &Stats) {
         bytes(s.stored_bytes),
         s.chunks
     );
-    println!("dedup saves:   {}", bytes(s.dedup_saved_bytes));
+    println!(
+        "dedup saves:   {} (re-tags {}, other {}); exact copies not stored: {}",
+        bytes(s.dedup_saved_bytes),
+        bytes(s.dedup_retag_bytes),
+        bytes(s.dedup_other_bytes),
+        bytes(s.dedup_exact_copies_bytes)
+    );
     if let (Some(q), Some(f)) = (s.quota_bytes, s.quota_used_fraction) {
         println!("size limit:    {} ({:.1}% used)", bytes(q), f * 100.0);
     }

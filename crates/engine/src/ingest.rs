@@ -22,7 +22,7 @@ use crate::error::{Error, Result, describe_io_error, is_disk_full};
 use crate::media::{self, MediaError, MediaInfo};
 use crate::mutex::lock;
 use crate::progress::{CancelToken, Progress};
-use crate::store::{ChunkId, OBJECT_OVERHEAD, StoreError, chunker, hex};
+use crate::store::{ChunkId, OBJECT_OVERHEAD, StoreError, chunker, hex, regions};
 use crate::vault::{Settings, Vault};
 
 pub use crate::progress::{FileResult, Outcome};
@@ -394,7 +394,7 @@ impl Vault {
         if let Some(e) = fatal {
             return Err(e);
         }
-        report.warnings = self.stats()?.warnings;
+        report.warnings = self.quick_stats()?.warnings;
         let replaced = replaced_damaged.into_inner();
         if replaced > 0 {
             let warning = format!(
@@ -517,6 +517,9 @@ impl Vault {
         let mut sha = Sha256::new();
         let mut chunks: Vec<(ChunkId, u64, u64, u64)> = Vec::new();
         let mut chunks_written = 0usize;
+        // Plaintext bytes of the chunks (and cover art) this file stored that the
+        // vault did not hold: what it cost beyond what dedup found.
+        let mut new_bytes = 0u64;
         let mut total = 0u64;
         let store = self.store();
         let store_failed = |e: StoreError| ImportFailure::Failed(describe_store_error(&e));
@@ -524,6 +527,9 @@ impl Vault {
             Some((mime_type, data)) => {
                 let (art, put) = self.store_artwork(mime_type, &data).map_err(store_failed)?;
                 chunks_written += usize::from(put.written);
+                if put.written {
+                    new_bytes += data.len() as u64;
+                }
                 if put.replaced_damaged {
                     replaced_damaged.fetch_add(1, Ordering::Relaxed);
                 }
@@ -531,7 +537,15 @@ impl Vault {
             }
             None => None,
         };
-        let mut chunker = chunker::Chunker::new(&mut file, &self.config().chunker);
+        let params = &self.config().chunker;
+        let boundaries = if params.algorithm.splits_regions() {
+            let b = regions::boundaries(&mut file, size);
+            file.seek(SeekFrom::Start(0)).map_err(io_failed)?;
+            b
+        } else {
+            Vec::new()
+        };
+        let mut chunker = chunker::Chunker::with_boundaries(&mut file, params, boundaries);
         while let Some((offset, data)) = chunker.next_chunk().map_err(io_failed)? {
             if cancel.is_cancelled() {
                 return Err(ImportFailure::Failed("cancelled".into()));
@@ -540,6 +554,9 @@ impl Vault {
             let id = store.id_for(data);
             let put = store.put(&id, data).map_err(store_failed)?;
             chunks_written += usize::from(put.written);
+            if put.written {
+                new_bytes += data.len() as u64;
+            }
             if put.replaced_damaged {
                 replaced_damaged.fetch_add(1, Ordering::Relaxed);
             }
@@ -562,6 +579,7 @@ impl Vault {
             return Err(changed());
         }
 
+        result.new_bytes = Some(new_bytes);
         let id = TrackId::generate().map_err(|e| ImportFailure::Failed(e.to_string()))?;
         let mtime = meta
             .modified()
@@ -722,6 +740,9 @@ enum ImportFailure {
 
 fn duplicate(mut result: FileResult, id: TrackId, state: TrackState, sha: &[u8; 32]) -> FileResult {
     result.outcome = Outcome::Duplicate;
+    // A duplicate found before anything was written stored nothing; one that
+    // repaired the track's chunk files keeps the count of what it rewrote.
+    result.new_bytes.get_or_insert(0);
     result.reason = Some(match state {
         TrackState::Active => format!("already in the vault as track {id}"),
         TrackState::Trashed => format!("already in the vault as track {id} (in the trash)"),
@@ -1024,6 +1045,113 @@ mod tests {
         assert_eq!(reported.as_deref(), Some(txt_reason.as_str()));
         // A sink that overrides item_result is not called twice per file.
         assert!(rec.finished.lock().unwrap().is_empty());
+    }
+
+    /// A WAV with a `LIST` chunk of `tag` bytes in front of 6 MiB of the same audio.
+    fn tagged_wav(tag: usize) -> Vec<u8> {
+        let audio = 6 * 1024 * 1024u32;
+        let mut body = b"WAVEfmt ".to_vec();
+        body.extend(16u32.to_le_bytes());
+        body.extend(1u16.to_le_bytes());
+        body.extend(2u16.to_le_bytes());
+        body.extend(44_100u32.to_le_bytes());
+        body.extend((44_100u32 * 4).to_le_bytes());
+        body.extend(4u16.to_le_bytes());
+        body.extend(16u16.to_le_bytes());
+        body.extend(b"LIST");
+        body.extend((tag as u32).to_le_bytes());
+        body.extend((0..tag).map(|i| (i % 251) as u8));
+        body.extend(b"data");
+        body.extend(audio.to_le_bytes());
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..audio / 8 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            body.extend(x.to_le_bytes());
+        }
+        let mut f = b"RIFF".to_vec();
+        f.extend((body.len() as u32).to_le_bytes());
+        f.extend(body);
+        f
+    }
+
+    /// A vault keeps the chunker version it was created with: version 1 (new
+    /// vaults) stores only the grown tag of a re-tagged copy again, version 0 (every
+    /// vault made before) cuts as it always did; `new_bytes` says what each stored.
+    #[test]
+    fn a_vault_cuts_by_its_own_chunker_version_and_reports_new_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("in");
+        fs::create_dir(&src).unwrap();
+        fs::write(src.join("a.wav"), tagged_wav(2_000)).unwrap();
+        fs::write(src.join("b.wav"), tagged_wav(40_000)).unwrap();
+        for (name, chunker, expect_small) in [
+            ("v1", chunker::ChunkerParams::default(), true),
+            ("v0", chunker::ChunkerParams::v0(), false),
+        ] {
+            let options = CreateOptions {
+                kdf_memory_kib: 1024,
+                kdf_iterations: 1,
+                chunker,
+            };
+            let vault =
+                Vault::create(&dir.path().join(name), &Passphrase::new("pw"), &options).unwrap();
+            assert_eq!(vault.config().chunker, chunker);
+            let import = |file: &str| {
+                vault
+                    .import(
+                        &[src.join(file)],
+                        &ImportOptions::default(),
+                        &NoProgress,
+                        &CancelToken::new(),
+                    )
+                    .unwrap()
+                    .files
+                    .remove(0)
+            };
+            let first = import("a.wav");
+            assert_eq!(first.outcome, Outcome::Imported);
+            assert_eq!(
+                first.new_bytes, first.size_bytes,
+                "{name}: new music is all new"
+            );
+            let again = import("a.wav");
+            assert_eq!(again.outcome, Outcome::Duplicate);
+            assert_eq!(
+                again.new_bytes,
+                Some(0),
+                "{name}: a duplicate stores nothing"
+            );
+            let retag = import("b.wav");
+            let new_bytes = retag.new_bytes.unwrap();
+            if expect_small {
+                // The region before the audio: the RIFF header, `fmt ` and `LIST`.
+                assert_eq!(
+                    new_bytes,
+                    12 + 24 + 8 + 40_000,
+                    "{name}: only the tag is stored again"
+                );
+            } else {
+                assert!(
+                    new_bytes > 256 * 1024,
+                    "{name}: the first chunk too ({new_bytes})"
+                );
+            }
+            let stats = vault.stats().unwrap();
+            assert_eq!(
+                stats.dedup_retag_bytes + stats.dedup_other_bytes,
+                stats.dedup_saved_bytes
+            );
+            assert!(
+                stats.dedup_retag_bytes > 4 * 1024 * 1024,
+                "{name}: the re-tag's shared audio counts as a re-tag's saving: {stats:?}"
+            );
+            assert_eq!(
+                stats.dedup_exact_copies_bytes, 0,
+                "{name}: the copy had the same path"
+            );
+        }
     }
 
     #[test]

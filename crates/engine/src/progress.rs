@@ -92,6 +92,10 @@ pub struct FileResult {
     pub reason: Option<String>,
     pub id: Option<TrackId>,
     pub size_bytes: Option<u64>,
+    /// Bytes this file stored that the vault did not already hold (its chunks
+    /// and cover art, before encryption): a re-tagged copy's cost. 0 for a
+    /// duplicate; none when nothing was imported.
+    pub new_bytes: Option<u64>,
     pub sha256: Option<String>,
     #[serde(skip)]
     pub source: PathBuf,
@@ -105,6 +109,7 @@ impl FileResult {
             reason,
             id: None,
             size_bytes: None,
+            new_bytes: None,
             sha256: None,
             source: source.to_path_buf(),
         }

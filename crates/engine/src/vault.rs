@@ -770,6 +770,15 @@ impl Vault {
 
     pub fn stats(&self) -> Result<Stats> {
         let quota = self.settings()?.quota_bytes;
+        let catalog = self.catalog();
+        let mut stats = catalog.stats(quota)?;
+        catalog.dedup_breakdown(&mut stats)?;
+        Ok(stats)
+    }
+
+    /// The vault's stats without the dedup breakdown (what an import's warnings need).
+    pub(crate) fn quick_stats(&self) -> Result<Stats> {
+        let quota = self.settings()?.quota_bytes;
         Ok(self.catalog().stats(quota)?)
     }
 

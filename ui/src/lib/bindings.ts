@@ -187,7 +187,13 @@ export type ProgressEvent = { "event": "start", items: number, bytes: number, } 
 
 export type Outcome = "imported" | "duplicate" | "rejected" | "failed";
 
-export type FileResult = { path: string, outcome: Outcome, reason: string | null, id: TrackId | null, size_bytes: number | null, sha256: string | null, };
+export type FileResult = { path: string, outcome: Outcome, reason: string | null, id: TrackId | null, size_bytes: number | null, 
+/**
+ * Bytes this file stored that the vault did not already hold (its chunks
+ * and cover art, before encryption): a re-tagged copy's cost. 0 for a
+ * duplicate; none when nothing was imported.
+ */
+new_bytes: number | null, sha256: string | null, };
 
 export type ImportReport = { job_id: number, files: Array<FileResult>, imported: number, duplicates: number, rejected: number, failed: number, cancelled: boolean, warnings: Array<string>, };
 
@@ -226,8 +232,25 @@ stored_bytes: number,
 unique_bytes: number, 
 /**
  * What dedup saves: the tracks' bytes (active and trashed) minus the distinct chunks' bytes.
+ * The sum of `dedup_retag_bytes` and `dedup_other_bytes`.
  */
-dedup_saved_bytes: number, chunks: number, quota_bytes: number | null, quota_used_fraction: number | null, by_format: Array<FormatStats>, warnings: Array<string>, };
+dedup_saved_bytes: number, 
+/**
+ * Of `dedup_saved_bytes`, what tracks share with an earlier track of the same
+ * format and duration (within half a second): re-tagged copies.
+ */
+dedup_retag_bytes: number, 
+/**
+ * The rest of `dedup_saved_bytes`: chunks shared by unrelated tracks, or
+ * repeated within one.
+ */
+dedup_other_bytes: number, 
+/**
+ * Bytes of the files imported as exact copies of a track (by SHA-256, from
+ * another path than the track's own; each path once): never stored at all,
+ * so not part of `dedup_saved_bytes`.
+ */
+dedup_exact_copies_bytes: number, chunks: number, quota_bytes: number | null, quota_used_fraction: number | null, by_format: Array<FormatStats>, warnings: Array<string>, };
 
 export type ChunkDamage = "missing" | "corrupt";
 

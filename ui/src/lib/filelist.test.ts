@@ -5,7 +5,7 @@ import { FileList, MAX_ROWS } from "./filelist";
 function report(files: Partial<FileResult>[], cancelled = false): ImportReport {
   return {
     job_id: 1,
-    files: files.map((f) => ({ path: "", outcome: "imported", reason: null, id: null, size_bytes: null, sha256: null, ...f })),
+    files: files.map((f) => ({ path: "", outcome: "imported", reason: null, id: null, size_bytes: null, new_bytes: null, sha256: null, ...f })),
     imported: 0,
     duplicates: 0,
     rejected: 0,

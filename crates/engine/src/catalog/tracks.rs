@@ -188,7 +188,18 @@ pub struct Stats {
     /// `stored_bytes` only).
     pub unique_bytes: u64,
     /// What dedup saves: the tracks' bytes (active and trashed) minus the distinct chunks' bytes.
+    /// The sum of `dedup_retag_bytes` and `dedup_other_bytes`.
     pub dedup_saved_bytes: u64,
+    /// Of `dedup_saved_bytes`, what tracks share with an earlier track of the same
+    /// format and duration (within half a second): re-tagged copies.
+    pub dedup_retag_bytes: u64,
+    /// The rest of `dedup_saved_bytes`: chunks shared by unrelated tracks, or
+    /// repeated within one.
+    pub dedup_other_bytes: u64,
+    /// Bytes of the files imported as exact copies of a track (by SHA-256, from
+    /// another path than the track's own; each path once): never stored at all,
+    /// so not part of `dedup_saved_bytes`.
+    pub dedup_exact_copies_bytes: u64,
     pub chunks: u64,
     pub quota_bytes: Option<u64>,
     pub quota_used_fraction: Option<f64>,
@@ -802,12 +813,59 @@ impl Catalog {
             stored_bytes: stored,
             unique_bytes: unique as u64,
             dedup_saved_bytes: ((logical + trashed_bytes) - unique).max(0) as u64,
+            dedup_retag_bytes: 0,
+            dedup_other_bytes: 0,
+            dedup_exact_copies_bytes: 0,
             chunks: chunks as u64,
             quota_bytes: quota,
             quota_used_fraction,
             by_format,
             warnings,
         })
+    }
+
+    /// Fills in where `stats.dedup_saved_bytes` comes from (re-tags or the rest)
+    /// and what exact copies saved. A pass over the shared chunks' references and
+    /// the import history: `stats` alone stays cheap for the import's own use.
+    pub fn dedup_breakdown(&self, stats: &mut Stats) -> Result<(), CatalogError> {
+        let e = |e| self.err(e);
+        // Each shared chunk's first reference (earliest import) is the stored one;
+        // every later reference is a saving, a re-tag's when its track and the
+        // first one are the same format and duration.
+        let retag: i64 = self
+            .conn
+            .query_row(
+                "WITH shared AS (
+                   SELECT chunk_id FROM track_chunks GROUP BY chunk_id HAVING count(*) > 1),
+                 refs AS (
+                   SELECT tc.chunk_id, tc.length, t.id, t.format, t.duration_seconds AS d,
+                     row_number() OVER (PARTITION BY tc.chunk_id
+                                        ORDER BY t.imported_at, t.id, tc.seq) AS rn
+                   FROM shared s JOIN track_chunks tc ON tc.chunk_id = s.chunk_id
+                   JOIN tracks t ON t.id = tc.track_id)
+                 SELECT coalesce(sum(r.length), 0)
+                 FROM refs r JOIN refs f ON f.chunk_id = r.chunk_id AND f.rn = 1
+                 WHERE r.rn > 1 AND r.id <> f.id AND r.format = f.format
+                   AND abs(r.d - f.d) < 0.5",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        let exact: i64 = self
+            .conn
+            .query_row(
+                "SELECT coalesce(sum(size_bytes), 0) FROM (
+                   SELECT DISTINCT t.id, i.path, t.size_bytes
+                   FROM import_job_items i JOIN tracks t ON t.id = i.track_id
+                   WHERE i.outcome = 'duplicate' AND i.path IS NOT t.source_path)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        stats.dedup_retag_bytes = (retag.max(0) as u64).min(stats.dedup_saved_bytes);
+        stats.dedup_other_bytes = stats.dedup_saved_bytes - stats.dedup_retag_bytes;
+        stats.dedup_exact_copies_bytes = exact.max(0) as u64;
+        Ok(())
     }
 
     pub fn start_import_job(&self, source: &str) -> Result<i64, CatalogError> {

@@ -1,6 +1,11 @@
 //! Content-defined chunking. A re-tagged copy of a file changes only the bytes
 //! of its tags, so cut points chosen by content (FastCDC) realign right after
 //! the change and every later chunk is shared with the original.
+//!
+//! Since version 1 of the chunker ([`ChunkerAlgorithm::FastCdc2020Regions`]) an
+//! import first asks [`super::regions`] where the file's metadata and audio meet
+//! and never cuts a chunk across those offsets: each region is chunked on its own,
+//! so a tag that grew or shrank leaves every audio chunk as it was.
 
 use std::io::Read;
 
@@ -16,17 +21,42 @@ pub struct ChunkerParams {
     pub max_size: u32,
 }
 
+/// The chunker's versions. A vault keeps the one it was created with (see
+/// ARCHITECTURE.md, "Decisions": the versioned chunker).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChunkerAlgorithm {
-    /// FastCDC 2020 as implemented by the `fastcdc` crate 3.x (normalization level 1).
+    /// Version 0: FastCDC 2020 as implemented by the `fastcdc` crate 3.x
+    /// (normalization level 1) over the whole file.
     #[serde(rename = "fastcdc-2020")]
     FastCdc2020,
+    /// Version 1: the file split first at the boundaries between its metadata and
+    /// its audio ([`super::regions`]), then each region cut by version 0's FastCDC.
+    #[serde(rename = "fastcdc-2020+format-regions-1")]
+    FastCdc2020Regions,
+}
+
+impl ChunkerAlgorithm {
+    /// Whether imports split files into format regions before chunking.
+    pub fn splits_regions(self) -> bool {
+        matches!(self, ChunkerAlgorithm::FastCdc2020Regions)
+    }
+}
+
+impl ChunkerParams {
+    /// Version 0, what every vault created before format regions records.
+    pub fn v0() -> Self {
+        ChunkerParams {
+            algorithm: ChunkerAlgorithm::FastCdc2020,
+            ..ChunkerParams::default()
+        }
+    }
 }
 
 impl Default for ChunkerParams {
+    /// What a new vault gets: the newest version.
     fn default() -> Self {
         ChunkerParams {
-            algorithm: ChunkerAlgorithm::FastCdc2020,
+            algorithm: ChunkerAlgorithm::FastCdc2020Regions,
             min_size: 256 * 1024,
             avg_size: 1024 * 1024,
             max_size: 4 * 1024 * 1024,
@@ -64,9 +94,17 @@ pub struct Chunk {
 /// Cut points are exactly `StreamCDC`'s: each cut is searched in a window of at
 /// most `max_size` bytes from the chunk's start, which is what `StreamCDC`'s
 /// buffer holds. Memory: a buffer of twice the maximum chunk size.
+///
+/// With region boundaries ([`Chunker::with_boundaries`]) the window also ends at
+/// the next boundary, so no chunk spans one: a region's last chunk ends there
+/// and the next region's first chunk starts there, as if it were a stream of its own.
 pub struct Chunker<R> {
     reader: R,
     params: ChunkerParams,
+    /// Stream offsets no chunk may span, increasing; `boundaries[next_boundary..]`
+    /// are still ahead.
+    boundaries: Vec<u64>,
+    next_boundary: usize,
     buf: Vec<u8>,
     /// `buf[start..filled]` holds bytes not yet handed out.
     start: usize,
@@ -77,10 +115,21 @@ pub struct Chunker<R> {
 }
 
 impl<R: Read> Chunker<R> {
+    /// Plain content-defined chunking of the whole stream (version 0's cuts).
     pub fn new(reader: R, params: &ChunkerParams) -> Self {
+        Self::with_boundaries(reader, params, Vec::new())
+    }
+
+    /// Chunking that never spans one of `boundaries` (stream offsets; unsorted or
+    /// repeated ones are sorted and merged).
+    pub fn with_boundaries(reader: R, params: &ChunkerParams, mut boundaries: Vec<u64>) -> Self {
+        boundaries.sort_unstable();
+        boundaries.dedup();
         Chunker {
             reader,
             params: *params,
+            boundaries,
+            next_boundary: 0,
             buf: vec![0; 2 * params.max_size as usize],
             start: 0,
             filled: 0,
@@ -109,7 +158,18 @@ impl<R: Read> Chunker<R> {
                 }
             }
         }
-        let available = (self.filled - self.start).min(max);
+        while self
+            .boundaries
+            .get(self.next_boundary)
+            .is_some_and(|b| *b <= self.offset)
+        {
+            self.next_boundary += 1;
+        }
+        let region_left = match self.boundaries.get(self.next_boundary) {
+            Some(b) => usize::try_from(b - self.offset).unwrap_or(usize::MAX),
+            None => usize::MAX,
+        };
+        let available = (self.filled - self.start).min(max).min(region_left);
         if available == 0 {
             return Ok(None);
         }
@@ -253,6 +313,212 @@ mod tests {
         let (a, b) = (ids(&data), ids(&edited));
         let shared = b.iter().filter(|h| a.contains(h)).count();
         assert!(shared + 1 >= b.len(), "shared {shared} of {}", b.len());
+    }
+
+    /// (offset, length) of each chunk, cut with `boundaries`.
+    fn cuts_with(data: &[u8], boundaries: Vec<u64>) -> Vec<(u64, usize)> {
+        let p = ChunkerParams::default();
+        let mut chunker = Chunker::with_boundaries(data, &p, boundaries);
+        let mut out = Vec::new();
+        while let Some((offset, chunk)) = chunker.next_chunk().unwrap() {
+            out.push((offset, chunk.len()));
+        }
+        out
+    }
+
+    /// Golden cut points of version 1: a 12 MiB "MP3" (a 300 KiB ID3v2 tag, pseudo-
+    /// random frames, an ID3v1 tag) cuts at the tag's end and the ID3v1 tag's
+    /// start, and by content between. Do not update the numbers; add a version.
+    #[test]
+    fn region_cut_points_are_stable() {
+        let tag = 300 * 1024;
+        let mut data = b"ID3\x04\x00\x00".to_vec();
+        data.extend([0x00, 0x12, 0x60, 0x00]); // syncsafe 300 KiB
+        data.extend(pseudo_random(tag, 11));
+        data.extend(pseudo_random(12 * 1024 * 1024, 12));
+        data.extend(b"TAG");
+        data.extend([b' '; 125]);
+        let b =
+            super::super::regions::boundaries(&mut std::io::Cursor::new(&data), data.len() as u64);
+        assert_eq!(b, vec![10 + tag as u64, data.len() as u64 - 128]);
+        let cuts: Vec<u64> = cuts_with(&data, b).iter().map(|c| c.0).collect();
+        assert_eq!(cuts, GOLDEN_REGION_CUTS);
+    }
+
+    const GOLDEN_REGION_CUTS: &[u64] = &[
+        0, 307210, 1863988, 3181295, 3743561, 5026433, 6236035, 6506647, 6945288, 7766312, 9258982,
+        11190948, 11819638, 12890122,
+    ];
+
+    /// A re-tag that grows the tag moves the audio; with regions every audio chunk
+    /// stays the same, without them the first ones change.
+    #[test]
+    fn with_regions_a_grown_tag_changes_only_the_tags_chunks() {
+        let audio = pseudo_random(10 * 1024 * 1024, 21);
+        let file = |tag: usize| {
+            let mut f = b"ID3\x04\x00\x00".to_vec();
+            let n = tag as u32;
+            f.extend([
+                (n >> 21) as u8 & 0x7F,
+                (n >> 14) as u8 & 0x7F,
+                (n >> 7) as u8 & 0x7F,
+                n as u8 & 0x7F,
+            ]);
+            f.extend(pseudo_random(tag, tag as u64));
+            f.extend(&audio);
+            f
+        };
+        let (a, b) = (file(4000), file(70_000));
+        let ids = |d: &[u8], regions: bool| -> Vec<blake3::Hash> {
+            let bounds = if regions {
+                super::super::regions::boundaries(&mut std::io::Cursor::new(d), d.len() as u64)
+            } else {
+                Vec::new()
+            };
+            cuts_with(d, bounds)
+                .iter()
+                .map(|(o, l)| blake3::hash(&d[*o as usize..*o as usize + l]))
+                .collect()
+        };
+        let new_bytes = |regions: bool| -> usize {
+            let old = ids(&a, regions);
+            let bounds = if regions {
+                super::super::regions::boundaries(&mut std::io::Cursor::new(&b), b.len() as u64)
+            } else {
+                Vec::new()
+            };
+            cuts_with(&b, bounds)
+                .iter()
+                .filter(|(o, l)| !old.contains(&blake3::hash(&b[*o as usize..*o as usize + l])))
+                .map(|(_, l)| l)
+                .sum()
+        };
+        assert_eq!(new_bytes(true), 70_010, "only the tag is stored again");
+        assert!(
+            new_bytes(false) > 256 * 1024,
+            "without regions the first chunk changes"
+        );
+    }
+
+    /// Property: whatever the input and the boundaries, the chunks concatenate to
+    /// the input, none spans a boundary, none is longer than the maximum, and
+    /// without boundaries the cuts are version 0's.
+    #[test]
+    fn chunks_with_boundaries_cover_the_input_and_respect_them() {
+        let mut seed = 0x5EED_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..40 {
+            let len = (next() % (9 * 1024 * 1024)) as usize;
+            let data = pseudo_random(len, round);
+            let count = (next() % 12) as usize;
+            let bounds: Vec<u64> = (0..count).map(|_| next() % (len as u64 + 2)).collect();
+            let got = cuts_with(&data, bounds.clone());
+            let mut at = 0u64;
+            for (offset, l) in &got {
+                assert_eq!(*offset, at, "round {round}");
+                assert!(*l > 0 && *l <= 4 * 1024 * 1024);
+                let end = offset + *l as u64;
+                assert!(
+                    !bounds.iter().any(|b| *b > *offset && *b < end),
+                    "round {round}: chunk {offset}+{l} spans a boundary of {bounds:?}"
+                );
+                at = end;
+            }
+            assert_eq!(at, len as u64, "round {round}: the chunks cover the input");
+            if count == 0 {
+                let plain: Vec<(u64, usize)> = chunks(&data[..], &ChunkerParams::default())
+                    .map(|c| {
+                        let c = c.unwrap();
+                        (c.offset, c.data.len())
+                    })
+                    .collect();
+                assert_eq!(got, plain);
+            }
+        }
+    }
+
+    /// A bounded mutation loop over the region splitter and the chunker (what a
+    /// fuzz target would do, on stable and within the test's time): every golden
+    /// file of `regions`, mutated (bytes flipped, lengths set to extremes, cut
+    /// short, spliced), gives boundaries inside the file and chunks that join
+    /// back to it, quickly.
+    #[test]
+    fn mutated_audio_files_never_break_the_splitter_or_the_bytes() {
+        use super::super::regions::tests as g;
+        let seeds = [
+            g::golden_mp3(),
+            g::golden_flac(),
+            g::golden_m4a(),
+            g::golden_m4a_moov_last(),
+            g::golden_wav(),
+            g::golden_aiff(),
+            g::golden_ogg(),
+        ];
+        let mut state = 0xF0221_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let started = std::time::Instant::now();
+        for i in 0..3000 {
+            let mut data = seeds[i % seeds.len()].clone();
+            for _ in 0..(1 + next() % 4) {
+                let len = data.len().max(1);
+                let at = (next() as usize) % len;
+                match next() % 6 {
+                    0 => {
+                        if let Some(b) = data.get_mut(at) {
+                            *b ^= 1 << (next() % 8);
+                        }
+                    }
+                    1 => {
+                        let v = [0u8, 0xFF, 0x7F, 0x80][(next() % 4) as usize];
+                        for b in data.iter_mut().skip(at).take(4) {
+                            *b = v;
+                        }
+                    }
+                    2 => data.truncate(at),
+                    3 => {
+                        let extra = pseudo_random((next() % 600) as usize, next());
+                        data.splice(at..at, extra);
+                    }
+                    4 => {
+                        let end = (at + (next() % 300) as usize).min(data.len());
+                        data.drain(at..end);
+                    }
+                    _ => {
+                        let other = &seeds[(next() as usize) % seeds.len()];
+                        data.extend_from_slice(&other[..(next() as usize) % other.len()]);
+                    }
+                }
+            }
+            let size = data.len() as u64;
+            let bounds = super::super::regions::boundaries(&mut std::io::Cursor::new(&data), size);
+            assert!(
+                bounds.iter().all(|b| *b > 0 && *b < size),
+                "case {i}: {bounds:?}"
+            );
+            assert!(bounds.len() <= super::super::regions::MAX_BOUNDARIES);
+            let mut joined = Vec::with_capacity(data.len());
+            let p = ChunkerParams::default();
+            let mut chunker = Chunker::with_boundaries(&data[..], &p, bounds);
+            while let Some((_, chunk)) = chunker.next_chunk().unwrap() {
+                joined.extend_from_slice(chunk);
+            }
+            assert!(joined == data, "case {i}: the chunks join back to the file");
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "3000 mutated files took {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

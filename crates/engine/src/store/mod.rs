@@ -22,6 +22,7 @@
 pub mod chunker;
 pub(crate) mod durable;
 pub mod reader;
+pub mod regions;
 
 use std::fmt;
 use std::fs::{self, File};
