@@ -26,6 +26,7 @@ mod migration;
 mod passphrase;
 mod power_cut;
 mod records;
+mod retag;
 mod roundtrip;
 mod s3_harness;
 mod settings;

@@ -173,6 +173,69 @@ fn a_plain_vault_of_the_previous_version_is_encrypted_on_first_unlock() {
     assert_eq!(library(&vault), expected());
 }
 
+/// The fixture's vault was made with chunker version 0 (plain FastCDC over the whole
+/// file). It keeps that version: new imports cut as before (a re-tagged WAV shares its
+/// audio from the first content-defined cut on, not from its `data` chunk), vault.json's
+/// chunker is untouched, and old and new tracks export byte-identical and verify.
+#[test]
+fn a_vault_of_chunker_version_0_keeps_its_cuts_and_keeps_working() {
+    let (vault, src) = unpack();
+    let config = |vault: &TestVault| -> Value {
+        serde_json::from_slice(&std::fs::read(vault.path.join("vault.json")).unwrap()).unwrap()
+    };
+    let chunker = config(&vault)["chunker"].clone();
+    assert_eq!(
+        chunker["algorithm"], "fastcdc-2020",
+        "the fixture is version 0"
+    );
+
+    // A WAV, then a copy whose LIST chunk (in front of the audio) grew.
+    let wav = vault.scratch("noise.wav");
+    write_noise_wav(&wav, 18, 6 * 1024 * 1024);
+    let bytes = std::fs::read(&wav).unwrap();
+    let mut tagged = bytes[..36].to_vec();
+    tagged.extend(b"LIST");
+    tagged.extend(30_000u32.to_le_bytes());
+    tagged.extend(std::iter::repeat_n(b't', 30_000));
+    tagged.extend(&bytes[36..]);
+    let riff = (tagged.len() - 8) as u32;
+    tagged[4..8].copy_from_slice(&riff.to_le_bytes());
+    let retagged = vault.scratch("noise (retagged).wav");
+    std::fs::write(&retagged, &tagged).unwrap();
+
+    let report = vault.import(&[&wav]);
+    assert_eq!(report.count("imported"), 1, "{}", report.run);
+    let report = vault.import(&[&retagged]);
+    assert_eq!(report.count("imported"), 1, "{}", report.run);
+    let new = u64_field(report.entry(&retagged), "new_bytes");
+    // Version 1 would store the 12-byte RIFF header and the LIST chunk (30,020 bytes);
+    // version 0 stores the first content-defined chunk (at least 256 KiB).
+    assert!(
+        new >= 256 * 1024,
+        "the old vault cut by version 0, as before: {new} bytes stored again"
+    );
+    assert_eq!(
+        config(&vault)["chunker"],
+        chunker,
+        "vault.json's chunker unchanged"
+    );
+
+    assert_eq!(vault.json(["verify"])["ok"], true);
+    let out = vault.scratch_dir("out");
+    for t in vault.tracks() {
+        vault.export(&[str_field(&t, "id")], &out, &[]).expect_ok();
+    }
+    assert_eq!(
+        sha256_file(&out.join("noise (retagged).wav")),
+        sha256_file(&retagged)
+    );
+    assert_eq!(sha256_file(&out.join("noise.wav")), sha256_file(&wav));
+    assert_eq!(
+        sha256_file(&out.join("alpha-legacy-track.flac")),
+        sha256_file(&src.join("alpha-legacy-track.flac"))
+    );
+}
+
 /// `AUDIOVAULT_TEST_MIGRATION_PAUSE_MS` slows each step of the migration down so
 /// that kills spread over the whole run land in every step (the plain file switched
 /// out of WAL mode, the export, its check, the sync, the rename, the overwrite of
