@@ -1151,6 +1151,23 @@ mod tests {
                 stats.dedup_exact_copies_bytes, 0,
                 "{name}: the copy had the same path"
             );
+            // An exact copy from elsewhere stores nothing and counts as one.
+            let copy = dir.path().join(format!("copy-{name}.wav"));
+            fs::copy(src.join("a.wav"), &copy).unwrap();
+            let dup = vault
+                .import(
+                    &[copy],
+                    &ImportOptions::default(),
+                    &NoProgress,
+                    &CancelToken::new(),
+                )
+                .unwrap()
+                .files
+                .remove(0);
+            assert_eq!((dup.outcome, dup.new_bytes), (Outcome::Duplicate, Some(0)));
+            let after = vault.stats().unwrap();
+            assert_eq!(after.dedup_exact_copies_bytes, first.size_bytes.unwrap());
+            assert_eq!(after.dedup_saved_bytes, stats.dedup_saved_bytes);
         }
     }
 

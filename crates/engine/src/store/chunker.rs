@@ -458,6 +458,8 @@ mod tests {
             g::golden_wav(),
             g::golden_aiff(),
             g::golden_ogg(),
+            g::golden_dsf(),
+            g::golden_dff(),
         ];
         let mut state = 0xF0221_u64;
         let mut next = move || {

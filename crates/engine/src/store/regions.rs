@@ -24,6 +24,8 @@
 //!   `moov` comes first, at `moov` when `mdat` does;
 //! - RIFF/RF64 (WAV) and FORM (AIFF): the audio chunk (`data`/`SSND`) is a region,
 //!   the chunks before it (`fmt `, `LIST`, `id3 `…) another, those after it a third;
+//! - DSF: the ID3v2 tag its header points to (at the end); DSDIFF: the audio chunk
+//!   (`DSD `/`DST `) apart from the chunks around it (`PROP`, `ID3 `);
 //! - Ogg (Vorbis, Opus, Speex, FLAC): the pages of the headers (identification,
 //!   comment, setup) before the first audio page.
 
@@ -96,6 +98,8 @@ fn walk<R: Read + Seek>(r: &mut Probe<'_, R>, out: &mut Vec<u64>) {
             return iff(r, false, out);
         }
         b"FORM" if matches!(&head[8..12], b"AIFF" | b"AIFC") => return iff(r, true, out),
+        b"DSD " => return dsf(r, out),
+        b"FRM8" => return dff(r, out),
         _ => {}
     }
     if is_mp4_box(&head) {
@@ -261,6 +265,45 @@ fn iff<R: Read + Seek>(r: &mut Probe<'_, R>, big_endian: bool, out: &mut Vec<u64
         let Some(next) = pos
             .checked_add(8 + len + (len & 1))
             .filter(|n| *n <= r.size && len != u64::from(u32::MAX))
+        else {
+            return;
+        };
+        if audio {
+            return out.push(next);
+        }
+        pos = next;
+    }
+}
+
+/// DSF: the ID3v2 tag its `DSD ` chunk points to, at the end of the file.
+fn dsf<R: Read + Seek>(r: &mut Probe<'_, R>, out: &mut Vec<u64>) {
+    if let Some(h) = r.read::<28>(0)
+        && u64::from_le_bytes(h[4..12].try_into().unwrap_or([0; 8])) == 28
+    {
+        let tag = u64::from_le_bytes(h[20..28].try_into().unwrap_or([0; 8]));
+        if tag > 28 && id3v2_end(r, tag).is_some() {
+            out.push(tag);
+        }
+    }
+}
+
+/// DSDIFF: `FRM8` chunks with 64-bit big-endian sizes; boundaries at the start and
+/// the end of the audio chunk (`DSD ` or `DST `), as for WAV.
+fn dff<R: Read + Seek>(r: &mut Probe<'_, R>, out: &mut Vec<u64>) {
+    let mut pos = 16u64;
+    for _ in 0..MAX_BOXES {
+        let Some(h) = r.read::<12>(pos) else {
+            return;
+        };
+        let audio = matches!(&h[..4], b"DSD " | b"DST ");
+        if audio {
+            out.push(pos);
+        }
+        let len = u64::from_be_bytes(h[4..12].try_into().unwrap_or([0xFF; 8]));
+        let Some(next) = len
+            .checked_add(12 + (len & 1))
+            .and_then(|n| pos.checked_add(n))
+            .filter(|n| *n <= r.size)
         else {
             return;
         };
@@ -442,6 +485,44 @@ pub(crate) mod tests {
         f
     }
 
+    pub(crate) fn golden_dsf() -> Vec<u8> {
+        let mut f = b"DSD ".to_vec();
+        f.extend(28u64.to_le_bytes());
+        f.extend(0u64.to_le_bytes()); // total size, filled below
+        f.extend((28u64 + 52 + 4012).to_le_bytes()); // the metadata's offset
+        f.extend(b"fmt ");
+        f.extend(52u64.to_le_bytes());
+        f.extend([0u8; 40]);
+        f.extend(b"data");
+        f.extend(4012u64.to_le_bytes());
+        f.extend(std::iter::repeat_n(0x69u8, 4000));
+        f.extend(id3v2(300));
+        let total = f.len() as u64;
+        f[12..20].copy_from_slice(&total.to_le_bytes());
+        f
+    }
+
+    pub(crate) fn golden_dff() -> Vec<u8> {
+        let chunk = |id: &[u8; 4], body: usize| {
+            let mut c = id.to_vec();
+            c.extend((body as u64).to_be_bytes());
+            c.extend(std::iter::repeat_n(id[0], body));
+            if body % 2 == 1 {
+                c.push(0);
+            }
+            c
+        };
+        let mut body = b"DSD ".to_vec();
+        body.extend(chunk(b"FVER", 4));
+        body.extend(chunk(b"PROP", 51));
+        body.extend(chunk(b"DSD ", 6000));
+        body.extend(chunk(b"ID3 ", 200));
+        let mut f = b"FRM8".to_vec();
+        f.extend((body.len() as u64).to_be_bytes());
+        f.extend(body);
+        f
+    }
+
     fn ogg_page(granule: i64, seq: u32, body: usize) -> Vec<u8> {
         let mut p = b"OggS\x00\x00".to_vec();
         p.extend(granule.to_le_bytes());
@@ -477,6 +558,8 @@ pub(crate) mod tests {
         assert_eq!(cuts(&golden_wav()), vec![346, 8354]);
         assert_eq!(cuts(&golden_aiff()), vec![448]);
         assert_eq!(cuts(&golden_ogg()), vec![7140]);
+        assert_eq!(cuts(&golden_dsf()), vec![4092]);
+        assert_eq!(cuts(&golden_dff()), vec![96, 6108]);
         // ID3v2 in front of a FLAC: both the tag and the metadata blocks are regions.
         let mut tagged = id3v2(100);
         tagged.extend(golden_flac());
