@@ -459,6 +459,7 @@ mod tests {
             g::golden_aiff(),
             g::golden_ogg(),
             g::golden_dsf(),
+            g::golden_asf(),
             g::golden_dff(),
         ];
         let mut state = 0xF0221_u64;

@@ -24,6 +24,7 @@
 //!   `moov` comes first, at `moov` when `mdat` does;
 //! - RIFF/RF64 (WAV) and FORM (AIFF): the audio chunk (`data`/`SSND`) is a region,
 //!   the chunks before it (`fmt `, `LIST`, `id3 `…) another, those after it a third;
+//! - ASF (WMA): the Header Object (every tag) apart from the Data Object;
 //! - DSF: the ID3v2 tag its header points to (at the end); DSDIFF: the audio chunk
 //!   (`DSD `/`DST `) apart from the chunks around it (`PROP`, `ID3 `);
 //! - Ogg (Vorbis, Opus, Speex, FLAC): the pages of the headers (identification,
@@ -104,6 +105,9 @@ fn walk<R: Read + Seek>(r: &mut Probe<'_, R>, out: &mut Vec<u64>) {
     }
     if is_mp4_box(&head) {
         return mp4(r, out);
+    }
+    if head == ASF_HEADER[..12] {
+        return asf(r, out);
     }
     // The rest: a leading ID3v2 (MP3; FLAC and others when a tagger put one there),
     // and APEv2/ID3v1 at the end (MP3, Monkey's Audio, WavPack, Musepack, TTA…).
@@ -272,6 +276,24 @@ fn iff<R: Read + Seek>(r: &mut Probe<'_, R>, big_endian: bool, out: &mut Vec<u64
             return out.push(next);
         }
         pos = next;
+    }
+}
+
+/// The GUID of ASF's Header Object, the first thing in a WMA file.
+const ASF_HEADER: [u8; 16] = [
+    0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C,
+];
+
+/// ASF (WMA): the Header Object, which holds every tag, is a region; the Data
+/// Object after it another.
+fn asf<R: Read + Seek>(r: &mut Probe<'_, R>, out: &mut Vec<u64>) {
+    if let Some(h) = r.read::<24>(0)
+        && h[..16] == ASF_HEADER
+    {
+        let len = u64::from_le_bytes(h[16..24].try_into().unwrap_or([0; 8]));
+        if len >= 30 && len < r.size {
+            out.push(len);
+        }
     }
 }
 
@@ -485,6 +507,15 @@ pub(crate) mod tests {
         f
     }
 
+    pub(crate) fn golden_asf() -> Vec<u8> {
+        let mut f = ASF_HEADER.to_vec();
+        f.extend(530u64.to_le_bytes());
+        f.extend(std::iter::repeat_n(0x41u8, 530 - 24));
+        f.extend([0x36, 0x26, 0xB2, 0x75]); // the Data Object's GUID begins so
+        f.extend(std::iter::repeat_n(0x44u8, 5000));
+        f
+    }
+
     pub(crate) fn golden_dsf() -> Vec<u8> {
         let mut f = b"DSD ".to_vec();
         f.extend(28u64.to_le_bytes());
@@ -559,6 +590,7 @@ pub(crate) mod tests {
         assert_eq!(cuts(&golden_aiff()), vec![448]);
         assert_eq!(cuts(&golden_ogg()), vec![7140]);
         assert_eq!(cuts(&golden_dsf()), vec![4092]);
+        assert_eq!(cuts(&golden_asf()), vec![530]);
         assert_eq!(cuts(&golden_dff()), vec![96, 6108]);
         // ID3v2 in front of a FLAC: both the tag and the metadata blocks are regions.
         let mut tagged = id3v2(100);
@@ -643,6 +675,20 @@ pub(crate) mod tests {
             a.extend([0u8; 16]);
             hostile.push(a);
         }
+        // An ASF header object larger than the file, and smaller than its own header.
+        for size in [u64::MAX, 10] {
+            let mut a = ASF_HEADER.to_vec();
+            a.extend(size.to_le_bytes());
+            a.extend([0u8; 100]);
+            hostile.push(a);
+        }
+        // A DSF pointing past the end, and a DSDIFF chunk of 2^64-1 bytes.
+        let mut d = golden_dsf();
+        d[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
+        hostile.push(d);
+        let mut d = golden_dff();
+        d[16 + 4..16 + 12].copy_from_slice(&u64::MAX.to_be_bytes());
+        hostile.push(d);
         for data in &hostile {
             let started = Instant::now();
             let got = cuts(data);
