@@ -709,6 +709,81 @@ pub(crate) mod tests {
         assert_eq!(cuts(&hostile[7]), vec![12]);
     }
 
+    /// A 1 TiB file made of `prefix` and then `unit` repeated, that counts the
+    /// bytes read: a structure that repeats forever must not be read forever.
+    struct Endless {
+        prefix: Vec<u8>,
+        unit: Vec<u8>,
+        pos: u64,
+        read: u64,
+    }
+
+    const TIB: u64 = 1 << 40;
+
+    impl Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let mut n = 0;
+            while n < buf.len() && self.pos < TIB {
+                let p = self.pos as usize;
+                buf[n] = match self.prefix.get(p) {
+                    Some(b) => *b,
+                    None => self.unit[(p - self.prefix.len()) % self.unit.len()],
+                };
+                n += 1;
+                self.pos += 1;
+            }
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl Seek for Endless {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            if let SeekFrom::Start(p) = to {
+                self.pos = p;
+            }
+            Ok(self.pos)
+        }
+    }
+
+    /// The size budget: whatever a file of a terabyte repeats (header pages,
+    /// empty boxes, chunks or blocks), the walk reads a bounded amount and ends.
+    #[test]
+    fn a_terabyte_of_repeated_structure_is_read_only_a_little() {
+        let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+            ("ogg header pages", Vec::new(), ogg_page(0, 0, 0)),
+            ("mp4 free boxes", mp4_box(b"ftyp", 8), mp4_box(b"free", 0)),
+            (
+                "riff chunks",
+                b"RIFF\xFF\xFF\xFF\xFFWAVE".to_vec(),
+                riff_chunk(b"JUNK", 0, false),
+            ),
+            ("flac blocks", b"fLaC".to_vec(), vec![0x01, 0, 0, 0]),
+            (
+                "dsdiff chunks",
+                b"FRM8\x00\x00\x00\x00\x00\x00\x00\x00DSD ".to_vec(),
+                b"COMT\x00\x00\x00\x00\x00\x00\x00\x00".to_vec(),
+            ),
+        ];
+        for (name, prefix, unit) in cases {
+            let mut file = Endless {
+                prefix,
+                unit,
+                pos: 0,
+                read: 0,
+            };
+            let started = Instant::now();
+            let got = boundaries(&mut file, TIB);
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{name}: {:?}",
+                started.elapsed()
+            );
+            assert!(file.read <= 2 << 20, "{name}: read {} bytes", file.read);
+            assert!(got.iter().all(|b| *b > 0 && *b < TIB), "{name}: {got:?}");
+        }
+    }
+
     /// A reader that fails after a number of reads: the walk stops, it does not
     /// panic or spin.
     #[test]
