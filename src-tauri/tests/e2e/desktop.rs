@@ -508,6 +508,11 @@ fn new_formats(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
             .ok_or_else(|| format!("{id} is not in the formats table"))?
             .playable_in_webview;
         click_row(s, row["id"].as_str().unwrap_or_default())?;
+        // The details load after the click: this track's, not the one before.
+        s.wait(SHORT, &format!("the details of {title}"), || {
+            let shown = s.text(&s.find("[data-testid=details-title]")?)?;
+            Ok((shown.trim() == title).then_some(()))
+        })?;
         let note = s
             .find_all("[data-testid=details-not-playable]")?
             .into_iter()
