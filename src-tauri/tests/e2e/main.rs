@@ -198,8 +198,13 @@ fn type_into(s: &Session, css: &str, text: &str) -> Result<()> {
     s.send_keys(&el, text)
 }
 
-/// Emits a Tauri window event the way the OS drag-and-drop does.
+/// Emits a Tauri window event the way the OS drag-and-drop does. A drop waits
+/// until the library listens for drops (its listeners register just after it
+/// shows; a person cannot drop that fast, a test can).
 fn emit(s: &Session, event: &str, payload: Value) -> Result<()> {
+    if event == "tauri://drag-drop" {
+        s.wait_for("[data-drop-ready]", SHORT)?;
+    }
     let v = s.exec_async(
         "const [event, payload, done] = arguments;
          window.__TAURI_INTERNALS__.invoke('plugin:event|emit', { event, payload })
