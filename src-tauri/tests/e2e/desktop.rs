@@ -19,8 +19,8 @@ use serde_json::json;
 use super::driver::{Result, Session};
 use super::watch::{create_vault, make_audio, watch_folder};
 use super::{
-    LONG, SHORT, Shots, audio_state, click_row, emit, rows, sandbox_envs, step, suite, with_app,
-    with_app_at,
+    LONG, SHORT, Shots, audio_state, click_row, emit, play_outcome, rows, sandbox_envs, step,
+    suite, verdict, with_app, with_app_at,
 };
 
 #[test]
@@ -385,14 +385,8 @@ fn installed(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
         let before = audio_state(s)?["src"].clone();
         click_row(s, id)?;
         s.click(&s.wait_for("[data-testid=details-play]", SHORT)?)?;
-        let first = s.wait(LONG, &format!("{title} to play"), || {
-            let st = audio_state(s)?;
-            if let Some(err) = st["player_error"].as_str() {
-                return Err(format!("{title}: the player says: {err}"));
-            }
-            let t = st["time"].as_f64().unwrap_or(0.0);
-            Ok((st["src"] != before && t > 0.2 && st["paused"] == json!(false)).then_some(t))
-        })?;
+        let first = play_outcome(s, &before, 0.2, title)?
+            .map_err(|e| format!("{title}: the player says: {e}"))?;
         std::thread::sleep(Duration::from_millis(600));
         let later = audio_state(s)?["time"].as_f64().unwrap_or(0.0);
         if later <= first {
@@ -526,17 +520,7 @@ fn new_formats(s: &Session, shots: &Shots, tmp: &Path) -> Result<()> {
         // The clock read must be this track's, not the one playing before it.
         let before = audio_state(s)?["src"].clone();
         s.click(&s.wait_for("[data-testid=details-play]", SHORT)?)?;
-        let verdict = s.wait(LONG, &format!("{title} to play or be refused"), || {
-            let st = audio_state(s)?;
-            if let Some(err) = st["player_error"].as_str() {
-                return Ok(Some(format!("refused: {err}")));
-            }
-            let t = st["time"].as_f64().unwrap_or(0.0);
-            Ok(
-                (st["src"] != before && t > 0.3 && st["paused"] == json!(false))
-                    .then(|| format!("plays ({t:.1} s)")),
-            )
-        })?;
+        let verdict = verdict(play_outcome(s, &before, 0.3, title)?);
         eprintln!("  {id}: {verdict}");
         if plays_here != verdict.starts_with("plays") {
             return Err(format!(

@@ -333,6 +333,33 @@ fn click_row(s: &Session, id: &str) -> Result<()> {
     s.click(&el)
 }
 
+/// After Play: `Ok(seconds)` once this track plays from a source other than
+/// `before` (the previous track's, whose clock could pass for this one's) past
+/// `past` seconds, or `Err(message)` when the player says why it does not.
+fn play_outcome(
+    s: &Session,
+    before: &Value,
+    past: f64,
+    what: &str,
+) -> Result<std::result::Result<f64, String>> {
+    s.wait(LONG, &format!("{what} to play or be refused"), || {
+        let st = audio_state(s)?;
+        if let Some(err) = st["player_error"].as_str() {
+            return Ok(Some(Err(err.to_string())));
+        }
+        let t = st["time"].as_f64().unwrap_or(0.0);
+        Ok((st["src"] != *before && t > past && st["paused"] == json!(false)).then_some(Ok(t)))
+    })
+}
+
+/// `play_outcome` as the per-format lists print it.
+fn verdict(outcome: std::result::Result<f64, String>) -> String {
+    match outcome {
+        Ok(t) => format!("plays ({t:.1} s)"),
+        Err(e) => format!("refused: {e}"),
+    }
+}
+
 fn audio_state(s: &Session) -> Result<Value> {
     s.exec(
         "const a = document.querySelector('[data-testid=audio]');
@@ -783,17 +810,7 @@ fn run(s: &Session, shots: &Shots, corpus: &Path, vault: &Path, tmp: &Path) -> R
                 "arguments[0].dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));",
                 vec![el.to_json()],
             )?;
-            s.wait(LONG, &format!("{rel} to play or to be refused"), || {
-                let st = audio_state(s)?;
-                if let Some(err) = st["player_error"].as_str() {
-                    return Ok(Some(format!("refused: {err}")));
-                }
-                let t = st["time"].as_f64().unwrap_or(0.0);
-                Ok(
-                    (st["src"] != before && t > 0.3 && st["paused"] == json!(false))
-                        .then(|| format!("plays ({t:.1} s)")),
-                )
-            })
+            Ok(verdict(play_outcome(s, &before, 0.3, rel)?))
         };
         let mut verdict = attempt()?;
         // A stall is the player's time-based guess on a busy machine, and its
