@@ -174,11 +174,12 @@ fn a_plain_vault_of_the_previous_version_is_encrypted_on_first_unlock() {
 }
 
 /// The fixture's vault was made with chunker version 0 (plain FastCDC over the whole
-/// file). It keeps that version: new imports cut as before (a re-tagged WAV shares its
-/// audio from the first content-defined cut on, not from its `data` chunk), vault.json's
-/// chunker is untouched, and old and new tracks export byte-identical and verify.
+/// file). Its tracks keep their chunks; new imports cut the newest way (a re-tagged WAV
+/// stores only its grown tag again), vault.json's chunker is untouched, old and new
+/// tracks export byte-identical and verify, and an old track whose chunk file a power cut
+/// left short is repaired by importing its file again: the repair cuts it as version 0 did.
 #[test]
-fn a_vault_of_chunker_version_0_keeps_its_cuts_and_keeps_working() {
+fn a_vault_of_chunker_version_0_keeps_its_tracks_and_cuts_new_imports_the_newest_way() {
     let (vault, src) = unpack();
     let config = |vault: &TestVault| -> Value {
         serde_json::from_slice(&std::fs::read(vault.path.join("vault.json")).unwrap()).unwrap()
@@ -208,11 +209,12 @@ fn a_vault_of_chunker_version_0_keeps_its_cuts_and_keeps_working() {
     let report = vault.import(&[&retagged]);
     assert_eq!(report.count("imported"), 1, "{}", report.run);
     let new = u64_field(report.entry(&retagged), "new_bytes");
-    // Version 1 would store the 12-byte RIFF header and the LIST chunk (30,020 bytes);
-    // version 0 stores the first content-defined chunk (at least 256 KiB).
-    assert!(
-        new >= 256 * 1024,
-        "the old vault cut by version 0, as before: {new} bytes stored again"
+    // The RIFF header, `fmt ` and the LIST chunk, not the first content-defined chunk
+    // (at least 256 KiB) that version 0 stored again.
+    assert_eq!(
+        new,
+        12 + 24 + 8 + 30_000,
+        "new imports are cut the newest way: {new} bytes stored again"
     );
     assert_eq!(
         config(&vault)["chunker"],
@@ -234,6 +236,31 @@ fn a_vault_of_chunker_version_0_keeps_its_cuts_and_keeps_working() {
         sha256_file(&out.join("alpha-legacy-track.flac")),
         sha256_file(&src.join("alpha-legacy-track.flac"))
     );
+
+    // A power cut left a chunk file of an old track empty: importing its file again
+    // writes that very chunk (version 0's cut; the newest would split the FLAC at its
+    // metadata and find other chunks).
+    let alpha = vault
+        .tracks()
+        .into_iter()
+        .find(|t| str_field(t, "file_name") == "alpha-legacy-track.flac")
+        .expect("the fixture's alpha track");
+    let alpha_id = str_field(&alpha, "id").to_string();
+    let details = vault.json(["show", &alpha_id]);
+    let chunk = details["chunks"][0]["id"].as_str().unwrap().to_string();
+    let chunk_file = vault
+        .path
+        .join("chunks")
+        .join(&chunk[..2])
+        .join(&chunk[2..4])
+        .join(&chunk);
+    std::fs::write(&chunk_file, b"").unwrap();
+    let damaged = vault.cmd(["verify", "--json"]).run().expect_code(3).json();
+    assert_eq!(damaged["ok"], false, "the empty chunk is found: {damaged}");
+    let report = vault.import(&[&src.join("alpha-legacy-track.flac")]);
+    assert_eq!(report.count("duplicate"), 1, "{}", report.run);
+    assert!(std::fs::metadata(&chunk_file).unwrap().len() > 0);
+    assert_eq!(vault.json(["verify"])["ok"], true, "repaired");
 }
 
 /// `AUDIOVAULT_TEST_MIGRATION_PAUSE_MS` slows each step of the migration down so

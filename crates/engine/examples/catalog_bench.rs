@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use audiovault_engine::catalog::{NewTrack, SearchQuery, SortKey, TrackId, TrackMetadata};
+use audiovault_engine::catalog::{
+    NewChunk, NewTrack, SearchQuery, SortKey, TrackId, TrackMetadata,
+};
 use audiovault_engine::store::ChunkId;
 
 /// splitmix64: deterministic, so every run measures the same catalog.
@@ -114,7 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             source_mtime: None,
             format,
             import_job_id: None,
-            chunks: &[(chunk, 0, size, size + 29)],
+            chunks: &[NewChunk::plain(chunk, 0, size, size + 29)],
             meta: &meta,
             other_tags: &[],
             artwork: None,

@@ -154,10 +154,10 @@ impl Vault {
                 if cancel.is_cancelled() {
                     return Err("cancelled".into());
                 }
-                let data = self.store().get(&c.id).map_err(|e| e.to_string())?;
-                if data.len() as u64 != c.length {
-                    return Err(format!("chunk {} has the wrong length", c.id));
-                }
+                let data = self
+                    .store()
+                    .read_track_chunk(c)
+                    .map_err(|e| e.to_string())?;
                 sha.update(&data);
                 out.write_all(&data).map_err(|e| write_failed(&tmp, &e))?;
                 total += c.length;

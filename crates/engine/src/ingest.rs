@@ -15,14 +15,14 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{
-    Catalog, CommitOutcome, MetadataUpdate, NewArtwork, NewTrack, TrackId, TrackMetadata,
+    Catalog, CommitOutcome, MetadataUpdate, NewArtwork, NewChunk, NewTrack, TrackId, TrackMetadata,
     TrackState,
 };
 use crate::error::{Error, Result, describe_io_error, is_disk_full};
 use crate::media::{self, MediaError, MediaInfo};
 use crate::mutex::lock;
 use crate::progress::{CancelToken, Progress};
-use crate::store::{ChunkId, OBJECT_OVERHEAD, StoreError, chunker, hex, regions};
+use crate::store::{ChunkId, OBJECT_OVERHEAD, StoreError, chunker, hex};
 use crate::vault::{Settings, Vault};
 
 pub use crate::progress::{FileResult, Outcome};
@@ -476,6 +476,9 @@ impl Vault {
         // to `verify`; reading every chunk here would double a re-import's cost.
         let mut prehashed = None;
         let mut repairs_existing = false;
+        // New imports use the newest chunker version with the vault's sizes; the
+        // repair of a track cut by an older version cuts the file as that version did.
+        let mut params = self.config().chunker.for_import();
         if catalog.any_track_with_size(size).map_err(catalog_err)? {
             let sha = hash_stream(&mut file, progress, cancel)?;
             if let Some((id, state)) = catalog.track_by_sha256(&sha).map_err(catalog_err)? {
@@ -486,6 +489,13 @@ impl Vault {
                     return Ok(Step::Done(duplicate(result, id, state, &sha)));
                 }
                 repairs_existing = true;
+                let expected: Vec<ChunkId> = catalog
+                    .track_chunks(&id)
+                    .map_err(catalog_err)?
+                    .iter()
+                    .map(|c| c.id)
+                    .collect();
+                params = self.chunker_that_cut(&mut file, size, &expected)?;
             }
             file.seek(SeekFrom::Start(0)).map_err(io_failed)?;
             prehashed = Some(sha);
@@ -515,7 +525,7 @@ impl Vault {
         } = catalog_metadata(info);
 
         let mut sha = Sha256::new();
-        let mut chunks: Vec<(ChunkId, u64, u64, u64)> = Vec::new();
+        let mut chunks: Vec<NewChunk> = Vec::new();
         let mut chunks_written = 0usize;
         // Plaintext bytes of the chunks (and cover art) this file stored that the
         // vault did not hold: what it cost beyond what dedup found.
@@ -537,37 +547,34 @@ impl Vault {
             }
             None => None,
         };
-        let params = &self.config().chunker;
-        let boundaries = if params.algorithm.splits_regions() {
-            let b = regions::boundaries(&mut file, size);
-            file.seek(SeekFrom::Start(0)).map_err(io_failed)?;
-            b
-        } else {
-            Vec::new()
-        };
-        let mut chunker = chunker::Chunker::with_boundaries(&mut file, params, boundaries);
-        while let Some((offset, data)) = chunker.next_chunk().map_err(io_failed)? {
+        chunker::chunk_file(&mut file, size, &params, |c| {
             if cancel.is_cancelled() {
                 return Err(ImportFailure::Failed("cancelled".into()));
             }
-            sha.update(data);
-            let id = store.id_for(data);
-            let put = store.put(&id, data).map_err(store_failed)?;
+            sha.update(c.original);
+            let id = store.id_for(c.stored);
+            let put = store.put(&id, c.stored).map_err(store_failed)?;
             chunks_written += usize::from(put.written);
             if put.written {
-                new_bytes += data.len() as u64;
+                new_bytes += c.stored.len() as u64;
             }
             if put.replaced_damaged {
                 replaced_damaged.fetch_add(1, Ordering::Relaxed);
             }
-            let len = data.len() as u64;
-            chunks.push((id, offset, len, put.stored_size));
+            let len = c.original.len() as u64;
+            chunks.push(NewChunk {
+                id,
+                offset: c.offset,
+                length: len,
+                stored_size: put.stored_size,
+                transform: c.transform,
+            });
             total += len;
             if prehashed.is_none() {
                 progress.advance(len);
             }
-        }
-        drop(chunker);
+            Ok(())
+        })?;
         let sha: [u8; 32] = sha.finalize().into();
         let changed =
             || ImportFailure::Failed("the file changed while it was being imported".into());
@@ -612,7 +619,7 @@ impl ReadyTrack {
     fn referenced_chunks(&self) -> impl Iterator<Item = ChunkId> + '_ {
         self.chunks
             .iter()
-            .map(|c| c.0)
+            .map(|c| c.id)
             .chain(self.artwork.as_ref().map(|a| a.chunk))
     }
 
@@ -679,7 +686,7 @@ struct ReadyTrack {
     source_path: String,
     mtime: Option<i64>,
     format: String,
-    chunks: Vec<(ChunkId, u64, u64, u64)>,
+    chunks: Vec<NewChunk>,
     /// Set when this file is already in the vault but some of its chunk files were
     /// missing or short: how many chunk files it wrote to repair them.
     repaired_existing: Option<usize>,
@@ -736,6 +743,12 @@ pub(crate) struct CatalogMetadata {
 enum ImportFailure {
     Rejected(String),
     Failed(String),
+}
+
+impl From<io::Error> for ImportFailure {
+    fn from(e: io::Error) -> Self {
+        ImportFailure::Failed(describe_io_error(&e))
+    }
 }
 
 fn duplicate(mut result: FileResult, id: TrackId, state: TrackState, sha: &[u8; 32]) -> FileResult {
@@ -796,6 +809,46 @@ pub struct RescanReport {
 }
 
 impl Vault {
+    /// Which of the chunker versions (newest first, with the vault's sizes) cuts the
+    /// file into exactly `expected`: a vault's tracks may have been cut by any version
+    /// up to the newest, and a repair must write the very chunks its track lists. The
+    /// newest when none does (nothing to repair from this file, then).
+    fn chunker_that_cut(
+        &self,
+        file: &mut File,
+        size: u64,
+        expected: &[ChunkId],
+    ) -> std::result::Result<chunker::ChunkerParams, ImportFailure> {
+        enum Stop {
+            Io(io::Error),
+            Differs,
+        }
+        impl From<io::Error> for Stop {
+            fn from(e: io::Error) -> Self {
+                Stop::Io(e)
+            }
+        }
+        let store = self.store();
+        let candidates = self.config().chunker.every_version_newest_first();
+        for params in &candidates {
+            file.seek(SeekFrom::Start(0))?;
+            let mut next = 0usize;
+            let cut = chunker::chunk_file(file, size, params, |c| {
+                if expected.get(next) != Some(&store.id_for(c.stored)) {
+                    return Err(Stop::Differs);
+                }
+                next += 1;
+                Ok(())
+            });
+            match cut {
+                Ok(()) if next == expected.len() => return Ok(*params),
+                Ok(()) | Err(Stop::Differs) => {}
+                Err(Stop::Io(e)) => return Err(e.into()),
+            }
+        }
+        Ok(self.config().chunker.for_import())
+    }
+
     /// Whether any chunk file of track `id` (audio or cover art) is missing or not
     /// the length its catalog row implies. Metadata lookups only: see the duplicate
     /// check in `try_import_one`.
@@ -937,7 +990,7 @@ impl Vault {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
 
     use super::*;
     use crate::progress::NoProgress;
@@ -1076,19 +1129,20 @@ mod tests {
         f
     }
 
-    /// A vault keeps the chunker version it was created with: version 1 (new
-    /// vaults) stores only the grown tag of a re-tagged copy again, version 0 (every
-    /// vault made before) cuts as it always did; `new_bytes` says what each stored.
+    /// Every vault, whatever chunker version it was created with, cuts new imports
+    /// the newest way (its vault.json untouched): a re-tagged copy stores only its
+    /// grown tag again; `new_bytes` says what each import stored.
     #[test]
-    fn a_vault_cuts_by_its_own_chunker_version_and_reports_new_bytes() {
+    fn every_vault_cuts_new_imports_the_newest_way_and_reports_new_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("in");
         fs::create_dir(&src).unwrap();
         fs::write(src.join("a.wav"), tagged_wav(2_000)).unwrap();
         fs::write(src.join("b.wav"), tagged_wav(40_000)).unwrap();
-        for (name, chunker, expect_small) in [
-            ("v1", chunker::ChunkerParams::default(), true),
-            ("v0", chunker::ChunkerParams::v0(), false),
+        for (name, chunker) in [
+            ("v2", chunker::ChunkerParams::default()),
+            ("v1", chunker::ChunkerParams::v1()),
+            ("v0", chunker::ChunkerParams::v0()),
         ] {
             let options = CreateOptions {
                 kdf_memory_kib: 1024,
@@ -1125,19 +1179,17 @@ mod tests {
             );
             let retag = import("b.wav");
             let new_bytes = retag.new_bytes.unwrap();
-            if expect_small {
-                // The region before the audio: the RIFF header, `fmt ` and `LIST`.
-                assert_eq!(
-                    new_bytes,
-                    12 + 24 + 8 + 40_000,
-                    "{name}: only the tag is stored again"
-                );
-            } else {
-                assert!(
-                    new_bytes > 256 * 1024,
-                    "{name}: the first chunk too ({new_bytes})"
-                );
-            }
+            // The region before the audio: the RIFF header, `fmt ` and `LIST`.
+            assert_eq!(
+                new_bytes,
+                12 + 24 + 8 + 40_000,
+                "{name}: only the tag is stored again"
+            );
+            assert_eq!(
+                vault.config().chunker,
+                chunker,
+                "{name}: vault.json as it was"
+            );
             let stats = vault.stats().unwrap();
             assert_eq!(
                 stats.dedup_retag_bytes + stats.dedup_other_bytes,
@@ -1168,6 +1220,114 @@ mod tests {
             let after = vault.stats().unwrap();
             assert_eq!(after.dedup_exact_copies_bytes, first.size_bytes.unwrap());
             assert_eq!(after.dedup_saved_bytes, stats.dedup_saved_bytes);
+        }
+    }
+
+    /// An Ogg file (header pages, then audio pages of one stream) and a re-tagged copy
+    /// whose header grew by `extra_header_pages`, every audio page renumbered after it,
+    /// as mutagen writes it.
+    pub(crate) fn ogg_file(extra_header_pages: u32) -> Vec<u8> {
+        use crate::store::ogg_pages::tests::{audio, page};
+        let mut f = page(7, 0, 0, 19, 1);
+        f.extend(page(7, 1, 0, 300, 2));
+        for i in 0..extra_header_pages {
+            f.extend(page(7, 2 + i, 0, 40_000, 3 + u64::from(i)));
+        }
+        f.extend(audio(7, 2 + extra_header_pages, 1500));
+        f
+    }
+
+    /// Chunker version 2 (what every vault's new imports use, a version-0 vault's too)
+    /// stores a re-tag that renumbered every Ogg page as its header pages alone; the
+    /// copies export byte-identical, verify, and read at any offset as the file's bytes.
+    #[test]
+    fn an_ogg_retag_that_renumbers_every_page_stores_only_its_header_pages_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("in");
+        fs::create_dir(&src).unwrap();
+        let original = ogg_file(0);
+        let retagged = ogg_file(3);
+        assert!(original.len() > 8 * 1024 * 1024, "{}", original.len());
+        fs::write(src.join("a.ogg"), &original).unwrap();
+        fs::write(src.join("b.ogg"), &retagged).unwrap();
+        let header_growth = (retagged.len() - original.len()) as u64;
+        for (name, chunker) in [
+            ("v2", chunker::ChunkerParams::default()),
+            ("v0", chunker::ChunkerParams::v0()),
+        ] {
+            let options = CreateOptions {
+                kdf_memory_kib: 1024,
+                kdf_iterations: 1,
+                chunker,
+            };
+            let vault =
+                Vault::create(&dir.path().join(name), &Passphrase::new("pw"), &options).unwrap();
+            // One at a time: two files of one batch store a shared chunk side by side.
+            let import = |file: &str| {
+                vault
+                    .import(
+                        &[src.join(file)],
+                        &ImportOptions::default(),
+                        &NoProgress,
+                        &CancelToken::new(),
+                    )
+                    .unwrap()
+                    .files
+                    .remove(0)
+            };
+            let (a, b) = (import("a.ogg"), import("b.ogg"));
+            assert_eq!(
+                (a.outcome, b.outcome),
+                (Outcome::Imported, Outcome::Imported)
+            );
+            let stored_again = b.new_bytes.unwrap();
+            // The two header pages and the three new ones: under 2 headers' worth.
+            assert!(
+                stored_again <= header_growth + 1_000,
+                "{name}: stored {stored_again} again, header grew {header_growth}"
+            );
+            let ids: Vec<TrackId> = [&a, &b].iter().map(|f| f.id.clone().unwrap()).collect();
+            let out = dir.path().join(format!("out-{name}"));
+            vault
+                .export(
+                    &ids,
+                    &out,
+                    &crate::export::ExportOptions::default(),
+                    &NoProgress,
+                    &CancelToken::new(),
+                )
+                .unwrap();
+            assert_eq!(fs::read(out.join("a.ogg")).unwrap(), original);
+            assert_eq!(fs::read(out.join("b.ogg")).unwrap(), retagged);
+            let verified = vault.verify(&NoProgress, &CancelToken::new()).unwrap();
+            assert!(verified.ok, "{name}: {verified:?}");
+            assert_eq!(
+                verified.bytes_checked,
+                (original.len() + retagged.len()) as u64
+            );
+
+            // Random access (playback, seeking) gives the file's bytes anywhere.
+            let chunks = vault.catalog().track_chunks(&ids[1]).unwrap();
+            assert!(chunks.iter().filter(|c| c.transform.is_some()).count() >= 4);
+            let mut reader = crate::store::reader::TrackReader::new(vault.store(), chunks);
+            for at in [
+                0u64,
+                1_000,
+                300_000,
+                1_048_575,
+                5_000_001,
+                retagged.len() as u64 - 10,
+            ] {
+                reader.seek(SeekFrom::Start(at)).unwrap();
+                let mut buf = vec![0u8; 70_000];
+                let n = (retagged.len() - at as usize).min(buf.len());
+                reader.read_exact(&mut buf[..n]).unwrap();
+                assert_eq!(
+                    &buf[..n],
+                    &retagged[at as usize..at as usize + n],
+                    "at {at}"
+                );
+            }
         }
     }
 

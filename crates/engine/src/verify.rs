@@ -104,9 +104,8 @@ impl Vault {
                         let mut problem = None;
                         let mut bytes = 0u64;
                         for c in chunks {
-                            let checked = match self.store().get(&c.id) {
-                                Ok(data) if data.len() as u64 == c.length => Ok(data),
-                                Ok(_) => Err(ChunkDamage::Corrupt),
+                            let checked = match self.store().read_track_chunk(c) {
+                                Ok(data) => Ok(data),
                                 Err(StoreError::Missing { .. }) => Err(ChunkDamage::Missing),
                                 Err(_) => Err(ChunkDamage::Corrupt),
                             };

@@ -173,7 +173,12 @@ mod tests {
                         source_mtime: None,
                         format: "flac",
                         import_job_id: None,
-                        chunks: &[(ChunkId([i as u8 + 1; 32]), 0, 100, 129)],
+                        chunks: &[crate::catalog::NewChunk::plain(
+                            ChunkId([i as u8 + 1; 32]),
+                            0,
+                            100,
+                            129,
+                        )],
                         meta: &meta,
                         other_tags: &[],
                         artwork: None,

@@ -107,6 +107,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_search_changes.sql"),
     include_str!("migrations/0010_sync_lines.sql"),
     include_str!("migrations/0011_records.sql"),
+    include_str!("migrations/0012_chunk_transform.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

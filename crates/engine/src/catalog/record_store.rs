@@ -142,6 +142,41 @@ impl RecordPayload {
         self.tables.iter().find(|t| t.name == name)
     }
 
+    /// Whether this record, written under this or an older schema, says what
+    /// `current` (the catalog's rendering now) says: the same tables and rows, where a
+    /// column a later migration added (absent from the record) is NULL in `current`,
+    /// as the record's rows read back (`insert_tables` inserts by column name). So a
+    /// migration that adds a column does not make every record stale.
+    pub fn says_the_same_as(&self, current: &RecordPayload) -> bool {
+        if self == current {
+            return true;
+        }
+        if self.schema_version > current.schema_version || self.tables.len() != current.tables.len()
+        {
+            return false;
+        }
+        self.tables.iter().zip(&current.tables).all(|(old, new)| {
+            if old.name != new.name || old.rows.len() != new.rows.len() {
+                return false;
+            }
+            let Some(positions) = old
+                .columns
+                .iter()
+                .map(|c| new.columns.iter().position(|n| n == c))
+                .collect::<Option<Vec<usize>>>()
+            else {
+                return false;
+            };
+            let added: Vec<usize> = (0..new.columns.len())
+                .filter(|i| !positions.contains(i))
+                .collect();
+            old.rows.iter().zip(&new.rows).all(|(o, n)| {
+                positions.iter().zip(o).all(|(at, v)| n.get(*at) == Some(v))
+                    && added.iter().all(|at| n.get(*at) == Some(&Value::Null))
+            })
+        })
+    }
+
     /// `u16 version ‖ i64 schema ‖ u16 tables ‖ per table: name, u16 columns,
     /// names, u32 rows, values` — strings and blobs length-prefixed (u32), numbers
     /// little-endian, each value tagged (0 null, 1 integer, 2 real, 3 text, 4 blob).
@@ -530,6 +565,42 @@ fn associated_data(format: u8, name: &RecordName) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+
+    /// A record written before a migration added a column says the same as the
+    /// catalog's rendering with that column NULL, and nothing else does.
+    #[test]
+    fn a_record_from_before_a_new_column_says_the_same_when_that_column_is_null() {
+        let table = |columns: &[&str], rows: Vec<Vec<Value>>| RecordTable {
+            name: "track_chunks".into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows,
+        };
+        let old = RecordPayload {
+            schema_version: 11,
+            tables: vec![table(
+                &["track_id", "seq"],
+                vec![vec![Value::Text("t".into()), Value::Integer(0)]],
+            )],
+        };
+        let now = |transform: Value| RecordPayload {
+            schema_version: 12,
+            tables: vec![table(
+                &["track_id", "seq", "transform"],
+                vec![vec![Value::Text("t".into()), Value::Integer(0), transform]],
+            )],
+        };
+        assert!(old.says_the_same_as(&now(Value::Null)));
+        assert!(!old.says_the_same_as(&now(Value::Blob(vec![1, 0, 0, 0, 0]))));
+        let mut other_row = now(Value::Null);
+        other_row.tables[0].rows[0][1] = Value::Integer(1);
+        assert!(!old.says_the_same_as(&other_row));
+        // A newer record against an older catalog, or a column the catalog lost: no.
+        assert!(!now(Value::Null).says_the_same_as(&old));
+        let mut fewer_rows = now(Value::Null);
+        fewer_rows.tables[0].rows.clear();
+        assert!(!old.says_the_same_as(&fewer_rows));
+    }
+
     use super::*;
 
     fn store(dir: &Path) -> RecordStore {

@@ -663,7 +663,12 @@ mod tests {
                     source_mtime: None,
                     format: "flac",
                     import_job_id: None,
-                    chunks: &[(ChunkId([sha; 32]), 0, 100, 129)],
+                    chunks: &[crate::catalog::NewChunk::plain(
+                        ChunkId([sha; 32]),
+                        0,
+                        100,
+                        129,
+                    )],
                     meta: &meta,
                     other_tags: &[("MOOD".into(), "calm".into())],
                     artwork: None,

@@ -699,7 +699,7 @@ pub fn fill_locations(catalog: &Catalog, tracks: &mut [super::Track]) -> Result<
 mod tests {
     use super::*;
     use crate::catalog::TrackId;
-    use crate::catalog::{NewTrack, TrackMetadata};
+    use crate::catalog::{NewChunk, NewTrack, TrackMetadata};
 
     /// Tracks 1..=3 over chunks: 1 → [a, b], 2 → [b, c], 3 → [d].
     fn catalog(dir: &std::path::Path) -> Catalog {
@@ -710,10 +710,10 @@ mod tests {
             let id = TrackId(format!("{:016x}", i + 1));
             let mut sha = [0u8; 32];
             sha[0] = i as u8 + 1;
-            let chunks: Vec<(ChunkId, u64, u64, u64)> = chunks
+            let chunks: Vec<NewChunk> = chunks
                 .iter()
                 .enumerate()
-                .map(|(n, c)| (ChunkId([*c; 32]), n as u64 * 100, 100, 129))
+                .map(|(n, c)| NewChunk::plain(ChunkId([*c; 32]), n as u64 * 100, 100, 129))
                 .collect();
             catalog
                 .commit_track(

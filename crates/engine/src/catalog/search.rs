@@ -637,7 +637,12 @@ mod tests {
                         source_mtime: None,
                         format: r.4,
                         import_job_id: None,
-                        chunks: &[(chunk, 0, 1000 * (i as u64 + 1), 1029)],
+                        chunks: &[crate::catalog::NewChunk::plain(
+                            chunk,
+                            0,
+                            1000 * (i as u64 + 1),
+                            1029,
+                        )],
                         meta: &meta,
                         other_tags: &[],
                         artwork: r.9.then_some(&artwork),
@@ -898,7 +903,12 @@ mod tests {
                     source_mtime: None,
                     format,
                     import_job_id: None,
-                    chunks: &[(ChunkId(sha), 0, size, size + 29)],
+                    chunks: &[crate::catalog::NewChunk::plain(
+                        ChunkId(sha),
+                        0,
+                        size,
+                        size + 29,
+                    )],
                     meta: &meta,
                     other_tags: &[],
                     artwork: None,
@@ -1122,7 +1132,7 @@ mod tests {
                 source_mtime: None,
                 format: "flac",
                 import_job_id: None,
-                chunks: &[(ChunkId(sha), 0, 1, 30)],
+                chunks: &[crate::catalog::NewChunk::plain(ChunkId(sha), 0, 1, 30)],
                 meta: &TrackMetadata {
                     title: Some(title.into()),
                     ..TrackMetadata::default()
@@ -1268,6 +1278,7 @@ mod tests {
                  DROP TABLE lamport; DROP TABLE content_adds; DROP TABLE tombstones;
                  DROP TABLE sync_heads; DROP TABLE remote_contents; DROP INDEX tracks_artwork;
                  ALTER TABLE tracks DROP COLUMN state_clock;
+                 ALTER TABLE track_chunks DROP COLUMN transform;
                  PRAGMA user_version = 7;",
             )
             .unwrap();

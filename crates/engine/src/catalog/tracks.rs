@@ -116,6 +116,32 @@ pub struct NewArtwork {
 }
 
 pub use crate::store::TrackChunk;
+use crate::store::ogg_pages::ChunkTransform;
+
+/// One entry of a new track's chunk list.
+#[derive(Debug, Clone, Copy)]
+pub struct NewChunk {
+    pub id: ChunkId,
+    pub offset: u64,
+    /// Plaintext bytes, stored and in the file (a transform keeps the length).
+    pub length: u64,
+    pub stored_size: u64,
+    /// How the stored chunk turns back into the file's bytes (`None`: as stored).
+    pub transform: Option<ChunkTransform>,
+}
+
+impl NewChunk {
+    /// A chunk stored as the file's bytes.
+    pub fn plain(id: ChunkId, offset: u64, length: u64, stored_size: u64) -> Self {
+        NewChunk {
+            id,
+            offset,
+            length,
+            stored_size,
+            transform: None,
+        }
+    }
+}
 
 /// A track ready to be committed by an import.
 pub struct NewTrack<'a> {
@@ -128,8 +154,7 @@ pub struct NewTrack<'a> {
     pub source_mtime: Option<i64>,
     pub format: &'a str,
     pub import_job_id: Option<i64>,
-    /// (chunk, offset, plaintext length, stored size)
-    pub chunks: &'a [(ChunkId, u64, u64, u64)],
+    pub chunks: &'a [NewChunk],
     pub meta: &'a TrackMetadata,
     pub other_tags: &'a [(String, String)],
     pub artwork: Option<&'a NewArtwork>,
@@ -335,29 +360,41 @@ impl Catalog {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT chunk_id, offset, length FROM track_chunks WHERE track_id = ?1 ORDER BY seq",
+                "SELECT chunk_id, offset, length, transform FROM track_chunks
+                 WHERE track_id = ?1 ORDER BY seq",
             )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([id.as_str()], |r| {
                 let raw: Vec<u8> = r.get(0)?;
-                Ok((raw, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                let transform: Option<Vec<u8>> = r.get(3)?;
+                Ok((raw, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, transform))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
+        let bad_column = |index: usize, name: &str| {
+            self.err(rusqlite::Error::InvalidColumnType(
+                index,
+                name.into(),
+                rusqlite::types::Type::Blob,
+            ))
+        };
         for row in rows {
-            let (raw, offset, length) = row.map_err(|e| self.err(e))?;
-            let id = ChunkId::from_slice(&raw).ok_or_else(|| {
-                self.err(rusqlite::Error::InvalidColumnType(
-                    0,
-                    "chunk_id".into(),
-                    rusqlite::types::Type::Blob,
-                ))
-            })?;
+            let (raw, offset, length, transform) = row.map_err(|e| self.err(e))?;
+            let id = ChunkId::from_slice(&raw).ok_or_else(|| bad_column(0, "chunk_id"))?;
+            // A form this version does not write makes the track unreadable here,
+            // never read as if it were plain bytes.
+            let transform = match transform {
+                None => None,
+                Some(t) => {
+                    Some(ChunkTransform::decode(&t).ok_or_else(|| bad_column(3, "transform"))?)
+                }
+            };
             out.push(TrackChunk {
                 id,
                 offset: offset as u64,
                 length: length as u64,
+                transform,
             });
         }
         Ok(out)
@@ -561,7 +598,13 @@ impl Catalog {
     pub fn commit_track_unsynced(&self, t: &NewTrack<'_>) -> Result<(), CatalogError> {
         let now = now_unix();
         let e = |e| self.err(e);
-        for (id, _, len, stored) in t.chunks {
+        for NewChunk {
+            id,
+            length: len,
+            stored_size: stored,
+            ..
+        } in t.chunks
+        {
             self.conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -1015,7 +1058,12 @@ fn commit_in_tx(
     {
         let mut known = tx.prepare_cached("SELECT 1 FROM chunks WHERE id = ?1")?;
         let mut seen = HashSet::new();
-        for (id, _, _, stored) in t.chunks {
+        for NewChunk {
+            id,
+            stored_size: stored,
+            ..
+        } in t.chunks
+        {
             if seen.insert(*id) && !known.exists([&id.0[..]])? {
                 new_stored += stored;
             }
@@ -1038,7 +1086,13 @@ fn commit_in_tx(
                 .prepare_cached(
                     "INSERT OR IGNORE INTO chunks (id, size, stored_size, created_at) VALUES (?1, ?2, ?3, ?4)",
                 )?;
-        for (id, _, len, stored) in t.chunks {
+        for NewChunk {
+            id,
+            length: len,
+            stored_size: stored,
+            ..
+        } in t.chunks
+        {
             insert_chunk.execute(params![&id.0[..], *len as i64, *stored as i64, now])?;
         }
         if let Some(a) = t.artwork {
@@ -1077,17 +1131,18 @@ fn commit_in_tx(
             t.artwork,
             t.metadata_version,
         )?;
-        let mut insert_ref = tx
-                .prepare_cached(
-                    "INSERT INTO track_chunks (track_id, seq, chunk_id, offset, length) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-        for (seq, (id, offset, len, _)) in t.chunks.iter().enumerate() {
+        let mut insert_ref = tx.prepare_cached(
+            "INSERT INTO track_chunks (track_id, seq, chunk_id, offset, length, transform)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (seq, c) in t.chunks.iter().enumerate() {
             insert_ref.execute(params![
                 t.id.as_str(),
                 seq as i64,
-                &id.0[..],
-                *offset as i64,
-                *len as i64
+                &c.id.0[..],
+                c.offset as i64,
+                c.length as i64,
+                c.transform.map(|t| t.encode())
             ])?;
         }
     }

@@ -21,6 +21,7 @@
 
 pub mod chunker;
 pub(crate) mod durable;
+pub mod ogg_pages;
 pub mod reader;
 pub mod regions;
 
@@ -136,6 +137,11 @@ pub struct TrackChunk {
     pub id: ChunkId,
     pub offset: u64,
     pub length: u64,
+    /// How the stored chunk turns back into the file's bytes (`None`: as stored).
+    /// Internal to reading: the UI and the CLI's JSON show chunks without it.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub transform: Option<ogg_pages::ChunkTransform>,
 }
 
 /// What [`ChunkStore::put`] did.
@@ -324,6 +330,29 @@ impl ChunkStore {
             Err(e) => return Err(StoreError::io(&path, e)),
         }
         self.open(id, object)
+    }
+
+    /// A track's chunk as the file's bytes: read, authenticated, checked for the
+    /// length the track's list gives it, and restored from its stored form.
+    pub fn read_track_chunk(&self, chunk: &TrackChunk) -> Result<Vec<u8>, StoreError> {
+        let mut data = self.get(&chunk.id)?;
+        if data.len() as u64 != chunk.length {
+            return Err(StoreError::Corrupt {
+                id: chunk.id,
+                reason: format!(
+                    "{} bytes where the track's chunk list says {}",
+                    data.len(),
+                    chunk.length
+                ),
+            });
+        }
+        if let Some(t) = chunk.transform {
+            t.restore(&mut data).map_err(|e| StoreError::Corrupt {
+                id: chunk.id,
+                reason: e.to_string(),
+            })?;
+        }
+        Ok(data)
     }
 
     /// A chunk's encrypted object exactly as stored, authenticated first so that

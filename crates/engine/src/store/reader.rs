@@ -52,14 +52,10 @@ impl Read for TrackReader<'_> {
             return Ok(0);
         };
         if self.current.as_ref().is_none_or(|(ci, _)| *ci != i) {
-            let c = &self.chunks[i];
-            let data = self.store.get(&c.id).map_err(to_io)?;
-            if data.len() as u64 != c.length {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("chunk {} has the wrong length", c.id),
-                ));
-            }
+            let data = self
+                .store
+                .read_track_chunk(&self.chunks[i])
+                .map_err(to_io)?;
             self.current = Some((i, data));
         }
         let Some((_, data)) = &self.current else {

@@ -58,6 +58,18 @@ pub fn boundaries<R: Read + Seek>(reader: &mut R, size: u64) -> Vec<u64> {
     out
 }
 
+/// Where an Ogg file's first audio page starts (the file starts with a page and
+/// its header pages end before the file does), else `None`.
+pub fn ogg_audio_start<R: Read + Seek>(reader: &mut R, size: u64) -> Option<u64> {
+    let mut r = Probe { reader, size };
+    if r.read::<4>(0).as_ref() != Some(b"OggS") {
+        return None;
+    }
+    let mut out = Vec::new();
+    ogg(&mut r, &mut out);
+    out.first().copied().filter(|b| *b > 0 && *b < size)
+}
+
 struct Probe<'a, R> {
     reader: &'a mut R,
     size: u64,
