@@ -512,6 +512,48 @@ mod tests {
         11190948, 11819638, 12890122,
     ];
 
+    /// Version 2's cuts of an Ogg file and the stored form of its pages, pinned: a
+    /// change to either would stop new imports sharing chunks with stored tracks.
+    #[test]
+    fn ogg_page_cut_points_and_stored_bytes_are_stable() {
+        let file = crate::ingest::tests::ogg_file(0);
+        let mut cuts = Vec::new();
+        let mut stored = blake3::Hasher::new();
+        chunk_file(
+            &mut std::io::Cursor::new(&file),
+            file.len() as u64,
+            &ChunkerParams::default(),
+            |c| {
+                cuts.push((c.offset, c.transform.is_some()));
+                stored.update(c.stored);
+                Ok::<(), std::io::Error>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(cuts, GOLDEN_OGG_CUTS);
+        assert_eq!(stored.finalize().to_hex().as_str(), GOLDEN_OGG_STORED);
+    }
+
+    const GOLDEN_OGG_CUTS: &[(u64, bool)] = &[
+        (0, false),
+        (376, true),
+        (1785691, true),
+        (2431505, true),
+        (2870184, true),
+        (3484415, true),
+        (4120999, true),
+        (4628437, true),
+        (5536215, true),
+        (7582726, true),
+        (8223448, true),
+        (8506068, true),
+        (9089924, true),
+        (10211345, true),
+        (10881538, true),
+    ];
+    const GOLDEN_OGG_STORED: &str =
+        "557fa7b13a09a3319442309a77408e35449e771af6be4018743f7155a8437faf";
+
     /// A re-tag that grows the tag moves the audio; with regions every audio chunk
     /// stays the same, without them the first ones change.
     #[test]
