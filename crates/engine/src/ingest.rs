@@ -5,11 +5,12 @@
 //! memory bounded by the chunker's maximum chunk size. Every file gets its own
 //! outcome; one bad file never stops the batch. Sources are opened read-only.
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -38,6 +39,11 @@ pub struct ImportReport {
     pub failed: usize,
     pub cancelled: bool,
     pub warnings: Vec<String>,
+    /// Cover thumbnails this import decoded and scaled: one per distinct picture the
+    /// catalog had none of (what the benchmarks and tests watch; not in the JSON).
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    pub thumbnails_made: usize,
 }
 
 /// Who started an import, recorded with its job.
@@ -211,23 +217,22 @@ impl Vault {
         }
         .min(candidates.len().max(1));
         let next = AtomicUsize::new(0);
+        // Largest files first: a big file started last would leave one core busy and
+        // the other idle at the end. The report keeps the scan's order.
+        let mut order: Vec<usize> = (0..candidates.len()).collect();
+        order.sort_by_key(|i| std::cmp::Reverse(candidates[*i].size));
         let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; candidates.len()]);
         let fatal: Mutex<Option<Error>> = Mutex::new(None);
-        let replaced_damaged = AtomicUsize::new(0);
+        let shared = BatchShared::default();
 
         // Workers read, hash, chunk, encrypt and write; one committer makes what
         // they wrote durable and commits it. Durability is a group commit: one
         // syncfs covers every file finished meanwhile, and the workers go on
         // reading while the disk flushes.
         let (to_committer, committed) = mpsc::channel::<Box<ReadyTrack>>();
-        let (results_ref, fatal_ref, next_ref, settings_ref, candidates_ref, replaced_ref) = (
-            &results,
-            &fatal,
-            &next,
-            &settings,
-            &candidates,
-            &replaced_damaged,
-        );
+        let (results_ref, fatal_ref, next_ref, settings_ref, candidates_ref, shared_ref) =
+            (&results, &fatal, &next, &settings, &candidates, &shared);
+        let order_ref = &order;
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut catalog = match self.open_catalog() {
@@ -291,7 +296,10 @@ impl Vault {
                         if cancel.is_cancelled() || lock(fatal_ref).is_some() {
                             return;
                         }
-                        let i = next_ref.fetch_add(1, Ordering::SeqCst);
+                        let Some(&i) = order_ref.get(next_ref.fetch_add(1, Ordering::SeqCst))
+                        else {
+                            return;
+                        };
                         let Some(candidate) = candidates_ref.get(i) else {
                             return;
                         };
@@ -304,7 +312,7 @@ impl Vault {
                                 settings_ref,
                                 progress,
                                 cancel,
-                                replaced_ref,
+                                shared_ref,
                             ) {
                                 Ok(Step::Done(r)) => r,
                                 Ok(Step::Commit(mut ready)) => {
@@ -358,6 +366,7 @@ impl Vault {
                 .count(),
             cancelled,
             warnings: Vec::new(),
+            thumbnails_made: shared.thumbnails.count.load(Ordering::Relaxed),
             files,
         };
         let fatal = fatal.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -395,7 +404,7 @@ impl Vault {
             return Err(e);
         }
         report.warnings = self.quick_stats()?.warnings;
-        let replaced = replaced_damaged.into_inner();
+        let replaced = shared.replaced_damaged.into_inner();
         if replaced > 0 {
             let warning = format!(
                 "{replaced} damaged chunk file(s) in the vault (left by a crash or a power cut) were rewritten from the imported files; run `audiovault verify` to check the rest"
@@ -409,7 +418,7 @@ impl Vault {
 
     /// Everything for one file up to the commit: validation, the duplicate check,
     /// the probe, and the chunks written (not yet durable). Damaged chunk files
-    /// replaced on the way are counted in `replaced_damaged`.
+    /// replaced on the way are counted in `shared.replaced_damaged`.
     fn try_import_one(
         &self,
         catalog: &mut Catalog,
@@ -417,7 +426,7 @@ impl Vault {
         settings: &Settings,
         progress: &dyn Progress,
         cancel: &CancelToken,
-        replaced_damaged: &AtomicUsize,
+        shared: &BatchShared,
     ) -> Result<Step, ImportFailure> {
         let io_failed = |e: io::Error| ImportFailure::Failed(describe_io_error(&e));
         let meta = fs::metadata(path).map_err(io_failed)?;
@@ -535,13 +544,20 @@ impl Vault {
         let store_failed = |e: StoreError| ImportFailure::Failed(describe_store_error(&e));
         let artwork = match artwork_bytes {
             Some((mime_type, data)) => {
-                let (art, put) = self.store_artwork(mime_type, &data).map_err(store_failed)?;
+                let (art, put) = self
+                    .store_artwork(mime_type, &data, |chunk, d| {
+                        match catalog.has_thumbnail(&chunk) {
+                            Ok(true) => None,
+                            _ => shared.thumbnails.get_or_make(chunk, d),
+                        }
+                    })
+                    .map_err(store_failed)?;
                 chunks_written += usize::from(put.written);
                 if put.written {
                     new_bytes += data.len() as u64;
                 }
                 if put.replaced_damaged {
-                    replaced_damaged.fetch_add(1, Ordering::Relaxed);
+                    shared.replaced_damaged.fetch_add(1, Ordering::Relaxed);
                 }
                 Some(art)
             }
@@ -559,7 +575,7 @@ impl Vault {
                 new_bytes += c.stored.len() as u64;
             }
             if put.replaced_damaged {
-                replaced_damaged.fetch_add(1, Ordering::Relaxed);
+                shared.replaced_damaged.fetch_add(1, Ordering::Relaxed);
             }
             let len = c.original.len() as u64;
             chunks.push(NewChunk {
@@ -740,6 +756,37 @@ pub(crate) struct CatalogMetadata {
     pub artwork: Option<(String, Vec<u8>)>,
 }
 
+/// What the workers of one import share.
+#[derive(Default)]
+struct BatchShared {
+    /// Damaged chunk files (a crash, a power cut) rewritten from the imported files.
+    replaced_damaged: AtomicUsize,
+    thumbnails: ThumbnailMemo,
+}
+
+/// Thumbnails made during one import, by artwork chunk: the tracks of an album carry
+/// one picture, and decoding a full-size cover again for each was a large part of a
+/// small file's import. A worker that finds another making the same one waits for it.
+#[derive(Default)]
+struct ThumbnailMemo {
+    made: Mutex<HashMap<ChunkId, Arc<OnceLock<Option<media::Thumbnail>>>>>,
+    /// How many were made (decoded and scaled): the test's measure.
+    count: AtomicUsize,
+}
+
+impl ThumbnailMemo {
+    /// A picture that cannot be decoded still counts as artwork: it is kept byte for
+    /// byte, just without a thumbnail.
+    fn get_or_make(&self, chunk: ChunkId, data: &[u8]) -> Option<media::Thumbnail> {
+        let cell = lock(&self.made).entry(chunk).or_default().clone();
+        cell.get_or_init(|| {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            media::thumbnail(data).ok()
+        })
+        .clone()
+    }
+}
+
 enum ImportFailure {
     Rejected(String),
     Failed(String),
@@ -879,10 +926,13 @@ impl Vault {
 
     /// Stores cover art as a chunk of its own, with its list thumbnail, and says
     /// what the store did.
+    /// Stores a cover and makes its thumbnail with `thumbnail` (`None`: none made, or
+    /// none needed because the catalog holds one for this picture).
     fn store_artwork(
         &self,
         mime_type: String,
         data: &[u8],
+        thumbnail: impl FnOnce(ChunkId, &[u8]) -> Option<media::Thumbnail>,
     ) -> std::result::Result<(NewArtwork, crate::store::PutOutcome), StoreError> {
         let chunk = self.store().id_for(data);
         let put = self.store().put(&chunk, data)?;
@@ -891,9 +941,7 @@ impl Vault {
             size: data.len() as u64,
             stored_size: put.stored_size,
             mime_type,
-            // A picture that cannot be decoded still counts as artwork: it is kept
-            // byte for byte, just without a thumbnail.
-            thumbnail: media::thumbnail(data).ok(),
+            thumbnail: thumbnail(chunk, data),
         };
         Ok((art, put))
     }
@@ -959,7 +1007,11 @@ impl Vault {
             };
             let mut metadata = catalog_metadata(info);
             let artwork = match metadata.artwork.take() {
-                Some((mime_type, data)) => match self.store_artwork(mime_type, &data) {
+                Some((mime_type, data)) => match self.store_artwork(mime_type, &data, |_, d| {
+                    // A picture that cannot be decoded still counts as artwork: it is
+                    // kept byte for byte, just without a thumbnail.
+                    media::thumbnail(d).ok()
+                }) {
                     Ok((art, _)) => {
                         // Even when found stored: it may be another process's
                         // unsynced write, and the catalog is about to reference it.
@@ -1329,6 +1381,145 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    /// One thumbnail per distinct cover: the tracks of an album imported together
+    /// share the one made, and a later import of the album's next track makes none
+    /// (the catalog holds it); every track shows it.
+    #[test]
+    fn a_cover_shared_by_an_album_is_thumbnailed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let status = std::process::Command::new("ffmpeg")
+                .args(["-v", "error", "-y"])
+                .args(args)
+                .current_dir(dir.path())
+                .status()
+                .expect("ffmpeg");
+            assert!(status.success(), "ffmpeg {args:?}");
+        };
+        run(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=600x600",
+            "-frames:v",
+            "1",
+            "cover.png",
+        ]);
+        let src = dir.path().join("album");
+        fs::create_dir(&src).unwrap();
+        for track in 1..=5 {
+            let name = format!("album/{track:02}.flac");
+            run(&[
+                "-f",
+                "lavfi",
+                "-i",
+                &format!("sine=frequency={}:duration=0.5", 200 * track),
+                "-i",
+                "cover.png",
+                "-map",
+                "0",
+                "-map",
+                "1",
+                "-c:a",
+                "flac",
+                "-c:v",
+                "copy",
+                "-disposition:v",
+                "attached_pic",
+                &name,
+            ]);
+        }
+        let later = src.join("05.flac");
+        let first_four: Vec<PathBuf> = (1..=4).map(|t| src.join(format!("{t:02}.flac"))).collect();
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        };
+        let vault = Vault::create(&dir.path().join("v"), &Passphrase::new("pw"), &options).unwrap();
+        let import = |paths: &[PathBuf]| {
+            vault
+                .import(
+                    paths,
+                    &ImportOptions::default(),
+                    &NoProgress,
+                    &CancelToken::new(),
+                )
+                .unwrap()
+        };
+        let album = import(&first_four);
+        assert_eq!(album.imported, 4);
+        assert_eq!(album.thumbnails_made, 1, "one per distinct picture");
+        let next = import(std::slice::from_ref(&later));
+        assert_eq!(next.imported, 1);
+        assert_eq!(next.thumbnails_made, 0, "the catalog holds it");
+        for f in album.files.iter().chain(&next.files) {
+            let thumb = vault.catalog().thumbnail(f.id.as_ref().unwrap()).unwrap();
+            assert!(
+                thumb.is_some_and(|(_, data)| !data.is_empty()),
+                "{:?}",
+                f.path
+            );
+        }
+    }
+
+    /// Files start largest first (a big file started last would keep one core busy
+    /// alone at the end); the report keeps the scan's order.
+    #[test]
+    fn the_largest_files_start_first_and_the_report_keeps_the_scan_order() {
+        #[derive(Default)]
+        struct Started(Mutex<Vec<PathBuf>>);
+        impl Progress for Started {
+            fn item_started(&self, path: &Path) {
+                self.0.lock().unwrap().push(path.to_path_buf());
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("in");
+        fs::create_dir(&src).unwrap();
+        for (name, tag) in [("a.wav", 10), ("b.wav", 90_000), ("c.wav", 5_000)] {
+            fs::write(src.join(name), tagged_wav(tag)).unwrap();
+        }
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        };
+        let vault = Vault::create(&dir.path().join("v"), &Passphrase::new("pw"), &options).unwrap();
+        let started = Started::default();
+        let report = vault
+            .import(
+                std::slice::from_ref(&src),
+                &ImportOptions {
+                    workers: 1,
+                    ..ImportOptions::default()
+                },
+                &started,
+                &CancelToken::new(),
+            )
+            .unwrap();
+        let names = |paths: Vec<PathBuf>| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(started.0.into_inner().unwrap()),
+            ["b.wav", "c.wav", "a.wav"]
+        );
+        assert_eq!(
+            names(
+                report
+                    .files
+                    .into_iter()
+                    .map(|f| PathBuf::from(f.path))
+                    .collect()
+            ),
+            ["a.wav", "b.wav", "c.wav"]
+        );
     }
 
     #[test]

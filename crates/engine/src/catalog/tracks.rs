@@ -640,6 +640,15 @@ impl Catalog {
         .map_err(e)
     }
 
+    /// Whether the catalog holds a thumbnail of this picture (an import need not make
+    /// one again).
+    pub fn has_thumbnail(&self, artwork: &ChunkId) -> Result<bool, CatalogError> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM thumbnails WHERE artwork_id = ?1")
+            .and_then(|mut s| s.exists([&artwork.0[..]]))
+            .map_err(|e| self.err(e))
+    }
+
     /// A track's cover-art thumbnail: (mime type, bytes).
     pub fn thumbnail(&self, id: &TrackId) -> Result<Option<(String, Vec<u8>)>, CatalogError> {
         self.conn
