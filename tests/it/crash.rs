@@ -160,3 +160,76 @@ fn import_killed_at_random_points_leaves_a_consistent_vault() {
         "most kills must land while the import runs ({killed_mid_import})"
     );
 }
+
+/// An export killed with SIGKILL at any moment never leaves a file under a real name
+/// that is not its track, byte for byte: files are written and checked under temp
+/// names, made durable in groups, and named only then. The same export run again
+/// completes beside what the killed one named.
+#[test]
+fn export_killed_at_random_points_names_only_whole_checked_files() {
+    let sources = sources();
+    let paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+    let shas: HashSet<&str> = sources.iter().map(|s| s.sha256.as_str()).collect();
+    let vault = TestVault::new();
+    let report = vault.import(&paths);
+    assert_eq!(report.count("imported"), sources.len(), "{}", report.run);
+
+    let mut full = Duration::MAX;
+    for _ in 0..3 {
+        let out = vault.scratch_dir("calibration");
+        let started = Instant::now();
+        vault.export(&["--all"], &out, &[]).expect_ok();
+        full = full.min(started.elapsed());
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    let mut killed_mid_export = 0;
+    let mut named_before_the_kill = 0;
+    for trial in 0..TRIALS {
+        let delay = full.mul_f64(1.2 * (trial as f64 + jitter(trial)) / TRIALS as f64);
+        let out = vault.scratch_dir(&format!("export-{trial}"));
+        let mut export = vault
+            .cmd(["export", "--all", "--to"])
+            .arg(&out)
+            .arg("--json")
+            .spawn();
+        std::thread::sleep(delay);
+        if export.is_running() {
+            killed_mid_export += 1;
+        }
+        let killed = export.kill();
+        let ctx = format!(
+            "trial {trial}: killed after {delay:?} (full export {full:?}), exit {}",
+            killed.code()
+        );
+        for rel in entries_under(&out) {
+            let file = out.join(&rel);
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with(".audiovault-export-") && name.ends_with(".part") {
+                continue;
+            }
+            named_before_the_kill += 1;
+            let sha = sha256_file(&file);
+            assert!(
+                shas.contains(sha.as_str()),
+                "{ctx}: {name} is named but is no track's bytes"
+            );
+        }
+        // Run again: everything is there afterwards, whole.
+        vault.export(&["--all"], &out, &[]).expect_ok();
+        let whole: HashSet<String> = entries_under(&out)
+            .iter()
+            .filter(|f| !f.to_string_lossy().ends_with(".part"))
+            .map(|f| sha256_file(&out.join(f)))
+            .collect();
+        assert_eq!(whole.len(), shas.len(), "{ctx}: every track exported");
+    }
+    eprintln!(
+        "export crash: {TRIALS} trials over a {full:?} export; {killed_mid_export} killed while \
+         running, {named_before_the_kill} files named before a kill"
+    );
+    assert!(
+        killed_mid_export >= TRIALS / 2,
+        "most kills must land while the export runs ({killed_mid_export})"
+    );
+}

@@ -15,6 +15,9 @@ use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -24,8 +27,13 @@ use crate::error::{Error, Result};
 use crate::error::{describe_io_error, is_disk_full};
 use crate::keys::random_array;
 use crate::progress::{CancelToken, Progress};
-use crate::store::hex;
+use crate::store::{durable, hex};
 use crate::vault::Vault;
+
+/// Checked files are made durable and named in groups of at most this many bytes…
+const EXPORT_GROUP_BYTES: u64 = 256 * 1024 * 1024;
+/// …or after this long, so names keep appearing during a slow export.
+const EXPORT_GROUP_TIME: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Default)]
 pub struct ExportOptions {
@@ -85,31 +93,90 @@ impl Vault {
         );
         let mut report = ExportReport::default();
         let mut placer = Placer::new(dest, options.overwrite, &SystemCalls);
-        for track in &tracks {
-            if cancel.is_cancelled() {
-                report.cancelled = true;
-                break;
+        // Workers write and check each track's temp file side by side; this thread
+        // makes a group of checked files durable with one flush of the destination's
+        // file system and only then names them (in the tracks' order). So a name
+        // appears only for bytes that matched their checksum and are on the disk,
+        // at the price of one flush per group instead of one per file.
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(tracks.len())
+            .max(1);
+        let next = AtomicUsize::new(0);
+        let mut outcomes: Vec<Option<Result<PathBuf, String>>> = vec![None; tracks.len()];
+        let (written, checked) = mpsc::sync_channel::<(usize, Result<PathBuf, String>)>(workers);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let written = written.clone();
+                let (tracks, next) = (&tracks, &next);
+                scope.spawn(move || {
+                    while !cancel.is_cancelled() {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        let Some(track) = tracks.get(i) else {
+                            return;
+                        };
+                        progress.item_started(Path::new(&export_name(track)));
+                        let result = self.write_checked(track, dest, progress, cancel);
+                        if let Err(mpsc::SendError((_, Ok(tmp)))) = written.send((i, result)) {
+                            let _ = fs::remove_file(tmp);
+                        }
+                    }
+                });
             }
-            let name = export_name(track);
-            progress.item_started(Path::new(&name));
-            match self.export_one(track, dest, &name, &mut placer, progress, cancel) {
-                Ok(path) => {
-                    progress.item_finished(&path, true);
+            drop(written);
+            let mut group: Vec<(usize, PathBuf)> = Vec::new();
+            let mut group_bytes = 0u64;
+            let mut group_started = Instant::now();
+            loop {
+                let received = checked.recv_timeout(Duration::from_millis(100));
+                let closed = matches!(received, Err(mpsc::RecvTimeoutError::Disconnected));
+                match received {
+                    Ok((i, Ok(tmp))) => {
+                        if group.is_empty() {
+                            group_started = Instant::now();
+                        }
+                        group_bytes += tracks[i].size_bytes;
+                        group.push((i, tmp));
+                    }
+                    Ok((i, Err(reason))) => {
+                        progress.item_finished(Path::new(&export_name(&tracks[i])), false);
+                        outcomes[i] = Some(Err(reason));
+                    }
+                    Err(_) => {}
+                }
+                let due = closed
+                    || group_bytes >= EXPORT_GROUP_BYTES
+                    || group_started.elapsed() >= EXPORT_GROUP_TIME;
+                if due && !group.is_empty() {
+                    name_group(
+                        &mut group,
+                        &tracks,
+                        &mut placer,
+                        progress,
+                        cancel,
+                        &mut outcomes,
+                    );
+                    group_bytes = 0;
+                }
+                if closed {
+                    break;
+                }
+            }
+        });
+        for (track, outcome) in tracks.iter().zip(outcomes) {
+            match outcome {
+                Some(Ok(path)) => {
                     report.exported.push(Exported {
                         id: track.id.clone(),
                         path: path.to_string_lossy().into_owned(),
                         sha256: track.sha256.clone(),
                     });
                 }
-                // Stopped part way by a cancel: not a failure of the track, and its
-                // temp file is already gone.
-                Err(_) if cancel.is_cancelled() => {
-                    progress.item_finished(Path::new(&name), false);
-                    report.cancelled = true;
-                    break;
-                }
-                Err(reason) => {
-                    progress.item_finished(Path::new(&name), false);
+                // Stopped part way by a cancel (or never started): not a failure of
+                // the track, and its temp file is already gone.
+                None => report.cancelled = true,
+                Some(Err(_)) if cancel.is_cancelled() => report.cancelled = true,
+                Some(Err(reason)) => {
                     report.failed.push(ExportFailure {
                         id: track.id.clone(),
                         file_name: track.file_name.clone(),
@@ -131,12 +198,12 @@ impl Vault {
         Ok(report)
     }
 
-    fn export_one(
+    /// Writes a track to a temp file in `dest` and checks it against the track's
+    /// SHA-256 (not yet durable, not yet named). A failure leaves nothing behind.
+    fn write_checked(
         &self,
         track: &Track,
         dest: &Path,
-        name: &OsStr,
-        placer: &mut Placer<'_>,
         progress: &dyn Progress,
         cancel: &CancelToken,
     ) -> Result<PathBuf, String> {
@@ -170,18 +237,53 @@ impl Vault {
                 let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime as u64);
                 let _ = out.set_modified(t);
             }
-            out.sync_all().map_err(|e| write_failed(&tmp, &e))
+            Ok(())
         })();
-        if let Err(reason) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(reason);
+        match written {
+            Ok(()) => Ok(tmp),
+            Err(reason) => {
+                let _ = fs::remove_file(&tmp);
+                Err(reason)
+            }
         }
-        let placed = placer.place(&tmp, name);
-        if placed.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        placed.map_err(|e| write_failed(dest, &e))
     }
+}
+
+/// Makes a group of checked temp files durable (one flush of the destination's
+/// file system), then names them in the tracks' order. After a cancel they are
+/// removed unnamed. Empties `group`.
+fn name_group(
+    group: &mut Vec<(usize, PathBuf)>,
+    tracks: &[Track],
+    placer: &mut Placer<'_>,
+    progress: &dyn Progress,
+    cancel: &CancelToken,
+    outcomes: &mut [Option<Result<PathBuf, String>>],
+) {
+    group.sort_by_key(|(i, _)| *i);
+    let dest = placer.dest;
+    let flushed = if cancel.is_cancelled() {
+        Err("cancelled".to_string())
+    } else {
+        durable::sync_file_system(dest).map_err(|e| write_failed(dest, &e))
+    };
+    for (i, tmp) in group.drain(..) {
+        let named = flushed.clone().and_then(|()| {
+            placer
+                .place(&tmp, &export_name(&tracks[i]))
+                .map_err(|e| write_failed(dest, &e))
+        });
+        match &named {
+            Ok(path) => progress.item_finished(path, true),
+            Err(_) => {
+                let _ = fs::remove_file(&tmp);
+                progress.item_finished(Path::new(&export_name(&tracks[i])), false);
+            }
+        }
+        outcomes[i] = Some(named);
+    }
+    // The names themselves, durable before the next group is flushed.
+    let _ = File::open(dest).and_then(|d| d.sync_all());
 }
 
 impl Vault {

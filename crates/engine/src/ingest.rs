@@ -217,10 +217,6 @@ impl Vault {
         }
         .min(candidates.len().max(1));
         let next = AtomicUsize::new(0);
-        // Largest files first: a big file started last would leave one core busy and
-        // the other idle at the end. The report keeps the scan's order.
-        let mut order: Vec<usize> = (0..candidates.len()).collect();
-        order.sort_by_key(|i| std::cmp::Reverse(candidates[*i].size));
         let results: Mutex<Vec<Option<FileResult>>> = Mutex::new(vec![None; candidates.len()]);
         let fatal: Mutex<Option<Error>> = Mutex::new(None);
         let shared = BatchShared::default();
@@ -232,7 +228,6 @@ impl Vault {
         let (to_committer, committed) = mpsc::channel::<Box<ReadyTrack>>();
         let (results_ref, fatal_ref, next_ref, settings_ref, candidates_ref, shared_ref) =
             (&results, &fatal, &next, &settings, &candidates, &shared);
-        let order_ref = &order;
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut catalog = match self.open_catalog() {
@@ -296,10 +291,10 @@ impl Vault {
                         if cancel.is_cancelled() || lock(fatal_ref).is_some() {
                             return;
                         }
-                        let Some(&i) = order_ref.get(next_ref.fetch_add(1, Ordering::SeqCst))
-                        else {
-                            return;
-                        };
+                        // In the scan's order, not largest first: on a disk about to
+                        // fill, a big file that does not fit would take the space of
+                        // the smaller ones after it (`disk_full` test).
+                        let i = next_ref.fetch_add(1, Ordering::SeqCst);
                         let Some(candidate) = candidates_ref.get(i) else {
                             return;
                         };
@@ -1463,63 +1458,6 @@ pub(crate) mod tests {
                 f.path
             );
         }
-    }
-
-    /// Files start largest first (a big file started last would keep one core busy
-    /// alone at the end); the report keeps the scan's order.
-    #[test]
-    fn the_largest_files_start_first_and_the_report_keeps_the_scan_order() {
-        #[derive(Default)]
-        struct Started(Mutex<Vec<PathBuf>>);
-        impl Progress for Started {
-            fn item_started(&self, path: &Path) {
-                self.0.lock().unwrap().push(path.to_path_buf());
-            }
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("in");
-        fs::create_dir(&src).unwrap();
-        for (name, tag) in [("a.wav", 10), ("b.wav", 90_000), ("c.wav", 5_000)] {
-            fs::write(src.join(name), tagged_wav(tag)).unwrap();
-        }
-        let options = CreateOptions {
-            kdf_memory_kib: 1024,
-            kdf_iterations: 1,
-            ..CreateOptions::default()
-        };
-        let vault = Vault::create(&dir.path().join("v"), &Passphrase::new("pw"), &options).unwrap();
-        let started = Started::default();
-        let report = vault
-            .import(
-                std::slice::from_ref(&src),
-                &ImportOptions {
-                    workers: 1,
-                    ..ImportOptions::default()
-                },
-                &started,
-                &CancelToken::new(),
-            )
-            .unwrap();
-        let names = |paths: Vec<PathBuf>| -> Vec<String> {
-            paths
-                .iter()
-                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-                .collect()
-        };
-        assert_eq!(
-            names(started.0.into_inner().unwrap()),
-            ["b.wav", "c.wav", "a.wav"]
-        );
-        assert_eq!(
-            names(
-                report
-                    .files
-                    .into_iter()
-                    .map(|f| PathBuf::from(f.path))
-                    .collect()
-            ),
-            ["a.wav", "b.wav", "c.wav"]
-        );
     }
 
     #[test]
