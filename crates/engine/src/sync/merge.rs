@@ -177,7 +177,14 @@ impl SnapshotFile {
             .iter()
             .map(|c| manifest_location(&entry.name, c))
             .collect::<Result<Vec<_>>>()?;
-        let plain = fetch_plain(s.vault, &s.remote, &s.rt, &locations)?;
+        let plain = fetch_plain(
+            s.vault,
+            &s.remote,
+            &s.rt,
+            &locations,
+            s.parallelism,
+            s.cancel,
+        )?;
         if plain.len() as u64 != manifest.snapshot_size {
             return Err(SyncError::CorruptObject {
                 name: entry.name.clone(),
