@@ -162,9 +162,9 @@ pub fn sync_generation(catalog: &Catalog) -> Result<i64> {
 
 /// What a catalog snapshot for the remote holds.
 pub struct SnapshotContents {
-    /// The snapshot itself: a plain SQLite database file's bytes (the remote seals
-    /// it; plain, so that unchanged pages are the same bytes as in the last push
-    /// and its chunks are not uploaded again, which per-page random IVs would
+    /// The snapshot itself: its rows as a stable stream (`catalog::rows`; the remote
+    /// seals its chunks; plain, so that unchanged rows are the same bytes as in the
+    /// last push and their chunks are not uploaded again, which random IVs would
     /// defeat). Made in memory: it never touches the disk in clear.
     pub bytes: Vec<u8>,
     /// The catalog's sync generation when it was copied (it travels inside the copy).
@@ -195,7 +195,7 @@ impl Drop for MemorySnapshot<'_> {
 /// to this device rather than to the library (remote settings and knowledge, sync
 /// state, watched folders, record marks) emptied. The copy is plain SQLite in
 /// memory (`sqlcipher_export` into an attached database with no key), handed back
-/// as bytes for the push to cut, seal and upload.
+/// as a row stream (`catalog::rows`) for the push to cut, seal and upload.
 pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
     let conn = catalog.conn();
     let e = sql(catalog);
@@ -236,8 +236,7 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
          DELETE FROM snapshot.remote_indexes; DELETE FROM snapshot.sync_heads;
          DELETE FROM snapshot.remote_contents; DELETE FROM snapshot.watch_files;
          DELETE FROM snapshot.watch_failures; DELETE FROM snapshot.watch_folders;
-         DELETE FROM snapshot.record_dirty;
-         VACUUM snapshot;",
+         DELETE FROM snapshot.record_dirty;",
     )
     .map_err(&e)?;
     let shas: Vec<Vec<u8>> = conn
@@ -265,7 +264,8 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
             }
         }
     }
-    let bytes = conn.serialize("snapshot").map_err(&e)?.to_vec();
+    // Rows, not the database file: see `rows` for why (a file's pages move).
+    let bytes = super::rows::encode(conn, "snapshot")?;
     drop(attached);
     Ok(SnapshotContents {
         bytes,

@@ -265,7 +265,8 @@ impl Reader<'_> {
 /// chunk the snapshot references is on the remote.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
-    /// 1: one global line ordered by time (before several writers); 2: lines per device.
+    /// 1: one global line ordered by time (before several writers); 2: lines per
+    /// device; 3: the snapshot is a row stream (`catalog::rows`), not a SQLite file.
     pub format: u32,
     pub vault_id: String,
     pub device: String,

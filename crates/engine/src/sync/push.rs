@@ -24,6 +24,7 @@ use super::merge::{self, MergeReport};
 use super::objects::{self, INDEXES, Location, Manifest, ManifestChunk, Sealer};
 use super::s3::S3Remote;
 use super::{RemoteCredentials, Session, SyncError, SyncOptions, keyfile, state};
+use crate::catalog::rows::SNAPSHOT_CHUNKER;
 use crate::catalog::{SCHEMA_VERSION, now_unix, now_unix_millis};
 use crate::error::{Error, Result};
 use crate::progress::{CancelToken, Progress};
@@ -98,6 +99,9 @@ struct Snapshot {
     /// Chunks it references (audio in track order, then cover art), each once.
     chunks: Vec<(ChunkId, u64)>,
 }
+
+/// The manifest format a push writes: 3, the snapshot a row stream (2: a SQLite file).
+pub(crate) const MANIFEST_FORMAT: u32 = 3;
 
 /// How many times a push uploads again what a concurrent remote GC marked
 /// before it gives up.
@@ -326,7 +330,7 @@ impl Vault {
         snapshot: &Snapshot,
         known: &HashSet<ChunkId>,
     ) -> Result<(Vec<ChunkId>, Vec<Source>, u64)> {
-        let mut chunker = Chunker::new(snapshot.bytes.as_slice(), &self.config().chunker);
+        let mut chunker = Chunker::new(snapshot.bytes.as_slice(), &SNAPSHOT_CHUNKER);
         let mut ids = Vec::new();
         let mut sources = Vec::new();
         let mut size = 0u64;
@@ -374,7 +378,7 @@ impl Vault {
         let mut packs: Vec<String> = packs.iter().map(|p| hex(p)).collect();
         packs.sort();
         Ok(Manifest {
-            format: 2,
+            format: MANIFEST_FORMAT,
             vault_id: self.vault_id().to_string(),
             device: device.to_string(),
             // Set by the caller, which knows the line's next number and the heads.
