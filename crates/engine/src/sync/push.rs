@@ -96,8 +96,11 @@ struct Snapshot {
     tracks: u64,
     /// The SHA-256 of every track in it.
     shas: Vec<Vec<u8>>,
-    /// Chunks it references (audio in track order, then cover art), each once.
-    chunks: Vec<(ChunkId, u64)>,
+    /// Chunks it references that the remote lacks (audio in track order, then
+    /// cover art), each once.
+    missing: Vec<(ChunkId, u64)>,
+    /// Packs holding the chunks it references that the remote has.
+    packs: Vec<[u8; 32]>,
 }
 
 /// The manifest format a push writes: 3, the snapshot a row stream (2: a SQLite file).
@@ -206,17 +209,13 @@ impl Vault {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
-            let known = state::known_chunk_ids(&self.catalog())?;
-            let mut seen = HashSet::new();
             let missing: Vec<Source> = snapshot
-                .chunks
+                .missing
                 .iter()
-                .filter(|(id, _)| !known.contains(id) && seen.insert(*id))
                 .map(|(id, size)| Source::Local(*id, *size))
                 .collect();
             // The snapshot's own chunks, sealed in memory: they never touch the local store.
-            let (snapshot_ids, snapshot_sources, snapshot_size) =
-                self.seal_snapshot(&snapshot, &known)?;
+            let (snapshot_ids, snapshot_sources, snapshot_size) = self.seal_snapshot(&snapshot)?;
             report.tracks = snapshot.tracks;
             report.snapshot_bytes = snapshot_size;
             report.snapshot_chunks_uploaded += snapshot_sources.len() as u64;
@@ -319,17 +318,15 @@ impl Vault {
             schema_version: contents.schema_version,
             tracks: contents.tracks,
             shas: contents.shas,
-            chunks: contents.chunks,
+            missing: contents.missing,
+            packs: contents.packs,
         })
     }
 
     /// Chunks the snapshot with the vault's chunker; returns its chunk ids in
     /// order, the sealed chunks the remote lacks, and its size.
-    fn seal_snapshot(
-        &self,
-        snapshot: &Snapshot,
-        known: &HashSet<ChunkId>,
-    ) -> Result<(Vec<ChunkId>, Vec<Source>, u64)> {
+    fn seal_snapshot(&self, snapshot: &Snapshot) -> Result<(Vec<ChunkId>, Vec<Source>, u64)> {
+        let catalog = self.catalog();
         let mut chunker = Chunker::new(snapshot.bytes.as_slice(), &SNAPSHOT_CHUNKER);
         let mut ids = Vec::new();
         let mut sources = Vec::new();
@@ -342,7 +339,7 @@ impl Vault {
             size += data.len() as u64;
             let id = self.store().id_for(data);
             ids.push(id);
-            if !known.contains(&id) && seen.insert(id) {
+            if seen.insert(id) && !state::has_location(&catalog, &id)? {
                 sources.push(Source::Sealed(id, self.store().seal_object(&id, data)?));
             }
         }
@@ -370,7 +367,10 @@ impl Vault {
                 length: loc.length,
             });
         }
-        for (id, _) in &snapshot.chunks {
+        // Chunks that were on the remote at the snapshot: their packs, found then.
+        packs.extend(snapshot.packs.iter().copied());
+        // Chunks this push uploaded: one lookup each (what changed, not the library).
+        for (id, _) in &snapshot.missing {
             let loc = state::location(&catalog, id)?
                 .ok_or_else(|| SyncError::Other(format!("chunk {id} was not uploaded")))?;
             packs.insert(loc.pack);
