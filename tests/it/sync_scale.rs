@@ -74,6 +74,7 @@ fn a_push_and_a_pull_of_five_tracks_cost_their_bytes_not_the_librarys() {
     );
     assert!(up >= new_bytes, "the tracks themselves went up: {up}");
 
+    let records_before = records_of(&b);
     proxy.reset_counters();
     let pull = remote.json(&b, &["pull"]);
     let down = proxy.bytes_down();
@@ -87,4 +88,27 @@ fn a_push_and_a_pull_of_five_tracks_cost_their_bytes_not_the_librarys() {
         "the pull received {down} bytes over the wire for {new_bytes} bytes of new tracks: {pull:#}"
     );
     assert_eq!(b.tracks().len() as u64, tracks + 5);
+    // The join rewrote the records of what it changed, not of the whole library (it
+    // once re-sealed every track's record on every pull: the adds it merged were
+    // "updated" to what they already were).
+    let records_after = records_of(&b);
+    let rewritten = records_after
+        .iter()
+        .filter(|(path, mtime)| records_before.get(*path) != Some(*mtime))
+        .count();
+    assert!(
+        rewritten <= 5 + 3,
+        "the pull of 5 tracks rewrote {rewritten} of {} records",
+        records_after.len()
+    );
+}
+
+/// Every record file of a vault with its modification time.
+fn records_of(
+    v: &TestVault,
+) -> std::collections::BTreeMap<std::path::PathBuf, std::time::SystemTime> {
+    files_under(&v.path.join("records"))
+        .into_iter()
+        .filter_map(|f| Some((f.clone(), std::fs::metadata(&f).ok()?.modified().ok()?)))
+        .collect()
 }
