@@ -5,7 +5,8 @@
 # 5 new tracks pushed and pulled by the second device. Prints seconds, MiB up and down
 # and requests per step (see tests/src/bin/sync_bench.rs). Figures only, no thresholds.
 #
-# usage: bench/sync.sh [N] [--track-kib K]      e.g. bench/sync.sh 100000
+# usage: bench/sync.sh [N] [--track-kib K] [--rclone]   e.g. bench/sync.sh 100000 --rclone
+#        (--rclone: rclone copy of the same files up and back, as the reference)
 # env:   GARAGE_BIN (as for the tests); TMPDIR for the vaults, the Garage and the files
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)

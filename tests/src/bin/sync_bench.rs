@@ -1,11 +1,16 @@
 //! Sync at library scale (issue #15): a synthetic library of N tracks (default 20,000)
 //! pushed to a real Garage on loopback through the byte-counting proxy, then: a clone on a
 //! second device, an unchanged push, a push of 5 new tracks and the second device's pull
-//! of them. Prints time, bytes over the wire (HTTP heads and bodies, counted at the proxy)
-//! and requests for each step. Figures only: nothing here asserts a time.
+//! of them, and once more (the steady state, away from the clone). Prints time, bytes over
+//! the wire (HTTP heads and bodies, counted at the proxy) and requests for each step.
+//! With `--rclone` (and rclone on PATH), the same files copied up to the same Garage and
+//! back by rclone are timed too, as the reference for push and clone (one request per
+//! file: minutes at 20,000). Figures only: nothing here
+//! asserts a time. `SYNC_BENCH_STDERR=1` prints each command's
+//! output too.
 //!
 //!     AUDIOVAULT_BIN=target/release/audiovault cargo run --release -p audiovault-tests \
-//!         --bin sync_bench -- [N] [--track-kib K]
+//!         --bin sync_bench -- [N] [--track-kib K] [--rclone]
 //!
 //! or `bench/sync.sh [N]`, which builds both first.
 //!
@@ -33,12 +38,14 @@ const MIB: f64 = 1048576.0;
 struct Args {
     tracks: u64,
     track_bytes: u64,
+    rclone: bool,
 }
 
 fn args() -> Args {
     let mut out = Args {
         tracks: 20_000,
         track_bytes: 8 << 10,
+        rclone: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -50,6 +57,7 @@ fn args() -> Args {
                     .map(|k| k << 10)
                     .unwrap_or_else(|| usage());
             }
+            "--rclone" => out.rclone = true,
             n => out.tracks = n.parse().unwrap_or_else(|_| usage()),
         }
     }
@@ -57,7 +65,7 @@ fn args() -> Args {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: sync_bench [N tracks, default 20000] [--track-kib K, default 8]");
+    eprintln!("usage: sync_bench [N tracks, default 20000] [--track-kib K, default 8] [--rclone]");
     std::process::exit(2)
 }
 
@@ -93,6 +101,9 @@ fn timed(proxy: &FaultProxy, name: &'static str, cmd: Cmd) -> (Step, Value) {
     let run = cmd.arg("--json").run();
     let seconds = started.elapsed().as_secs_f64();
     let run = run.expect_ok();
+    if std::env::var_os("SYNC_BENCH_STDERR").is_some() {
+        eprintln!("{}", run.output());
+    }
     let json = run.json();
     let step = Step {
         name,
@@ -119,6 +130,16 @@ impl Remote {
             .env("AWS_ACCESS_KEY_ID", &self.access_key)
             .env("AWS_SECRET_ACCESS_KEY", &self.secret_key)
     }
+}
+
+/// `rclone` on PATH, if any.
+fn rclone() -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| d.join("rclone"))
+        .find(|p| p.is_file())
 }
 
 fn n(v: &Value, key: &str) -> u64 {
@@ -190,6 +211,60 @@ fn main() {
     );
     steps.push(s);
 
+    // The reference: rclone copying the same files to the same Garage, through the same
+    // proxy, and back (what a clone is compared with), when rclone is installed.
+    if let Some(rclone) = rclone().filter(|_| args.rclone) {
+        let rc = |args: &[&str]| {
+            let mut c = std::process::Command::new(&rclone);
+            c.arg("-q")
+                .args(args)
+                .env("RCLONE_CONFIG_BENCH_TYPE", "s3")
+                .env("RCLONE_CONFIG_BENCH_PROVIDER", "Other")
+                .env("RCLONE_CONFIG_BENCH_ENDPOINT", &remote.endpoint)
+                .env("RCLONE_CONFIG_BENCH_ACCESS_KEY_ID", &remote.access_key)
+                .env("RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY", &remote.secret_key)
+                .env("RCLONE_CONFIG_BENCH_REGION", garage.region())
+                .env("RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE", "true")
+                // rclone's S3 client refuses a CA bundle it cannot load; loopback needs none.
+                .env_remove("AWS_CA_BUNDLE");
+            c
+        };
+        let dest = format!("bench:{}/rclone", remote.bucket);
+        for (name, args) in [
+            (
+                "rclone copy up",
+                vec!["copy".to_string(), src.display().to_string(), dest.clone()],
+            ),
+            (
+                "rclone copy down",
+                vec![
+                    "copy".to_string(),
+                    dest.clone(),
+                    a.scratch("rclone-down").display().to_string(),
+                ],
+            ),
+        ] {
+            proxy.reset_counters();
+            let started = Instant::now();
+            let ok = rc(&args.iter().map(String::as_str).collect::<Vec<_>>())
+                .status()
+                .is_ok_and(|s| s.success());
+            steps.push(Step {
+                name,
+                seconds: started.elapsed().as_secs_f64(),
+                up: proxy.bytes_up(),
+                down: proxy.bytes_down(),
+                requests: proxy.requests(),
+                note: if ok {
+                    "the plain files".into()
+                } else {
+                    "FAILED".into()
+                },
+            });
+            eprintln!("    {name}: done");
+        }
+    }
+
     let b = TestVault::uninitialised(Some(PASSPHRASE));
     let url = format!("s3://{}/bench", remote.bucket);
     let (mut s, cloned) = timed(
@@ -238,6 +313,32 @@ fn main() {
     let (mut s, pulled) = timed(&proxy, "pull of them (device B)", remote.cmd(&b, &["pull"]));
     s.note = format!(
         "{} tracks added; over the wire {:.2} MiB beyond them (limit 2)",
+        n(&pulled, "tracks_added"),
+        (s.down as f64 - new_bytes as f64) / MIB
+    );
+    steps.push(s);
+
+    // Again, now that neither device has just been cloned or first pushed: the
+    // steady state (the first pull after a clone also checkpoints the clone's log).
+    let more = a.scratch_dir("more");
+    for i in 0..NEW_TRACKS {
+        write_noise_wav(
+            &more.join(format!("More {i}.wav")),
+            2 << 40 | i,
+            NEW_TRACK_BYTES,
+        );
+    }
+    a.cmd(["import", "--json"]).arg(&more).run().expect_ok();
+    let (mut s, push5) = timed(&proxy, "push of 5 more", remote.cmd(&a, &["push"]));
+    s.note = format!(
+        "over the wire {:.2} MiB beyond them; snapshot {} chunks",
+        (s.up as f64 - new_bytes as f64) / MIB,
+        n(&push5, "snapshot_chunks_uploaded"),
+    );
+    steps.push(s);
+    let (mut s, pulled) = timed(&proxy, "pull of them (device B)", remote.cmd(&b, &["pull"]));
+    s.note = format!(
+        "{} tracks added; over the wire {:.2} MiB beyond them",
         n(&pulled, "tracks_added"),
         (s.down as f64 - new_bytes as f64) / MIB
     );
