@@ -33,5 +33,6 @@ mod settings;
 mod sync;
 mod sync_lines;
 mod sync_model;
+mod sync_scale;
 mod tamper;
 mod watch;

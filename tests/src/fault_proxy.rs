@@ -70,6 +70,10 @@ struct Shared {
     stats: Mutex<Stats>,
     requests: AtomicU64,
     connections: AtomicU64,
+    /// Bytes of forwarded requests (heads and bodies): what a client sent over the wire.
+    bytes_up: AtomicU64,
+    /// Bytes of forwarded responses (heads and bodies): what a client received.
+    bytes_down: AtomicU64,
     stopping: AtomicBool,
     /// Client sockets, so that drop can close them.
     conns: Mutex<Vec<TcpStream>>,
@@ -102,6 +106,8 @@ impl FaultProxy {
             stats: Mutex::default(),
             requests: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            bytes_up: AtomicU64::new(0),
+            bytes_down: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
             conns: Mutex::default(),
         });
@@ -214,11 +220,24 @@ impl FaultProxy {
         lock(&self.shared.stats).put_targets.clone()
     }
 
+    /// Bytes of the requests forwarded upstream, heads and bodies (HTTP framing
+    /// included): what the client sent over the wire to the server.
+    pub fn bytes_up(&self) -> u64 {
+        self.shared.bytes_up.load(Ordering::SeqCst)
+    }
+
+    /// Bytes of the responses passed back to the client, heads and bodies.
+    pub fn bytes_down(&self) -> u64 {
+        self.shared.bytes_down.load(Ordering::SeqCst)
+    }
+
     /// Zeroes the counters and forgets the PUT list (the fault plan is kept).
     pub fn reset_counters(&self) {
         *lock(&self.shared.stats) = Stats::default();
         self.shared.requests.store(0, Ordering::SeqCst);
         self.shared.connections.store(0, Ordering::SeqCst);
+        self.shared.bytes_up.store(0, Ordering::SeqCst);
+        self.shared.bytes_down.store(0, Ordering::SeqCst);
     }
 }
 
@@ -510,7 +529,12 @@ fn serve_connection(client: TcpStream, shared: &Shared) -> io::Result<()> {
                 }
             });
             match head {
-                Ok(h) => break h,
+                Ok(h) => {
+                    shared
+                        .bytes_up
+                        .fetch_add((req.raw.len() + body.len()) as u64, Ordering::SeqCst);
+                    break h;
+                }
                 Err(_) if !fresh && attempt == 1 => upstream = None,
                 Err(e) => return Err(e),
             }
@@ -526,27 +550,48 @@ fn serve_connection(client: TcpStream, shared: &Shared) -> io::Result<()> {
                 stats.put_targets.push(target.clone());
             }
         }
-        to_client.write_all(&resp.raw)?;
+        let mut counted = Counting {
+            inner: &mut to_client,
+            count: &shared.bytes_down,
+        };
+        counted.write_all(&resp.raw)?;
         let bodiless = method == "HEAD" || status == 204 || status == 304;
         let mut close_after = resp.has_token("connection", "close")
             || req.has_token("connection", "close")
             || resp.first == "HTTP/1.0";
         if !bodiless {
             if resp.chunked() {
-                copy_chunked(&mut up.reader, &mut to_client)?;
+                copy_chunked(&mut up.reader, &mut counted)?;
             } else if let Some(n) = resp.content_length()? {
-                copy_exact(&mut up.reader, &mut to_client, n)?;
+                copy_exact(&mut up.reader, &mut counted, n)?;
             } else {
                 // Framed by the end of the connection.
-                io::copy(&mut up.reader, &mut to_client)?;
+                io::copy(&mut up.reader, &mut counted)?;
                 close_after = true;
             }
         }
-        to_client.flush()?;
+        counted.flush()?;
         if close_after {
-            let _ = to_client.shutdown(Shutdown::Both);
+            let _ = counted.inner.shutdown(Shutdown::Both);
             return Ok(());
         }
+    }
+}
+
+/// A writer that adds what passes through it to a counter (bytes on the wire).
+struct Counting<'a> {
+    inner: &'a mut TcpStream,
+    count: &'a AtomicU64,
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count.fetch_add(n as u64, Ordering::SeqCst);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -360,15 +360,30 @@ pub(crate) fn write_encrypted_copy(
         path: path.to_path_buf(),
         source,
     };
-    crate::private::precreate(path).map_err(|e| CatalogError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
     let mut memory = Connection::open_in_memory().map_err(err)?;
     settings(&memory).map_err(err)?;
     memory
         .deserialize_read_exact(rusqlite::MAIN_DB, plain, plain.len(), true)
         .map_err(err)?;
+    write_encrypted_copy_of(&memory, path, key)
+}
+
+/// [`write_encrypted_copy`] of a plain database open in memory (a catalog snapshot
+/// rebuilt from its rows).
+pub(crate) fn write_encrypted_copy_of(
+    memory: &Connection,
+    path: &Path,
+    key: &CatalogKey,
+) -> Result<(), CatalogError> {
+    let err = |source| CatalogError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    crate::private::precreate(path).map_err(|e| CatalogError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    settings(memory).map_err(err)?;
     let version: i64 = memory
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(err)?;

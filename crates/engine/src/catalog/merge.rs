@@ -182,10 +182,14 @@ impl AttachedSnapshot<'_> {
             )
             .map_err(&err)?;
         clock::observe(&tx, seen).map_err(&err)?;
+        // An add is updated only when the snapshot removes it: rewriting the same value
+        // still fires the update triggers, which re-sealed every track's record and
+        // bumped the sync generation on every pull (O(library) file writes).
         tx.execute_batch(
         "INSERT INTO main.content_adds (sha256, device, clock, removed)
              SELECT sha256, device, clock, removed FROM snap.content_adds WHERE true
-             ON CONFLICT (sha256, device, clock) DO UPDATE SET removed = max(removed, excluded.removed);
+             ON CONFLICT (sha256, device, clock) DO UPDATE SET removed = 1
+             WHERE excluded.removed > removed;
          INSERT INTO main.tombstones (sha256, clock, purged_at)
              SELECT sha256, clock, purged_at FROM snap.tombstones WHERE true
              ON CONFLICT (sha256) DO UPDATE SET clock = excluded.clock, purged_at = excluded.purged_at

@@ -17,6 +17,7 @@ pub(crate) mod merge;
 pub mod record_store;
 pub(crate) mod records;
 pub mod remote;
+pub(crate) mod rows;
 mod search;
 mod tracks;
 pub(crate) mod watch;
@@ -66,6 +67,10 @@ pub enum CatalogError {
         found: i64,
         known: i64,
     },
+    /// A catalog snapshot from the remote that is not a well-formed row stream
+    /// (it authenticated, so it was written wrong, not damaged on the way).
+    #[error("the catalog snapshot is malformed: {0}")]
+    MalformedSnapshot(String),
 }
 
 /// What a damaged catalog's message adds: the way out.

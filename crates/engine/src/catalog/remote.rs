@@ -162,9 +162,9 @@ pub fn sync_generation(catalog: &Catalog) -> Result<i64> {
 
 /// What a catalog snapshot for the remote holds.
 pub struct SnapshotContents {
-    /// The snapshot itself: a plain SQLite database file's bytes (the remote seals
-    /// it; plain, so that unchanged pages are the same bytes as in the last push
-    /// and its chunks are not uploaded again, which per-page random IVs would
+    /// The snapshot itself: its rows as a stable stream (`catalog::rows`; the remote
+    /// seals its chunks; plain, so that unchanged rows are the same bytes as in the
+    /// last push and their chunks are not uploaded again, which random IVs would
     /// defeat). Made in memory: it never touches the disk in clear.
     pub bytes: Vec<u8>,
     /// The catalog's sync generation when it was copied (it travels inside the copy).
@@ -173,9 +173,12 @@ pub struct SnapshotContents {
     pub tracks: u64,
     /// The SHA-256 of every track.
     pub shas: Vec<Vec<u8>>,
-    /// Chunks it references (audio in track order, then cover art), each once,
-    /// with their stored sizes.
-    pub chunks: Vec<(ChunkId, u64)>,
+    /// Chunks it references that no known pack holds (audio in track order, then
+    /// cover art), each once, with their stored sizes: what the push uploads.
+    pub missing: Vec<(ChunkId, u64)>,
+    /// The pack holding each referenced chunk that is on the remote (the first
+    /// by id, as [`location`] picks): what the manifest must keep from GC.
+    pub packs: Vec<[u8; 32]>,
 }
 
 /// An in-memory database attached to a catalog's connection as `snapshot`,
@@ -195,7 +198,7 @@ impl Drop for MemorySnapshot<'_> {
 /// to this device rather than to the library (remote settings and knowledge, sync
 /// state, watched folders, record marks) emptied. The copy is plain SQLite in
 /// memory (`sqlcipher_export` into an attached database with no key), handed back
-/// as bytes for the push to cut, seal and upload.
+/// as a row stream (`catalog::rows`) for the push to cut, seal and upload.
 pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
     let conn = catalog.conn();
     let e = sql(catalog);
@@ -236,21 +239,26 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
          DELETE FROM snapshot.remote_indexes; DELETE FROM snapshot.sync_heads;
          DELETE FROM snapshot.remote_contents; DELETE FROM snapshot.watch_files;
          DELETE FROM snapshot.watch_failures; DELETE FROM snapshot.watch_folders;
-         DELETE FROM snapshot.record_dirty;
-         VACUUM snapshot;",
+         DELETE FROM snapshot.record_dirty;",
     )
     .map_err(&e)?;
     let shas: Vec<Vec<u8>> = conn
         .prepare("SELECT sha256 FROM snapshot.tracks")
         .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
         .map_err(&e)?;
-    let mut chunks = Vec::new();
+    // Only the chunks the remote lacks are gathered, by the catalog's index on
+    // `remote_chunks`: a push of a few tracks must not hold every chunk id of the
+    // library (or of the remote) in memory.
+    let mut missing = Vec::new();
     let mut seen = HashSet::new();
     for query in [
         "SELECT tc.chunk_id, c.stored_size FROM snapshot.track_chunks tc
-         JOIN snapshot.chunks c ON c.id = tc.chunk_id ORDER BY tc.track_id, tc.seq",
+         JOIN snapshot.chunks c ON c.id = tc.chunk_id
+         WHERE NOT EXISTS (SELECT 1 FROM main.remote_chunks r WHERE r.chunk_id = tc.chunk_id)
+         ORDER BY tc.track_id, tc.seq",
         "SELECT DISTINCT c.id, c.stored_size FROM snapshot.tracks t
-         JOIN snapshot.chunks c ON c.id = t.artwork_id",
+         JOIN snapshot.chunks c ON c.id = t.artwork_id
+         WHERE NOT EXISTS (SELECT 1 FROM main.remote_chunks r WHERE r.chunk_id = c.id)",
     ] {
         let mut stmt = conn.prepare(query).map_err(&e)?;
         let rows = stmt
@@ -261,11 +269,28 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
             if let Some(id) = ChunkId::from_slice(&id)
                 && seen.insert(id)
             {
-                chunks.push((id, size.max(0) as u64));
+                missing.push((id, size.max(0) as u64));
             }
         }
     }
-    let bytes = conn.serialize("snapshot").map_err(&e)?.to_vec();
+    let packs: Vec<[u8; 32]> = conn
+        .prepare(
+            "SELECT DISTINCT (SELECT r.pack_id FROM main.remote_chunks r WHERE r.chunk_id = x.id
+                              ORDER BY r.pack_id LIMIT 1) AS pack
+             FROM (SELECT chunk_id AS id FROM snapshot.track_chunks
+                   UNION SELECT artwork_id FROM snapshot.tracks WHERE artwork_id IS NOT NULL) x
+             WHERE pack IS NOT NULL",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(&e)?
+        .into_iter()
+        .filter_map(|p| p.try_into().ok())
+        .collect();
+    // Rows, not the database file: see `rows` for why (a file's pages move).
+    let bytes = super::rows::encode(conn, "snapshot")?;
     drop(attached);
     Ok(SnapshotContents {
         bytes,
@@ -273,7 +298,8 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
         schema_version: version,
         tracks: shas.len() as u64,
         shas,
-        chunks,
+        missing,
+        packs,
     })
 }
 
@@ -367,21 +393,13 @@ pub fn location(catalog: &Catalog, id: &ChunkId) -> Result<Option<Location>> {
         })
 }
 
-pub fn known_chunk_ids(catalog: &Catalog) -> Result<HashSet<ChunkId>> {
-    let mut stmt = catalog
+/// Whether some known pack holds the chunk (one lookup in the primary key).
+pub fn has_location(catalog: &Catalog, id: &ChunkId) -> Result<bool> {
+    catalog
         .conn()
-        .prepare("SELECT DISTINCT chunk_id FROM remote_chunks")
-        .map_err(sql(catalog))?;
-    let rows = stmt
-        .query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .map_err(sql(catalog))?;
-    let mut out = HashSet::new();
-    for row in rows {
-        if let Some(id) = ChunkId::from_slice(&row.map_err(sql(catalog))?) {
-            out.insert(id);
-        }
-    }
-    Ok(out)
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM remote_chunks WHERE chunk_id = ?1)")
+        .and_then(|mut stmt| stmt.query_row([&id.0[..]], |r| r.get(0)))
+        .map_err(sql(catalog))
 }
 
 /// Records packs that are on the remote, with their chunks. `index_name` is None

@@ -28,7 +28,7 @@ use serde::Serialize;
 use super::keyfile;
 use super::lines::{Entry, Lines};
 use super::objects::{self, Location, Manifest};
-use super::pull::{fetch_chunks, fetch_plain, read_manifest};
+use super::pull::{fetch_chunks, fetch_plain, prune_snapshot_cache, read_manifest, snapshot_cache};
 use super::push::refresh;
 use super::{Session, SyncError, state};
 use crate::catalog::{Catalog, CatalogError};
@@ -177,7 +177,16 @@ impl SnapshotFile {
             .iter()
             .map(|c| manifest_location(&entry.name, c))
             .collect::<Result<Vec<_>>>()?;
-        let plain = fetch_plain(s.vault, &s.remote, &s.rt, &locations)?;
+        let cache = snapshot_cache(s.vault, &entry.device);
+        let plain = fetch_plain(
+            s.vault,
+            &s.remote,
+            &s.rt,
+            &locations,
+            s.parallelism,
+            s.cancel,
+            Some(&cache),
+        )?;
         if plain.len() as u64 != manifest.snapshot_size {
             return Err(SyncError::CorruptObject {
                 name: entry.name.clone(),
@@ -185,9 +194,23 @@ impl SnapshotFile {
             }
             .into());
         }
-        // Encrypted on its way to the disk, under this vault's catalog key.
-        crate::catalog::cipher::write_encrypted_copy(&plain, &file.0, s.vault.catalog_key())?;
-        drop(plain);
+        // The cache keeps this snapshot's chunks only: one snapshot per line.
+        prune_snapshot_cache(&cache, &locations.iter().map(|l| l.chunk).collect());
+        // Encrypted on its way to the disk, under this vault's catalog key. A format-3
+        // snapshot is a row stream, rebuilt into a database in memory first; older
+        // manifests' snapshots are the database file itself.
+        if manifest.format >= 3 || crate::catalog::rows::is_rows(&plain) {
+            let memory = crate::catalog::rows::decode(&plain)?;
+            drop(plain);
+            crate::catalog::cipher::write_encrypted_copy_of(
+                &memory,
+                &file.0,
+                s.vault.catalog_key(),
+            )?;
+        } else {
+            crate::catalog::cipher::write_encrypted_copy(&plain, &file.0, s.vault.catalog_key())?;
+            drop(plain);
+        }
         match Catalog::open(&file.0, s.vault.catalog_key()) {
             Ok(c) => drop(c),
             Err(CatalogError::TooNew { found, known, .. }) => {

@@ -4,8 +4,8 @@
 //! them, as on import; fetched chunks stay on disk if the pull stops, so running it
 //! again fetches only the rest.
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -226,22 +226,194 @@ pub(crate) fn read_manifest(
     Ok(manifest)
 }
 
-/// Downloads and decrypts chunks in order, in memory (the catalog snapshot).
+/// Consecutive snapshot chunks that lie back to back in one pack are read in one
+/// ranged GET, up to this many bytes (a push writes a snapshot's new chunks next to
+/// each other, so a snapshot is a handful of requests, not one per chunk).
+const SNAPSHOT_RANGE_MAX: u64 = 16 << 20;
+
+/// Runs of `locations` (in order) that one ranged GET reads: same pack, each chunk
+/// starting where the previous one ends, at most [`SNAPSHOT_RANGE_MAX`] bytes.
+pub(crate) fn contiguous_runs(locations: &[Location]) -> Vec<std::ops::Range<usize>> {
+    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, loc) in locations.iter().enumerate() {
+        if let Some(run) = runs.last_mut() {
+            let (first, prev) = (&locations[run.start], &locations[run.end - 1]);
+            if prev.pack == loc.pack
+                && prev.offset + prev.length == loc.offset
+                && loc.offset + loc.length - first.offset <= SNAPSHOT_RANGE_MAX
+            {
+                run.end = i + 1;
+                continue;
+            }
+        }
+        runs.push(i..i + 1);
+    }
+    runs
+}
+
+/// Where the catalog snapshot chunks of one device's line, as last fetched, are
+/// kept: the next pull of that line fetches only the chunks that changed since.
+/// They are stored as on the remote (encrypted, bound to their id) and checked
+/// the same way when read, so a damaged or stale file is only a cache miss.
+pub(crate) fn snapshot_cache(vault: &Vault, device: &str) -> PathBuf {
+    vault.root().join(SNAPSHOT_CACHE).join(device)
+}
+
+/// The folder of [`snapshot_cache`]s, in the vault.
+pub(crate) const SNAPSHOT_CACHE: &str = "sync-cache";
+
+fn cached(vault: &Vault, dir: &Path, loc: &Location) -> Option<Vec<u8>> {
+    let object = std::fs::read(dir.join(loc.chunk.to_hex())).ok()?;
+    if object.len() as u64 != loc.length {
+        return None;
+    }
+    vault.store().open(&loc.chunk, object).ok()
+}
+
+/// Keeps a fetched snapshot chunk for the next pull. Failing to is not an error:
+/// the cache only saves a download (temp name, then rename, so a reader never
+/// sees half a file; one torn by a crash fails authentication and is fetched).
+fn remember(dir: &Path, id: &ChunkId, object: &[u8]) {
+    let write = || -> std::io::Result<()> {
+        crate::private::create_dir_all(dir)?;
+        let tmp = dir.join(format!("{}.tmp", id.to_hex()));
+        let mut f = crate::private::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)?;
+        std::io::Write::write_all(&mut f, object)?;
+        std::fs::rename(&tmp, dir.join(id.to_hex()))
+    };
+    let _ = write();
+}
+
+/// Drops the cached chunks the newest snapshot of the line no longer has, so the
+/// cache stays one snapshot per line. Best effort, as the cache is.
+pub(crate) fn prune_snapshot_cache(dir: &Path, keep: &HashSet<ChunkId>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let kept = name
+            .to_str()
+            .and_then(ChunkId::from_hex)
+            .is_some_and(|id| keep.contains(&id));
+        if !kept {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Downloads and decrypts chunks in order, in memory (the catalog snapshot, which
+/// is opened from memory: it is never on the disk in clear). Chunks found in
+/// `cache` (see [`snapshot_cache`]) are not downloaded; runs of adjacent chunks
+/// are one request each, up to `parallelism` requests in flight; the result is
+/// assembled in the manifest's order.
 pub(crate) fn fetch_plain(
     vault: &Vault,
     remote: &S3Remote,
     rt: &tokio::runtime::Runtime,
     locations: &[Location],
+    parallelism: usize,
+    cancel: &CancelToken,
+    cache: Option<&Path>,
 ) -> Result<Vec<u8>> {
+    let mut plain: Vec<Option<Vec<u8>>> = Vec::with_capacity(locations.len());
+    let mut wanted: Vec<usize> = Vec::new();
+    for (i, loc) in locations.iter().enumerate() {
+        let hit = cache.and_then(|dir| cached(vault, dir, loc));
+        if hit.is_none() {
+            wanted.push(i);
+        }
+        plain.push(hit);
+    }
+    let todo: Vec<Location> = wanted.iter().map(|&i| locations[i]).collect();
+    let runs = contiguous_runs(&todo);
+    let parts: Vec<Mutex<Option<Vec<Vec<u8>>>>> = runs.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..parallelism.clamp(1, runs.len().max(1)) {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) && !cancel.is_cancelled() {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(run) = runs.get(i) else { return };
+                    match fetch_run(vault, remote, rt, &todo[run.clone()], cache) {
+                        Ok(chunks) => *crate::mutex::lock(&parts[i]) = Some(chunks),
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            crate::mutex::lock(&first_error).get_or_insert(e);
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = crate::mutex::lock(&first_error).take() {
+        return Err(e);
+    }
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let mut fetched = Vec::with_capacity(todo.len());
+    for part in parts {
+        let chunks = part
+            .into_inner()
+            .ok()
+            .flatten()
+            .ok_or_else(|| SyncError::Other("a snapshot download worker failed".into()))?;
+        fetched.extend(chunks);
+    }
+    for (slot, chunk) in wanted.into_iter().zip(fetched) {
+        plain[slot] = Some(chunk);
+    }
     let mut out = Vec::new();
-    for loc in locations {
-        let object = rt
-            .block_on(remote.get_range(
-                &objects::pack_name(&loc.pack),
-                Some((loc.offset, loc.length)),
-            ))?
-            .ok_or_else(|| SyncError::ObjectNotFound(objects::pack_name(&loc.pack)))?;
-        out.extend_from_slice(&vault.store().open(&loc.chunk, object)?);
+    for part in plain {
+        let part =
+            part.ok_or_else(|| SyncError::Other("a snapshot chunk was not downloaded".into()))?;
+        out.extend_from_slice(&part);
+    }
+    Ok(out)
+}
+
+/// One run of adjacent chunks of one pack: one ranged GET, each chunk authenticated
+/// and decrypted (and kept in `cache`).
+fn fetch_run(
+    vault: &Vault,
+    remote: &S3Remote,
+    rt: &tokio::runtime::Runtime,
+    run: &[Location],
+    cache: Option<&Path>,
+) -> Result<Vec<Vec<u8>>> {
+    let (Some(first), Some(last)) = (run.first(), run.last()) else {
+        return Ok(Vec::new());
+    };
+    let name = objects::pack_name(&first.pack);
+    let start = first.offset;
+    let range = (start, last.offset + last.length - start);
+    let data = match rt.block_on(remote.get_range(&name, Some(range))) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Err(SyncError::ObjectNotFound(name).into()),
+        Err(SyncError::Cancelled) => return Err(Error::Cancelled),
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = Vec::with_capacity(run.len());
+    for loc in run {
+        let from = (loc.offset - start) as usize;
+        let object =
+            data.get(from..from + loc.length as usize)
+                .ok_or_else(|| SyncError::CorruptObject {
+                    name: name.clone(),
+                    reason: "shorter than the manifest says".into(),
+                })?;
+        out.push(vault.store().open(&loc.chunk, object.to_vec())?);
+        if let Some(dir) = cache {
+            remember(dir, &loc.chunk, object);
+        }
     }
     Ok(out)
 }
@@ -372,4 +544,48 @@ fn fetch_group(
     }
     progress.item_finished(Path::new(&name), true);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(pack: u8, offset: u64, length: u64) -> Location {
+        Location {
+            chunk: ChunkId([offset as u8; 32]),
+            pack: [pack; 32],
+            offset,
+            length,
+        }
+    }
+
+    /// A snapshot's chunks were fetched one request each, in sequence: adjacent
+    /// chunks of one pack are now one request, and only they.
+    #[test]
+    fn snapshot_chunks_back_to_back_in_a_pack_are_one_request() {
+        let mib = 1 << 20;
+        let locations = [
+            loc(1, 0, mib),
+            loc(1, mib, mib),
+            loc(1, 2 * mib, 10),
+            // a gap: a new request
+            loc(1, 2 * mib + 20, 5),
+            // another pack
+            loc(2, 0, 7),
+            loc(2, 7, 7),
+            // back in the first pack, out of order: a new request
+            loc(1, 0, mib),
+        ];
+        assert_eq!(contiguous_runs(&locations), vec![0..3, 3..4, 4..6, 6..7]);
+        // A run stops at SNAPSHOT_RANGE_MAX bytes.
+        let big: Vec<Location> = (0..40).map(|i| loc(3, i * mib, mib)).collect();
+        let runs = contiguous_runs(&big);
+        assert_eq!(runs.len(), 3);
+        assert!(
+            runs.iter()
+                .all(|r| r.len() as u64 * mib <= SNAPSHOT_RANGE_MAX)
+        );
+        assert_eq!(runs.iter().map(|r| r.len()).sum::<usize>(), 40);
+        assert!(contiguous_runs(&[]).is_empty());
+    }
 }

@@ -24,6 +24,7 @@ use super::merge::{self, MergeReport};
 use super::objects::{self, INDEXES, Location, Manifest, ManifestChunk, Sealer};
 use super::s3::S3Remote;
 use super::{RemoteCredentials, Session, SyncError, SyncOptions, keyfile, state};
+use crate::catalog::rows::SNAPSHOT_CHUNKER;
 use crate::catalog::{SCHEMA_VERSION, now_unix, now_unix_millis};
 use crate::error::{Error, Result};
 use crate::progress::{CancelToken, Progress};
@@ -95,9 +96,15 @@ struct Snapshot {
     tracks: u64,
     /// The SHA-256 of every track in it.
     shas: Vec<Vec<u8>>,
-    /// Chunks it references (audio in track order, then cover art), each once.
-    chunks: Vec<(ChunkId, u64)>,
+    /// Chunks it references that the remote lacks (audio in track order, then
+    /// cover art), each once.
+    missing: Vec<(ChunkId, u64)>,
+    /// Packs holding the chunks it references that the remote has.
+    packs: Vec<[u8; 32]>,
 }
+
+/// The manifest format a push writes: 3, the snapshot a row stream (2: a SQLite file).
+pub(crate) const MANIFEST_FORMAT: u32 = 3;
 
 /// How many times a push uploads again what a concurrent remote GC marked
 /// before it gives up.
@@ -202,17 +209,13 @@ impl Vault {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
-            let known = state::known_chunk_ids(&self.catalog())?;
-            let mut seen = HashSet::new();
             let missing: Vec<Source> = snapshot
-                .chunks
+                .missing
                 .iter()
-                .filter(|(id, _)| !known.contains(id) && seen.insert(*id))
                 .map(|(id, size)| Source::Local(*id, *size))
                 .collect();
             // The snapshot's own chunks, sealed in memory: they never touch the local store.
-            let (snapshot_ids, snapshot_sources, snapshot_size) =
-                self.seal_snapshot(&snapshot, &known)?;
+            let (snapshot_ids, snapshot_sources, snapshot_size) = self.seal_snapshot(&snapshot)?;
             report.tracks = snapshot.tracks;
             report.snapshot_bytes = snapshot_size;
             report.snapshot_chunks_uploaded += snapshot_sources.len() as u64;
@@ -315,18 +318,16 @@ impl Vault {
             schema_version: contents.schema_version,
             tracks: contents.tracks,
             shas: contents.shas,
-            chunks: contents.chunks,
+            missing: contents.missing,
+            packs: contents.packs,
         })
     }
 
     /// Chunks the snapshot with the vault's chunker; returns its chunk ids in
     /// order, the sealed chunks the remote lacks, and its size.
-    fn seal_snapshot(
-        &self,
-        snapshot: &Snapshot,
-        known: &HashSet<ChunkId>,
-    ) -> Result<(Vec<ChunkId>, Vec<Source>, u64)> {
-        let mut chunker = Chunker::new(snapshot.bytes.as_slice(), &self.config().chunker);
+    fn seal_snapshot(&self, snapshot: &Snapshot) -> Result<(Vec<ChunkId>, Vec<Source>, u64)> {
+        let catalog = self.catalog();
+        let mut chunker = Chunker::new(snapshot.bytes.as_slice(), &SNAPSHOT_CHUNKER);
         let mut ids = Vec::new();
         let mut sources = Vec::new();
         let mut size = 0u64;
@@ -338,7 +339,7 @@ impl Vault {
             size += data.len() as u64;
             let id = self.store().id_for(data);
             ids.push(id);
-            if !known.contains(&id) && seen.insert(id) {
+            if seen.insert(id) && !state::has_location(&catalog, &id)? {
                 sources.push(Source::Sealed(id, self.store().seal_object(&id, data)?));
             }
         }
@@ -366,7 +367,10 @@ impl Vault {
                 length: loc.length,
             });
         }
-        for (id, _) in &snapshot.chunks {
+        // Chunks that were on the remote at the snapshot: their packs, found then.
+        packs.extend(snapshot.packs.iter().copied());
+        // Chunks this push uploaded: one lookup each (what changed, not the library).
+        for (id, _) in &snapshot.missing {
             let loc = state::location(&catalog, id)?
                 .ok_or_else(|| SyncError::Other(format!("chunk {id} was not uploaded")))?;
             packs.insert(loc.pack);
@@ -374,7 +378,7 @@ impl Vault {
         let mut packs: Vec<String> = packs.iter().map(|p| hex(p)).collect();
         packs.sort();
         Ok(Manifest {
-            format: 2,
+            format: MANIFEST_FORMAT,
             vault_id: self.vault_id().to_string(),
             device: device.to_string(),
             // Set by the caller, which knows the line's next number and the heads.
