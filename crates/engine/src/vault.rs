@@ -476,7 +476,14 @@ pub struct Vault {
     records: Arc<RecordStore>,
     catalog_key: CatalogKey,
     catalog: Mutex<Catalog>,
+    /// Idle read-only connections (see [`Vault::read`]), the most recently used last.
+    readers: Mutex<Vec<Catalog>>,
 }
+
+/// Read connections kept open between reads: the app's library, player and
+/// details panel read at once at most a few at a time; more are opened when
+/// needed and closed after.
+const IDLE_READERS: usize = 4;
 
 impl Vault {
     /// Creates a new vault in `root`, which must be a new or empty folder, and opens
@@ -560,6 +567,7 @@ impl Vault {
             records,
             catalog_key,
             catalog: Mutex::new(catalog),
+            readers: Mutex::new(Vec::new()),
         })
     }
 
@@ -610,6 +618,31 @@ impl Vault {
             // roll back on drop), so the connection stays usable.
             Err(poisoned) => poisoned.into_inner(),
         }
+    }
+
+    /// Runs `f` on a read-only connection of its own, never on the writer: a
+    /// search, a page, a track's details or its bytes for the player never wait for
+    /// a job that holds [`Vault::catalog`] (a push's snapshot, GC, a merge, a
+    /// verify's end) nor for another process's write (WAL). Such a connection can
+    /// only read (see `Catalog::open_reader`), so nothing a user stored can be
+    /// changed through it. Connections are reused, the latest first, so a search's
+    /// cached match set (kept per connection) is usually found again.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
+        let idle = crate::mutex::lock(&self.readers).pop();
+        let reader = match idle {
+            Some(reader) => reader,
+            None => Catalog::open_reader(&self.catalog_path(), &self.catalog_key)?,
+        };
+        let out = f(&reader);
+        // A connection whose read failed is closed rather than kept: whatever went
+        // wrong (a damaged page, an interrupted statement) is not carried over.
+        if out.is_ok() {
+            let mut idle = crate::mutex::lock(&self.readers);
+            if idle.len() < IDLE_READERS {
+                idle.push(reader);
+            }
+        }
+        out
     }
 
     pub(crate) fn open_catalog(&self) -> Result<Catalog> {
@@ -753,8 +786,10 @@ impl Vault {
         Ok(out)
     }
 
+    /// The settings as last committed, read on a read connection (an import's first
+    /// step and the stats' quota must not wait for a job on the writer).
     pub fn settings(&self) -> Result<Settings> {
-        Settings::load(&self.catalog())
+        self.read(Settings::load)
     }
 
     pub fn set_setting(&self, key: SettingKey, value: &str) -> Result<()> {
@@ -769,17 +804,22 @@ impl Vault {
     }
 
     pub fn stats(&self) -> Result<Stats> {
-        let quota = self.settings()?.quota_bytes;
-        let catalog = self.catalog();
-        let mut stats = catalog.stats(quota)?;
-        catalog.dedup_breakdown(&mut stats)?;
-        Ok(stats)
+        // On a read connection: the dedup breakdown walks every shared chunk's
+        // references (most of a second at 100k tracks) and must not hold the writer.
+        self.read(|catalog| {
+            let quota = Settings::load(catalog)?.quota_bytes;
+            let mut stats = catalog.stats(quota)?;
+            catalog.dedup_breakdown(&mut stats)?;
+            Ok(stats)
+        })
     }
 
     /// The vault's stats without the dedup breakdown (what an import's warnings need).
     pub(crate) fn quick_stats(&self) -> Result<Stats> {
-        let quota = self.settings()?.quota_bytes;
-        Ok(self.catalog().stats(quota)?)
+        self.read(|catalog| {
+            let quota = Settings::load(catalog)?.quota_bytes;
+            Ok(catalog.stats(quota)?)
+        })
     }
 
     pub fn set_trashed(&self, ids: &[TrackId], trashed: bool) -> Result<usize> {
@@ -925,7 +965,14 @@ impl Drop for Vault {
     /// Writes the records that a writer which does not seal its transactions
     /// marked (the next open would, but a catalog lost before then would lose
     /// them). Nothing to do, and no write lock taken, when nothing is marked.
+    /// The read connections close first, so the writer is the catalog's last
+    /// connection: the last to close checkpoints the log and removes `-wal` and
+    /// `-shm`, which a read-only connection cannot do.
     fn drop(&mut self) {
+        self.readers
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         let _ = self.catalog().seal_leftover_records();
     }
 }
