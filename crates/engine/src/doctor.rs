@@ -356,7 +356,9 @@ impl Doctor<'_> {
             };
             if let (Some(c), Some(p), Some(tracks)) = (healthy, &payload, &catalog_tracks)
                 && tracks.contains_key(&id)
-                && c.render_record(&name)?.as_ref() != Some(p)
+                && !c
+                    .render_record(&name)?
+                    .is_some_and(|rendered| rendered.same_rows_as(p))
             {
                 stale.push(name);
             }
@@ -367,7 +369,9 @@ impl Doctor<'_> {
         for name in [RecordName::Settings, RecordName::Tombstones] {
             let read = self.read_record(&name)?;
             if let (Some(c), Some((_, Some(p)))) = (healthy, &read)
-                && c.render_record(&name)?.as_ref() != Some(p)
+                && !c
+                    .render_record(&name)?
+                    .is_some_and(|rendered| rendered.same_rows_as(p))
             {
                 stale.push(name.clone());
             }

@@ -142,6 +142,14 @@ impl RecordPayload {
         self.tables.iter().find(|t| t.name == name)
     }
 
+    /// The same rows, whatever schema version each was read under: a migration that
+    /// changes no recorded table (derived tables, triggers) leaves every record
+    /// current, so it is not rewritten nor reported as differing. A migration that
+    /// changes a recorded table changes its columns, and so the rows.
+    pub fn same_rows_as(&self, other: &RecordPayload) -> bool {
+        self.tables == other.tables
+    }
+
     /// `u16 version ‖ i64 schema ‖ u16 tables ‖ per table: name, u16 columns,
     /// names, u32 rows, values` — strings and blobs length-prefixed (u32), numbers
     /// little-endian, each value tagged (0 null, 1 integer, 2 real, 3 text, 4 blob).
@@ -688,6 +696,22 @@ mod tests {
                 "{needle:?} found in a sealed record"
             );
         }
+    }
+
+    /// A record read under an older schema with the same rows is current (doctor does
+    /// not call it different after a migration that leaves recorded tables alone); a
+    /// changed value is not.
+    #[test]
+    fn same_rows_ignore_the_schema_version_and_nothing_else() {
+        let current = payload();
+        let mut older = payload();
+        older.schema_version -= 1;
+        assert_ne!(older, current);
+        assert!(older.same_rows_as(&current));
+        let mut changed = payload();
+        changed.tables[0].rows[0][0] = Value::Null;
+        assert_ne!(changed.tables, current.tables);
+        assert!(!changed.same_rows_as(&current));
     }
 
     #[test]
