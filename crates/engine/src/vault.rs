@@ -1312,6 +1312,146 @@ mod tests {
         }
     }
 
+    /// A WAV of `blocks` MiB of noise: block `i` is noise seeded by `seeds[i]`, so two
+    /// files that share seeds share chunks (and a file that repeats one repeats them).
+    fn wav(path: &Path, seeds: &[u64]) {
+        let len = seeds.len() << 20;
+        let mut out = Vec::with_capacity(44 + len);
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + len as u32).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&44_100u32.to_le_bytes());
+        out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
+        out.extend_from_slice(&4u16.to_le_bytes());
+        out.extend_from_slice(&16u16.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+        for seed in seeds {
+            let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            for _ in 0..(1 << 17) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        fs::write(path, out).unwrap();
+    }
+
+    /// The running totals `stats` reads equal the counts and sums of the rows.
+    fn assert_totals_match_the_rows(v: &Vault) -> Stats {
+        let catalog = v.catalog();
+        let stats = catalog.stats(None).unwrap();
+        let (scanned, formats) = catalog.totals_by_scanning().unwrap();
+        let totals = [
+            stats.tracks,
+            stats.logical_bytes,
+            stats.trashed,
+            stats.trashed_bytes,
+            stats.chunks,
+            stats.unique_bytes,
+            stats.stored_bytes,
+        ]
+        .map(|n| n as i64);
+        assert_eq!(totals, scanned, "totals, then the rows' counts and sums");
+        let by = |f: &[crate::catalog::FormatStats]| {
+            f.iter()
+                .map(|f| (f.format.clone(), f.tracks, f.logical_bytes))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(by(&stats.by_format), by(&formats));
+        stats
+    }
+
+    /// Issue #16: `stats` reads totals that triggers keep (migration 0014) instead of
+    /// scanning the library. Through imports that share chunks, a chunk repeated
+    /// inside one file, trash, restore, purge, GC, and the migration itself on a
+    /// catalog that already holds tracks, the totals stay equal to the rows.
+    #[test]
+    fn running_totals_match_the_rows_through_import_trash_purge_gc_and_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let inbox = dir.path().join("inbox");
+        fs::create_dir(&inbox).unwrap();
+        wav(&inbox.join("a.wav"), &[1, 2, 3]);
+        // Shares a's first two MiB: chunks referenced by two tracks count once.
+        wav(&inbox.join("b.wav"), &[1, 2, 4]);
+        // The same MiB four times: its chunks repeat inside one track.
+        wav(&inbox.join("c.wav"), &[5, 5, 5, 5]);
+        wav(&inbox.join("d.wav"), &[6]);
+        let cancel = crate::progress::CancelToken::new();
+        let none = crate::progress::NoProgress;
+        let options = crate::ingest::ImportOptions::default();
+        let report = v.import(&[inbox], &options, &none, &cancel).unwrap();
+        assert_eq!(report.imported, 4, "{report:?}");
+        let stats = assert_totals_match_the_rows(&v);
+        assert_eq!(stats.tracks, 4);
+        assert!(stats.unique_bytes < stats.logical_bytes, "{stats:?}");
+        assert_eq!(stats.by_format.len(), 1);
+        assert_eq!(stats.by_format[0].tracks, 4);
+
+        let all: Vec<TrackId> = v
+            .read(|c| Ok(c.tracks(crate::catalog::TrackFilter::All)?))
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(v.set_trashed(&all[..3], true).unwrap(), 3);
+        let stats = assert_totals_match_the_rows(&v);
+        assert_eq!((stats.tracks, stats.trashed), (1, 3));
+        assert_eq!(v.set_trashed(&all[..1], false).unwrap(), 1);
+        let stats = assert_totals_match_the_rows(&v);
+        assert_eq!((stats.tracks, stats.trashed), (2, 2));
+
+        let purged = v.purge(None).unwrap();
+        assert_eq!(purged.purged_tracks.len(), 2, "{purged:?}");
+        let stats = assert_totals_match_the_rows(&v);
+        assert_eq!((stats.tracks, stats.trashed), (2, 0));
+        let chunks_before_gc = stats.chunks;
+        v.gc().unwrap();
+        let stats = assert_totals_match_the_rows(&v);
+        assert!(stats.chunks <= chunks_before_gc);
+
+        // A catalog from before 0014, with tracks in it: the migration counts them.
+        let root = v.root().to_path_buf();
+        let key = v.catalog_key().clone();
+        drop(v);
+        {
+            let c = Catalog::open(&root.join("catalog.db"), &key).unwrap();
+            let triggers: Vec<String> = c
+                .conn()
+                .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'totals_%'")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(triggers.len(), 9, "{triggers:?}");
+            for t in triggers {
+                c.conn()
+                    .execute_batch(&format!("DROP TRIGGER {t}"))
+                    .unwrap();
+            }
+            c.conn()
+                .execute_batch(&format!(
+                    "DROP TABLE totals; DROP TABLE format_totals; PRAGMA user_version = {};",
+                    crate::catalog::SCHEMA_VERSION - 1
+                ))
+                .unwrap();
+        }
+        let v = LockedVault::open(&root)
+            .unwrap()
+            .unlock(&Passphrase::new("old pw"))
+            .unwrap();
+        let migrated = assert_totals_match_the_rows(&v);
+        assert_eq!(migrated.tracks, stats.tracks);
+        assert_eq!(migrated.unique_bytes, stats.unique_bytes);
+        assert_eq!(migrated.by_format[0].tracks, 2);
+    }
+
     #[test]
     fn unattended_unlock_takes_the_given_passphrase_then_the_keyring_and_notes_why_not() {
         let dir = tempfile::tempdir().unwrap();
