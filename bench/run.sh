@@ -12,6 +12,9 @@
 #        BENCH_OUT      report path without extension (default: <BENCH_DIR>/report-<UTC time>)
 #        BENCH_SKIP     space-separated sections to leave out: sync big tools
 #        AUDIOVAULT_BIN the audiovault binary to measure (default: a release build of this tree)
+#        AUDIOVAULT_BIN_BEFORE  a second binary (say, the previous commit's) whose import,
+#                       re-import, export, verify and stats are measured in the same run,
+#                       with the ratios of the first to it
 #        BENCH_DIR      where the corpus and scratch copies live (default: <target>/bench)
 #        MAKE_CORPUS    corpus generator (default: ../shared/tools/make-corpus.sh beside the
 #                       repository, else our own tests/fixtures/make-corpus.sh)
@@ -144,7 +147,8 @@ export AUDIOVAULT_ALLOW_WEAK_PASSPHRASE=1
 # The KDF is weakened for these vaults so that each command's unlock (Argon2id, 64 MiB
 # by default, ~0.1-0.3 s) does not blur the throughput figures; the memory figure below
 # is also measured with the default KDF.
-init_vault() { rm -rf "$1"; AUDIOVAULT_VAULT=$1 "$av" init --kdf-memory-kib 1024 --kdf-iterations 1 >/dev/null; }
+init_vault_with() { rm -rf "$2"; AUDIOVAULT_VAULT=$2 "$1" init --kdf-memory-kib 1024 --kdf-iterations 1 >/dev/null; }
+init_vault() { init_vault_with "$av" "$1"; }
 
 mib=$(calc "$bytes / 1048576")
 cache=$([ $drop = 1 ] && echo "dropped before each run" || echo "warm (cannot be dropped here)")
@@ -203,6 +207,20 @@ stored=$("$av" stats --json | grep -o '"stored_bytes": *[0-9]*' | grep -o '[0-9]
 (cd "$audio" && find . -type f -print0 | xargs -0 sha256sum | cut -d' ' -f1 | sort -u) >"$work/src.sha"
 (cd "$scratch/export" && find . -type f -print0 | xargs -0 sha256sum | cut -d' ' -f1 | sort -u) >"$work/exp.sha"
 if cmp -s "$work/src.sha" "$work/exp.sha"; then export_ok=yes; else export_ok="NO (checksums differ)"; fi
+
+# --- the same steps with the previous binary, in this run --------------------------------------
+before_bin=${AUDIOVAULT_BIN_BEFORE:-}
+if [ -n "$before_bin" ]; then
+  [ -x "$before_bin" ] || { echo "bench/run.sh: $before_bin is not an executable" >&2; exit 1; }
+  log "before: $before_bin ($("$before_bin" --version 2>/dev/null | head -n1))"
+  bv=$scratch/vault-before
+  measure "before: import" "init_vault_with '$before_bin' '$bv'" env AUDIOVAULT_VAULT="$bv" "$before_bin" import --json "$audio"
+  measure "before: re-import" "" env AUDIOVAULT_VAULT="$bv" "$before_bin" import --json "$audio"
+  measure "before: export --all" "rm -rf '$scratch/export-before'" env AUDIOVAULT_VAULT="$bv" "$before_bin" export --all --to "$scratch/export-before" --json
+  measure "before: verify" "" env AUDIOVAULT_VAULT="$bv" "$before_bin" verify --json
+  measure "before: stats" "" env AUDIOVAULT_VAULT="$bv" "$before_bin" stats --json
+  rm -rf "$bv" "$scratch/export-before"
+fi
 
 # --- sync: push to and clone from a loopback Garage, beside rclone copy -----------------------
 # A single-node Garage in the scratch folder, started the way tests/src/garage.rs starts it:
@@ -377,6 +395,9 @@ ratio "verify / restic check --read-data" "audiovault verify" "restic check --re
 ratio "verify / borg check --verify-data" "audiovault verify" "borg check --verify-data"
 ratio "push / rclone copy" "audiovault push" "rclone copy (to Garage)"
 ratio "clone / push" "audiovault clone" "audiovault push"
+for step in import re-import "export --all" verify stats; do
+  ratio "$step / before" "audiovault $step" "before: $step"
+done
 rof() { printf '%.2f×' "${ratios[$1]}"; }
 
 # --- report ----------------------------------------------------------------------------
@@ -410,6 +431,8 @@ avv=$("$av" --version 2>/dev/null | head -n1 || echo '?')
         [ -n "${ratios[verify / borg check --verify-data]:-}" ] && note+=", $(rof "verify / borg check --verify-data") borg check" ;;
       "audiovault rescan --all") note="$(printf '%.0f files/s (header probe of every track, read back from the vault)' "$(calc "$nfiles / ${wall[$name]}")")" ;;
       "audiovault analyze") note="$(printf '%.1f files/s (full decode: waveform + fingerprint)' "$(calc "$nfiles / ${wall[$name]}")")" ;;
+      "before: "*) step=${name#before: }
+        note="this step of AUDIOVAULT_BIN_BEFORE; the binary above: $(rof "$step / before")" ;;
       "audiovault push") note="$(rof "push / rclone copy") rclone copy (target ≤ 1.0)" ;;
       "audiovault push again") note="nothing new to upload (target < 1 s)" ;;
       "audiovault clone") note="$(rof "clone / push") push; verified, all tracks: $clone_ok" ;;
