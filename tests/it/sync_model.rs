@@ -281,6 +281,29 @@ impl World {
                 self.run.context()
             );
         }
+        // The stats' running totals (kept by triggers through imports, merges, trash
+        // and purges) add up to the listed tracks.
+        let (mut counted, mut bytes) = ([0u64; 2], [0u64; 2]);
+        for t in device.vault.all_tracks() {
+            let i = usize::from(t["state"] != "active");
+            counted[i] += 1;
+            bytes[i] += t["size_bytes"].as_u64().unwrap_or_default();
+        }
+        let stats = self.cli(d, &["stats"]);
+        let totals = [
+            stats["tracks"].as_u64(),
+            stats["trashed"].as_u64(),
+            stats["logical_bytes"].as_u64(),
+            stats["trashed_bytes"].as_u64(),
+        ];
+        let listed = [counted[0], counted[1], bytes[0], bytes[1]].map(Some);
+        assert_eq!(
+            totals,
+            listed,
+            "device {}: stats (tracks, trashed, their bytes) against its list\n{}",
+            device.name,
+            self.run.context()
+        );
     }
 
     #[track_caller]

@@ -1,6 +1,6 @@
 //! Catalog latency at library scale: builds a synthetic catalog of N tracks
 //! (default 100,000) with realistic tag distributions, then times search,
-//! filter, sort and keyset paging, printing p50/p95/max per query.
+//! filter, sort and keyset paging, and the stats, printing p50/p95/max per query.
 //!
 //!     cargo run --release -p audiovault-engine --example catalog_bench [N]
 
@@ -195,6 +195,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         report(name, &mut times, rows);
     }
+    // The figures every import ends with (and `stats` without its dedup breakdown).
+    let mut times = Vec::new();
+    let mut tracks = 0;
+    for _ in 0..30 {
+        let t = Instant::now();
+        tracks = catalog.stats(None)?.tracks as usize;
+        times.push(t.elapsed());
+    }
+    report("stats (totals, by format)", &mut times, tracks);
     // Deep keyset paging: walk 200 pages by artist, time each page.
     let mut times = Vec::new();
     let mut after = None;

@@ -7,8 +7,9 @@ use serde::Serialize;
 
 use crate::catalog::remote::{self, TrackLocation};
 use crate::catalog::{
-    Activity, AlbumSummary, AnalysisState, ArtistSummary, ImportJobItemRow, ImportJobRow, LogKind,
-    SearchPage, SearchQuery, SearchSummary, Track, TrackChunk, TrackFilter, TrackId, format_time,
+    Activity, AlbumSummary, AnalysisState, ArtistSummary, Catalog, ImportJobItemRow, ImportJobRow,
+    LogKind, SearchPage, SearchQuery, SearchSummary, Track, TrackChunk, TrackFilter, TrackId,
+    format_time,
 };
 use crate::error::{Error, Result};
 use crate::ingest::ImportSource;
@@ -158,19 +159,19 @@ fn import_job_item(row: ImportJobItemRow) -> ImportJobItem {
 impl Vault {
     /// The newest import jobs first, at most `limit`.
     pub fn import_jobs(&self, limit: u32) -> Result<Vec<ImportJob>> {
-        Ok(self
-            .catalog()
-            .import_jobs(limit)?
-            .into_iter()
-            .map(import_job)
-            .collect())
+        self.read(|catalog| {
+            Ok(catalog
+                .import_jobs(limit)?
+                .into_iter()
+                .map(import_job)
+                .collect())
+        })
     }
 
     /// One import job with its files, in the order it took them.
     pub fn import_job(&self, id: i64) -> Result<ImportJobDetails> {
         let (job, items) = self
-            .catalog()
-            .import_job(id)?
+            .read(|catalog| Ok(catalog.import_job(id)?))?
             .ok_or_else(|| Error::Invalid(format!("there is no import job {id}")))?;
         Ok(ImportJobDetails {
             job: import_job(job),
@@ -180,110 +181,113 @@ impl Vault {
 
     /// The activity log, newest first, at most `limit`, optionally of one kind.
     pub fn activity_log(&self, limit: u32, kind: Option<LogKind>) -> Result<Vec<Activity>> {
-        Ok(self.catalog().recent_activity(limit, kind)?)
+        self.read(|catalog| Ok(catalog.recent_activity(limit, kind)?))
     }
 
     /// One page of a search, each track with where it lives.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchPage> {
-        let catalog = self.catalog();
-        let mut page = catalog.search(query)?;
-        remote::fill_locations(&catalog, &mut page.tracks)?;
-        Ok(page)
+        self.read(|catalog| {
+            let mut page = catalog.search(query)?;
+            remote::fill_locations(catalog, &mut page.tracks)?;
+            Ok(page)
+        })
     }
 
     /// How many tracks a search matches, their duration and size.
     pub fn search_summary(&self, query: &SearchQuery) -> Result<SearchSummary> {
-        Ok(self.catalog().search_summary(query)?)
+        self.read(|catalog| Ok(catalog.search_summary(query)?))
     }
 
     /// Tracks by state (active, trashed or all), oldest import first, each with
     /// where it lives.
     pub fn tracks(&self, filter: TrackFilter) -> Result<Vec<Track>> {
-        let catalog = self.catalog();
-        let mut tracks = catalog.tracks(filter)?;
-        remote::fill_locations(&catalog, &mut tracks)?;
-        Ok(tracks)
+        self.read(|catalog| {
+            let mut tracks = catalog.tracks(filter)?;
+            remote::fill_locations(catalog, &mut tracks)?;
+            Ok(tracks)
+        })
     }
 
     /// One track, with where it lives.
     pub fn track(&self, id: &TrackId) -> Result<Track> {
-        let catalog = self.catalog();
-        let mut track = catalog
-            .track(id)?
-            .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
-        remote::fill_locations(&catalog, std::slice::from_mut(&mut track))?;
-        Ok(track)
+        self.read(|catalog| track_on(catalog, id))
     }
 
     /// Everything about one track.
     pub fn track_details(&self, id: &TrackId) -> Result<TrackDetails> {
-        let track = self.track(id)?;
-        let catalog = self.catalog();
-        let chunks = catalog.track_chunks(id)?;
-        let tags = catalog
-            .other_tags(id)?
-            .into_iter()
-            .map(|(key, value)| Tag { key, value })
-            .collect();
-        let (analysis, analysis_error) = catalog.analysis_status(id)?;
-        Ok(TrackDetails {
-            artwork_chunk: track.artwork_chunk,
-            track,
-            chunks,
-            analysis,
-            analysis_error,
-            tags,
+        // One connection for all of it: the details are of one commit.
+        self.read(|catalog| {
+            let track = track_on(catalog, id)?;
+            let chunks = catalog.track_chunks(id)?;
+            let tags = catalog
+                .other_tags(id)?
+                .into_iter()
+                .map(|(key, value)| Tag { key, value })
+                .collect();
+            let (analysis, analysis_error) = catalog.analysis_status(id)?;
+            Ok(TrackDetails {
+                artwork_chunk: track.artwork_chunk,
+                track,
+                chunks,
+                analysis,
+                analysis_error,
+                tags,
+            })
         })
     }
 
     /// Active tracks whose file name contains `text` (any case).
     pub fn tracks_named(&self, text: &str) -> Result<Vec<Track>> {
-        Ok(self.catalog().tracks_matching_name(text)?)
+        self.read(|catalog| Ok(catalog.tracks_matching_name(text)?))
     }
 
     pub fn albums(&self) -> Result<Vec<AlbumSummary>> {
-        Ok(self.catalog().albums()?)
+        self.read(|catalog| Ok(catalog.albums()?))
     }
 
     pub fn artists(&self) -> Result<Vec<ArtistSummary>> {
-        Ok(self.catalog().artists()?)
+        self.read(|catalog| Ok(catalog.artists()?))
     }
 
     /// The tracks of one album (by name and album artist), in disc and track order.
     pub fn album_tracks(&self, album: &str, artist: &str) -> Result<Vec<Track>> {
-        let catalog = self.catalog();
-        let mut tracks = catalog.album_tracks(album, artist)?;
-        remote::fill_locations(&catalog, &mut tracks)?;
-        Ok(tracks)
+        self.read(|catalog| {
+            let mut tracks = catalog.album_tracks(album, artist)?;
+            remote::fill_locations(catalog, &mut tracks)?;
+            Ok(tracks)
+        })
     }
 
     /// The tracks of one artist, by album.
     pub fn artist_tracks(&self, artist: &str) -> Result<Vec<Track>> {
-        let catalog = self.catalog();
-        let mut tracks = catalog.artist_tracks(artist)?;
-        remote::fill_locations(&catalog, &mut tracks)?;
-        Ok(tracks)
+        self.read(|catalog| {
+            let mut tracks = catalog.artist_tracks(artist)?;
+            remote::fill_locations(catalog, &mut tracks)?;
+            Ok(tracks)
+        })
     }
 
     /// A track's waveform, once its analysis is done.
     pub fn waveform(&self, id: &TrackId) -> Result<Waveform> {
-        let catalog = self.catalog();
-        let (analysis, analysis_error) = catalog.analysis_status(id)?;
-        let peaks = match analysis {
-            AnalysisState::Done => catalog.waveform(id)?,
-            _ => None,
-        };
-        Ok(Waveform {
-            analysis,
-            analysis_error,
-            peaks,
+        self.read(|catalog| {
+            let (analysis, analysis_error) = catalog.analysis_status(id)?;
+            let peaks = match analysis {
+                AnalysisState::Done => catalog.waveform(id)?,
+                _ => None,
+            };
+            Ok(Waveform {
+                analysis,
+                analysis_error,
+                peaks,
+            })
         })
     }
 
     /// Whether each track is on the remote too.
     pub fn track_locations(&self, ids: &[TrackId]) -> Result<Vec<TrackLocation>> {
         let ids: Vec<String> = ids.iter().map(|i| i.0.clone()).collect();
-        Ok(remote::tracks_on_remote(&self.catalog(), &ids)?
+        Ok(self
+            .read(|catalog| Ok(remote::tracks_on_remote(catalog, &ids)?))?
             .into_iter()
             .map(|on| {
                 if on {
@@ -294,4 +298,13 @@ impl Vault {
             })
             .collect())
     }
+}
+
+/// One track with where it lives, read on `catalog`.
+fn track_on(catalog: &Catalog, id: &TrackId) -> Result<Track> {
+    let mut track = catalog
+        .track(id)?
+        .ok_or_else(|| Error::TrackNotFound(id.to_string()))?;
+    remote::fill_locations(catalog, std::slice::from_mut(&mut track))?;
+    Ok(track)
 }

@@ -87,13 +87,16 @@ pub trait MediaSource: Send + Sync + 'static {
 impl MediaSource for Vault {
     fn open(&self, id: &str) -> Result<Option<MediaItem<'_>>> {
         let id = TrackId(id.to_string());
-        let (track, chunks) = {
-            let catalog = self.catalog();
+        // A read connection of its own: playback never waits for a job on the writer.
+        let Some((track, chunks)) = self.read(|catalog| {
             let Some(track) = catalog.track(&id)? else {
                 return Ok(None);
             };
             let chunks = catalog.track_chunks(&id)?;
-            (track, chunks)
+            Ok(Some((track, chunks)))
+        })?
+        else {
+            return Ok(None);
         };
         let reader = TrackReader::new(self.store(), chunks);
         if reader.size() != track.size_bytes {

@@ -476,7 +476,14 @@ pub struct Vault {
     records: Arc<RecordStore>,
     catalog_key: CatalogKey,
     catalog: Mutex<Catalog>,
+    /// Idle read-only connections (see [`Vault::read`]), the most recently used last.
+    readers: Mutex<Vec<Catalog>>,
 }
+
+/// Read connections kept open between reads: the app's library, player and
+/// details panel read at once at most a few at a time; more are opened when
+/// needed and closed after.
+const IDLE_READERS: usize = 4;
 
 impl Vault {
     /// Creates a new vault in `root`, which must be a new or empty folder, and opens
@@ -560,6 +567,7 @@ impl Vault {
             records,
             catalog_key,
             catalog: Mutex::new(catalog),
+            readers: Mutex::new(Vec::new()),
         })
     }
 
@@ -610,6 +618,31 @@ impl Vault {
             // roll back on drop), so the connection stays usable.
             Err(poisoned) => poisoned.into_inner(),
         }
+    }
+
+    /// Runs `f` on a read-only connection of its own, never on the writer: a
+    /// search, a page, a track's details or its bytes for the player never wait for
+    /// a job that holds [`Vault::catalog`] (a push's snapshot, GC, a merge, a
+    /// verify's end) nor for another process's write (WAL). Such a connection can
+    /// only read (see `Catalog::open_reader`), so nothing a user stored can be
+    /// changed through it. Connections are reused, the latest first, so a search's
+    /// cached match set (kept per connection) is usually found again.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Catalog) -> Result<T>) -> Result<T> {
+        let idle = crate::mutex::lock(&self.readers).pop();
+        let reader = match idle {
+            Some(reader) => reader,
+            None => Catalog::open_reader(&self.catalog_path(), &self.catalog_key)?,
+        };
+        let out = f(&reader);
+        // A connection whose read failed is closed rather than kept: whatever went
+        // wrong (a damaged page, an interrupted statement) is not carried over.
+        if out.is_ok() {
+            let mut idle = crate::mutex::lock(&self.readers);
+            if idle.len() < IDLE_READERS {
+                idle.push(reader);
+            }
+        }
+        out
     }
 
     pub(crate) fn open_catalog(&self) -> Result<Catalog> {
@@ -753,8 +786,10 @@ impl Vault {
         Ok(out)
     }
 
+    /// The settings as last committed, read on a read connection (an import's first
+    /// step and the stats' quota must not wait for a job on the writer).
     pub fn settings(&self) -> Result<Settings> {
-        Settings::load(&self.catalog())
+        self.read(Settings::load)
     }
 
     pub fn set_setting(&self, key: SettingKey, value: &str) -> Result<()> {
@@ -769,17 +804,22 @@ impl Vault {
     }
 
     pub fn stats(&self) -> Result<Stats> {
-        let quota = self.settings()?.quota_bytes;
-        let catalog = self.catalog();
-        let mut stats = catalog.stats(quota)?;
-        catalog.dedup_breakdown(&mut stats)?;
-        Ok(stats)
+        // On a read connection: the dedup breakdown walks every shared chunk's
+        // references (most of a second at 100k tracks) and must not hold the writer.
+        self.read(|catalog| {
+            let quota = Settings::load(catalog)?.quota_bytes;
+            let mut stats = catalog.stats(quota)?;
+            catalog.dedup_breakdown(&mut stats)?;
+            Ok(stats)
+        })
     }
 
     /// The vault's stats without the dedup breakdown (what an import's warnings need).
     pub(crate) fn quick_stats(&self) -> Result<Stats> {
-        let quota = self.settings()?.quota_bytes;
-        Ok(self.catalog().stats(quota)?)
+        self.read(|catalog| {
+            let quota = Settings::load(catalog)?.quota_bytes;
+            Ok(catalog.stats(quota)?)
+        })
     }
 
     pub fn set_trashed(&self, ids: &[TrackId], trashed: bool) -> Result<usize> {
@@ -925,7 +965,14 @@ impl Drop for Vault {
     /// Writes the records that a writer which does not seal its transactions
     /// marked (the next open would, but a catalog lost before then would lose
     /// them). Nothing to do, and no write lock taken, when nothing is marked.
+    /// The read connections close first, so the writer is the catalog's last
+    /// connection: the last to close checkpoints the log and removes `-wal` and
+    /// `-shm`, which a read-only connection cannot do.
     fn drop(&mut self) {
+        self.readers
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         let _ = self.catalog().seal_leftover_records();
     }
 }
@@ -1263,6 +1310,146 @@ mod tests {
         fn forget(&self, id: &str) -> std::result::Result<bool, KeyError> {
             Ok(self.keys.lock().unwrap().remove(id).is_some())
         }
+    }
+
+    /// A WAV of `blocks` MiB of noise: block `i` is noise seeded by `seeds[i]`, so two
+    /// files that share seeds share chunks (and a file that repeats one repeats them).
+    fn wav(path: &Path, seeds: &[u64]) {
+        let len = seeds.len() << 20;
+        let mut out = Vec::with_capacity(44 + len);
+        out.extend_from_slice(b"RIFF");
+        out.extend_from_slice(&(36 + len as u32).to_le_bytes());
+        out.extend_from_slice(b"WAVEfmt ");
+        out.extend_from_slice(&16u32.to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&2u16.to_le_bytes());
+        out.extend_from_slice(&44_100u32.to_le_bytes());
+        out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
+        out.extend_from_slice(&4u16.to_le_bytes());
+        out.extend_from_slice(&16u16.to_le_bytes());
+        out.extend_from_slice(b"data");
+        out.extend_from_slice(&(len as u32).to_le_bytes());
+        for seed in seeds {
+            let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            for _ in 0..(1 << 17) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        fs::write(path, out).unwrap();
+    }
+
+    /// The running totals `stats` reads equal the counts and sums of the rows.
+    fn assert_totals_match_the_rows(v: &Vault) -> Stats {
+        let catalog = v.catalog();
+        let stats = catalog.stats(None).unwrap();
+        let (scanned, formats) = catalog.totals_by_scanning().unwrap();
+        let totals = [
+            stats.tracks,
+            stats.logical_bytes,
+            stats.trashed,
+            stats.trashed_bytes,
+            stats.chunks,
+            stats.unique_bytes,
+            stats.stored_bytes,
+        ]
+        .map(|n| n as i64);
+        assert_eq!(totals, scanned, "totals, then the rows' counts and sums");
+        let by = |f: &[crate::catalog::FormatStats]| {
+            f.iter()
+                .map(|f| (f.format.clone(), f.tracks, f.logical_bytes))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(by(&stats.by_format), by(&formats));
+        stats
+    }
+
+    /// Issue #16: `stats` reads totals that triggers keep (migration 0014) instead of
+    /// scanning the library. Through imports that share chunks, a chunk repeated
+    /// inside one file, trash, restore, purge, GC, and the migration itself on a
+    /// catalog that already holds tracks, the totals stay equal to the rows.
+    #[test]
+    fn running_totals_match_the_rows_through_import_trash_purge_gc_and_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = vault(dir.path());
+        let inbox = dir.path().join("inbox");
+        fs::create_dir(&inbox).unwrap();
+        wav(&inbox.join("a.wav"), &[1, 2, 3]);
+        // Shares a's first two MiB: chunks referenced by two tracks count once.
+        wav(&inbox.join("b.wav"), &[1, 2, 4]);
+        // The same MiB four times: its chunks repeat inside one track.
+        wav(&inbox.join("c.wav"), &[5, 5, 5, 5]);
+        wav(&inbox.join("d.wav"), &[6]);
+        let cancel = crate::progress::CancelToken::new();
+        let none = crate::progress::NoProgress;
+        let options = crate::ingest::ImportOptions::default();
+        let report = v.import(&[inbox], &options, &none, &cancel).unwrap();
+        assert_eq!(report.imported, 4, "{report:?}");
+        let stats = assert_totals_match_the_rows(&v);
+        assert_eq!(stats.tracks, 4);
+        assert!(stats.unique_bytes < stats.logical_bytes, "{stats:?}");
+        assert_eq!(stats.by_format.len(), 1);
+        assert_eq!(stats.by_format[0].tracks, 4);
+
+        let all: Vec<TrackId> = v
+            .read(|c| Ok(c.tracks(crate::catalog::TrackFilter::All)?))
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(v.set_trashed(&all[..3], true).unwrap(), 3);
+        let stats = assert_totals_match_the_rows(&v);
+        assert_eq!((stats.tracks, stats.trashed), (1, 3));
+        assert_eq!(v.set_trashed(&all[..1], false).unwrap(), 1);
+        let stats = assert_totals_match_the_rows(&v);
+        assert_eq!((stats.tracks, stats.trashed), (2, 2));
+
+        let purged = v.purge(None).unwrap();
+        assert_eq!(purged.purged_tracks.len(), 2, "{purged:?}");
+        let stats = assert_totals_match_the_rows(&v);
+        assert_eq!((stats.tracks, stats.trashed), (2, 0));
+        let chunks_before_gc = stats.chunks;
+        v.gc().unwrap();
+        let stats = assert_totals_match_the_rows(&v);
+        assert!(stats.chunks <= chunks_before_gc);
+
+        // A catalog from before 0014, with tracks in it: the migration counts them.
+        let root = v.root().to_path_buf();
+        let key = v.catalog_key().clone();
+        drop(v);
+        {
+            let c = Catalog::open(&root.join("catalog.db"), &key).unwrap();
+            let triggers: Vec<String> = c
+                .conn()
+                .prepare("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'totals_%'")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(triggers.len(), 9, "{triggers:?}");
+            for t in triggers {
+                c.conn()
+                    .execute_batch(&format!("DROP TRIGGER {t}"))
+                    .unwrap();
+            }
+            c.conn()
+                .execute_batch(&format!(
+                    "DROP TABLE totals; DROP TABLE format_totals; PRAGMA user_version = {};",
+                    crate::catalog::SCHEMA_VERSION - 1
+                ))
+                .unwrap();
+        }
+        let v = LockedVault::open(&root)
+            .unwrap()
+            .unlock(&Passphrase::new("old pw"))
+            .unwrap();
+        let migrated = assert_totals_match_the_rows(&v);
+        assert_eq!(migrated.tracks, stats.tracks);
+        assert_eq!(migrated.unique_bytes, stats.unique_bytes);
+        assert_eq!(migrated.by_format[0].tracks, 2);
     }
 
     #[test]

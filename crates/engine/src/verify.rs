@@ -74,16 +74,19 @@ struct Findings {
 
 impl Vault {
     pub fn verify(&self, progress: &dyn Progress, cancel: &CancelToken) -> Result<VerifyReport> {
-        let work: Vec<(crate::catalog::Track, Vec<TrackChunk>)> = {
-            let catalog = self.catalog();
-            let tracks = catalog.tracks(TrackFilter::All)?;
-            let mut out = Vec::with_capacity(tracks.len());
-            for t in tracks {
-                let chunks = catalog.track_chunks(&t.id)?;
-                out.push((t, chunks));
-            }
-            out
-        };
+        // The work list comes from a read connection (one snapshot of the catalog),
+        // so a verify never holds the writer: the library, search and playback go on.
+        let work: Vec<(crate::catalog::Track, Vec<TrackChunk>)> = self.read(|catalog| {
+            catalog.in_read_transaction(|catalog| {
+                let tracks = catalog.tracks(TrackFilter::All)?;
+                let mut out = Vec::with_capacity(tracks.len());
+                for t in tracks {
+                    let chunks = catalog.track_chunks(&t.id)?;
+                    out.push((t, chunks));
+                }
+                Ok::<_, crate::Error>(out)
+            })
+        })?;
         progress.start(
             work.len() as u64,
             work.iter().map(|(t, _)| t.size_bytes).sum(),
@@ -207,5 +210,250 @@ impl Vault {
             },
         )?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::catalog::{LogKind, SearchQuery};
+    use crate::ingest::ImportOptions;
+    use crate::progress::NoProgress;
+    use crate::secret::Passphrase;
+    use crate::vault::CreateOptions;
+
+    /// What a user waits for, at most, for a page or a search while a long job runs.
+    const READ_BOUND: Duration = Duration::from_millis(100);
+
+    fn new_vault(dir: &Path) -> Vault {
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            ..CreateOptions::default()
+        };
+        Vault::create(&dir.join("vault"), &Passphrase::new("pw"), &options).unwrap()
+    }
+
+    /// `n` valid PCM WAVs of `len` bytes of noise each (distinct content, so no
+    /// dedup shortens the verify), named "Track <i>.wav".
+    fn wavs(dir: &Path, n: usize, len: usize) -> PathBuf {
+        let folder = dir.join("inbox");
+        std::fs::create_dir_all(&folder).unwrap();
+        for i in 0..n {
+            let mut out = Vec::with_capacity(44 + len);
+            out.extend_from_slice(b"RIFF");
+            out.extend_from_slice(&(36 + len as u32).to_le_bytes());
+            out.extend_from_slice(b"WAVEfmt ");
+            out.extend_from_slice(&16u32.to_le_bytes());
+            out.extend_from_slice(&1u16.to_le_bytes());
+            out.extend_from_slice(&2u16.to_le_bytes());
+            out.extend_from_slice(&44_100u32.to_le_bytes());
+            out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
+            out.extend_from_slice(&4u16.to_le_bytes());
+            out.extend_from_slice(&16u16.to_le_bytes());
+            out.extend_from_slice(b"data");
+            out.extend_from_slice(&(len as u32).to_le_bytes());
+            let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            while out.len() < 44 + len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+            out.truncate(44 + len);
+            std::fs::write(folder.join(format!("Track {i}.wav")), out).unwrap();
+        }
+        folder
+    }
+
+    fn import(vault: &Vault, folder: PathBuf, n: usize) {
+        let report = vault
+            .import(
+                &[folder],
+                &ImportOptions::default(),
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .unwrap();
+        assert_eq!(report.imported, n, "{report:?}");
+    }
+
+    fn first_page() -> SearchQuery {
+        SearchQuery {
+            limit: Some(50),
+            ..SearchQuery::default()
+        }
+    }
+
+    fn search(text: &str) -> SearchQuery {
+        SearchQuery {
+            text: Some(text.into()),
+            limit: Some(500),
+            ..SearchQuery::default()
+        }
+    }
+
+    /// Says when the verify has begun reading chunks, and paces it as a front end's
+    /// progress sink does (the app sends each step over IPC): a few milliseconds a
+    /// chunk, so the verify lasts long enough (~0.5 s here, from the page cache it
+    /// would take ~0.1 s) that a read queued behind it would show.
+    struct Started(AtomicBool);
+    impl Progress for Started {
+        fn advance(&self, _bytes: u64) {
+            self.0.store(true, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(4));
+        }
+    }
+
+    /// Issue #16's test: while a real verify of a corpus runs on other threads, the
+    /// library's first page and a search come back within 100 ms each, with their
+    /// contents. A read that queued behind the verify (on the catalog's writer, or
+    /// behind a lock the verify takes) would take as long as the verify's hold.
+    #[test]
+    fn the_first_page_and_a_search_answer_within_100_ms_while_a_verify_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = new_vault(dir.path());
+        let n = 48;
+        import(&vault, wavs(dir.path(), n, 3 << 20), n);
+        let started = Started(AtomicBool::new(false));
+        let done = AtomicBool::new(false);
+        let mut latencies = Vec::new();
+        let report = std::thread::scope(|scope| {
+            let verify = scope.spawn(|| {
+                let report = vault.verify(&started, &CancelToken::new());
+                done.store(true, Ordering::SeqCst);
+                report
+            });
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !started.0.load(Ordering::SeqCst) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            // Every pair timed here started while the verify ran; one that waited
+            // for it counts with the whole wait.
+            while !done.load(Ordering::SeqCst) {
+                let t = Instant::now();
+                let page = vault.search(&first_page()).unwrap();
+                let page_took = t.elapsed();
+                let t = Instant::now();
+                let found = vault.search(&search("track")).unwrap();
+                let search_took = t.elapsed();
+                assert_eq!(page.tracks.len(), n.min(50));
+                assert_eq!(found.tracks.len(), n);
+                assert!(
+                    found
+                        .tracks
+                        .iter()
+                        .all(|t| t.file_name.starts_with("Track "))
+                );
+                latencies.push((page_took, search_took));
+            }
+            verify.join().unwrap()
+        })
+        .unwrap();
+        assert!(report.ok, "{report:?}");
+        assert_eq!(report.tracks_checked, n as u64);
+        let slowest = latencies.iter().map(|(p, s)| *p.max(s)).max();
+        eprintln!(
+            "{} page+search pairs during the verify; slowest read {slowest:?}",
+            latencies.len()
+        );
+        assert!(
+            slowest.is_some_and(|s| s < READ_BOUND),
+            "a read took {slowest:?} during a verify: {latencies:?}"
+        );
+        assert!(
+            latencies.len() >= 3,
+            "only {} reads ran during the verify: it ended too soon to show anything",
+            latencies.len()
+        );
+    }
+
+    /// The library reads on connections of their own: while another thread holds the
+    /// catalog's writer inside an open write transaction (as a push's snapshot, GC or
+    /// a merge does, for seconds at library scale), a page, a search, a track's
+    /// details, its waveform, the stats and the activity log answer at once, and
+    /// see the last commit, not the transaction in flight.
+    #[test]
+    fn reads_never_wait_for_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = new_vault(dir.path());
+        import(&vault, wavs(dir.path(), 3, 64 << 10), 3);
+        let id = vault.search(&first_page()).unwrap().tracks[0].id.clone();
+        let holding = AtomicBool::new(false);
+        let released = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let catalog = vault.catalog();
+                catalog
+                    .conn()
+                    .execute_batch(
+                        "BEGIN IMMEDIATE;
+                         INSERT INTO activity (at, kind, message) VALUES (0, 'vault', 'in flight');",
+                    )
+                    .unwrap();
+                holding.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(1500));
+                catalog.conn().execute_batch("ROLLBACK").unwrap();
+                released.store(true, Ordering::SeqCst);
+            });
+            while !holding.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let timed = |what: &str, f: &dyn Fn()| {
+                let t = Instant::now();
+                f();
+                let took = t.elapsed();
+                assert!(took < READ_BOUND, "{what} took {took:?} behind the writer");
+            };
+            timed("the first page", &|| {
+                assert_eq!(vault.search(&first_page()).unwrap().tracks.len(), 3)
+            });
+            timed("a search", &|| {
+                assert_eq!(vault.search(&search("track 1")).unwrap().tracks.len(), 1)
+            });
+            timed("a track's details", &|| {
+                assert_eq!(vault.track_details(&id).unwrap().track.id, id)
+            });
+            timed("its waveform", &|| {
+                assert!(vault.waveform(&id).unwrap().peaks.is_none())
+            });
+            timed("the stats", &|| {
+                assert_eq!(vault.stats().unwrap().tracks, 3)
+            });
+            timed("the activity log", &|| {
+                let log = vault.activity_log(100, None).unwrap();
+                assert!(!log.is_empty());
+                assert!(log.iter().all(|a| a.message != "in flight"), "{log:?}");
+            });
+            assert!(
+                !released.load(Ordering::SeqCst),
+                "the writer let go before the reads were done: nothing was shown"
+            );
+        });
+    }
+
+    /// A read connection refuses every write, so no read path can change what a
+    /// user stored, even by mistake.
+    #[test]
+    fn a_read_connection_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = new_vault(dir.path());
+        let before = vault.activity_log(1000, None).unwrap().len();
+        let wrote =
+            vault.read(|catalog| Ok(catalog.log_activity(LogKind::Vault, "from a reader")?));
+        assert!(wrote.is_err(), "a reader wrote: {wrote:?}");
+        let deleted = vault.read(|catalog| {
+            Ok(catalog
+                .conn()
+                .execute("DELETE FROM activity", [])
+                .map_err(|e| catalog.err(e))?)
+        });
+        assert!(deleted.is_err(), "a reader deleted: {deleted:?}");
+        assert_eq!(vault.activity_log(1000, None).unwrap().len(), before);
+        assert!(before > 0);
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! Migrations are numbered SQL files embedded in the binary and applied in one
 //! transaction, tracked by `PRAGMA user_version`. A catalog newer than this
-//! binary is refused, never "repaired". Statistics are queries, not counters
-//! that drift. Settings hold preferences only: secrets live in the OS keyring.
+//! binary is refused, never "repaired". Statistics are running totals that
+//! triggers keep in the same transaction as every change (migration 0014), so they
+//! cannot drift from the rows; a test recomputes them with the queries they
+//! replaced. Settings hold preferences only: secrets live in the OS keyring.
 
 mod analysis;
 pub(crate) mod cipher;
@@ -113,6 +115,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_sync_lines.sql"),
     include_str!("migrations/0011_records.sql"),
     include_str!("migrations/0012_chunk_transform.sql"),
+    include_str!("migrations/0014_totals.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -198,6 +201,76 @@ impl Catalog {
             matches,
             records: None,
         })
+    }
+
+    /// Opens a connection to an existing, already migrated catalog that can only
+    /// read: SQLite's read-only open plus `query_only`, so no statement sent through
+    /// it (a bug, a trigger) can write. The vault keeps a few of these beside its one
+    /// writing connection, so a search, a page or a track's bytes never wait behind a
+    /// long job's hold on the writer (WAL: readers see the last commit and never block
+    /// a writer nor wait for one). No migration: the writer opened first and migrated;
+    /// a catalog of another schema version is refused.
+    pub(crate) fn open_reader(path: &Path, key: &CatalogKey) -> Result<Self, CatalogError> {
+        let err = |source| CatalogError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        cipher::key_connection(&conn, key).map_err(err)?;
+        // A reader waits only while SQLite recovers a log another process left; a
+        // short bound, since the user is waiting on the other side.
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA foreign_keys = ON;")
+            .map_err(err)?;
+        // The first read: a wrong key (or a damaged first page) fails here.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if version > SCHEMA_VERSION {
+            return Err(CatalogError::TooNew {
+                path: path.to_path_buf(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
+        }
+        if version != SCHEMA_VERSION {
+            return Err(CatalogError::Busy(format!(
+                "catalog {} is not migrated yet (schema version {version} of {SCHEMA_VERSION})",
+                path.display()
+            )));
+        }
+        conn.set_prepared_statement_cache_capacity(64);
+        let matches = matches::MatchCache::register(&conn).map_err(err)?;
+        Ok(Catalog {
+            conn,
+            path: path.to_path_buf(),
+            matches,
+            records: None,
+        })
+    }
+
+    /// Runs `f` inside one read transaction, so what it reads in several statements
+    /// is the state of one commit (a track listed, then its chunk list, never a purge
+    /// in between). Not for searches: the match cache sets nothing aside inside a
+    /// transaction (see `matches::Marker::read`).
+    pub(crate) fn in_read_transaction<T, E: From<CatalogError>>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        let out = f(self);
+        // Nothing was written: ending it either way changes nothing, and a failed
+        // read still ends it, so the connection is not left inside it.
+        let end = self
+            .conn
+            .execute_batch(if out.is_ok() { "COMMIT" } else { "ROLLBACK" })
+            .map_err(|e| self.err(e));
+        let out = out?;
+        end?;
+        Ok(out)
     }
 
     pub(crate) fn err(&self, source: rusqlite::Error) -> CatalogError {

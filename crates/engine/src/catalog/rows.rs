@@ -392,7 +392,12 @@ mod tests {
                         let mut id = [0u8; 32];
                         id[..4].copy_from_slice(&i.wrapping_mul(40_503).to_le_bytes());
                         id[4] = n as u8;
-                        crate::catalog::NewChunk::plain(ChunkId(id), u64::from(n) * 1000, 1000, 1029)
+                        crate::catalog::NewChunk::plain(
+                            ChunkId(id),
+                            u64::from(n) * 1000,
+                            1000,
+                            1029,
+                        )
                     })
                     .collect()
             })
