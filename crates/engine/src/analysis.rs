@@ -277,15 +277,7 @@ mod tests {
         let vault =
             Vault::create(&dir.path().join("vault"), &Passphrase::new("pw"), &options).unwrap();
         let len = 4usize << 20;
-        let mut wav = Vec::with_capacity(44 + len);
-        wav.extend_from_slice(b"RIFF");
-        wav.extend_from_slice(&(36 + len as u32).to_le_bytes());
-        wav.extend_from_slice(b"WAVEfmt ");
-        for v in [16u32, 0x0002_0001, 44_100, 44_100 * 4, 0x0010_0004] {
-            wav.extend_from_slice(&v.to_le_bytes());
-        }
-        wav.extend_from_slice(b"data");
-        wav.extend_from_slice(&(len as u32).to_le_bytes());
+        let mut wav = crate::test_support::pcm_wav_header(len as u32);
         wav.extend((0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
         let path = dir.path().join("long.wav");
         std::fs::write(&path, &wav).unwrap();

@@ -1364,19 +1364,7 @@ mod tests {
     }
 
     fn wav(seed: u8, len: u32) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(b"RIFF");
-        out.extend_from_slice(&(36 + len).to_le_bytes());
-        out.extend_from_slice(b"WAVEfmt ");
-        out.extend_from_slice(&16u32.to_le_bytes());
-        out.extend_from_slice(&1u16.to_le_bytes());
-        out.extend_from_slice(&2u16.to_le_bytes());
-        out.extend_from_slice(&44_100u32.to_le_bytes());
-        out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
-        out.extend_from_slice(&4u16.to_le_bytes());
-        out.extend_from_slice(&16u16.to_le_bytes());
-        out.extend_from_slice(b"data");
-        out.extend_from_slice(&len.to_le_bytes());
+        let mut out = crate::test_support::pcm_wav_header(len);
         let mut x = u32::from(seed).wrapping_mul(2_654_435_761);
         out.extend((0..len).map(|_| {
             x ^= x << 13;

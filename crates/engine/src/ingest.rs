@@ -1070,21 +1070,36 @@ pub(crate) mod tests {
         }
     }
 
+    /// A vault with a weak KDF (tests only) at `path`, passphrase "pw".
+    fn weak_vault(path: &Path, chunker: chunker::ChunkerParams) -> Vault {
+        let options = CreateOptions {
+            kdf_memory_kib: 1024,
+            kdf_iterations: 1,
+            chunker,
+        };
+        Vault::create(path, &Passphrase::new("pw"), &options).unwrap()
+    }
+
+    /// Imports `paths` as one batch.
+    fn import_batch(vault: &Vault, paths: &[PathBuf]) -> ImportReport {
+        vault
+            .import(
+                paths,
+                &ImportOptions::default(),
+                &NoProgress,
+                &CancelToken::new(),
+            )
+            .unwrap()
+    }
+
+    /// Imports one file, alone, and returns its result.
+    fn import_one(vault: &Vault, path: &Path) -> FileResult {
+        import_batch(vault, &[path.to_path_buf()]).files.remove(0)
+    }
+
     fn wav(seed: u8) -> Vec<u8> {
         let len = 32 * 1024u32;
-        let mut out = Vec::new();
-        out.extend_from_slice(b"RIFF");
-        out.extend_from_slice(&(36 + len).to_le_bytes());
-        out.extend_from_slice(b"WAVEfmt ");
-        out.extend_from_slice(&16u32.to_le_bytes());
-        out.extend_from_slice(&1u16.to_le_bytes());
-        out.extend_from_slice(&2u16.to_le_bytes());
-        out.extend_from_slice(&44_100u32.to_le_bytes());
-        out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
-        out.extend_from_slice(&4u16.to_le_bytes());
-        out.extend_from_slice(&16u16.to_le_bytes());
-        out.extend_from_slice(b"data");
-        out.extend_from_slice(&len.to_le_bytes());
+        let mut out = crate::test_support::pcm_wav_header(len);
         out.extend((0..len).map(|i| (i as u8).wrapping_mul(seed)));
         out
     }
@@ -1191,26 +1206,9 @@ pub(crate) mod tests {
             ("v1", chunker::ChunkerParams::v1()),
             ("v0", chunker::ChunkerParams::v0()),
         ] {
-            let options = CreateOptions {
-                kdf_memory_kib: 1024,
-                kdf_iterations: 1,
-                chunker,
-            };
-            let vault =
-                Vault::create(&dir.path().join(name), &Passphrase::new("pw"), &options).unwrap();
+            let vault = weak_vault(&dir.path().join(name), chunker);
             assert_eq!(vault.config().chunker, chunker);
-            let import = |file: &str| {
-                vault
-                    .import(
-                        &[src.join(file)],
-                        &ImportOptions::default(),
-                        &NoProgress,
-                        &CancelToken::new(),
-                    )
-                    .unwrap()
-                    .files
-                    .remove(0)
-            };
+            let import = |file: &str| import_one(&vault, &src.join(file));
             let first = import("a.wav");
             assert_eq!(first.outcome, Outcome::Imported);
             assert_eq!(
@@ -1253,16 +1251,7 @@ pub(crate) mod tests {
             // An exact copy from elsewhere stores nothing and counts as one.
             let copy = dir.path().join(format!("copy-{name}.wav"));
             fs::copy(src.join("a.wav"), &copy).unwrap();
-            let dup = vault
-                .import(
-                    &[copy],
-                    &ImportOptions::default(),
-                    &NoProgress,
-                    &CancelToken::new(),
-                )
-                .unwrap()
-                .files
-                .remove(0);
+            let dup = import_one(&vault, &copy);
             assert_eq!((dup.outcome, dup.new_bytes), (Outcome::Duplicate, Some(0)));
             let after = vault.stats().unwrap();
             assert_eq!(after.dedup_exact_copies_bytes, first.size_bytes.unwrap());
@@ -1302,26 +1291,9 @@ pub(crate) mod tests {
             ("v2", chunker::ChunkerParams::default()),
             ("v0", chunker::ChunkerParams::v0()),
         ] {
-            let options = CreateOptions {
-                kdf_memory_kib: 1024,
-                kdf_iterations: 1,
-                chunker,
-            };
-            let vault =
-                Vault::create(&dir.path().join(name), &Passphrase::new("pw"), &options).unwrap();
+            let vault = weak_vault(&dir.path().join(name), chunker);
             // One at a time: two files of one batch store a shared chunk side by side.
-            let import = |file: &str| {
-                vault
-                    .import(
-                        &[src.join(file)],
-                        &ImportOptions::default(),
-                        &NoProgress,
-                        &CancelToken::new(),
-                    )
-                    .unwrap()
-                    .files
-                    .remove(0)
-            };
+            let import = |file: &str| import_one(&vault, &src.join(file));
             let (a, b) = (import("a.ogg"), import("b.ogg"));
             assert_eq!(
                 (a.outcome, b.outcome),
@@ -1428,22 +1400,8 @@ pub(crate) mod tests {
         }
         let later = src.join("05.flac");
         let first_four: Vec<PathBuf> = (1..=4).map(|t| src.join(format!("{t:02}.flac"))).collect();
-        let options = CreateOptions {
-            kdf_memory_kib: 1024,
-            kdf_iterations: 1,
-            ..CreateOptions::default()
-        };
-        let vault = Vault::create(&dir.path().join("v"), &Passphrase::new("pw"), &options).unwrap();
-        let import = |paths: &[PathBuf]| {
-            vault
-                .import(
-                    paths,
-                    &ImportOptions::default(),
-                    &NoProgress,
-                    &CancelToken::new(),
-                )
-                .unwrap()
-        };
+        let vault = weak_vault(&dir.path().join("v"), chunker::ChunkerParams::default());
+        let import = |paths: &[PathBuf]| import_batch(&vault, paths);
         let album = import(&first_four);
         assert_eq!(album.imported, 4);
         assert_eq!(album.thumbnails_made, 1, "one per distinct picture");

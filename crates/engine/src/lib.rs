@@ -25,6 +25,8 @@ pub mod serve;
 pub mod store;
 pub mod strength;
 pub mod sync;
+#[cfg(test)]
+mod test_support;
 pub mod vault;
 pub mod verify;
 pub mod watch;

@@ -1316,19 +1316,7 @@ mod tests {
     /// files that share seeds share chunks (and a file that repeats one repeats them).
     fn wav(path: &Path, seeds: &[u64]) {
         let len = seeds.len() << 20;
-        let mut out = Vec::with_capacity(44 + len);
-        out.extend_from_slice(b"RIFF");
-        out.extend_from_slice(&(36 + len as u32).to_le_bytes());
-        out.extend_from_slice(b"WAVEfmt ");
-        out.extend_from_slice(&16u32.to_le_bytes());
-        out.extend_from_slice(&1u16.to_le_bytes());
-        out.extend_from_slice(&2u16.to_le_bytes());
-        out.extend_from_slice(&44_100u32.to_le_bytes());
-        out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
-        out.extend_from_slice(&4u16.to_le_bytes());
-        out.extend_from_slice(&16u16.to_le_bytes());
-        out.extend_from_slice(b"data");
-        out.extend_from_slice(&(len as u32).to_le_bytes());
+        let mut out = crate::test_support::pcm_wav_header(len as u32);
         for seed in seeds {
             let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             for _ in 0..(1 << 17) {

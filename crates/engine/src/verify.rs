@@ -244,19 +244,7 @@ mod tests {
         let folder = dir.join("inbox");
         std::fs::create_dir_all(&folder).unwrap();
         for i in 0..n {
-            let mut out = Vec::with_capacity(44 + len);
-            out.extend_from_slice(b"RIFF");
-            out.extend_from_slice(&(36 + len as u32).to_le_bytes());
-            out.extend_from_slice(b"WAVEfmt ");
-            out.extend_from_slice(&16u32.to_le_bytes());
-            out.extend_from_slice(&1u16.to_le_bytes());
-            out.extend_from_slice(&2u16.to_le_bytes());
-            out.extend_from_slice(&44_100u32.to_le_bytes());
-            out.extend_from_slice(&(44_100u32 * 4).to_le_bytes());
-            out.extend_from_slice(&4u16.to_le_bytes());
-            out.extend_from_slice(&16u16.to_le_bytes());
-            out.extend_from_slice(b"data");
-            out.extend_from_slice(&(len as u32).to_le_bytes());
+            let mut out = crate::test_support::pcm_wav_header(len as u32);
             let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
             while out.len() < 44 + len {
                 x ^= x << 13;

@@ -101,6 +101,26 @@ impl CatalogError {
     }
 }
 
+/// The catalog's schema version, refused when a newer Audiovault wrote it (this
+/// one would misread what it does not know). The first read of a connection: a
+/// wrong key or a damaged first page fails here too.
+fn schema_version_known(conn: &Connection, path: &Path) -> Result<i64, CatalogError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|source| CatalogError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if version > SCHEMA_VERSION {
+        return Err(CatalogError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(version)
+}
+
 /// Embedded migrations; the schema version is the count applied.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_foundation.sql"),
@@ -226,16 +246,7 @@ impl Catalog {
         conn.execute_batch("PRAGMA query_only = ON; PRAGMA foreign_keys = ON;")
             .map_err(err)?;
         // The first read: a wrong key (or a damaged first page) fails here.
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(err)?;
-        if version > SCHEMA_VERSION {
-            return Err(CatalogError::TooNew {
-                path: path.to_path_buf(),
-                found: version,
-                known: SCHEMA_VERSION,
-            });
-        }
+        let version = schema_version_known(&conn, path)?;
         if version != SCHEMA_VERSION {
             return Err(CatalogError::Busy(format!(
                 "catalog {} is not migrated yet (schema version {version} of {SCHEMA_VERSION})",
@@ -400,16 +411,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(err)?;
-    let version: i64 = tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(err)?;
-    if version > SCHEMA_VERSION {
-        return Err(CatalogError::TooNew {
-            path: path.to_path_buf(),
-            found: version,
-            known: SCHEMA_VERSION,
-        });
-    }
+    let version = schema_version_known(&tx, path)?;
     for sql in &MIGRATIONS[version as usize..] {
         tx.execute_batch(sql).map_err(err)?;
     }

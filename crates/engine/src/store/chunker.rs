@@ -295,8 +295,9 @@ where
         return plain_chunks(&mut *reader, 0, Vec::new(), params, &mut each);
     }
     let boundaries = regions::boundaries(reader, size);
-    let pages = match regions::ogg_audio_start(reader, size) {
-        Some(start) if params.algorithm.normalizes_ogg_pages() => {
+    // An Ogg file's one boundary is where its audio pages start.
+    let pages = match boundaries.first() {
+        Some(&start) if params.algorithm.normalizes_ogg_pages() && regions::is_ogg(reader) => {
             ogg_pages::plan(reader, size, start, params)?
         }
         _ => None,

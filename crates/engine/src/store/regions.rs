@@ -58,16 +58,11 @@ pub fn boundaries<R: Read + Seek>(reader: &mut R, size: u64) -> Vec<u64> {
     out
 }
 
-/// Where an Ogg file's first audio page starts (the file starts with a page and
-/// its header pages end before the file does), else `None`.
-pub fn ogg_audio_start<R: Read + Seek>(reader: &mut R, size: u64) -> Option<u64> {
-    let mut r = Probe { reader, size };
-    if r.read::<4>(0).as_ref() != Some(b"OggS") {
-        return None;
-    }
-    let mut out = Vec::new();
-    ogg(&mut r, &mut out);
-    out.first().copied().filter(|b| *b > 0 && *b < size)
+/// Whether the file starts with an Ogg page (its regions are then the header pages
+/// and the audio pages, split at the one boundary [`boundaries`] gives).
+pub fn is_ogg<R: Read + Seek>(reader: &mut R) -> bool {
+    let size = reader.seek(SeekFrom::End(0)).unwrap_or(0);
+    Probe { reader, size }.read::<4>(0).as_ref() == Some(b"OggS")
 }
 
 struct Probe<'a, R> {
