@@ -72,7 +72,7 @@ enum Command {
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Files imported at once (default: one per core)
+        /// Files imported at once (default: two per core)
         #[arg(long, default_value_t = 0, hide = true)]
         workers: usize,
     },

@@ -98,10 +98,7 @@ impl Vault {
         // file system and only then names them (in the tracks' order). So a name
         // appears only for bytes that matched their checksum and are on the disk,
         // at the price of one flush per group instead of one per file.
-        let workers = std::thread::available_parallelism()
-            .map_or(2, |n| n.get())
-            .min(tracks.len())
-            .max(1);
+        let workers = crate::workers::file_workers().min(tracks.len()).max(1);
         let next = AtomicUsize::new(0);
         let mut outcomes: Vec<Option<Result<PathBuf, String>>> = vec![None; tracks.len()];
         let (written, checked) = mpsc::sync_channel::<(usize, Result<PathBuf, String>)>(workers);
@@ -217,9 +214,16 @@ impl Vault {
             let mut out = File::create_new(&tmp).map_err(|e| write_failed(&tmp, &e))?;
             let mut sha = Sha256::new();
             let mut total = 0u64;
-            for c in &chunks {
+            let store = self.store();
+            if let Some(first) = chunks.first() {
+                store.prefetch(&first.id);
+            }
+            for (n, c) in chunks.iter().enumerate() {
                 if cancel.is_cancelled() {
                     return Err("cancelled".into());
+                }
+                if let Some(next) = chunks.get(n + 1) {
+                    store.prefetch(&next.id);
                 }
                 let data = self
                     .store()
@@ -237,6 +241,7 @@ impl Vault {
                 let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime as u64);
                 let _ = out.set_modified(t);
             }
+            durable::start_writeback(&out);
             Ok(())
         })();
         match written {

@@ -212,7 +212,7 @@ impl Vault {
         );
 
         let workers = match options.workers {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            0 => crate::workers::file_workers(),
             n => n,
         }
         .min(candidates.len().max(1));
@@ -562,9 +562,27 @@ impl Vault {
             if cancel.is_cancelled() {
                 return Err(ImportFailure::Failed("cancelled".into()));
             }
-            sha.update(c.original);
-            let id = store.id_for(c.stored);
-            let put = store.put(&id, c.stored).map_err(store_failed)?;
+            // The file's SHA-256 on a thread of its own beside the chunk's id,
+            // encryption and write (about half the CPU each), so that even one big
+            // file keeps two cores busy. If no thread can be had, it runs here.
+            let (id, put) = std::thread::scope(|scope| {
+                let mut hashing = sha.clone();
+                let beside = std::thread::Builder::new()
+                    .name("import-sha256".into())
+                    .spawn_scoped(scope, move || {
+                        hashing.update(c.original);
+                        hashing
+                    });
+                let id = store.id_for(c.stored);
+                let put = store.put(&id, c.stored);
+                match beside.map(|thread| thread.join()) {
+                    Ok(Ok(hashed)) => sha = hashed,
+                    Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                    Err(_) => sha.update(c.original),
+                }
+                put.map(|put| (id, put))
+            })
+            .map_err(store_failed)?;
             chunks_written += usize::from(put.written);
             if put.written {
                 new_bytes += c.stored.len() as u64;

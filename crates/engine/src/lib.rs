@@ -30,6 +30,7 @@ mod test_support;
 pub mod vault;
 pub mod verify;
 pub mod watch;
+mod workers;
 
 pub use catalog::{Stats, Track, TrackFilter, TrackId, TrackState};
 pub use doctor::{DoctorOptions, DoctorReport};

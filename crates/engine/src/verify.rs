@@ -93,7 +93,7 @@ impl Vault {
         );
         let findings = Mutex::new(Findings::default());
         let next = AtomicUsize::new(0);
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = crate::workers::file_workers();
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| {
@@ -106,8 +106,15 @@ impl Vault {
                         let mut sha = Sha256::new();
                         let mut problem = None;
                         let mut bytes = 0u64;
-                        for c in chunks {
-                            let checked = match self.store().read_track_chunk(c) {
+                        let store = self.store();
+                        if let Some(first) = chunks.first() {
+                            store.prefetch(&first.id);
+                        }
+                        for (n, c) in chunks.iter().enumerate() {
+                            if let Some(next) = chunks.get(n + 1) {
+                                store.prefetch(&next.id);
+                            }
+                            let checked = match store.read_track_chunk(c) {
                                 Ok(data) => Ok(data),
                                 Err(StoreError::Missing { .. }) => Err(ChunkDamage::Missing),
                                 Err(_) => Err(ChunkDamage::Corrupt),

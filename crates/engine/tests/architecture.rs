@@ -291,7 +291,14 @@ fn the_engine_modules_form_layers_without_circles() {
     // The layers of ARCHITECTURE.md's diagram, bottom first: a module uses its own
     // layer or those below, never one above; a new module must be placed here.
     const LAYERS: &[&[&str]] = &[
-        &["secret", "private", "mutex", "formats", "test_support"],
+        &[
+            "secret",
+            "private",
+            "mutex",
+            "workers",
+            "formats",
+            "test_support",
+        ],
         &["keys", "media", "store", "ids", "progress"],
         &["catalog", "error", "strength"],
         &["vault"],

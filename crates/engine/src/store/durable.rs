@@ -46,7 +46,9 @@ pub(crate) fn put_via_temp(
         file.write_all(bytes).map_err(at(tmp))?;
         if flush == Flush::Now {
             file.sync_all().map_err(at(tmp))?;
-        } else if !cfg!(target_os = "linux") {
+        } else if cfg!(target_os = "linux") {
+            start_writeback(&file);
+        } else {
             file.sync_data().map_err(at(tmp))?;
         }
         let parent = dest.parent().unwrap_or(Path::new("."));
@@ -63,6 +65,25 @@ pub(crate) fn put_via_temp(
         let _ = fs::remove_file(tmp);
     }
     result
+}
+
+/// Starts writing a file's dirty pages to the disk and returns without waiting.
+/// The batch's `syncfs` still decides durability; this only spreads the writing
+/// over the batch. Otherwise the kernel holds a batch's bytes in memory until the
+/// flush (it starts on its own only past gigabytes of dirty pages), and the flush of
+/// a whole 1 GiB import then ran after all its work instead of beside it.
+pub(crate) fn start_writeback(file: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: sync_file_range takes a valid open descriptor, which `file` owns
+        // for the call; SYNC_FILE_RANGE_WRITE only queues the writing.
+        unsafe {
+            libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
 }
 
 /// Flushes the whole file system `dir` is on: the data and the renames of every
