@@ -104,6 +104,31 @@ export class Library {
     return this.reload();
   }
 
+  #typing: Promise<void> | null = null;
+  #typed: string | null = null;
+
+  /**
+   * A keystroke in the search box. Searches at once (no debounce: it alone cost
+   * 120 ms a keystroke) unless a search is in flight; then the newest text waits for
+   * that one and goes next, and the texts typed in between are never sent. So a
+   * burst of keystrokes costs at most one query behind the last, whatever the speed
+   * of typing. Resolves once the newest text's rows are shown.
+   */
+  type(text: string): Promise<void> {
+    this.#typed = text;
+    if (this.#typing) return this.#typing;
+    const run = async () => {
+      while (this.#typed !== null) {
+        const next = this.#typed;
+        this.#typed = null;
+        await this.search(next);
+      }
+      this.#typing = null;
+    };
+    this.#typing = run();
+    return this.#typing;
+  }
+
   show(view: TrackState): Promise<void> {
     this.view = view;
     return this.reload();

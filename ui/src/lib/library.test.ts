@@ -83,6 +83,27 @@ describe("Library", () => {
     expect(lib.loading).toBe(false);
   });
 
+  it("typing sends the first keystroke at once and only the newest text after it", async () => {
+    const s = source(30);
+    const lib = new Library(s.src, 100);
+    s.hold(true);
+    const typed = ["S", "So", "Son", "Song", "Song ", "Song 2"].map((t) => lib.type(t));
+    await Promise.resolve();
+    expect(s.src.calls.map((q) => q.text)).toEqual(["S"]);
+    s.gates[0].release();
+    for (let i = 0; i < 5 && s.gates.length < 2; i++) await new Promise((r) => setTimeout(r, 0));
+    expect(s.src.calls.map((q) => q.text)).toEqual(["S", "Song 2"]);
+    s.gates[1].release();
+    await Promise.all(typed);
+    expect(lib.text).toBe("Song 2");
+    expect(lib.rows.map((t) => t.id)).toEqual(["t2", "t20", "t21", "t22", "t23", "t24", "t25", "t26", "t27", "t28", "t29"]);
+    // Typing again after the burst searches at once.
+    s.hold(false);
+    await lib.type("Song 3");
+    expect(s.src.calls.map((q) => q.text)).toEqual(["S", "Song 2", "Song 3"]);
+    expect(lib.summary?.tracks).toBe(1);
+  });
+
   it("sends the trimmed text and the view", async () => {
     const s = source(3);
     const lib = new Library(s.src);
