@@ -6,67 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use audiovault_engine::catalog::{
-    NewChunk, NewTrack, SearchQuery, SortKey, TrackId, TrackMetadata,
-};
-use audiovault_engine::store::ChunkId;
-
-/// splitmix64: deterministic, so every run measures the same catalog.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Zipf-like: small indexes are far more common (a few artists dominate).
-    fn skewed(&mut self, n: u64) -> u64 {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        ((n as f64).powf(u) - 1.0) as u64 % n
-    }
-}
-
-const WORDS: &[&str] = &[
-    "love", "night", "blue", "river", "dance", "jazz", "fire", "dream", "city", "rain", "gold",
-    "heart", "moon", "road", "song", "light", "shadow", "summer", "winter", "ocean", "björk",
-    "café", "señor", "über", "naïve", "sky", "storm", "echo", "velvet", "neon", "garden",
-];
-const GENRES: &[&str] = &[
-    "Jazz",
-    "Rock",
-    "Pop",
-    "Classical",
-    "Electronic",
-    "Hip-Hop",
-    "Folk",
-    "Ambient",
-    "Field Recording",
-    "Podcast",
-];
-const FORMATS: &[(&str, &str, u32, Option<u32>)] = &[
-    ("mp3", "mp3", 44100, None),
-    ("flac", "flac", 44100, Some(16)),
-    ("flac", "flac", 96000, Some(24)),
-    ("m4a", "aac", 44100, None),
-    ("wav", "pcm_s24le", 48000, Some(24)),
-    ("ogg", "vorbis", 44100, None),
-    ("opus", "opus", 48000, None),
-];
-
-fn phrase(rng: &mut Rng, words: usize) -> String {
-    (0..words)
-        .map(|_| {
-            let w = WORDS[rng.skewed(WORDS.len() as u64) as usize];
-            let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use audiovault_engine::catalog::{SearchQuery, SortKey};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args()
@@ -76,58 +16,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(100_000);
     let dir = tempfile::tempdir()?;
     let catalog = audiovault_engine::catalog::open_for_bench(&dir.path().join("catalog.db"))?;
-    let mut rng = Rng(42);
-    let artists: Vec<String> = (0..2000)
-        .map(|i| format!("{} {i}", phrase(&mut rng, 2)))
-        .collect();
-    let albums: Vec<String> = (0..8000).map(|_| phrase(&mut rng, 2)).collect();
     let started = Instant::now();
     catalog.conn().execute_batch("BEGIN")?;
-    for i in 0..n {
-        let (format, codec, rate, depth) = FORMATS[(rng.next() % FORMATS.len() as u64) as usize];
-        let artist = &artists[rng.skewed(artists.len() as u64) as usize];
-        let words = 1 + (rng.next() % 4) as usize;
-        let title = phrase(&mut rng, words);
-        let meta = TrackMetadata {
-            title: Some(title.clone()),
-            artist: Some(artist.clone()),
-            album: Some(albums[rng.skewed(albums.len() as u64) as usize].clone()),
-            genre: Some(GENRES[rng.skewed(GENRES.len() as u64) as usize].into()),
-            codec: Some(codec.into()),
-            sample_rate: Some(rate),
-            bit_depth: depth,
-            channels: Some(2),
-            duration_seconds: Some(30.0 + (rng.next() % 600) as f64),
-            year: Some(1950 + (rng.next() % 75) as i32),
-            track_number: Some(1 + (rng.next() % 14) as u32),
-            ..TrackMetadata::default()
-        };
-        let mut sha = [0u8; 32];
-        sha[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        let size = 1_000_000 + rng.next() % 50_000_000;
-        let chunk = ChunkId(sha);
-        catalog.commit_track_unsynced(&NewTrack {
-            id: &TrackId(format!("{:016x}", rng.next())),
-            sha256: &sha,
-            size_bytes: size,
-            file_name: &format!("{:02} {title}.{format}", meta.track_number.unwrap_or(1)),
-            file_name_raw: None,
-            source_path: "/music",
-            source_mtime: None,
-            format,
-            import_job_id: None,
-            chunks: &[NewChunk::plain(chunk, 0, size, size + 29)],
-            meta: &meta,
-            other_tags: &[],
-            artwork: None,
-            metadata_version: 1,
-        })?;
-    }
+    audiovault_engine::catalog::synthetic::fill(&catalog, n, 42)?;
     catalog.conn().execute_batch("COMMIT; ANALYZE;")?;
     println!(
         "built {n} tracks in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    report_size(&catalog, &dir.path().join("catalog.db"))?;
 
     let q = |text: Option<&str>, sort: SortKey| SearchQuery {
         text: text.map(str::to_string),
@@ -268,6 +165,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(t.elapsed());
     }
     report("'love' by artist after a setting write", &mut times, 100);
+    Ok(())
+}
+
+/// The catalog's size, and its pages by table where SQLite's `dbstat` is built in:
+/// a row that spills into overflow pages costs a page of its own and a second read.
+fn report_size(
+    catalog: &audiovault_engine::catalog::Catalog,
+    path: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let conn = catalog.conn();
+    let pragma = |p: &str| -> rusqlite::Result<i64> {
+        conn.query_row(&format!("PRAGMA {p}"), [], |r| r.get(0))
+    };
+    let pages = pragma("page_count")?;
+    let bytes = std::fs::metadata(path)?.len();
+    println!(
+        "catalog: {:.1} MiB ({pages} pages)",
+        bytes as f64 / (1024.0 * 1024.0)
+    );
+    let by_table = conn.prepare(
+        "SELECT name, count(*), sum(pagetype = 'overflow') FROM dbstat GROUP BY name
+         ORDER BY count(*) DESC LIMIT 8",
+    );
+    match by_table {
+        Ok(mut stmt) => {
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (name, count, overflow) = row?;
+                println!("  {name:<28} {count:>8} pages, {overflow:>8} of them overflow");
+            }
+        }
+        Err(_) => println!("  (no dbstat in this SQLite: pages by table not shown)"),
+    }
     Ok(())
 }
 

@@ -609,6 +609,19 @@ impl Vault {
         self.root.join("catalog.db")
     }
 
+    /// For the end-to-end probes only (`--features testing`): adds `n` synthetic
+    /// tracks (`catalog::synthetic`) in one transaction. They have no chunks, and
+    /// their record marks are dropped so the next open does not seal them all: a
+    /// library to time the catalog and the window with, not to play or to sync.
+    #[cfg(feature = "testing")]
+    pub fn add_synthetic_tracks_for_tests(&self, n: usize, seed: u64) -> Result<()> {
+        Ok(crate::catalog::synthetic::fill_without_records(
+            &self.catalog(),
+            n,
+            seed,
+        )?)
+    }
+
     /// The vault's own catalog connection. Long batch work opens its own
     /// connections instead, so readers are never blocked behind it.
     pub(crate) fn catalog(&self) -> MutexGuard<'_, Catalog> {
@@ -1426,7 +1439,7 @@ mod tests {
             c.conn()
                 .execute_batch(&format!(
                     "DROP TABLE totals; DROP TABLE format_totals; PRAGMA user_version = {};",
-                    crate::catalog::SCHEMA_VERSION - 1
+                    crate::catalog::version_before("0014_totals")
                 ))
                 .unwrap();
         }

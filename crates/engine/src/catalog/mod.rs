@@ -21,6 +21,8 @@ pub(crate) mod records;
 pub mod remote;
 pub(crate) mod rows;
 mod search;
+#[cfg(any(feature = "bench", feature = "testing"))]
+pub mod synthetic;
 mod tracks;
 pub(crate) mod watch;
 
@@ -121,22 +123,38 @@ fn schema_version_known(conn: &Connection, path: &Path) -> Result<i64, CatalogEr
     Ok(version)
 }
 
-/// Embedded migrations; the schema version is the count applied.
-const MIGRATIONS: &[&str] = &[
-    include_str!("migrations/0001_foundation.sql"),
-    include_str!("migrations/0002_watch.sql"),
-    include_str!("migrations/0003_metadata.sql"),
-    include_str!("migrations/0004_analysis.sql"),
-    include_str!("migrations/0005_thumbnails.sql"),
-    include_str!("migrations/0006_sync.sql"),
-    include_str!("migrations/0007_search_generation.sql"),
-    include_str!("migrations/0008_search_index.sql"),
-    include_str!("migrations/0009_search_changes.sql"),
-    include_str!("migrations/0010_sync_lines.sql"),
-    include_str!("migrations/0011_records.sql"),
-    include_str!("migrations/0012_chunk_transform.sql"),
-    include_str!("migrations/0014_totals.sql"),
+/// Embedded migrations, by file name; the schema version is the count applied.
+macro_rules! migrations {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("migrations/", $name, ".sql")))),*]
+    };
+}
+const MIGRATIONS: &[(&str, &str)] = migrations![
+    "0001_foundation",
+    "0002_watch",
+    "0003_metadata",
+    "0004_analysis",
+    "0005_thumbnails",
+    "0006_sync",
+    "0007_search_generation",
+    "0008_search_index",
+    "0009_search_changes",
+    "0010_sync_lines",
+    "0011_records",
+    "0012_chunk_transform",
+    "0014_totals",
+    "0015_analysis_rowid",
 ];
+
+/// The schema version of a catalog with every migration before `name` and not
+/// `name` itself: for tests that take a catalog back to before one.
+#[cfg(test)]
+pub(crate) fn version_before(name: &str) -> i64 {
+    MIGRATIONS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .map_or_else(|| panic!("no migration {name}"), |i| i as i64)
+}
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -412,7 +430,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(err)?;
     let version = schema_version_known(&tx, path)?;
-    for sql in &MIGRATIONS[version as usize..] {
+    for (_, sql) in &MIGRATIONS[version as usize..] {
         tx.execute_batch(sql).map_err(err)?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -646,6 +664,108 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// Migration 0015: analysis rows move to a rowid table, kept whole, and a
+    /// 2,000-byte waveform no longer spills into an overflow page.
+    #[test]
+    fn analysis_rows_survive_the_move_to_a_rowid_table_and_never_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        let before = version_before("0015_analysis_rowid") as usize;
+        let wave = |seed: u8| -> Vec<u8> { (0..2000u32).map(|i| (i as u8) ^ seed).collect() };
+        {
+            let conn = test_connection(&path);
+            for (_, sql) in &MIGRATIONS[..before] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", before as i64)
+                .unwrap();
+            conn.execute(
+                "INSERT INTO analysis (sha256, analyzer_version, analyzed_at, status, waveform,
+                   fingerprint_kind, fingerprint, decoded_duration, error)
+                 VALUES (x'01', 3, 1700000000, 'done', ?1, 'decoded_pcm', x'ab', 12.5, NULL),
+                        (x'02', 3, 1700000001, 'failed', NULL, NULL, NULL, NULL, 'not audio')",
+                [wave(1)],
+            )
+            .unwrap();
+        }
+        let c = Catalog::open(&path, &test_key()).unwrap();
+        let sql: String = c
+            .conn()
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'analysis'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!sql.contains("WITHOUT ROWID"), "{sql}");
+        type Row = (
+            Vec<u8>,
+            i64,
+            String,
+            Option<Vec<u8>>,
+            Option<Vec<u8>>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = c
+            .conn()
+            .prepare("SELECT sha256, analyzed_at, status, waveform, fingerprint, error FROM analysis ORDER BY sha256")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0],
+            (
+                vec![1],
+                1700000000,
+                "done".into(),
+                Some(wave(1)),
+                Some(vec![0xab]),
+                None
+            )
+        );
+        assert_eq!(
+            rows[1],
+            (
+                vec![2],
+                1700000001,
+                "failed".into(),
+                None,
+                None,
+                Some("not audio".into())
+            )
+        );
+        // The upsert by sha256 still replaces, and a write still changes what a push sends.
+        let generation = super::remote::generation(c.conn()).unwrap();
+        for i in 0..300u32 {
+            c.conn()
+                .execute(
+                    "INSERT INTO analysis (sha256, analyzer_version, analyzed_at, status, waveform)
+                     VALUES (?1, 3, 0, 'done', ?2)
+                     ON CONFLICT (sha256) DO UPDATE SET waveform = excluded.waveform",
+                    rusqlite::params![i.to_be_bytes().to_vec(), wave(i as u8)],
+                )
+                .unwrap();
+        }
+        assert!(super::remote::generation(c.conn()).unwrap() > generation);
+        let count: i64 = c
+            .conn()
+            .query_row("SELECT count(*) FROM analysis", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, 302);
+        let overflow: i64 = c
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM dbstat WHERE name = 'analysis' AND pagetype = 'overflow'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(overflow, 0, "analysis rows spill into overflow pages");
     }
 
     #[test]
