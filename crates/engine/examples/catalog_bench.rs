@@ -156,6 +156,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     report("typing 'love night': page + footer", &mut times, 100);
+    // The same, where each text is new to the connection (what typing a word the
+    // library has not been searched for costs): the page evaluates the text, the
+    // footer reuses the set.
+    for typed in ["river city", "bjork", "shadow moon", "gold"] {
+        let mut pages = Vec::new();
+        let mut footers = Vec::new();
+        for end in typed.char_indices().map(|(i, c)| i + c.len_utf8()) {
+            if typed[..end].ends_with(' ') {
+                continue;
+            }
+            let query = q(Some(&typed[..end]), SortKey::Imported);
+            let t = Instant::now();
+            catalog.search(&query)?;
+            pages.push(t.elapsed());
+            let t = Instant::now();
+            catalog.search_summary(&query)?;
+            footers.push(t.elapsed());
+        }
+        let rows = pages.len();
+        report(&format!("new text '{typed}': page"), &mut pages, rows);
+        report(&format!("new text '{typed}': footer"), &mut footers, rows);
+    }
     // Writes that cannot change a search (settings, activity, waveforms) keep them.
     let mut times = Vec::new();
     for i in 0..30 {

@@ -14,6 +14,7 @@ mod cloud;
 mod desktop;
 mod driver;
 mod health;
+mod scale;
 mod security;
 mod watch;
 

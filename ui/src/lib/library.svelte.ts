@@ -21,6 +21,8 @@ export class Library {
   /** True once the first page of the current query arrived. */
   loaded = $state(false);
   error = $state<string | null>(null);
+  /** The trimmed text of the search whose rows are shown ("" for none). */
+  shownText = $state("");
   #cursor: string | null = null;
   #generation = 0;
   #more = false;
@@ -62,6 +64,7 @@ export class Library {
       this.#cursor = page.next_cursor;
       this.#more = page.next_cursor !== null;
       this.summary = summary;
+      this.shownText = q.text ?? "";
       this.loaded = true;
     } catch (e) {
       if (generation === this.#generation) this.error = messageOf(e);

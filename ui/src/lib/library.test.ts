@@ -96,6 +96,7 @@ describe("Library", () => {
     s.gates[1].release();
     await Promise.all(typed);
     expect(lib.text).toBe("Song 2");
+    expect(lib.shownText).toBe("Song 2");
     expect(lib.rows.map((t) => t.id)).toEqual(["t2", "t20", "t21", "t22", "t23", "t24", "t25", "t26", "t27", "t28", "t29"]);
     // Typing again after the burst searches at once.
     s.hold(false);
