@@ -16,7 +16,7 @@ use audiovault_engine::analysis::{DuplicatesReport, ExactCopyGroup, SameAudioGro
 use audiovault_engine::catalog::remote::TrackLocation;
 use audiovault_engine::catalog::{Activity, DuplicateTrack, LogKind};
 use audiovault_engine::catalog::{
-    AlbumSummary, AnalysisState, ArtistSummary, FormatStats, SearchPage, SearchQuery,
+    AlbumSummary, AnalysisState, ArtistSummary, FirstPage, FormatStats, SearchPage, SearchQuery,
     SearchSummary, SortKey, Stats, Track, TrackChunk, TrackMetadata, TrackState,
 };
 use audiovault_engine::doctor::{Check, CheckName, DoctorReport, Level, Repair, RepairAction};
@@ -88,6 +88,7 @@ pub fn typescript() -> String {
         TrackDetails,
         SearchPage,
         SearchSummary,
+        FirstPage,
         ProgressEvent,
         Outcome,
         FileResult,

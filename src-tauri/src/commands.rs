@@ -15,7 +15,7 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 
 use audiovault_engine::catalog::{
-    AlbumSummary, ArtistSummary, SearchPage, SearchQuery, SearchSummary, Stats, Track,
+    AlbumSummary, ArtistSummary, FirstPage, SearchPage, SearchQuery, SearchSummary, Stats, Track,
 };
 use audiovault_engine::library::{TrackDetails, Waveform};
 use audiovault_engine::vault::PurgeReport;
@@ -184,6 +184,16 @@ pub async fn lock(state: State<'_, AppState>) -> IpcResult<Status> {
 pub async fn search(state: State<'_, AppState>, query: SearchQuery) -> IpcResult<SearchPage> {
     let s = state.session()?;
     blocking(move || Ok(s.vault.search(&query)?)).await
+}
+
+/// A keystroke's search: the first page and its footer in one call.
+#[tauri::command]
+pub async fn search_first_page(
+    state: State<'_, AppState>,
+    query: SearchQuery,
+) -> IpcResult<FirstPage> {
+    let s = state.session()?;
+    blocking(move || Ok(s.vault.search_first_page(&query)?)).await
 }
 
 #[tauri::command]

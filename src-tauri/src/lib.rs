@@ -39,6 +39,7 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             commands::lock,
             commands::search,
             commands::search_summary,
+            commands::search_first_page,
             commands::track_details,
             commands::artwork,
             commands::thumbnail,

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::catalog::remote::{self, TrackLocation};
 use crate::catalog::{
-    Activity, AlbumSummary, AnalysisState, ArtistSummary, Catalog, ImportJobItemRow, ImportJobRow,
-    LogKind, SearchPage, SearchQuery, SearchSummary, Track, TrackChunk, TrackFilter, TrackId,
-    format_time,
+    Activity, AlbumSummary, AnalysisState, ArtistSummary, Catalog, FirstPage, ImportJobItemRow,
+    ImportJobRow, LogKind, SearchPage, SearchQuery, SearchSummary, Track, TrackChunk, TrackFilter,
+    TrackId, format_time,
 };
 use crate::error::{Error, Result};
 use crate::ingest::ImportSource;
@@ -190,6 +190,17 @@ impl Vault {
             let mut page = catalog.search(query)?;
             remote::fill_locations(catalog, &mut page.tracks)?;
             Ok(page)
+        })
+    }
+
+    /// A search's first page (each track with where it lives) and its footer, on one
+    /// read connection and in one call: what a keystroke in the search box asks for.
+    pub fn search_first_page(&self, query: &SearchQuery) -> Result<FirstPage> {
+        self.read(|catalog| {
+            let mut page = catalog.search(query)?;
+            remote::fill_locations(catalog, &mut page.tracks)?;
+            let summary = catalog.search_summary(query)?;
+            Ok(FirstPage { page, summary })
         })
     }
 

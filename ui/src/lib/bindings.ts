@@ -183,6 +183,8 @@ next_cursor: string | null, };
 
 export type SearchSummary = { tracks: number, duration_seconds: number, bytes: number, };
 
+export type FirstPage = { page: SearchPage, summary: SearchSummary, };
+
 export type ProgressEvent = { "event": "start", items: number, bytes: number, } | { "event": "item", path: string, } | { "event": "bytes", done: number, } | { "event": "queued", paths: Array<string>, } | { "event": "finished", path: string, ok: boolean, done: number, outcome: Outcome | null, reason: string | null, };
 
 export type Outcome = "imported" | "duplicate" | "rejected" | "failed";

@@ -1,11 +1,12 @@
 // The library table's data: one search (text, filters, sort) paged by keyset
 // cursor, plus the footer summary. Responses that arrive after a newer query
 // started are dropped, so fast typing never shows stale rows.
-import type { SearchPage, SearchQuery, SearchSummary, SortKey, Track, TrackState } from "./api";
+import type { FirstPage, SearchPage, SearchQuery, SearchSummary, SortKey, Track, TrackState } from "./api";
 
 export interface LibrarySource {
   search(q: SearchQuery): Promise<SearchPage>;
-  searchSummary(q: SearchQuery): Promise<SearchSummary>;
+  /** The first page and its footer in one call (the text evaluated once). */
+  searchFirstPage(q: SearchQuery): Promise<FirstPage>;
 }
 
 export class Library {
@@ -55,10 +56,7 @@ export class Library {
     this.error = null;
     try {
       const q = this.query();
-      const [page, summary] = await Promise.all([
-        this.source.search(q),
-        this.source.searchSummary(q),
-      ]);
+      const { page, summary } = await this.source.searchFirstPage(q);
       if (generation !== this.#generation) return;
       this.rows = page.tracks;
       this.#cursor = page.next_cursor;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Library, type LibrarySource } from "./library.svelte";
-import type { SearchPage, SearchQuery, SearchSummary, Track } from "./api";
+import type { FirstPage, SearchPage, SearchQuery, Track } from "./api";
 
 function track(i: number): Track {
   return { id: `t${i}`, title: `Song ${i}`, file_name: `${i}.mp3` } as unknown as Track;
@@ -24,9 +24,10 @@ function source(n: number) {
       const next = start + limit < matching.length ? String(start + limit) : null;
       return { tracks, next_cursor: next };
     },
-    async searchSummary(q: SearchQuery): Promise<SearchSummary> {
+    async searchFirstPage(q: SearchQuery): Promise<FirstPage> {
+      const page = await src.search(q);
       const matching = q.text ? all.filter((t) => t.title!.includes(q.text!)) : all;
-      return { tracks: matching.length, duration_seconds: matching.length * 10, bytes: 0 };
+      return { page, summary: { tracks: matching.length, duration_seconds: matching.length * 10, bytes: 0 } };
     },
   };
   return {

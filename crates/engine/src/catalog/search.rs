@@ -110,6 +110,15 @@ pub struct SearchSummary {
     pub bytes: u64,
 }
 
+/// What a new search shows first: its first page and its footer, read together on one
+/// connection so the text is evaluated once (the footer reuses the page's match set).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FirstPage {
+    pub page: SearchPage,
+    pub summary: SearchSummary,
+}
+
 /// Turns what a user typed into an FTS5 query: every word must match, each as a
 /// prefix; quotes are escaped so no input is FTS syntax.
 pub fn fts_query(text: &str) -> Option<String> {
