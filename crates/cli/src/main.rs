@@ -67,6 +67,10 @@ enum Command {
         kdf_memory_kib: u32,
         #[arg(long, hide = true, default_value_t = KdfParams::DEFAULT_ITERATIONS)]
         kdf_iterations: u32,
+        /// Average chunk size in bytes (min a quarter, max four times): for the store
+        /// benchmark, which needs a million chunks without a terabyte of audio
+        #[arg(long, hide = true)]
+        chunk_avg_bytes: Option<u32>,
     },
     /// Import files and folders (recursively)
     Import {
@@ -399,15 +403,21 @@ fn run(cli: Cli) -> Result<u8> {
             remember,
             kdf_memory_kib,
             kdf_iterations,
+            chunk_avg_bytes,
         } => {
             // Refused before the passphrase is typed twice for nothing.
             Vault::check_new_vault_folder(&root)?;
             let passphrase = secrets.new_passphrase("Passphrase for the new vault")?;
-            let options = CreateOptions {
+            let mut options = CreateOptions {
                 kdf_memory_kib,
                 kdf_iterations,
                 ..CreateOptions::default()
             };
+            if let Some(avg) = chunk_avg_bytes {
+                options.chunker.avg_size = avg;
+                options.chunker.min_size = avg / 4;
+                options.chunker.max_size = avg.saturating_mul(4);
+            }
             let vault = Vault::create(&root, &passphrase, &options)?;
             if remember {
                 unlock::remember(&vault);
