@@ -31,6 +31,7 @@ mod roundtrip;
 mod s3_harness;
 mod settings;
 mod sync;
+mod sync_bandwidth;
 mod sync_lines;
 mod sync_model;
 mod sync_scale;

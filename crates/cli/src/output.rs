@@ -391,6 +391,21 @@ pub fn print_settings(s: &Settings) {
         s.quota_bytes
             .map_or("0 (no limit)".into(), |n| n.to_string())
     );
+    println!(
+        "auto_sync            {}",
+        if s.auto_sync { "on" } else { "off" }
+    );
+    println!("auto_sync_pull_minutes  {}", s.auto_sync_pull_minutes);
+    let rate =
+        |r: Option<u64>| r.map_or("0 (no limit)".into(), |n| format!("{n} ({}/s)", bytes(n)));
+    println!(
+        "upload_bytes_per_second    {}",
+        rate(s.upload_bytes_per_second)
+    );
+    println!(
+        "download_bytes_per_second  {}",
+        rate(s.download_bytes_per_second)
+    );
 }
 
 pub fn print_jobs(jobs: &[audiovault_engine::library::ImportJob]) {

@@ -90,6 +90,14 @@ pub struct CloneArgs {
     /// Remember the vault key and the S3 keys in the OS keyring
     #[arg(long)]
     remember: bool,
+    /// Download at most this many bytes per second (e.g. 2MiB, 500KiB; 0 for no
+    /// limit). Push and pull take their limits from `settings`.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    download_limit: Option<u64>,
+}
+
+fn parse_rate(value: &str) -> std::result::Result<u64, String> {
+    audiovault_engine::vault::parse_rate(value)
 }
 
 /// `AUDIOVAULT_S3_MAX_ATTEMPTS` bounds retries per request (tests use a short budget).
@@ -428,15 +436,12 @@ pub fn clone(args: CloneArgs, root: &Path, secrets: &Secrets, json: bool) -> Res
     let passphrase = secrets.existing_passphrase("Passphrase of the vault in the cloud")?;
     let cancel = cancel_on_ctrl_c();
     let bar = BarProgress::bytes("Restoring");
-    let result = clone_vault(
-        root,
-        &config,
-        &creds,
-        &passphrase,
-        &options(),
-        &bar,
-        &cancel,
-    );
+    let mut options = options();
+    options.bandwidth = Some(audiovault_engine::sync::Bandwidth {
+        upload_bytes_per_second: None,
+        download_bytes_per_second: args.download_limit.filter(|n| *n > 0),
+    });
+    let result = clone_vault(root, &config, &creds, &passphrase, &options, &bar, &cancel);
     bar.finish();
     let (vault, report) = result?;
     if args.remember {

@@ -320,9 +320,22 @@ unanalyzed: number, };
 
 export type AnalysisProgress = { running: boolean, done: number, total: number, };
 
-export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes";
+export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes" | "auto_sync" | "auto_sync_pull_minutes" | "upload_bytes_per_second" | "download_bytes_per_second";
 
-export type Settings = { allowed_extensions: Array<string>, max_file_size_bytes: number | null, quota_bytes: number | null, };
+export type Settings = { allowed_extensions: Array<string>, max_file_size_bytes: number | null, quota_bytes: number | null, 
+/**
+ * The app pushes after imports settle and pulls on unlock and every
+ * `auto_sync_pull_minutes` (opt-in: off until the user turns it on).
+ */
+auto_sync: boolean, auto_sync_pull_minutes: number, 
+/**
+ * Push's (and every upload's) limit; `None`: unlimited.
+ */
+upload_bytes_per_second: number | null, 
+/**
+ * Pull's and clone's limit; `None`: unlimited.
+ */
+download_bytes_per_second: number | null, };
 
 export type AlbumSummary = { 
 /**

@@ -17,6 +17,7 @@ pub mod objects;
 mod pull;
 mod push;
 pub mod s3;
+mod throttle;
 use crate::catalog::remote as state;
 
 use std::fmt;
@@ -252,6 +253,18 @@ pub struct SyncOptions {
     pub retry: RetryPolicy,
     /// Overrides the remote's parallelism setting.
     pub parallelism: Option<u32>,
+    /// Overrides the vault's bandwidth settings (`upload_bytes_per_second`,
+    /// `download_bytes_per_second`); a clone, which has no vault yet, uses this
+    /// or nothing.
+    pub bandwidth: Option<Bandwidth>,
+}
+
+/// Upload and download limits in bytes per second, shared by every request of
+/// one operation (`None`: unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bandwidth {
+    pub upload_bytes_per_second: Option<u64>,
+    pub download_bytes_per_second: Option<u64>,
 }
 
 /// One step of a connection test.
@@ -293,7 +306,12 @@ impl<'a> Session<'a> {
     ) -> Result<Session<'a>> {
         let config = vault.remote_config()?.ok_or(SyncError::NotConfigured)?;
         let rt = runtime()?;
-        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        let bandwidth = match options.bandwidth {
+            Some(b) => b,
+            None => vault.settings()?.bandwidth(),
+        };
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone())
+            .with_bandwidth(bandwidth);
         Ok(Session {
             parallelism: options.parallelism.unwrap_or(config.parallelism).max(1) as usize,
             sealer: objects::Sealer::new(vault.master_key(), vault.vault_id()),

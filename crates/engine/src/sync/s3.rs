@@ -18,10 +18,11 @@ use aws_sdk_s3::config::{
     retry::RetryConfig, timeout::TimeoutConfig,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, SdkBody};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
-use super::{RemoteConfig, RemoteCredentials, SyncError};
+use super::throttle::{Throttle, ThrottledBody};
+use super::{Bandwidth, RemoteConfig, RemoteCredentials, SyncError};
 use crate::progress::CancelToken;
 
 /// How hard to try before giving up on a request.
@@ -77,6 +78,10 @@ pub struct S3Remote {
     /// an outage to wait out, not a wrong endpoint.
     reached: Arc<AtomicBool>,
     stats: Arc<RequestStats>,
+    /// Bandwidth limits, shared by every clone of this client (one operation's
+    /// concurrent requests); `None`: unlimited.
+    up: Option<Arc<Throttle>>,
+    down: Option<Arc<Throttle>>,
 }
 
 /// Requests made, for reports and tests ("a push with nothing new makes no LIST").
@@ -144,7 +149,16 @@ impl S3Remote {
             cancel,
             reached: Arc::new(AtomicBool::new(false)),
             stats: Arc::new(RequestStats::default()),
+            up: None,
+            down: None,
         }
+    }
+
+    /// The same client, its uploads and downloads held to these limits.
+    pub fn with_bandwidth(mut self, bandwidth: Bandwidth) -> S3Remote {
+        self.up = Throttle::new(bandwidth.upload_bytes_per_second);
+        self.down = Throttle::new(bandwidth.download_bytes_per_second);
+        self
     }
 
     pub fn stats(&self) -> &RequestStats {
@@ -169,13 +183,23 @@ impl S3Remote {
         // Bytes are shared so a retry resends them without a copy per attempt.
         let body = bytes::Bytes::from(body);
         self.retry(&format!("upload {name}"), || {
+            // Limited: a streaming body of known length, released slice by slice
+            // (signed as UNSIGNED-PAYLOAD, which is all a stream can be; the
+            // object authenticates itself). Unlimited: bytes from memory.
+            let stream = match &self.up {
+                Some(throttle) => ByteStream::from(SdkBody::from_body_1_x(ThrottledBody::new(
+                    body.clone(),
+                    throttle.clone(),
+                ))),
+                None => ByteStream::from(body.clone()),
+            };
             let req = self
                 .client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(&key)
                 .content_length(len as i64)
-                .body(ByteStream::from(body.clone()));
+                .body(stream);
             async move { req.send().await.map(|_| ()).map_err(|e| self.classify(e)) }
         })
         .await?;
@@ -203,15 +227,30 @@ impl S3Remote {
                     req = req.range(format!("bytes={}-{}", offset, offset + len.max(1) - 1));
                 }
                 async move {
-                    let out = req.send().await.map_err(|e| self.classify(e))?;
-                    // A connection dropped mid-body surfaces here: worth another try.
-                    let data = out
+                    let mut out = req.send().await.map_err(|e| self.classify(e))?;
+                    // Read piece by piece so a download limit paces the body as it
+                    // arrives (waiting here leaves the rest in the socket, and TCP
+                    // slows the sender). A connection dropped mid-body surfaces here:
+                    // worth another try.
+                    let mut data = Vec::with_capacity(
+                        out.content_length
+                            .and_then(|n| usize::try_from(n).ok())
+                            .unwrap_or(0)
+                            .min(64 << 20),
+                    );
+                    while let Some(piece) = out
                         .body
-                        .collect()
+                        .try_next()
                         .await
                         .map_err(|e| Failure::Transient(format!("download interrupted: {e}")))?
-                        .into_bytes()
-                        .to_vec();
+                    {
+                        if let Some(throttle) = &self.down {
+                            for part in piece.chunks(super::throttle::SLICE) {
+                                throttle.take(part.len()).await;
+                            }
+                        }
+                        data.extend_from_slice(&piece);
+                    }
                     if let Some((_, len)) = range
                         && data.len() as u64 != len
                     {
