@@ -42,6 +42,7 @@ use audiovault_engine::{
 use crate::dto::{About, AppSettings, LockReason, LockedEvent};
 use ts_rs::{Config, TS};
 
+use crate::autosync::{AutoSyncState, AutoSyncStatus, SyncOperation};
 use crate::cloud::*;
 use crate::dto::*;
 use crate::error::IpcError;
@@ -124,6 +125,9 @@ pub fn typescript() -> String {
         CredentialSource,
         RemoteSettings,
         RemoteForm,
+        SyncOperation,
+        AutoSyncState,
+        AutoSyncStatus,
         ConnectionStep,
         ConnectionReport,
         SyncStatus,

@@ -47,7 +47,7 @@ pub struct CloudState {
     session_keys: SessionKeys,
 }
 
-type SessionKeys = Arc<Mutex<HashMap<String, RemoteCredentials>>>;
+pub(crate) type SessionKeys = Arc<Mutex<HashMap<String, RemoteCredentials>>>;
 
 impl CloudState {
     fn keep_for_session(&self, vault_id: &str, credentials: RemoteCredentials) {
@@ -58,6 +58,19 @@ impl CloudState {
 /// The keys this run holds for the vault (no keyring could take them).
 fn held(keys: &SessionKeys, vault: &Vault) -> Option<RemoteCredentials> {
     guard(keys).get(vault.vault_id()).cloned()
+}
+
+/// This run's held keys, for the automatic sync's loop.
+pub(crate) fn session_keys<R: Runtime>(app: &AppHandle<R>) -> SessionKeys {
+    app.state::<CloudState>().session_keys.clone()
+}
+
+/// The engine's rule, with the engine's error (automatic sync reports it as it is).
+pub(crate) fn credentials_for(
+    keys: &SessionKeys,
+    vault: &Vault,
+) -> audiovault_engine::Result<RemoteCredentials> {
+    vault.remote_credentials_or(held(keys, vault).as_ref())
 }
 
 /// The environment's keys, else the keyring's, else this run's (the engine's rule).
@@ -279,6 +292,7 @@ async fn push_with<R: Runtime>(
     // Tracks now also in the cloud (and maybe merged from another device): the
     // library changes.
     crate::events::library_changed(app);
+    crate::autosync::synced_by_hand(app);
     if report.merged.tracks_added > 0 {
         crate::analysis::start(app);
     }
@@ -321,6 +335,7 @@ pub async fn pull<R: Runtime>(
     let report = result?;
     crate::events::library_changed(&app);
     crate::analysis::start(&app);
+    crate::autosync::synced_by_hand(&app);
     Ok(report)
 }
 
@@ -341,7 +356,9 @@ fn pull_summary(report: &PullReport) -> String {
 /// Stops the running push, pull, restore or repair (and a device listing).
 #[tauri::command]
 pub async fn cancel_sync(state: State<'_, AppState>) -> IpcResult<()> {
-    state.jobs.cancel(&[JobKind::Cloud, JobKind::CloudRead]);
+    state
+        .jobs
+        .cancel(&[JobKind::Cloud, JobKind::CloudRead, JobKind::AutoSync]);
     Ok(())
 }
 
@@ -438,6 +455,7 @@ pub async fn restore_from_cloud<R: Runtime>(
     set_notice(&state, notice);
     state.open(vault)?;
     crate::analysis::start(&app);
+    crate::autosync::start(&app);
     crate::events::library_changed(&app);
     Ok(RestoreReport {
         status: status(&state),

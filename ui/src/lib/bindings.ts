@@ -385,6 +385,24 @@ endpoint: string, region: string, bucket: string, prefix: string, path_style: bo
  */
 secret_access_key: string, };
 
+export type SyncOperation = "push" | "pull";
+
+export type AutoSyncState = "off" | "idle" | "syncing" | "error";
+
+export type AutoSyncStatus = { state: AutoSyncState, 
+/**
+ * What runs (syncing) or what failed (error).
+ */
+operation: SyncOperation | null, 
+/**
+ * The last sync that ended well, automatic or by hand (unix milliseconds).
+ */
+last_synced_at_ms: number | null, error: string | null, next_retry_at_ms: number | null, 
+/**
+ * Failures in a row.
+ */
+failures: number, };
+
 export type ConnectionStep = { step: string, ok: boolean, error: string | null, error_kind: ErrorKind | null, };
 
 export type ConnectionReport = { ok: boolean, remote: string, steps: Array<ConnectionStep>, };
@@ -734,7 +752,7 @@ export type WatchUpdate = { "event": "folder", path: string, state: FolderState,
 export const SETTLE_RANGE_SECONDS = [0.1, 3600] as const;
 
 /** The window's event names (src-tauri/src/events.rs). */
-export const EVENTS = { libraryChanged: "library-changed", analysisProgress: "analysis-progress", watchUpdate: "watch-update", vaultLocked: "vault-locked", filesOpened: "files-opened", menuAction: "menu-action" } as const;
+export const EVENTS = { libraryChanged: "library-changed", analysisProgress: "analysis-progress", watchUpdate: "watch-update", vaultLocked: "vault-locked", filesOpened: "files-opened", menuAction: "menu-action", autoSync: "auto-sync" } as const;
 
 /** The engine's formats table (crates/engine/src/formats.rs), one format a line. */
 export const FORMATS: readonly Format[] = [
