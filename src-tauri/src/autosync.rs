@@ -19,9 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use audiovault_engine::sync::{PullReport, PushReport, RetryPolicy, SyncError, SyncOptions};
 use audiovault_engine::{ErrorKind, NoProgress};
-use serde::Serialize;
 use tauri::{AppHandle, Manager, Runtime, State};
-use ts_rs::TS;
 
 use crate::error::IpcResult;
 use crate::jobs::JobKind;
@@ -71,51 +69,16 @@ impl Timing {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum SyncOperation {
-    Push,
-    Pull,
-}
+pub use crate::dto::{AutoSyncState, AutoSyncStatus, SyncOperation};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum AutoSyncState {
-    /// The setting is off, or the vault is locked.
-    Off,
-    Idle,
-    Syncing,
-    /// The last attempt failed: `error` says why, `next_retry_at_ms` when the
-    /// next one is.
-    Error,
-}
-
-/// What automatic sync is doing, for the sidebar.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct AutoSyncStatus {
-    pub state: AutoSyncState,
-    /// What runs (syncing) or what failed (error).
-    pub operation: Option<SyncOperation>,
-    /// The last sync that ended well, automatic or by hand (unix milliseconds).
-    #[ts(type = "number | null")]
-    pub last_synced_at_ms: Option<u64>,
-    pub error: Option<String>,
-    #[ts(type = "number | null")]
-    pub next_retry_at_ms: Option<u64>,
-    /// Failures in a row.
-    pub failures: u32,
-}
-
-impl AutoSyncStatus {
-    fn off() -> Self {
-        AutoSyncStatus {
-            state: AutoSyncState::Off,
-            operation: None,
-            last_synced_at_ms: None,
-            error: None,
-            next_retry_at_ms: None,
-            failures: 0,
-        }
+fn off() -> AutoSyncStatus {
+    AutoSyncStatus {
+        state: AutoSyncState::Off,
+        operation: None,
+        last_synced_at_ms: None,
+        error: None,
+        next_retry_at_ms: None,
+        failures: 0,
     }
 }
 
@@ -151,7 +114,7 @@ impl Default for AutoSync {
                 pull_at: None,
                 retry_at: None,
                 failures: 0,
-                status: AutoSyncStatus::off(),
+                status: off(),
             }),
             wake: Condvar::new(),
         }
@@ -259,7 +222,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>) {
         let last = plan.status.last_synced_at_ms;
         plan.status = AutoSyncStatus {
             last_synced_at_ms: last,
-            ..AutoSyncStatus::off()
+            ..off()
         };
     }
     auto.wake.notify_all();
@@ -300,7 +263,7 @@ fn run<R: Runtime>(app: &AppHandle<R>, epoch: u64) {
         let last = plan.status.last_synced_at_ms;
         plan.status = AutoSyncStatus {
             last_synced_at_ms: last,
-            ..AutoSyncStatus::off()
+            ..off()
         };
         let status = plan.status.clone();
         drop(plan);
@@ -351,7 +314,7 @@ fn next_step<R: Runtime>(
             let last = plan.status.last_synced_at_ms;
             plan.status = AutoSyncStatus {
                 last_synced_at_ms: last,
-                ..AutoSyncStatus::off()
+                ..off()
             };
         }
         let status = plan.status.clone();
@@ -414,12 +377,12 @@ fn sync_once<R: Runtime>(
 
     let vault = session.vault.clone();
     drop(session);
-    let keys = crate::cloud::session_keys(app);
+    let keys = crate::heldkeys::session_keys(app);
     let outcome = (|| -> Result<Done, audiovault_engine::Error> {
         if vault.remote_config()?.is_none() {
             return Err(SyncError::NotConfigured.into());
         }
-        let credentials = crate::cloud::credentials_for(&keys, &vault)?;
+        let credentials = crate::heldkeys::credentials_for(&keys, &vault)?;
         let options = SyncOptions {
             retry: timing.retry,
             ..SyncOptions::default()

@@ -42,7 +42,6 @@ use audiovault_engine::{
 use crate::dto::{About, AppSettings, LockReason, LockedEvent};
 use ts_rs::{Config, TS};
 
-use crate::autosync::{AutoSyncState, AutoSyncStatus, SyncOperation};
 use crate::cloud::*;
 use crate::dto::*;
 use crate::error::IpcError;

@@ -7,9 +7,8 @@
 
 use tauri::{AppHandle, Emitter, Runtime};
 
-use crate::autosync::AutoSyncStatus;
 use crate::dto::watch::WatchUpdate;
-use crate::dto::{AnalysisProgress, LockedEvent, MenuAction};
+use crate::dto::{AnalysisProgress, AutoSyncStatus, LockedEvent, MenuAction};
 
 /// The library's contents changed (import, trash, restore, purge, pull, repair):
 /// views that list tracks reload.

@@ -12,6 +12,7 @@ pub mod dto;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod heldkeys;
 pub mod jobs;
 pub mod notify;
 pub mod opened;

@@ -406,6 +406,12 @@ pub fn print_settings(s: &Settings) {
         "download_bytes_per_second  {}",
         rate(s.download_bytes_per_second)
     );
+    println!(
+        "aws_profile          {}",
+        s.aws_profile
+            .as_deref()
+            .unwrap_or("(none: keys from the keyring)")
+    );
 }
 
 pub fn print_jobs(jobs: &[audiovault_engine::library::ImportJob]) {

@@ -1145,10 +1145,12 @@ pub enum SettingKey {
     AutoSyncPullMinutes,
     UploadBytesPerSecond,
     DownloadBytesPerSecond,
+    AwsProfile,
+    StorageClass,
 }
 
 impl SettingKey {
-    pub const ALL: [SettingKey; 7] = [
+    pub const ALL: [SettingKey; 9] = [
         SettingKey::AllowedExtensions,
         SettingKey::MaxFileSizeBytes,
         SettingKey::QuotaBytes,
@@ -1156,6 +1158,8 @@ impl SettingKey {
         SettingKey::AutoSyncPullMinutes,
         SettingKey::UploadBytesPerSecond,
         SettingKey::DownloadBytesPerSecond,
+        SettingKey::AwsProfile,
+        SettingKey::StorageClass,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1167,6 +1171,8 @@ impl SettingKey {
             SettingKey::AutoSyncPullMinutes => "auto_sync_pull_minutes",
             SettingKey::UploadBytesPerSecond => "upload_bytes_per_second",
             SettingKey::DownloadBytesPerSecond => "download_bytes_per_second",
+            SettingKey::AwsProfile => "aws_profile",
+            SettingKey::StorageClass => "storage_class",
         }
     }
 }
@@ -1216,6 +1222,13 @@ pub struct Settings {
     pub upload_bytes_per_second: Option<u64>,
     /// Pull's and clone's limit; `None`: unlimited.
     pub download_bytes_per_second: Option<u64>,
+    /// The remote's keys come from this profile of the AWS shared config files
+    /// (`~/.aws/credentials`, `~/.aws/config`) rather than the keyring. A name,
+    /// no secret.
+    pub aws_profile: Option<String>,
+    /// The S3 storage class new packs are written with (`None`: the bucket's
+    /// default, STANDARD on AWS); only classes read back at once are accepted.
+    pub storage_class: Option<String>,
 }
 
 impl Settings {
@@ -1252,6 +1265,12 @@ impl Settings {
             auto_sync_pull_minutes: minutes,
             upload_bytes_per_second: number(SettingKey::UploadBytesPerSecond)?,
             download_bytes_per_second: number(SettingKey::DownloadBytesPerSecond)?,
+            aws_profile: catalog
+                .setting(SettingKey::AwsProfile.as_str())?
+                .filter(|p| !p.is_empty()),
+            storage_class: catalog
+                .setting(SettingKey::StorageClass.as_str())?
+                .filter(|c| !c.is_empty() && c != "STANDARD"),
         })
     }
 
@@ -1296,19 +1315,38 @@ impl Settings {
                     "expected a whole number of minutes from 1 to {MAX_AUTO_SYNC_PULL_MINUTES}"
                 ))),
             },
+            SettingKey::StorageClass => {
+                let class = value.trim().to_ascii_uppercase();
+                match class.as_str() {
+                    "" | "STANDARD" => Ok(String::new()),
+                    c if PACK_STORAGE_CLASSES.contains(&c) => Ok(class),
+                    "GLACIER" | "DEEP_ARCHIVE" => Err(invalid(
+                        "GLACIER and DEEP_ARCHIVE need a restore before every read, so pull, repair and playback would fail; use GLACIER_IR (instant retrieval) or STANDARD_IA",
+                    )),
+                    _ => Err(invalid(&format!(
+                        "expected STANDARD or one of {}",
+                        PACK_STORAGE_CLASSES.join(", ")
+                    ))),
+                }
+            }
+            SettingKey::AwsProfile => {
+                let name = value.trim();
+                if name.len() > 128
+                    || name
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || "[]#;".contains(c))
+                {
+                    return Err(invalid(
+                        "expected the name of a profile in ~/.aws/credentials or ~/.aws/config (empty for none)",
+                    ));
+                }
+                Ok(name.to_string())
+            }
             SettingKey::UploadBytesPerSecond | SettingKey::DownloadBytesPerSecond => {
                 parse_rate(value)
                     .map(|n| n.to_string())
                     .map_err(|reason| invalid(&reason))
             }
-        }
-    }
-
-    /// The limits push, pull and clone send and receive at.
-    pub fn bandwidth(&self) -> crate::sync::Bandwidth {
-        crate::sync::Bandwidth {
-            upload_bytes_per_second: self.upload_bytes_per_second,
-            download_bytes_per_second: self.download_bytes_per_second,
         }
     }
 
@@ -1318,6 +1356,14 @@ impl Settings {
             .any(|e| e.eq_ignore_ascii_case(ext))
     }
 }
+
+/// The storage classes packs may be written with: those read back at once.
+pub const PACK_STORAGE_CLASSES: [&str; 4] = [
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER_IR",
+];
 
 /// Smallest limit a rate setting takes: below it a single request would take
 /// minutes, which looks like a hang rather than a limit.

@@ -2,7 +2,7 @@
 // the shell's own (src-tauri/src/dto/, events.rs, cloud.rs, health.rs, progress.rs). Do not edit:
 // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings
 
-export type ErrorKind = "no_vault" | "vault_exists" | "folder_not_empty" | "vault_too_new" | "bad_config" | "vault_json_forged" | "catalog_damaged" | "records" | "store" | "io" | "wrong_passphrase" | "key" | "catalog" | "track_not_found" | "ambiguous_track" | "busy" | "invalid_setting" | "invalid" | "cancelled" | "remote_not_configured" | "remote_no_credentials" | "remote_access_denied" | "remote_no_such_bucket" | "remote_unreachable" | "remote_wrong_region" | "remote_retries_exhausted" | "remote_object_missing" | "remote_object_damaged" | "remote_no_vault" | "remote_other_vault" | "remote_no_catalog" | "clone_target_not_empty" | "passphrase_replaced" | "remote_key_rolled_back" | "remote" | "watch_folder" | "watch_folder_overlaps_vault" | "not_watched" | "nothing_to_watch" | "locked" | "app" | "passphrase_needed" | "keyring_unavailable" | "weak_passphrase" | "weak_kdf";
+export type ErrorKind = "no_vault" | "vault_exists" | "folder_not_empty" | "vault_too_new" | "bad_config" | "vault_json_forged" | "catalog_damaged" | "records" | "store" | "io" | "wrong_passphrase" | "key" | "catalog" | "track_not_found" | "ambiguous_track" | "busy" | "invalid_setting" | "invalid" | "cancelled" | "remote_not_configured" | "remote_no_credentials" | "remote_archived" | "remote_access_denied" | "remote_no_such_bucket" | "remote_unreachable" | "remote_wrong_region" | "remote_retries_exhausted" | "remote_object_missing" | "remote_object_damaged" | "remote_no_vault" | "remote_other_vault" | "remote_no_catalog" | "clone_target_not_empty" | "passphrase_replaced" | "remote_key_rolled_back" | "remote" | "watch_folder" | "watch_folder_overlaps_vault" | "not_watched" | "nothing_to_watch" | "locked" | "app" | "passphrase_needed" | "keyring_unavailable" | "weak_passphrase" | "weak_kdf";
 
 export type IpcError = { kind: ErrorKind, message: string, };
 
@@ -320,7 +320,7 @@ unanalyzed: number, };
 
 export type AnalysisProgress = { running: boolean, done: number, total: number, };
 
-export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes" | "auto_sync" | "auto_sync_pull_minutes" | "upload_bytes_per_second" | "download_bytes_per_second";
+export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes" | "auto_sync" | "auto_sync_pull_minutes" | "upload_bytes_per_second" | "download_bytes_per_second" | "aws_profile" | "storage_class";
 
 export type Settings = { allowed_extensions: Array<string>, max_file_size_bytes: number | null, quota_bytes: number | null, 
 /**
@@ -335,7 +335,18 @@ upload_bytes_per_second: number | null,
 /**
  * Pull's and clone's limit; `None`: unlimited.
  */
-download_bytes_per_second: number | null, };
+download_bytes_per_second: number | null, 
+/**
+ * The remote's keys come from this profile of the AWS shared config files
+ * (`~/.aws/credentials`, `~/.aws/config`) rather than the keyring. A name,
+ * no secret.
+ */
+aws_profile: string | null, 
+/**
+ * The S3 storage class new packs are written with (`None`: the bucket's
+ * default, STANDARD on AWS); only classes read back at once are accepted.
+ */
+storage_class: string | null, };
 
 export type AlbumSummary = { 
 /**
@@ -363,7 +374,7 @@ endpoint: string | null, region: string, bucket: string, prefix: string, path_st
  */
 parallelism: number, };
 
-export type CredentialSource = "environment" | "keyring" | "session" | "none";
+export type CredentialSource = "environment" | "keyring" | "session" | "aws_profile" | "none";
 
 export type RemoteSettings = { configured: boolean, credentials: CredentialSource, access_key_id: string | null, 
 /**

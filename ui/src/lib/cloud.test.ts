@@ -256,6 +256,7 @@ describe("summaries", () => {
     ).toBe("✕ reach the bucket: access denied to bucket 'b'");
     expect(keysNote("keyring")).toMatch(/OS keyring/);
     expect(keysNote("none")).toMatch(/not stored/);
+    expect(keysNote("aws_profile")).toMatch(/AWS profile/);
   });
 });
 

@@ -296,6 +296,8 @@ export function keysNote(credentials: string): string {
       return "Access keys: from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY";
     case "session":
       return "Access keys: no OS keyring, kept until the app quits";
+    case "aws_profile":
+      return "Access keys: from an AWS profile (~/.aws/credentials, ~/.aws/config)";
     default:
       return "Access keys: not stored";
   }

@@ -19,6 +19,7 @@ use aws_sdk_s3::config::{
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, SdkBody};
+use aws_sdk_s3::types::StorageClass;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use super::throttle::{Throttle, ThrottledBody};
@@ -82,6 +83,8 @@ pub struct S3Remote {
     /// concurrent requests); `None`: unlimited.
     up: Option<Arc<Throttle>>,
     down: Option<Arc<Throttle>>,
+    /// The storage class packs are written with (`None`: the bucket's default).
+    pack_class: Option<StorageClass>,
 }
 
 /// Requests made, for reports and tests ("a push with nothing new makes no LIST").
@@ -112,7 +115,10 @@ impl S3Remote {
             .credentials_provider(Credentials::new(
                 credentials.access_key_id.expose(),
                 credentials.secret_access_key.expose(),
-                None,
+                credentials
+                    .session_token
+                    .as_ref()
+                    .map(|t| t.expose().to_string()),
                 None,
                 "audiovault",
             ))
@@ -151,7 +157,23 @@ impl S3Remote {
             stats: Arc::new(RequestStats::default()),
             up: None,
             down: None,
+            pack_class: None,
         }
+    }
+
+    /// The same client, writing packs (through [`Self::put_pack`]) with this
+    /// storage class, e.g. `STANDARD_IA`.
+    pub fn with_pack_storage_class(mut self, class: Option<&str>) -> S3Remote {
+        self.pack_class = class.map(StorageClass::from);
+        self
+    }
+
+    /// A pack: the bulk of the bytes, written with the pack storage class. Every
+    /// other object (manifests, indexes, key files, leases: small and read often)
+    /// keeps the bucket's default class.
+    pub async fn put_pack(&self, name: &str, body: Vec<u8>) -> Result<(), SyncError> {
+        self.put_with_class(name, body, self.pack_class.clone())
+            .await
     }
 
     /// The same client, its uploads and downloads held to these limits.
@@ -178,6 +200,15 @@ impl S3Remote {
     }
 
     pub async fn put(&self, name: &str, body: Vec<u8>) -> Result<(), SyncError> {
+        self.put_with_class(name, body, None).await
+    }
+
+    async fn put_with_class(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        class: Option<StorageClass>,
+    ) -> Result<(), SyncError> {
         let key = self.key(name);
         let len = body.len() as u64;
         // Bytes are shared so a retry resends them without a copy per attempt.
@@ -199,6 +230,7 @@ impl S3Remote {
                 .bucket(&self.bucket)
                 .key(&key)
                 .content_length(len as i64)
+                .set_storage_class(class.clone())
                 .body(stream);
             async move { req.send().await.map(|_| ()).map_err(|e| self.classify(e)) }
         })
@@ -273,6 +305,9 @@ impl S3Remote {
                 Ok(Some(data))
             }
             Err(SyncError::ObjectNotFound(_)) => Ok(None),
+            Err(SyncError::Archived { .. }) => Err(SyncError::Archived {
+                object: name.to_string(),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -489,6 +524,11 @@ impl S3Remote {
         match (status, code) {
             (_, "NoSuchBucket") => Failure::Permanent(SyncError::NoSuchBucket {
                 bucket: self.bucket.clone(),
+            }),
+            // A 403 too, but no retry or new key helps: the object needs a restore.
+            // (The object's name is filled in by the caller.)
+            (_, "InvalidObjectState") => Failure::Permanent(SyncError::Archived {
+                object: String::new(),
             }),
             (404, _) | (_, "NoSuchKey") => Failure::NotFound,
             (
