@@ -11,9 +11,8 @@
 //! restore runs at a time; lock cancels them all.
 
 use audiovault_engine::ErrorKind;
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use audiovault_engine::sync::{
     self, ConnectionReport, PullReport, PushReport, RemoteConfig, RemoteCredentials, RemoteDevices,
@@ -39,37 +38,20 @@ fn guard<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The app's cloud state, managed beside [`AppState`].
-#[derive(Default)]
-pub struct CloudState {
-    /// Access keys kept in memory for this run when the OS keyring could not
-    /// take them, by vault id. Never written anywhere.
-    session_keys: SessionKeys,
-}
+pub use crate::heldkeys::CloudState;
+use crate::heldkeys::{SessionKeys, credentials_for, held};
 
-type SessionKeys = Arc<Mutex<HashMap<String, RemoteCredentials>>>;
-
-impl CloudState {
-    fn keep_for_session(&self, vault_id: &str, credentials: RemoteCredentials) {
-        guard(&self.session_keys).insert(vault_id.to_string(), credentials);
-    }
-}
-
-/// The keys this run holds for the vault (no keyring could take them).
-fn held(keys: &SessionKeys, vault: &Vault) -> Option<RemoteCredentials> {
-    guard(keys).get(vault.vault_id()).cloned()
-}
-
-/// The environment's keys, else the keyring's, else this run's (the engine's rule).
+/// The environment's keys, else the keyring's, else this run's, else an AWS
+/// profile (the engine's rule). Said in the app's words when there are none; an
+/// AWS profile's error (which names it) as it is.
 fn credentials(keys: &SessionKeys, vault: &Vault) -> IpcResult<RemoteCredentials> {
-    vault
-        .remote_credentials_or(held(keys, vault).as_ref())
-        .map_err(|_| {
-            IpcError::new(
-                SyncError::NoCredentials.kind(),
-                "no access keys for the remote: enter the access key id and the secret in the Cloud view and save",
-            )
-        })
+    credentials_for(keys, vault).map_err(|e| match e {
+        audiovault_engine::Error::Sync(SyncError::NoCredentials) => IpcError::new(
+            SyncError::NoCredentials.kind(),
+            "no access keys for the remote: enter the access key id and the secret in the Cloud view and save",
+        ),
+        other => other.into(),
+    })
 }
 
 /// The remote as entered in a form. The secret travels only UI → shell; this
@@ -279,6 +261,7 @@ async fn push_with<R: Runtime>(
     // Tracks now also in the cloud (and maybe merged from another device): the
     // library changes.
     crate::events::library_changed(app);
+    crate::autosync::synced_by_hand(app);
     if report.merged.tracks_added > 0 {
         crate::analysis::start(app);
     }
@@ -321,6 +304,7 @@ pub async fn pull<R: Runtime>(
     let report = result?;
     crate::events::library_changed(&app);
     crate::analysis::start(&app);
+    crate::autosync::synced_by_hand(&app);
     Ok(report)
 }
 
@@ -341,7 +325,9 @@ fn pull_summary(report: &PullReport) -> String {
 /// Stops the running push, pull, restore or repair (and a device listing).
 #[tauri::command]
 pub async fn cancel_sync(state: State<'_, AppState>) -> IpcResult<()> {
-    state.jobs.cancel(&[JobKind::Cloud, JobKind::CloudRead]);
+    state
+        .jobs
+        .cancel(&[JobKind::Cloud, JobKind::CloudRead, JobKind::AutoSync]);
     Ok(())
 }
 
@@ -438,6 +424,7 @@ pub async fn restore_from_cloud<R: Runtime>(
     set_notice(&state, notice);
     state.open(vault)?;
     crate::analysis::start(&app);
+    crate::autosync::start(&app);
     crate::events::library_changed(&app);
     Ok(RestoreReport {
         status: status(&state),

@@ -76,6 +76,7 @@ pub async fn startup<R: Runtime>(
         state.open(vault)?;
         crate::analysis::start(&app);
         crate::watching::start(&app);
+        crate::autosync::start(&app);
         crate::desktop::background_after_unattended_unlock(&app);
     }
     Ok(status(&state))
@@ -136,6 +137,7 @@ pub async fn create_vault<R: Runtime>(
     state.open(vault)?;
     crate::analysis::start(&app);
     crate::watching::start(&app);
+    crate::autosync::start(&app);
     Ok(status(&state))
 }
 
@@ -165,6 +167,7 @@ pub async fn unlock<R: Runtime>(
     state.open(vault)?;
     crate::analysis::start(&app);
     crate::watching::start(&app);
+    crate::autosync::start(&app);
     Ok(status(&state))
 }
 
@@ -296,6 +299,9 @@ pub async fn import<R: Runtime>(
     crate::events::library_changed(&app);
     // Import fast, analyse after: waveforms and fingerprints in the background.
     crate::analysis::start(&app);
+    if report.imported > 0 {
+        crate::autosync::imported(&app);
+    }
     Ok(report)
 }
 

@@ -8,7 +8,7 @@
 use tauri::{AppHandle, Emitter, Runtime};
 
 use crate::dto::watch::WatchUpdate;
-use crate::dto::{AnalysisProgress, LockedEvent, MenuAction};
+use crate::dto::{AnalysisProgress, AutoSyncStatus, LockedEvent, MenuAction};
 
 /// The library's contents changed (import, trash, restore, purge, pull, repair):
 /// views that list tracks reload.
@@ -25,6 +25,8 @@ const VAULT_LOCKED: &str = "vault-locked";
 const FILES_OPENED: &str = "files-opened";
 /// A menu bar item the window carries out (see [`MenuAction`]).
 const MENU_ACTION: &str = "menu-action";
+/// What automatic sync is doing (see [`AutoSyncStatus`]): the sidebar shows it.
+const AUTO_SYNC: &str = "auto-sync";
 
 pub fn library_changed<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit(LIBRARY_CHANGED, ());
@@ -46,6 +48,10 @@ pub fn files_opened<R: Runtime>(app: &AppHandle<R>) {
     let _ = app.emit(FILES_OPENED, ());
 }
 
+pub fn auto_sync<R: Runtime>(app: &AppHandle<R>, status: AutoSyncStatus) {
+    let _ = app.emit(AUTO_SYNC, status);
+}
+
 pub fn menu_action<R: Runtime>(app: &AppHandle<R>, action: MenuAction) {
     let _ = app.emit(MENU_ACTION, action);
 }
@@ -55,6 +61,6 @@ pub fn declaration() -> String {
     format!(
         "/** The window's event names (src-tauri/src/events.rs). */\n\
          export const EVENTS = {{ libraryChanged: \"{LIBRARY_CHANGED}\", \
-         analysisProgress: \"{ANALYSIS_PROGRESS}\", watchUpdate: \"{WATCH_UPDATE}\", vaultLocked: \"{VAULT_LOCKED}\", filesOpened: \"{FILES_OPENED}\", menuAction: \"{MENU_ACTION}\" }} as const;"
+         analysisProgress: \"{ANALYSIS_PROGRESS}\", watchUpdate: \"{WATCH_UPDATE}\", vaultLocked: \"{VAULT_LOCKED}\", filesOpened: \"{FILES_OPENED}\", menuAction: \"{MENU_ACTION}\", autoSync: \"{AUTO_SYNC}\" }} as const;"
     )
 }

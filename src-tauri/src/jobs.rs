@@ -27,6 +27,10 @@ pub enum JobKind {
     Cloud,
     /// Reading the remote's device lines: beside a cloud job, not instead of one.
     CloudRead,
+    /// The automatic push or pull ([`crate::autosync`]): exclusive with the
+    /// `Cloud` jobs (never two syncs at once), stopped by the Cloud view's
+    /// Cancel, and not named by lock's notice (nobody asked for it).
+    AutoSync,
     Analysis,
     Watch,
     /// Doctor: the Health view's check and repair, and repair at unlock (the
@@ -94,10 +98,17 @@ impl Jobs {
         if epoch.is_some_and(|e| e != inner.epoch) {
             return Err(IpcError::locked());
         }
-        if kind == JobKind::Cloud && inner.running.iter().any(|e| e.kind == JobKind::Cloud) {
+        let syncing = |k: JobKind| matches!(k, JobKind::Cloud | JobKind::AutoSync);
+        if syncing(kind)
+            && let Some(other) = inner.running.iter().find(|e| syncing(e.kind))
+        {
             return Err(IpcError::new(
                 ErrorKind::Busy,
-                "another cloud operation is running: wait for it or cancel it",
+                if other.kind == JobKind::AutoSync {
+                    "an automatic sync is running: wait for it (a few seconds) or cancel it in the Cloud view"
+                } else {
+                    "another cloud operation is running: wait for it or cancel it"
+                },
             ));
         }
         inner.next_id += 1;
@@ -135,7 +146,11 @@ impl Jobs {
             e.token.cancel();
             if !matches!(
                 e.kind,
-                JobKind::Analysis | JobKind::Watch | JobKind::CloudRead | JobKind::Atomic
+                JobKind::Analysis
+                    | JobKind::Watch
+                    | JobKind::CloudRead
+                    | JobKind::Atomic
+                    | JobKind::AutoSync
             ) && !stopped.contains(&e.label)
             {
                 stopped.push(e.label);
@@ -225,7 +240,23 @@ mod tests {
         assert!(export.token.is_cancelled());
         assert!(!push.token.is_cancelled() && !devices.token.is_cancelled());
         drop(push);
-        assert!(jobs.start(JobKind::Cloud, "pull", e).is_ok());
+        let pull = jobs.start(JobKind::Cloud, "pull", e).unwrap();
+        // The automatic sync takes turns with the manual one, both ways.
+        let auto = jobs.start(JobKind::AutoSync, "automatic sync", e);
+        assert_eq!(
+            auto.err().map(|e| e.kind),
+            Some(audiovault_engine::ErrorKind::Busy)
+        );
+        drop(pull);
+        let auto = jobs.start(JobKind::AutoSync, "automatic sync", e).unwrap();
+        let manual = jobs.start(JobKind::Cloud, "push", e);
+        assert!(
+            manual
+                .err()
+                .is_some_and(|e| e.message.contains("automatic sync"))
+        );
+        assert_eq!(jobs.close(), ["export"], "lock does not name it");
+        assert!(auto.token.is_cancelled());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod autolock;
+pub mod autosync;
 pub mod bindings;
 pub mod cloud;
 pub mod commands;
@@ -11,6 +12,7 @@ pub mod dto;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod heldkeys;
 pub mod jobs;
 pub mod notify;
 pub mod opened;
@@ -30,6 +32,7 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
         .manage(state)
         .manage(cloud::CloudState::default())
         .manage(autolock::AutoLock::default())
+        .manage(autosync::AutoSync::default())
         .invoke_handler(tauri::generate_handler![
             commands::startup,
             commands::status_of,
@@ -88,6 +91,7 @@ pub fn builder<R: Runtime>(state: state::AppState) -> Builder<R> {
             cloud::cancel_sync,
             cloud::restore_from_cloud,
             cloud::repair,
+            autosync::auto_sync_status,
             health::doctor,
             health::cancel_doctor,
             health::repair_vault,

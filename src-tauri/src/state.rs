@@ -42,6 +42,12 @@ impl Session {
         })
     }
 
+    /// The jobs' epoch of this session: a background loop that serves it
+    /// stops once the state's session has another.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     /// A signed playback URL, unless the session is being locked.
     pub fn stream_url(&self, id: &str, ttl: Duration) -> IpcResult<String> {
         guard(&self.media)
@@ -284,7 +290,12 @@ impl AppState {
     /// still deletes it) and a repair is not cut between its steps. Returns the
     /// labels of jobs still running then.
     pub fn quit(&self, timeout: Duration) -> Vec<&'static str> {
-        let kinds = [JobKind::Cloud, JobKind::CloudRead, JobKind::Health];
+        let kinds = [
+            JobKind::Cloud,
+            JobKind::CloudRead,
+            JobKind::AutoSync,
+            JobKind::Health,
+        ];
         self.jobs.cancel(&kinds);
         self.jobs.wait_idle(&kinds, timeout)
     }

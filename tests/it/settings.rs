@@ -171,3 +171,49 @@ fn quota_warns_near_90_percent_and_refuses_beyond() {
     let report = vault.import(&[&extra.path]);
     assert_eq!(report.count("imported"), 1, "{}", report.run);
 }
+
+/// The sync settings: automatic sync off until turned on, a pull interval, and rates
+/// with units; a value a setting cannot take is refused with the setting's name and
+/// the reason, and the last good value stays.
+#[test]
+fn sync_settings_take_units_and_refuse_bad_values() {
+    let vault = TestVault::new();
+    let settings = vault.json(["settings"]);
+    assert_eq!(settings["auto_sync"], false, "opt-in: {settings}");
+    assert_eq!(u64_field(&settings, "auto_sync_pull_minutes"), 15);
+    assert!(settings["upload_bytes_per_second"].is_null(), "{settings}");
+
+    for (key, value) in [
+        ("auto_sync", "on"),
+        ("auto_sync_pull_minutes", "5"),
+        ("upload_bytes_per_second", "2MiB"),
+        ("download_bytes_per_second", "500KiB"),
+    ] {
+        vault.run(["settings", "set", key, value]).expect_ok();
+    }
+    let settings = vault.json(["settings"]);
+    assert_eq!(settings["auto_sync"], true, "{settings}");
+    assert_eq!(u64_field(&settings, "auto_sync_pull_minutes"), 5);
+    assert_eq!(u64_field(&settings, "upload_bytes_per_second"), 2 << 20);
+    assert_eq!(u64_field(&settings, "download_bytes_per_second"), 500 << 10);
+    let shown = vault.run(["settings"]).expect_ok().stdout;
+    assert!(shown.contains("auto_sync            on"), "{shown}");
+    assert!(shown.contains("2097152 (2.00 MiB/s)"), "{shown}");
+
+    for (key, value, said) in [
+        ("auto_sync", "sometimes", "on or off"),
+        ("auto_sync_pull_minutes", "0", "minutes"),
+        ("upload_bytes_per_second", "fast", "per second"),
+    ] {
+        let run = vault.run(["settings", "set", key, value]);
+        assert_ne!(run.code(), 0, "{run}");
+        let out = run.output();
+        assert!(
+            out.contains(key) && out.contains(said),
+            "{key} = {value}: {out}"
+        );
+    }
+    let settings = vault.json(["settings"]);
+    assert_eq!(settings["auto_sync"], true, "{settings}");
+    assert_eq!(u64_field(&settings, "upload_bytes_per_second"), 2 << 20);
+}

@@ -45,12 +45,17 @@ pub enum Fault {
     DropConnection,
     /// Wait, then forward.
     Delay(Duration),
+    /// `403`, S3 error code `InvalidObjectState`: the object is archived (Glacier)
+    /// and needs a restore; not forwarded.
+    InvalidObjectState,
 }
 
 #[derive(Default)]
 struct Plan {
     next: VecDeque<Fault>,
     always: Option<Fault>,
+    /// Requests of this method whose target contains this text get this fault.
+    matching: Option<(String, String, Fault)>,
 }
 
 #[derive(Default)]
@@ -61,8 +66,15 @@ struct Stats {
     succeeded: BTreeMap<String, u64>,
     /// Request targets (path and query) of successful PUTs, in order.
     put_targets: Vec<String>,
+    /// The `x-amz-*` request headers seen that say how a request is made rather
+    /// than sign it (`x-amz-security-token`, `x-amz-storage-class`): name
+    /// (lower case) → every value, one per request that carried it.
+    amz_headers: BTreeMap<String, Vec<String>>,
     faults: u64,
 }
+
+/// The request headers [`FaultProxy::header_values`] keeps.
+const KEPT_HEADERS: [&str; 2] = ["x-amz-security-token", "x-amz-storage-class"];
 
 struct Shared {
     upstream: SocketAddr,
@@ -143,11 +155,18 @@ impl FaultProxy {
         lock(&self.shared.plan).always = Some(fault);
     }
 
-    /// No more faults: queued and standing ones are dropped.
+    /// Every `method` request whose target (path and query) contains `text` gets
+    /// `fault` until [`Self::clear`] (e.g. GETs of `/packs/`).
+    pub fn fail_matching(&self, method: &str, text: &str, fault: Fault) {
+        lock(&self.shared.plan).matching = Some((method.to_string(), text.to_string(), fault));
+    }
+
+    /// No more faults: queued, standing and matching ones are dropped.
     pub fn clear(&self) {
         let mut plan = lock(&self.shared.plan);
         plan.next.clear();
         plan.always = None;
+        plan.matching = None;
     }
 
     /// Faults still queued by [`Self::fail_next`].
@@ -212,6 +231,23 @@ impl FaultProxy {
             .iter()
             .filter(|t| !t.contains("partNumber="))
             .map(|t| t.split('?').next().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The values of request header `name` (`x-amz-security-token` or
+    /// `x-amz-storage-class`), one per request received that carried it, with the
+    /// method: `("PUT", "STANDARD_IA")`.
+    pub fn header_values(&self, name: &str) -> Vec<(String, String)> {
+        lock(&self.shared.stats)
+            .amz_headers
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                let (method, value) = v.split_once(' ').unwrap_or(("", &v));
+                (method.to_string(), value.to_string())
+            })
             .collect()
     }
 
@@ -465,13 +501,29 @@ fn serve_connection(client: TcpStream, shared: &Shared) -> io::Result<()> {
         }
         let body = read_request_body(&mut from_client, &req)?;
         let n = shared.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        *lock(&shared.stats)
-            .received
-            .entry(method.clone())
-            .or_default() += 1;
+        {
+            let mut stats = lock(&shared.stats);
+            *stats.received.entry(method.clone()).or_default() += 1;
+            for name in KEPT_HEADERS {
+                if let Some(v) = req.header(name) {
+                    stats
+                        .amz_headers
+                        .entry(name.to_string())
+                        .or_default()
+                        .push(format!("{method} {}", v.trim()));
+                }
+            }
+        }
         let fault = {
             let mut plan = lock(&shared.plan);
-            plan.next.pop_front().or_else(|| plan.always.clone())
+            let matched = plan
+                .matching
+                .as_ref()
+                .filter(|(m, text, _)| *m == method && target.contains(text.as_str()))
+                .map(|(_, _, f)| f.clone());
+            matched
+                .or_else(|| plan.next.pop_front())
+                .or_else(|| plan.always.clone())
         };
         if fault.is_some() {
             lock(&shared.stats).faults += 1;
@@ -498,6 +550,17 @@ fn serve_connection(client: TcpStream, shared: &Shared) -> io::Result<()> {
             }
             Some(Fault::Status500) => {
                 error_response(&mut to_client, &method, &target, n, 500, "InternalError")?;
+                continue;
+            }
+            Some(Fault::InvalidObjectState) => {
+                error_response(
+                    &mut to_client,
+                    &method,
+                    &target,
+                    n,
+                    403,
+                    "InvalidObjectState",
+                )?;
                 continue;
             }
             Some(Fault::Delay(d)) => std::thread::sleep(d),
@@ -603,14 +666,15 @@ fn error_response(
     status: u16,
     code: &str,
 ) -> io::Result<()> {
-    let reason = if status == 503 {
-        "Service Unavailable"
-    } else {
-        "Internal Server Error"
+    let reason = match status {
+        503 => "Service Unavailable",
+        403 => "Forbidden",
+        _ => "Internal Server Error",
     };
     let message = match code {
         "SlowDown" => "Please reduce your request rate.",
         "ServiceUnavailable" => "Service is unable to handle request.",
+        "InvalidObjectState" => "The operation is not valid for the object's storage class",
         _ => "We encountered an internal error. Please try again.",
     };
     let resource = target.split('?').next().unwrap_or_default();

@@ -309,7 +309,12 @@ impl SearchArgs {
 
 #[derive(Subcommand)]
 enum SettingsAction {
-    /// Set a setting: allowed_extensions, max_file_size_bytes, quota_bytes
+    /// Set a setting: allowed_extensions, max_file_size_bytes, quota_bytes,
+    /// auto_sync (on|off: the app pushes after imports and pulls on unlock and
+    /// every auto_sync_pull_minutes), auto_sync_pull_minutes (1-1440, default 15),
+    /// upload_bytes_per_second and download_bytes_per_second (limits for push,
+    /// pull and clone, e.g. 2MiB or 500KiB; 0 for no limit), aws_profile (take
+    /// the remote's keys from this profile of ~/.aws/credentials and config)
     Set { key: String, value: String },
 }
 

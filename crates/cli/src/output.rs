@@ -391,6 +391,27 @@ pub fn print_settings(s: &Settings) {
         s.quota_bytes
             .map_or("0 (no limit)".into(), |n| n.to_string())
     );
+    println!(
+        "auto_sync            {}",
+        if s.auto_sync { "on" } else { "off" }
+    );
+    println!("auto_sync_pull_minutes  {}", s.auto_sync_pull_minutes);
+    let rate =
+        |r: Option<u64>| r.map_or("0 (no limit)".into(), |n| format!("{n} ({}/s)", bytes(n)));
+    println!(
+        "upload_bytes_per_second    {}",
+        rate(s.upload_bytes_per_second)
+    );
+    println!(
+        "download_bytes_per_second  {}",
+        rate(s.download_bytes_per_second)
+    );
+    println!(
+        "aws_profile          {}",
+        s.aws_profile
+            .as_deref()
+            .unwrap_or("(none: keys from the keyring)")
+    );
 }
 
 pub fn print_jobs(jobs: &[audiovault_engine::library::ImportJob]) {

@@ -12,7 +12,7 @@ use audiovault_engine::sync::{
     RemoteConfig, RemoteCredentials, RemoteGcOptions, SyncError, SyncOptions, clone_vault,
     test_connection,
 };
-use audiovault_engine::{CancelToken, Vault};
+use audiovault_engine::{CancelToken, SettingKey, Vault};
 use clap::{Args, Subcommand};
 
 use crate::output::{BarProgress, bytes, print_json};
@@ -72,6 +72,11 @@ pub struct RemoteSetArgs {
     /// Uploads and downloads at once
     #[arg(long, default_value_t = 8)]
     parallelism: u32,
+    /// Take the access keys from this profile of ~/.aws/credentials and
+    /// ~/.aws/config (session tokens and roles too) instead of the OS keyring;
+    /// "" goes back to the keyring
+    #[arg(long, value_name = "NAME")]
+    aws_profile: Option<String>,
 }
 
 #[derive(Args)]
@@ -90,6 +95,18 @@ pub struct CloneArgs {
     /// Remember the vault key and the S3 keys in the OS keyring
     #[arg(long)]
     remember: bool,
+    /// Download at most this many bytes per second (e.g. 2MiB, 500KiB; 0 for no
+    /// limit). Push and pull take their limits from `settings`.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    download_limit: Option<u64>,
+    /// Take the access keys from this profile of ~/.aws/credentials and
+    /// ~/.aws/config; the new vault keeps using it
+    #[arg(long, value_name = "NAME")]
+    aws_profile: Option<String>,
+}
+
+fn parse_rate(value: &str) -> std::result::Result<u64, String> {
+    audiovault_engine::vault::parse_rate(value)
 }
 
 /// `AUDIOVAULT_S3_MAX_ATTEMPTS` bounds retries per request (tests use a short budget).
@@ -106,14 +123,21 @@ fn options() -> SyncOptions {
 
 /// Credentials for commands that run against a vault.
 fn credentials(vault: &Vault) -> Result<RemoteCredentials> {
-    if let Ok(c) = vault.remote_credentials() {
-        return Ok(c);
+    match vault.remote_credentials() {
+        Ok(c) => return Ok(c),
+        // An AWS profile chosen for this vault: its error (which names it) is the answer.
+        Err(e) if vault.settings()?.aws_profile.is_some() => return Err(e.into()),
+        Err(_) => {}
     }
     prompt_credentials()
 }
 
 fn prompt_credentials() -> Result<RemoteCredentials> {
     if let Some(c) = RemoteCredentials::from_env() {
+        return Ok(c);
+    }
+    // The AWS shared config files (AWS_PROFILE, else default), when they have keys.
+    if let Ok(c) = RemoteCredentials::from_aws_profile(None) {
         return Ok(c);
     }
     if !std::io::stdin().is_terminal() {
@@ -140,20 +164,30 @@ pub fn remote(action: RemoteAction, root: &Path, secrets: &Secrets, json: bool) 
                 a.parallelism,
             )?;
             vault.set_remote_config(&config)?;
-            let stored = match RemoteCredentials::from_env()
-                .map(Ok)
-                .unwrap_or_else(|| prompt_credentials().map_err(|e| e.to_string()))
-            {
-                Ok(c) => match c.store(vault.vault_id()) {
-                    Ok(()) => "keyring",
-                    Err(e) => {
-                        eprintln!(
-                            "note: the S3 keys could not be stored in the OS keyring ({e}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for each sync"
-                        );
-                        "none"
-                    }
-                },
-                Err(_) => "none",
+            if let Some(profile) = &a.aws_profile {
+                vault.set_setting(SettingKey::AwsProfile, profile)?;
+            }
+            let profile = vault.settings()?.aws_profile;
+            let stored = if let Some(profile) = &profile {
+                // Checked now, so a wrong name is said here rather than at the first push.
+                RemoteCredentials::from_aws_profile(Some(profile))?;
+                "aws_profile"
+            } else {
+                match RemoteCredentials::from_env()
+                    .map(Ok)
+                    .unwrap_or_else(|| prompt_credentials().map_err(|e| e.to_string()))
+                {
+                    Ok(c) => match c.store(vault.vault_id()) {
+                        Ok(()) => "keyring",
+                        Err(e) => {
+                            eprintln!(
+                                "note: the S3 keys could not be stored in the OS keyring ({e}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for each sync"
+                            );
+                            "none"
+                        }
+                    },
+                    Err(_) => "none",
+                }
             };
             if json {
                 print_json(
@@ -163,6 +197,9 @@ pub fn remote(action: RemoteAction, root: &Path, secrets: &Secrets, json: bool) 
                 println!("Remote set to {}", config.url());
                 if stored == "keyring" {
                     println!("The access keys are remembered in the OS keyring on this device.");
+                }
+                if let Some(p) = &profile {
+                    println!("The access keys come from the AWS profile '{p}' (~/.aws).");
                 }
             }
             Ok(0)
@@ -424,22 +461,25 @@ pub fn clone(args: CloneArgs, root: &Path, secrets: &Secrets, json: bool) -> Res
         path_style: args.path_style,
         parallelism: args.parallelism,
     };
-    let creds = prompt_credentials()?;
+    let creds = match &args.aws_profile {
+        Some(p) => RemoteCredentials::from_aws_profile(Some(p))?,
+        None => prompt_credentials()?,
+    };
     let passphrase = secrets.existing_passphrase("Passphrase of the vault in the cloud")?;
     let cancel = cancel_on_ctrl_c();
     let bar = BarProgress::bytes("Restoring");
-    let result = clone_vault(
-        root,
-        &config,
-        &creds,
-        &passphrase,
-        &options(),
-        &bar,
-        &cancel,
-    );
+    let mut options = options();
+    options.bandwidth = Some(audiovault_engine::sync::Bandwidth {
+        upload_bytes_per_second: None,
+        download_bytes_per_second: args.download_limit.filter(|n| *n > 0),
+    });
+    let result = clone_vault(root, &config, &creds, &passphrase, &options, &bar, &cancel);
     bar.finish();
     let (vault, report) = result?;
-    if args.remember {
+    if let Some(p) = &args.aws_profile {
+        vault.set_setting(SettingKey::AwsProfile, p)?;
+    }
+    if args.remember && args.aws_profile.is_none() {
         crate::unlock::remember(&vault);
         if let Err(e) = creds.store(vault.vault_id()) {
             eprintln!("note: the S3 keys could not be stored in the OS keyring ({e})");

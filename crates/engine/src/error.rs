@@ -151,6 +151,8 @@ pub enum ErrorKind {
     Cancelled,
     RemoteNotConfigured,
     RemoteNoCredentials,
+    /// An object the operation needs is in an archive storage class.
+    RemoteArchived,
     RemoteAccessDenied,
     RemoteNoSuchBucket,
     RemoteUnreachable,
@@ -208,6 +210,7 @@ impl ErrorKind {
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::RemoteNotConfigured => "remote_not_configured",
             ErrorKind::RemoteNoCredentials => "remote_no_credentials",
+            ErrorKind::RemoteArchived => "remote_archived",
             ErrorKind::RemoteAccessDenied => "remote_access_denied",
             ErrorKind::RemoteNoSuchBucket => "remote_no_such_bucket",
             ErrorKind::RemoteUnreachable => "remote_unreachable",
@@ -282,6 +285,12 @@ pub enum SyncError {
         "no credentials for the remote: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or store them with `audiovault remote set`"
     )]
     NoCredentials,
+    #[error("AWS profile '{profile}' gave no usable keys: {reason}")]
+    AwsProfile { profile: String, reason: String },
+    #[error(
+        "'{object}' is archived in the bucket (S3 Glacier Flexible Retrieval or Deep Archive) and cannot be read until it is restored: restore it (the S3 console's Restore, or `aws s3api restore-object`), wait for the restore to finish, then try again"
+    )]
+    Archived { object: String },
     #[error(
         "access denied to bucket '{bucket}': check the access key id and secret ({server_said})"
     )]
@@ -351,6 +360,8 @@ impl SyncError {
             SyncError::NoVaultOnRemote(_) => ErrorKind::RemoteNoVault,
             SyncError::OtherVault { .. } => ErrorKind::RemoteOtherVault,
             SyncError::NoCatalogOnRemote => ErrorKind::RemoteNoCatalog,
+            SyncError::AwsProfile { .. } => ErrorKind::RemoteNoCredentials,
+            SyncError::Archived { .. } => ErrorKind::RemoteArchived,
             SyncError::CloneTargetNotEmpty(_) => ErrorKind::CloneTargetNotEmpty,
             SyncError::InvalidConfig(_) => ErrorKind::InvalidSetting,
             SyncError::PassphraseReplaced => ErrorKind::PassphraseReplaced,

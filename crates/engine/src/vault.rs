@@ -1154,13 +1154,25 @@ pub enum SettingKey {
     AllowedExtensions,
     MaxFileSizeBytes,
     QuotaBytes,
+    AutoSync,
+    AutoSyncPullMinutes,
+    UploadBytesPerSecond,
+    DownloadBytesPerSecond,
+    AwsProfile,
+    StorageClass,
 }
 
 impl SettingKey {
-    pub const ALL: [SettingKey; 3] = [
+    pub const ALL: [SettingKey; 9] = [
         SettingKey::AllowedExtensions,
         SettingKey::MaxFileSizeBytes,
         SettingKey::QuotaBytes,
+        SettingKey::AutoSync,
+        SettingKey::AutoSyncPullMinutes,
+        SettingKey::UploadBytesPerSecond,
+        SettingKey::DownloadBytesPerSecond,
+        SettingKey::AwsProfile,
+        SettingKey::StorageClass,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -1168,9 +1180,20 @@ impl SettingKey {
             SettingKey::AllowedExtensions => "allowed_extensions",
             SettingKey::MaxFileSizeBytes => "max_file_size_bytes",
             SettingKey::QuotaBytes => "quota_bytes",
+            SettingKey::AutoSync => "auto_sync",
+            SettingKey::AutoSyncPullMinutes => "auto_sync_pull_minutes",
+            SettingKey::UploadBytesPerSecond => "upload_bytes_per_second",
+            SettingKey::DownloadBytesPerSecond => "download_bytes_per_second",
+            SettingKey::AwsProfile => "aws_profile",
+            SettingKey::StorageClass => "storage_class",
         }
     }
 }
+
+/// How often automatic sync pulls when the setting was never changed.
+pub const DEFAULT_AUTO_SYNC_PULL_MINUTES: u32 = 15;
+/// The longest pull interval the setting takes (a day).
+pub const MAX_AUTO_SYNC_PULL_MINUTES: u32 = 24 * 60;
 
 impl std::fmt::Display for SettingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1196,13 +1219,29 @@ impl std::str::FromStr for SettingKey {
     }
 }
 
-/// User preferences that shape imports. Stored in the catalog's settings table.
+/// User preferences that shape imports and sync. Stored in the catalog's
+/// settings table (so they travel with the vault's catalog), no secret.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Settings {
     pub allowed_extensions: Vec<String>,
     pub max_file_size_bytes: Option<u64>,
     pub quota_bytes: Option<u64>,
+    /// The app pushes after imports settle and pulls on unlock and every
+    /// `auto_sync_pull_minutes` (opt-in: off until the user turns it on).
+    pub auto_sync: bool,
+    pub auto_sync_pull_minutes: u32,
+    /// Push's (and every upload's) limit; `None`: unlimited.
+    pub upload_bytes_per_second: Option<u64>,
+    /// Pull's and clone's limit; `None`: unlimited.
+    pub download_bytes_per_second: Option<u64>,
+    /// The remote's keys come from this profile of the AWS shared config files
+    /// (`~/.aws/credentials`, `~/.aws/config`) rather than the keyring. A name,
+    /// no secret.
+    pub aws_profile: Option<String>,
+    /// The S3 storage class new packs are written with (`None`: the bucket's
+    /// default, STANDARD on AWS); only classes read back at once are accepted.
+    pub storage_class: Option<String>,
 }
 
 impl Settings {
@@ -1228,10 +1267,23 @@ impl Settings {
                 .and_then(|v| v.parse::<u64>().ok())
                 .filter(|n| *n > 0))
         };
+        let minutes = number(SettingKey::AutoSyncPullMinutes)?
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(DEFAULT_AUTO_SYNC_PULL_MINUTES);
         Ok(Settings {
             allowed_extensions: extensions,
             max_file_size_bytes: number(SettingKey::MaxFileSizeBytes)?,
             quota_bytes: number(SettingKey::QuotaBytes)?,
+            auto_sync: catalog.setting(SettingKey::AutoSync.as_str())?.as_deref() == Some("on"),
+            auto_sync_pull_minutes: minutes,
+            upload_bytes_per_second: number(SettingKey::UploadBytesPerSecond)?,
+            download_bytes_per_second: number(SettingKey::DownloadBytesPerSecond)?,
+            aws_profile: catalog
+                .setting(SettingKey::AwsProfile.as_str())?
+                .filter(|p| !p.is_empty()),
+            storage_class: catalog
+                .setting(SettingKey::StorageClass.as_str())?
+                .filter(|c| !c.is_empty() && c != "STANDARD"),
         })
     }
 
@@ -1265,6 +1317,49 @@ impl Settings {
                 .parse::<u64>()
                 .map(|n| n.to_string())
                 .map_err(|_| invalid("expected a whole number of bytes (0 for no limit)")),
+            SettingKey::AutoSync => match value.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "yes" | "1" => Ok("on".into()),
+                "off" | "false" | "no" | "0" => Ok("off".into()),
+                _ => Err(invalid("expected on or off")),
+            },
+            SettingKey::AutoSyncPullMinutes => match value.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_AUTO_SYNC_PULL_MINUTES).contains(&n) => Ok(n.to_string()),
+                _ => Err(invalid(&format!(
+                    "expected a whole number of minutes from 1 to {MAX_AUTO_SYNC_PULL_MINUTES}"
+                ))),
+            },
+            SettingKey::StorageClass => {
+                let class = value.trim().to_ascii_uppercase();
+                match class.as_str() {
+                    "" | "STANDARD" => Ok(String::new()),
+                    c if PACK_STORAGE_CLASSES.contains(&c) => Ok(class),
+                    "GLACIER" | "DEEP_ARCHIVE" => Err(invalid(
+                        "GLACIER and DEEP_ARCHIVE need a restore before every read, so pull, repair and playback would fail; use GLACIER_IR (instant retrieval) or STANDARD_IA",
+                    )),
+                    _ => Err(invalid(&format!(
+                        "expected STANDARD or one of {}",
+                        PACK_STORAGE_CLASSES.join(", ")
+                    ))),
+                }
+            }
+            SettingKey::AwsProfile => {
+                let name = value.trim();
+                if name.len() > 128
+                    || name
+                        .chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || "[]#;".contains(c))
+                {
+                    return Err(invalid(
+                        "expected the name of a profile in ~/.aws/credentials or ~/.aws/config (empty for none)",
+                    ));
+                }
+                Ok(name.to_string())
+            }
+            SettingKey::UploadBytesPerSecond | SettingKey::DownloadBytesPerSecond => {
+                parse_rate(value)
+                    .map(|n| n.to_string())
+                    .map_err(|reason| invalid(&reason))
+            }
         }
     }
 
@@ -1275,9 +1370,128 @@ impl Settings {
     }
 }
 
+/// The storage classes packs may be written with: those read back at once.
+pub const PACK_STORAGE_CLASSES: [&str; 4] = [
+    "STANDARD_IA",
+    "ONEZONE_IA",
+    "INTELLIGENT_TIERING",
+    "GLACIER_IR",
+];
+
+/// Smallest limit a rate setting takes: below it a single request would take
+/// minutes, which looks like a hang rather than a limit.
+pub const MIN_BYTES_PER_SECOND: u64 = 16 * 1024;
+
+/// A rate in bytes per second as a person types it: `0` or blank (no limit), a
+/// whole number of bytes, or a number with a unit: `500KiB`, `2MiB`, `1.5MB`,
+/// `10M` (binary units KiB/MiB/GiB, decimal kB/MB/GB, K/M/G binary), an optional
+/// `/s`.
+pub fn parse_rate(value: &str) -> std::result::Result<u64, String> {
+    const EXPECTED: &str =
+        "expected bytes per second, e.g. 2MiB, 500KiB or 1048576 (0 for no limit)";
+    let text = value.trim();
+    let text = text.strip_suffix("/s").unwrap_or(text).trim();
+    if text.is_empty() {
+        return Ok(0);
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return Err(EXPECTED.into()),
+    };
+    let n: f64 = number.parse().map_err(|_| EXPECTED.to_string())?;
+    let bytes = (n * multiplier as f64).round();
+    if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 / 2.0 {
+        return Err(EXPECTED.into());
+    }
+    let bytes = bytes as u64;
+    if bytes != 0 && bytes < MIN_BYTES_PER_SECOND {
+        return Err(format!(
+            "{value} is below the smallest limit, 16KiB per second (0 for no limit)"
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_take_units_and_refuse_nonsense() {
+        assert_eq!(parse_rate("0"), Ok(0));
+        assert_eq!(parse_rate(""), Ok(0));
+        assert_eq!(parse_rate("2MiB"), Ok(2 << 20));
+        assert_eq!(parse_rate("2 MiB/s"), Ok(2 << 20));
+        assert_eq!(parse_rate("500KiB"), Ok(500 << 10));
+        assert_eq!(parse_rate("500k"), Ok(500 << 10));
+        assert_eq!(parse_rate("1.5MB"), Ok(1_500_000));
+        assert_eq!(parse_rate("1048576"), Ok(1 << 20));
+        assert_eq!(parse_rate("1GiB"), Ok(1 << 30));
+        for bad in ["fast", "2 MiBs", "-1", "1e9", "2TiB", "1.2.3M", "100"] {
+            let err = parse_rate(bad).expect_err(bad);
+            assert!(err.contains("per second"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn sync_settings_default_off_and_validate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let v = vault(tmp.path());
+        let s = v.settings().unwrap();
+        assert!(!s.auto_sync, "automatic sync is opt-in");
+        assert_eq!(s.auto_sync_pull_minutes, DEFAULT_AUTO_SYNC_PULL_MINUTES);
+        assert_eq!(s.upload_bytes_per_second, None);
+        assert_eq!(s.download_bytes_per_second, None);
+
+        v.set_setting(SettingKey::AutoSync, "on").unwrap();
+        v.set_setting(SettingKey::AutoSyncPullMinutes, "5").unwrap();
+        v.set_setting(SettingKey::UploadBytesPerSecond, "2MiB")
+            .unwrap();
+        v.set_setting(SettingKey::DownloadBytesPerSecond, "500KiB")
+            .unwrap();
+        let s = v.settings().unwrap();
+        assert!(s.auto_sync);
+        assert_eq!(s.auto_sync_pull_minutes, 5);
+        assert_eq!(s.upload_bytes_per_second, Some(2 << 20));
+        assert_eq!(s.download_bytes_per_second, Some(500 << 10));
+
+        for (key, bad) in [
+            (SettingKey::AutoSync, "maybe"),
+            (SettingKey::AutoSyncPullMinutes, "0"),
+            (SettingKey::AutoSyncPullMinutes, "1441"),
+            (SettingKey::AutoSyncPullMinutes, "ten"),
+            (SettingKey::UploadBytesPerSecond, "lots"),
+        ] {
+            match v.set_setting(key, bad) {
+                Err(Error::InvalidSetting { key: k, reason }) => {
+                    assert_eq!(k, key.as_str());
+                    assert!(!reason.is_empty());
+                }
+                other => panic!("{key} = {bad}: {other:?}"),
+            }
+        }
+        // A refused value leaves the last good one.
+        let s = v.settings().unwrap();
+        assert!(s.auto_sync);
+        assert_eq!(s.auto_sync_pull_minutes, 5);
+
+        v.set_setting(SettingKey::AutoSync, "off").unwrap();
+        v.set_setting(SettingKey::UploadBytesPerSecond, "0")
+            .unwrap();
+        let s = v.settings().unwrap();
+        assert!(!s.auto_sync);
+        assert_eq!(s.upload_bytes_per_second, None, "0 is no limit");
+    }
 
     fn vault(dir: &Path) -> Vault {
         let options = CreateOptions {

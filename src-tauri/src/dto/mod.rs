@@ -52,6 +52,42 @@ pub struct AnalysisProgress {
     pub total: u64,
 }
 
+/// Automatic sync's operations ([`crate::autosync`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncOperation {
+    Push,
+    Pull,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoSyncState {
+    /// The setting is off, or the vault is locked.
+    Off,
+    Idle,
+    Syncing,
+    /// The last attempt failed: `error` says why, `next_retry_at_ms` when the
+    /// next one is.
+    Error,
+}
+
+/// What automatic sync is doing, for the sidebar (the `auto-sync` event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AutoSyncStatus {
+    pub state: AutoSyncState,
+    /// What runs (syncing) or what failed (error).
+    pub operation: Option<SyncOperation>,
+    /// The last sync that ended well, automatic or by hand (unix milliseconds).
+    #[ts(type = "number | null")]
+    pub last_synced_at_ms: Option<u64>,
+    pub error: Option<String>,
+    #[ts(type = "number | null")]
+    pub next_retry_at_ms: Option<u64>,
+    /// Failures in a row.
+    pub failures: u32,
+}
+
 /// The app's own settings (this device's, not the vault's): `settings.json` in
 /// the app's config folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

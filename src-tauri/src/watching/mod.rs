@@ -358,6 +358,7 @@ impl<R: Runtime> WatchEvents for Sink<R> {
                 if *imported > 0 {
                     crate::events::library_changed(&self.app);
                     crate::analysis::start(&self.app);
+                    crate::autosync::imported(&self.app);
                 }
                 crate::notify::when_away(
                     &self.app,

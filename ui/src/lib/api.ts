@@ -6,6 +6,7 @@ import type {
   AlbumSummary,
   AnalysisProgress,
   ArtistSummary,
+  AutoSyncStatus,
   ConnectionReport,
   DoctorReport,
   Recovery,
@@ -135,6 +136,8 @@ export const api = {
   push: (onEvent: (e: ProgressEvent) => void) => invoke<PushReport>("push", { onProgress: channel(onEvent) }),
   pull: (onEvent: (e: ProgressEvent) => void) => invoke<PullReport>("pull", { onProgress: channel(onEvent) }),
   cancelSync: () => invoke<void>("cancel_sync"),
+  /** What automatic sync is doing (also sent as the `auto-sync` event). */
+  autoSyncStatus: () => invoke<AutoSyncStatus>("auto_sync_status"),
   restoreFromCloud: (form: RestoreForm, onEvent: (e: ProgressEvent) => void) =>
     invoke<RestoreReport>("restore_from_cloud", { form, onProgress: channel(onEvent) }),
   repair: (onEvent: (e: ProgressEvent) => void) => invoke<RepairOutcome>("repair", { onProgress: channel(onEvent) }),

@@ -2,7 +2,7 @@
 // the shell's own (src-tauri/src/dto/, events.rs, cloud.rs, health.rs, progress.rs). Do not edit:
 // AUDIOVAULT_UPDATE_BINDINGS=1 cargo test -p audiovault-app bindings
 
-export type ErrorKind = "no_vault" | "vault_exists" | "folder_not_empty" | "vault_too_new" | "bad_config" | "vault_json_forged" | "catalog_damaged" | "records" | "store" | "io" | "wrong_passphrase" | "key" | "catalog" | "track_not_found" | "ambiguous_track" | "busy" | "invalid_setting" | "invalid" | "cancelled" | "remote_not_configured" | "remote_no_credentials" | "remote_access_denied" | "remote_no_such_bucket" | "remote_unreachable" | "remote_wrong_region" | "remote_retries_exhausted" | "remote_object_missing" | "remote_object_damaged" | "remote_no_vault" | "remote_other_vault" | "remote_no_catalog" | "clone_target_not_empty" | "passphrase_replaced" | "remote_key_rolled_back" | "remote" | "watch_folder" | "watch_folder_overlaps_vault" | "not_watched" | "nothing_to_watch" | "locked" | "app" | "passphrase_needed" | "keyring_unavailable" | "weak_passphrase" | "weak_kdf";
+export type ErrorKind = "no_vault" | "vault_exists" | "folder_not_empty" | "vault_too_new" | "bad_config" | "vault_json_forged" | "catalog_damaged" | "records" | "store" | "io" | "wrong_passphrase" | "key" | "catalog" | "track_not_found" | "ambiguous_track" | "busy" | "invalid_setting" | "invalid" | "cancelled" | "remote_not_configured" | "remote_no_credentials" | "remote_archived" | "remote_access_denied" | "remote_no_such_bucket" | "remote_unreachable" | "remote_wrong_region" | "remote_retries_exhausted" | "remote_object_missing" | "remote_object_damaged" | "remote_no_vault" | "remote_other_vault" | "remote_no_catalog" | "clone_target_not_empty" | "passphrase_replaced" | "remote_key_rolled_back" | "remote" | "watch_folder" | "watch_folder_overlaps_vault" | "not_watched" | "nothing_to_watch" | "locked" | "app" | "passphrase_needed" | "keyring_unavailable" | "weak_passphrase" | "weak_kdf";
 
 export type IpcError = { kind: ErrorKind, message: string, };
 
@@ -322,9 +322,33 @@ unanalyzed: number, };
 
 export type AnalysisProgress = { running: boolean, done: number, total: number, };
 
-export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes";
+export type SettingKey = "allowed_extensions" | "max_file_size_bytes" | "quota_bytes" | "auto_sync" | "auto_sync_pull_minutes" | "upload_bytes_per_second" | "download_bytes_per_second" | "aws_profile" | "storage_class";
 
-export type Settings = { allowed_extensions: Array<string>, max_file_size_bytes: number | null, quota_bytes: number | null, };
+export type Settings = { allowed_extensions: Array<string>, max_file_size_bytes: number | null, quota_bytes: number | null, 
+/**
+ * The app pushes after imports settle and pulls on unlock and every
+ * `auto_sync_pull_minutes` (opt-in: off until the user turns it on).
+ */
+auto_sync: boolean, auto_sync_pull_minutes: number, 
+/**
+ * Push's (and every upload's) limit; `None`: unlimited.
+ */
+upload_bytes_per_second: number | null, 
+/**
+ * Pull's and clone's limit; `None`: unlimited.
+ */
+download_bytes_per_second: number | null, 
+/**
+ * The remote's keys come from this profile of the AWS shared config files
+ * (`~/.aws/credentials`, `~/.aws/config`) rather than the keyring. A name,
+ * no secret.
+ */
+aws_profile: string | null, 
+/**
+ * The S3 storage class new packs are written with (`None`: the bucket's
+ * default, STANDARD on AWS); only classes read back at once are accepted.
+ */
+storage_class: string | null, };
 
 export type AlbumSummary = { 
 /**
@@ -352,7 +376,7 @@ endpoint: string | null, region: string, bucket: string, prefix: string, path_st
  */
 parallelism: number, };
 
-export type CredentialSource = "environment" | "keyring" | "session" | "none";
+export type CredentialSource = "environment" | "keyring" | "session" | "aws_profile" | "none";
 
 export type RemoteSettings = { configured: boolean, credentials: CredentialSource, access_key_id: string | null, 
 /**
@@ -373,6 +397,24 @@ endpoint: string, region: string, bucket: string, prefix: string, path_style: bo
  * Blank: keep the stored secret.
  */
 secret_access_key: string, };
+
+export type SyncOperation = "push" | "pull";
+
+export type AutoSyncState = "off" | "idle" | "syncing" | "error";
+
+export type AutoSyncStatus = { state: AutoSyncState, 
+/**
+ * What runs (syncing) or what failed (error).
+ */
+operation: SyncOperation | null, 
+/**
+ * The last sync that ended well, automatic or by hand (unix milliseconds).
+ */
+last_synced_at_ms: number | null, error: string | null, next_retry_at_ms: number | null, 
+/**
+ * Failures in a row.
+ */
+failures: number, };
 
 export type ConnectionStep = { step: string, ok: boolean, error: string | null, error_kind: ErrorKind | null, };
 
@@ -723,7 +765,7 @@ export type WatchUpdate = { "event": "folder", path: string, state: FolderState,
 export const SETTLE_RANGE_SECONDS = [0.1, 3600] as const;
 
 /** The window's event names (src-tauri/src/events.rs). */
-export const EVENTS = { libraryChanged: "library-changed", analysisProgress: "analysis-progress", watchUpdate: "watch-update", vaultLocked: "vault-locked", filesOpened: "files-opened", menuAction: "menu-action" } as const;
+export const EVENTS = { libraryChanged: "library-changed", analysisProgress: "analysis-progress", watchUpdate: "watch-update", vaultLocked: "vault-locked", filesOpened: "files-opened", menuAction: "menu-action", autoSync: "auto-sync" } as const;
 
 /** The engine's formats table (crates/engine/src/formats.rs), one format a line. */
 export const FORMATS: readonly Format[] = [

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   PASSPHRASE_ADOPTED,
+  autoSyncLine,
   deviceName,
   emptyRemoteForm,
   exactTime,
@@ -255,6 +256,7 @@ describe("summaries", () => {
     ).toBe("✕ reach the bucket: access denied to bucket 'b'");
     expect(keysNote("keyring")).toMatch(/OS keyring/);
     expect(keysNote("none")).toMatch(/not stored/);
+    expect(keysNote("aws_profile")).toMatch(/AWS profile/);
   });
 });
 
@@ -325,5 +327,27 @@ describe("devices", () => {
     const two = devices([incoming({ new_tracks: 1, new_bytes: 1000 }), incoming({ device: "bb", new_tracks: 2, new_bytes: 2000 })]);
     expect(waitingSentence(two)).toBe("3 new tracks from 2 other devices (3.00 KB)");
     expect(waiting(two)).toEqual({ devices: 2, tracks: 3, bytes: 3000, stateChanges: 0, purges: 0 });
+  });
+});
+
+describe("autoSyncLine", () => {
+  const base = { state: "idle", operation: null, last_synced_at_ms: null, error: null, next_retry_at_ms: null, failures: 0 } as const;
+  const now = Date.parse("2026-12-07T10:00:00Z");
+  it("says nothing when off, so the sidebar shows the manual sync", () => {
+    expect(autoSyncLine(null, now)).toBeNull();
+    expect(autoSyncLine({ ...base, state: "off" }, now)).toBeNull();
+  });
+  it("says when it last synced, and what runs", () => {
+    expect(autoSyncLine(base, now)).toBe("Auto sync: on");
+    expect(autoSyncLine({ ...base, last_synced_at_ms: now - 10_000 }, now)).toBe("Auto sync: synced just now");
+    expect(autoSyncLine({ ...base, last_synced_at_ms: now - 5 * 60_000 }, now)).toBe("Auto sync: synced 5 minutes ago");
+    expect(autoSyncLine({ ...base, state: "syncing", operation: "push" }, now)).toBe("Auto sync: pushing…");
+    expect(autoSyncLine({ ...base, state: "syncing", operation: "pull" }, now)).toBe("Auto sync: pulling…");
+  });
+  it("says an error and when it retries", () => {
+    const failed = { ...base, state: "error", operation: "push", error: "cannot reach http://x", failures: 2 } as const;
+    expect(autoSyncLine({ ...failed, next_retry_at_ms: now + 30_000 }, now)).toBe("Auto sync: push failed, retrying in 30 s");
+    expect(autoSyncLine({ ...failed, next_retry_at_ms: now + 8 * 60_000 }, now)).toBe("Auto sync: push failed, retrying in 8 minutes");
+    expect(autoSyncLine({ ...failed, next_retry_at_ms: now - 1000 }, now)).toBe("Auto sync: push failed, retrying in 0 s");
   });
 });

@@ -2,6 +2,7 @@
 // functions, unit-tested (cloud.test.ts).
 import type {
   ConnectionStep,
+  AutoSyncStatus,
   DeviceLine,
   MergeReport,
   PullFailure,
@@ -256,6 +257,24 @@ export function lastSync(s: Pick<SyncStatus, "last_push_at" | "last_pull_at"> | 
   return `Last synced ${formatDate(pushed ? s.last_push_at : s.last_pull_at)} (${pushed ? "pushed" : "pulled"})`;
 }
 
+/**
+ * The sidebar's line for automatic sync, or null when it is off (the sidebar
+ * then shows the last manual sync). `now` in unix milliseconds.
+ */
+export function autoSyncLine(s: AutoSyncStatus | null, now: number = Date.now()): string | null {
+  if (!s || s.state === "off") return null;
+  if (s.state === "syncing") return s.operation === "pull" ? "Auto sync: pulling…" : "Auto sync: pushing…";
+  if (s.state === "error") {
+    const what = s.operation === "pull" ? "pull" : "push";
+    if (s.next_retry_at_ms === null) return `Auto sync: ${what} failed`;
+    const seconds = Math.max(0, Math.round((s.next_retry_at_ms - now) / 1000));
+    const when = seconds < 60 ? `in ${seconds} s` : `in ${plural(Math.round(seconds / 60), "minute")}`;
+    return `Auto sync: ${what} failed, retrying ${when}`;
+  }
+  if (s.last_synced_at_ms === null) return "Auto sync: on";
+  return `Auto sync: synced ${relativeTime(new Date(s.last_synced_at_ms).toISOString(), now)}`;
+}
+
 /** The library's location cell and the details drawer. */
 export function locationText(l: TrackLocation): { label: string; stored: string } {
   return l === "both"
@@ -277,6 +296,8 @@ export function keysNote(credentials: string): string {
       return "Access keys: from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY";
     case "session":
       return "Access keys: no OS keyring, kept until the app quits";
+    case "aws_profile":
+      return "Access keys: from an AWS profile (~/.aws/credentials, ~/.aws/config)";
     default:
       return "Access keys: not stored";
   }

@@ -231,7 +231,12 @@ impl Vault {
         let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
         let _lock = self.lock_shared()?;
         let rt = runtime()?;
-        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone())
+            .with_bandwidth(
+                options
+                    .bandwidth
+                    .unwrap_or(super::Bandwidth::of(&self.settings()?)),
+            );
         let sealer = Sealer::new(self.master_key(), self.vault_id());
         refresh(self, &remote, &rt, &sealer)?;
         let mut locations = Vec::new();
@@ -304,7 +309,12 @@ impl Vault {
         let started = Instant::now();
         let config = self.remote_config()?.ok_or(SyncError::NotConfigured)?;
         let rt = runtime()?;
-        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone())
+            .with_bandwidth(
+                options
+                    .bandwidth
+                    .unwrap_or(super::Bandwidth::of(&self.settings()?)),
+            );
         let sealer = Sealer::new(self.master_key(), self.vault_id());
         let mut report = RemoteVerifyReport {
             remote: config.url(),

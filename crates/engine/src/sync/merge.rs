@@ -21,7 +21,7 @@
 //! merged as far as it goes, but its line is not counted as merged, so the next
 //! pull tries again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -316,8 +316,11 @@ fn merge_manifest(
     if s.cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    for (id, _) in &fetched.failed {
+    // Why each chunk could not be fetched (an archived pack says how to restore it).
+    let mut reasons: HashMap<ChunkId, String> = HashMap::new();
+    for (id, reason) in &fetched.failed {
         unavailable.insert(*id);
+        reasons.insert(*id, reason.clone());
     }
     // Everything the new tracks reference is durable before the commit, whether
     // fetched now or found (and authenticated) in the store: a chunk found intact
@@ -341,9 +344,15 @@ fn merge_manifest(
             .failed
             .into_iter()
             .map(|f| PullFailure {
+                reason: match reasons.get(&f.chunk) {
+                    Some(why) => format!(
+                        "chunk {} could not be fetched from the remote: {why}",
+                        f.chunk
+                    ),
+                    None => format!("chunk {} could not be fetched from the remote", f.chunk),
+                },
                 track_id: f.track_id,
                 file_name: f.file_name,
-                reason: format!("chunk {} could not be fetched from the remote", f.chunk),
             })
             .collect(),
         ..Default::default()

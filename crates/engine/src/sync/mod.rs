@@ -17,6 +17,7 @@ pub mod objects;
 mod pull;
 mod push;
 pub mod s3;
+mod throttle;
 use crate::catalog::remote as state;
 
 use std::fmt;
@@ -154,6 +155,8 @@ impl fmt::Debug for SecretString {
 pub struct RemoteCredentials {
     pub access_key_id: SecretString,
     pub secret_access_key: SecretString,
+    /// Temporary credentials' session token (`x-amz-security-token`); never stored.
+    pub session_token: Option<SecretString>,
 }
 
 impl RemoteCredentials {
@@ -161,14 +164,67 @@ impl RemoteCredentials {
         RemoteCredentials {
             access_key_id: SecretString::new(access_key_id),
             secret_access_key: SecretString::new(secret_access_key),
+            session_token: None,
         }
     }
 
-    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, when both are set.
+    pub fn with_session_token(mut self, token: Option<String>) -> Self {
+        self.session_token = token.filter(|t| !t.is_empty()).map(SecretString::new);
+        self
+    }
+
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, when both are set (with
+    /// `AWS_SESSION_TOKEN` when that is set too).
     pub fn from_env() -> Option<Self> {
         let id = std::env::var("AWS_ACCESS_KEY_ID").ok()?;
         let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok()?;
-        (!id.is_empty() && !secret.is_empty()).then(|| RemoteCredentials::new(id, secret))
+        (!id.is_empty() && !secret.is_empty()).then(|| {
+            RemoteCredentials::new(id, secret)
+                .with_session_token(std::env::var("AWS_SESSION_TOKEN").ok())
+        })
+    }
+
+    /// Keys from the AWS shared config files, as the AWS CLI reads them:
+    /// `~/.aws/credentials` and `~/.aws/config` (or where
+    /// `AWS_SHARED_CREDENTIALS_FILE` and `AWS_CONFIG_FILE` point), profile
+    /// `profile`, else `AWS_PROFILE`, else `default`; static keys with their
+    /// session token, or a role assumed through STS. Resolved once per call: a
+    /// sync longer than the credentials live needs them refreshed by a rerun.
+    pub fn from_aws_profile(profile: Option<&str>) -> std::result::Result<Self, SyncError> {
+        use aws_config::profile::ProfileFileCredentialsProvider;
+        use aws_config::provider_config::ProviderConfig;
+        use aws_sdk_s3::config::ProvideCredentials;
+        let name = profile
+            .map(str::to_string)
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()))
+            .unwrap_or_else(|| "default".into());
+        let failed = |reason: String| SyncError::AwsProfile {
+            profile: name.clone(),
+            reason,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| failed(format!("cannot start the runtime: {e}")))?;
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https();
+        let config = ProviderConfig::default()
+            .with_http_client(http)
+            .with_sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new());
+        let provider = ProfileFileCredentialsProvider::builder()
+            .configure(&config)
+            .profile_name(&name)
+            .build();
+        let credentials = rt
+            .block_on(provider.provide_credentials())
+            .map_err(|e| failed(error_text(&e)))?;
+        Ok(
+            RemoteCredentials::new(credentials.access_key_id(), credentials.secret_access_key())
+                .with_session_token(credentials.session_token().map(str::to_string)),
+        )
     }
 
     fn keyring_entry(vault_id: &str) -> std::result::Result<keyring::Entry, KeyError> {
@@ -215,6 +271,20 @@ impl RemoteCredentials {
     }
 }
 
+/// An error and its causes, one line (the AWS errors say little at the top).
+fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
 #[derive(Deserialize, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 struct StoredCredentials {
     access_key_id: String,
@@ -232,6 +302,9 @@ pub enum CredentialSource {
     Keyring,
     /// Held in memory by the app for this run (no keyring could take them).
     Session,
+    /// The AWS shared config files: the `aws_profile` setting's profile, or (when
+    /// nothing else has keys) `AWS_PROFILE` or `default`.
+    AwsProfile,
     None,
 }
 
@@ -252,6 +325,28 @@ pub struct SyncOptions {
     pub retry: RetryPolicy,
     /// Overrides the remote's parallelism setting.
     pub parallelism: Option<u32>,
+    /// Overrides the vault's bandwidth settings (`upload_bytes_per_second`,
+    /// `download_bytes_per_second`); a clone, which has no vault yet, uses this
+    /// or nothing.
+    pub bandwidth: Option<Bandwidth>,
+}
+
+/// Upload and download limits in bytes per second, shared by every request of
+/// one operation (`None`: unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bandwidth {
+    pub upload_bytes_per_second: Option<u64>,
+    pub download_bytes_per_second: Option<u64>,
+}
+
+impl Bandwidth {
+    /// The vault's settings' limits.
+    pub fn of(settings: &crate::vault::Settings) -> Bandwidth {
+        Bandwidth {
+            upload_bytes_per_second: settings.upload_bytes_per_second,
+            download_bytes_per_second: settings.download_bytes_per_second,
+        }
+    }
 }
 
 /// One step of a connection test.
@@ -293,7 +388,14 @@ impl<'a> Session<'a> {
     ) -> Result<Session<'a>> {
         let config = vault.remote_config()?.ok_or(SyncError::NotConfigured)?;
         let rt = runtime()?;
-        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone());
+        let bandwidth = match options.bandwidth {
+            Some(b) => b,
+            None => Bandwidth::of(&vault.settings()?),
+        };
+        let settings = vault.settings()?;
+        let remote = S3Remote::new(&config, credentials, options.retry, cancel.clone())
+            .with_bandwidth(bandwidth)
+            .with_pack_storage_class(settings.storage_class.as_deref());
         Ok(Session {
             parallelism: options.parallelism.unwrap_or(config.parallelism).max(1) as usize,
             sealer: objects::Sealer::new(vault.master_key(), vault.vault_id()),
@@ -416,10 +518,18 @@ impl Vault {
     /// Credentials from the environment, else the keyring, else `held` (keys a
     /// front end keeps in memory for its run when the keyring could not take them).
     /// A blocking call (the keyring is a D-Bus round trip).
+    ///
+    /// With the `aws_profile` setting, that profile of the AWS shared config files
+    /// only (chosen explicitly: its failure is the answer, naming the profile).
+    /// Without it, the shared config files come last (`AWS_PROFILE`, else
+    /// `default`).
     pub fn remote_credentials_or(
         &self,
         held: Option<&RemoteCredentials>,
     ) -> Result<RemoteCredentials> {
+        if let Some(profile) = self.settings()?.aws_profile {
+            return Ok(RemoteCredentials::from_aws_profile(Some(&profile))?);
+        }
         match self.find_credentials(held) {
             (Some(c), _) => Ok(c),
             (None, _) => Err(SyncError::NoCredentials.into()),
@@ -430,15 +540,24 @@ impl Vault {
         &self,
         held: Option<&RemoteCredentials>,
     ) -> (Option<RemoteCredentials>, CredentialSource) {
+        if let Some(profile) = self.settings().ok().and_then(|s| s.aws_profile) {
+            return (
+                RemoteCredentials::from_aws_profile(Some(&profile)).ok(),
+                CredentialSource::AwsProfile,
+            );
+        }
         if let Some(c) = RemoteCredentials::from_env() {
             return (Some(c), CredentialSource::Environment);
         }
         if let Ok(Some(c)) = RemoteCredentials::load(self.vault_id()) {
             return (Some(c), CredentialSource::Keyring);
         }
-        match held {
-            Some(c) => (Some(c.clone()), CredentialSource::Session),
-            None => (None, CredentialSource::None),
+        if let Some(c) = held {
+            return (Some(c.clone()), CredentialSource::Session);
+        }
+        match RemoteCredentials::from_aws_profile(None) {
+            Ok(c) => (Some(c), CredentialSource::AwsProfile),
+            Err(_) => (None, CredentialSource::None),
         }
     }
 

@@ -521,6 +521,16 @@ fn fetch_group(
             return Ok(());
         }
         Err(SyncError::Cancelled) => return Err(Error::Cancelled),
+        // Archived by the bucket (a lifecycle rule to Glacier or Deep Archive): the
+        // tracks it holds are named in the report with how to restore it; the rest
+        // of the pull goes on.
+        Err(e @ SyncError::Archived { .. }) => {
+            let mut r = crate::mutex::lock(result);
+            for l in group {
+                r.failed.push((l.chunk, e.to_string()));
+            }
+            return Ok(());
+        }
         Err(e) => return Err(e.into()),
     };
     for l in group {

@@ -595,7 +595,7 @@ fn upload_one(
         body.extend_from_slice(&object);
     }
     let size = body.len() as u64;
-    rt.block_on(remote.put(&objects::pack_name(&pack), body))?;
+    rt.block_on(remote.put_pack(&objects::pack_name(&pack), body))?;
     state::record_packs(&vault.catalog(), &[(pack, size)], &entries, None)?;
     Ok((entries.len() as u64, size))
 }

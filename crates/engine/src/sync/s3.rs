@@ -18,10 +18,12 @@ use aws_sdk_s3::config::{
     retry::RetryConfig, timeout::TimeoutConfig,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, SdkBody};
+use aws_sdk_s3::types::StorageClass;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
-use super::{RemoteConfig, RemoteCredentials, SyncError};
+use super::throttle::{Throttle, ThrottledBody};
+use super::{Bandwidth, RemoteConfig, RemoteCredentials, SyncError};
 use crate::progress::CancelToken;
 
 /// How hard to try before giving up on a request.
@@ -77,6 +79,12 @@ pub struct S3Remote {
     /// an outage to wait out, not a wrong endpoint.
     reached: Arc<AtomicBool>,
     stats: Arc<RequestStats>,
+    /// Bandwidth limits, shared by every clone of this client (one operation's
+    /// concurrent requests); `None`: unlimited.
+    up: Option<Arc<Throttle>>,
+    down: Option<Arc<Throttle>>,
+    /// The storage class packs are written with (`None`: the bucket's default).
+    pack_class: Option<StorageClass>,
 }
 
 /// Requests made, for reports and tests ("a push with nothing new makes no LIST").
@@ -107,7 +115,10 @@ impl S3Remote {
             .credentials_provider(Credentials::new(
                 credentials.access_key_id.expose(),
                 credentials.secret_access_key.expose(),
-                None,
+                credentials
+                    .session_token
+                    .as_ref()
+                    .map(|t| t.expose().to_string()),
                 None,
                 "audiovault",
             ))
@@ -144,7 +155,32 @@ impl S3Remote {
             cancel,
             reached: Arc::new(AtomicBool::new(false)),
             stats: Arc::new(RequestStats::default()),
+            up: None,
+            down: None,
+            pack_class: None,
         }
+    }
+
+    /// The same client, writing packs (through [`Self::put_pack`]) with this
+    /// storage class, e.g. `STANDARD_IA`.
+    pub fn with_pack_storage_class(mut self, class: Option<&str>) -> S3Remote {
+        self.pack_class = class.map(StorageClass::from);
+        self
+    }
+
+    /// A pack: the bulk of the bytes, written with the pack storage class. Every
+    /// other object (manifests, indexes, key files, leases: small and read often)
+    /// keeps the bucket's default class.
+    pub async fn put_pack(&self, name: &str, body: Vec<u8>) -> Result<(), SyncError> {
+        self.put_with_class(name, body, self.pack_class.clone())
+            .await
+    }
+
+    /// The same client, its uploads and downloads held to these limits.
+    pub fn with_bandwidth(mut self, bandwidth: Bandwidth) -> S3Remote {
+        self.up = Throttle::new(bandwidth.upload_bytes_per_second);
+        self.down = Throttle::new(bandwidth.download_bytes_per_second);
+        self
     }
 
     pub fn stats(&self) -> &RequestStats {
@@ -164,18 +200,38 @@ impl S3Remote {
     }
 
     pub async fn put(&self, name: &str, body: Vec<u8>) -> Result<(), SyncError> {
+        self.put_with_class(name, body, None).await
+    }
+
+    async fn put_with_class(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        class: Option<StorageClass>,
+    ) -> Result<(), SyncError> {
         let key = self.key(name);
         let len = body.len() as u64;
         // Bytes are shared so a retry resends them without a copy per attempt.
         let body = bytes::Bytes::from(body);
         self.retry(&format!("upload {name}"), || {
+            // Limited: a streaming body of known length, released slice by slice
+            // (signed as UNSIGNED-PAYLOAD, which is all a stream can be; the
+            // object authenticates itself). Unlimited: bytes from memory.
+            let stream = match &self.up {
+                Some(throttle) => ByteStream::from(SdkBody::from_body_1_x(ThrottledBody::new(
+                    body.clone(),
+                    throttle.clone(),
+                ))),
+                None => ByteStream::from(body.clone()),
+            };
             let req = self
                 .client
                 .put_object()
                 .bucket(&self.bucket)
                 .key(&key)
                 .content_length(len as i64)
-                .body(ByteStream::from(body.clone()));
+                .set_storage_class(class.clone())
+                .body(stream);
             async move { req.send().await.map(|_| ()).map_err(|e| self.classify(e)) }
         })
         .await?;
@@ -203,15 +259,30 @@ impl S3Remote {
                     req = req.range(format!("bytes={}-{}", offset, offset + len.max(1) - 1));
                 }
                 async move {
-                    let out = req.send().await.map_err(|e| self.classify(e))?;
-                    // A connection dropped mid-body surfaces here: worth another try.
-                    let data = out
+                    let mut out = req.send().await.map_err(|e| self.classify(e))?;
+                    // Read piece by piece so a download limit paces the body as it
+                    // arrives (waiting here leaves the rest in the socket, and TCP
+                    // slows the sender). A connection dropped mid-body surfaces here:
+                    // worth another try.
+                    let mut data = Vec::with_capacity(
+                        out.content_length
+                            .and_then(|n| usize::try_from(n).ok())
+                            .unwrap_or(0)
+                            .min(64 << 20),
+                    );
+                    while let Some(piece) = out
                         .body
-                        .collect()
+                        .try_next()
                         .await
                         .map_err(|e| Failure::Transient(format!("download interrupted: {e}")))?
-                        .into_bytes()
-                        .to_vec();
+                    {
+                        if let Some(throttle) = &self.down {
+                            for part in piece.chunks(super::throttle::SLICE) {
+                                throttle.take(part.len()).await;
+                            }
+                        }
+                        data.extend_from_slice(&piece);
+                    }
                     if let Some((_, len)) = range
                         && data.len() as u64 != len
                     {
@@ -234,6 +305,9 @@ impl S3Remote {
                 Ok(Some(data))
             }
             Err(SyncError::ObjectNotFound(_)) => Ok(None),
+            Err(SyncError::Archived { .. }) => Err(SyncError::Archived {
+                object: name.to_string(),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -450,6 +524,11 @@ impl S3Remote {
         match (status, code) {
             (_, "NoSuchBucket") => Failure::Permanent(SyncError::NoSuchBucket {
                 bucket: self.bucket.clone(),
+            }),
+            // A 403 too, but no retry or new key helps: the object needs a restore.
+            // (The object's name is filled in by the caller.)
+            (_, "InvalidObjectState") => Failure::Permanent(SyncError::Archived {
+                object: String::new(),
             }),
             (404, _) | (_, "NoSuchKey") => Failure::NotFound,
             (
