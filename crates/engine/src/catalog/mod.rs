@@ -12,6 +12,7 @@
 mod analysis;
 pub(crate) mod cipher;
 pub(crate) mod clock;
+pub mod cloud;
 mod groups;
 mod history;
 mod matches;
@@ -136,6 +137,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_records.sql"),
     include_str!("migrations/0012_chunk_transform.sql"),
     include_str!("migrations/0014_totals.sql"),
+    include_str!("migrations/0015_cloud_only.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
