@@ -263,7 +263,8 @@ pub fn record_play(catalog: &Catalog, id: &TrackId) -> Result<()> {
         .execute(
             "INSERT INTO track_plays (track_id, last_played)
              SELECT id, ?2 FROM tracks WHERE id = ?1
-             ON CONFLICT (track_id) DO UPDATE SET last_played = excluded.last_played",
+             ON CONFLICT (track_id) DO UPDATE SET last_played = excluded.last_played
+                 WHERE last_played < excluded.last_played - 60",
             params![id.0, now_unix()],
         )
         .map_err(|x| catalog.err(x))?;
@@ -396,4 +397,131 @@ pub fn stored_sizes(catalog: &Catalog, ids: &[ChunkId]) -> Result<HashMap<ChunkI
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{NewChunk, NewTrack, TrackMetadata};
+
+    /// Tracks 1..=3 over chunks: 1 → [a, b], 2 → [b, c], 3 → [d].
+    fn catalog(dir: &std::path::Path) -> Catalog {
+        let mut catalog =
+            Catalog::open(&dir.join("catalog.db"), &crate::catalog::test_key()).unwrap();
+        let layout: [&[u8]; 3] = [&[1, 2], &[2, 3], &[4]];
+        for (i, chunks) in layout.iter().enumerate() {
+            let id = TrackId(format!("{:016x}", i + 1));
+            let mut sha = [0u8; 32];
+            sha[0] = i as u8 + 1;
+            let chunks: Vec<NewChunk> = chunks
+                .iter()
+                .enumerate()
+                .map(|(n, c)| NewChunk::plain(ChunkId([*c; 32]), n as u64 * 100, 100, 129))
+                .collect();
+            catalog
+                .commit_track(
+                    &NewTrack {
+                        id: &id,
+                        sha256: &sha,
+                        size_bytes: 100 * chunks.len() as u64,
+                        file_name: "t.flac",
+                        file_name_raw: None,
+                        source_path: "t.flac",
+                        source_mtime: None,
+                        format: "flac",
+                        import_job_id: None,
+                        chunks: &chunks,
+                        meta: &TrackMetadata::default(),
+                        other_tags: &[],
+                        artwork: None,
+                        metadata_version: 1,
+                    },
+                    None,
+                )
+                .unwrap();
+        }
+        catalog
+    }
+
+    fn id(n: u8) -> TrackId {
+        TrackId(format!("{n:016x}"))
+    }
+
+    fn shared(plan: &[PlannedTrack], track: u8) -> Vec<bool> {
+        plan.iter()
+            .find(|p| p.id == id(track))
+            .unwrap()
+            .chunks
+            .iter()
+            .map(|c| c.shared_with_local)
+            .collect()
+    }
+
+    #[test]
+    fn a_chunk_shared_with_a_track_that_stays_local_is_kept_and_the_state_is_this_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = catalog(dir.path());
+        // Track 1 alone: b is track 2's too, which stays local.
+        let plan = plan(&c, &[id(1)]).unwrap();
+        assert_eq!(shared(&plan, 1), [false, true]);
+        // Tracks 1 and 2 together: b goes too.
+        let plan_both = plan_of(&c, &[id(1), id(2)]);
+        assert_eq!(shared(&plan_both, 1), [false, false]);
+        assert_eq!(shared(&plan_both, 2), [false, false]);
+        // Once track 2 is cloud only (c evicted), it no longer keeps b local.
+        mark_evicted(&c, &[ChunkId([3; 32])]).unwrap();
+        assert_eq!(shared(&plan_of(&c, &[id(1)]), 1), [false, false]);
+        assert_eq!(
+            tracks_evicted(&c, &[id(1).0, id(2).0, id(3).0]).unwrap(),
+            [false, true, false]
+        );
+        let totals = location_totals(&c).unwrap();
+        assert_eq!(
+            (
+                totals.local,
+                totals.cloud,
+                totals.evicted_chunks,
+                totals.freed_bytes
+            ),
+            (2, 1, 1, 129)
+        );
+        // The snapshot for the remote carries none of it.
+        let snap = crate::catalog::remote::write_snapshot(&c).unwrap();
+        let memory = crate::catalog::rows::decode(&snap.bytes).unwrap();
+        let n: i64 = memory
+            .query_row("SELECT count(*) FROM evicted_chunks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        clear_evicted(&c, &[ChunkId([3; 32])]).unwrap();
+        assert!(evicted_chunks(&c).unwrap().is_empty());
+    }
+
+    fn plan_of(c: &Catalog, ids: &[TrackId]) -> Vec<PlannedTrack> {
+        plan(c, ids).unwrap()
+    }
+
+    #[test]
+    fn not_played_counts_from_the_last_play_else_the_import() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = catalog(dir.path());
+        let now = now_unix();
+        // Imported just now: not unplayed since a minute ago.
+        assert!(not_played_since(&c, now - 60).unwrap().is_empty());
+        // All three unplayed since an hour from now…
+        assert_eq!(not_played_since(&c, now + 3600).unwrap().len(), 3);
+        // …but imported an hour ago and track 2 played now: 1 and 3 are unplayed
+        // since half an hour ago.
+        c.conn()
+            .execute("UPDATE tracks SET imported_at = ?1", [now - 3600])
+            .unwrap();
+        record_play(&c, &id(2)).unwrap();
+        assert!(last_played(&c, &id(2)).unwrap().is_some());
+        assert_eq!(not_played_since(&c, now - 1800).unwrap(), [id(1), id(3)]);
+        // A play of an unknown track is ignored.
+        record_play(&c, &TrackId("ffffffffffffffff".into())).unwrap();
+        assert_eq!(
+            last_played(&c, &TrackId("ffffffffffffffff".into())).unwrap(),
+            None
+        );
+    }
 }

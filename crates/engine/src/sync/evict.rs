@@ -430,20 +430,6 @@ impl Vault {
         }
     }
 
-    /// Records that the player served this track now (for "not played for N
-    /// days"). Best effort, off the caller's thread: playback never waits for
-    /// the catalog's writer.
-    pub fn record_play(&self, id: &TrackId) {
-        let path = self.catalog_path();
-        let key = self.catalog_key().clone();
-        let id = id.clone();
-        std::thread::spawn(move || {
-            if let Ok(catalog) = Catalog::open(&path, &key) {
-                let _ = cloud::record_play(&catalog, &id);
-            }
-        });
-    }
-
     /// Tracks by location and the space eviction freed.
     pub fn location_totals(&self) -> Result<cloud::LocationTotals> {
         self.read(|c| Ok(cloud::location_totals(c)?))

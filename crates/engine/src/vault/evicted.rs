@@ -40,4 +40,15 @@ impl Vault {
         }
         Ok(present.len() as u64)
     }
+
+    /// Records that the player served this track now (for "not played for N
+    /// days"). Only when the writer is free at once: playback never waits for it,
+    /// and a play missed while a long job writes only makes the track look older.
+    /// Within a minute of the last one nothing is written (the player's several
+    /// requests per track).
+    pub fn record_play(&self, id: &crate::catalog::TrackId) {
+        if let Ok(catalog) = self.catalog.try_lock() {
+            let _ = cloud::record_play(&catalog, id);
+        }
+    }
 }
