@@ -15,6 +15,7 @@ mod desktop;
 mod driver;
 mod health;
 mod security;
+mod space;
 mod watch;
 
 use std::collections::HashMap;
