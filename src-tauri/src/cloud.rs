@@ -53,6 +53,8 @@ type SessionKeys = Arc<Mutex<HashMap<String, RemoteCredentials>>>;
 
 impl CloudState {
     fn keep_for_session(&self, vault_id: &str, credentials: RemoteCredentials) {
+        // Playback and export of cloud-only tracks read with them too.
+        sync::hold_credentials_for_reads(vault_id, credentials.clone());
         guard(&self.session_keys).insert(vault_id.to_string(), credentials);
     }
 }

@@ -562,6 +562,22 @@ where
     }
 }
 
+/// Access keys a front end holds in memory for its run (no keyring could take
+/// them), by vault id: cloud reads use them after the environment's and the
+/// keyring's, as push and pull do. Zeroed when replaced or at exit.
+static HELD: Mutex<Option<HashMap<String, RemoteCredentials>>> = Mutex::new(None);
+
+/// Lets cloud reads of this vault use keys held for this run (see [`HELD`]).
+pub fn hold_credentials_for_reads(vault_id: &str, credentials: RemoteCredentials) {
+    crate::mutex::lock(&HELD)
+        .get_or_insert_with(HashMap::new)
+        .insert(vault_id.to_string(), credentials);
+}
+
+fn held_for_reads(vault_id: &str) -> Option<RemoteCredentials> {
+    crate::mutex::lock(&HELD).as_ref()?.get(vault_id).cloned()
+}
+
 /// Reads for the player and export give up sooner than a push: a stopped bucket
 /// is an error the user sees within seconds.
 fn read_policy() -> RetryPolicy {
@@ -648,6 +664,7 @@ impl CloudChunks {
         let config = config.ok_or_else(|| "no remote is set up on this device".to_string())?;
         let credentials = RemoteCredentials::from_env()
             .or_else(|| RemoteCredentials::load(&self.vault_id).ok().flatten())
+            .or_else(|| held_for_reads(&self.vault_id))
             .ok_or_else(|| SyncError::NoCredentials.to_string())?;
         let rt = super::runtime().map_err(|e| e.to_string())?;
         let remote = S3Remote::new(&config, &credentials, read_policy(), CancelToken::new());

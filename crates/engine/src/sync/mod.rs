@@ -30,7 +30,7 @@ pub use crate::catalog::remote::{RemoteConfig, SyncStatus, tracks_on_remote};
 pub use devices::{DeviceLine, RemoteDevices};
 pub use evict::{
     CloudChunks, EvictOutcome, EvictReport, EvictSelection, EvictState, KeepOutcome, KeepReport,
-    KeepState,
+    KeepState, hold_credentials_for_reads,
 };
 pub use maint::{
     RemoteGcOptions, RemoteGcReport, RemoteVerifyReport, RepairOutcome, RepairReport,
