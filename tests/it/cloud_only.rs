@@ -226,11 +226,61 @@ fn an_evicted_track_plays_exports_and_comes_back_and_a_stopped_bucket_loses_noth
         "{verify}"
     );
 
-    // The bucket unreachable (and the cache out of the way): a clear error that
-    // names the track; nothing local is lost.
-    let _ = std::fs::remove_dir_all(vault.path.join("cache"));
+    // The cache holds the encrypted objects as the pack had them: one per chunk,
+    // each the stored size, none holding the source's bytes.
+    let cache = vault.path.join("cache").join("chunks");
+    let source = std::fs::read(&gone.path).expect("source");
+    let mut offset = 0usize;
+    for (c, len) in vault.chunks_of(&gone_id) {
+        let cached =
+            std::fs::read(cache.join(&c)).unwrap_or_else(|e| panic!("chunk {c} not cached: {e}"));
+        assert_eq!(cached.len() as u64, before[&c], "chunk {c}");
+        let probe = &source[offset + 1000..offset + 1064];
+        assert!(
+            !cached.windows(probe.len()).any(|w| w == probe),
+            "plaintext in the cache: {c}"
+        );
+        offset += len as usize;
+    }
+    // A cap smaller than the track: the cache stays under it.
+    let _ = std::fs::remove_dir_all(&cache);
+    let cap = before[&its_chunks[0]] + 1;
+    let capped = remote
+        .cmd(&vault, ["export", &gone_id, "--json", "--to"])
+        .arg(vault.scratch("capped"))
+        .env("AUDIOVAULT_CLOUD_CACHE_BYTES", cap.to_string())
+        .run()
+        .expect_ok();
+    let held: u64 = files_under(&cache)
+        .iter()
+        .map(|f| f.metadata().expect("size").len())
+        .sum();
+    assert!(
+        held > 0 && held <= cap,
+        "cache of {held} bytes with a cap of {cap}: {}",
+        capped.output()
+    );
+
+    // The bucket unreachable: a track in the cache still exports from it (and
+    // one not in it does not)…
     let dead = Remote::on(&g, "cloud-only").via("http://127.0.0.1:9".into());
     dead.set(&vault, &[]);
+    let _ = std::fs::remove_dir_all(&cache);
+    export_one(&dead, &vault, &gone_id, "refill").expect_err("no cache, no bucket");
+    remote.set(&vault, &[]);
+    assert_eq!(
+        export_one(&remote, &vault, &gone_id, "refill2").expect("export"),
+        gone.sha256
+    );
+    dead.set(&vault, &[]);
+    assert_eq!(
+        export_one(&dead, &vault, &gone_id, "cached").expect("from the cache"),
+        gone.sha256
+    );
+
+    // …and with the cache out of the way, a clear error that names the track;
+    // nothing local is lost.
+    let _ = std::fs::remove_dir_all(vault.path.join("cache"));
     let failed = export_one(&dead, &vault, &gone_id, "exp2").expect_err("no bucket, no export");
     let text = failed.output();
     assert!(text.contains(gone.file_name()), "names the track: {text}");
@@ -298,6 +348,8 @@ fn play_from_the_cloud(
         ))
         .expect("unlock");
     let server = audiovault_engine::serve::MediaServer::start(Arc::new(opened)).expect("serve");
+    // Read when the server's chunk source is made (below, on the first
+    // request): gone again before the CLI's runs inherit this environment.
     let url = server.url(id, Duration::from_secs(60));
     let (status, body, first) = http_get(&url, None);
     assert_eq!(status, 200);
@@ -311,6 +363,13 @@ fn play_from_the_cloud(
     assert_eq!(status, 206);
     let whole = std::fs::read(&file.path).expect("source");
     assert_eq!(part, whole[mid as usize..mid as usize + 100_000]);
+    unsafe {
+        std::env::remove_var("AUDIOVAULT_CLOUD_CACHE_BYTES");
+    }
+    assert!(
+        !vault.path.join("cache").join("chunks").exists(),
+        "nothing cached with a cap of 0"
+    );
     (first, seek)
 }
 
@@ -414,7 +473,7 @@ fn an_eviction_on_one_device_never_touches_anothers_copy_nor_does_its_gc() {
 }
 
 #[test]
-fn an_evict_killed_at_random_points_never_loses_a_track() {
+fn an_evict_or_keep_killed_at_random_points_never_loses_a_track() {
     let Some(g) = garage() else { return };
     let remote = Remote::on(&g, "evict-crash");
     let files = big_files(4);
@@ -429,33 +488,25 @@ fn an_evict_killed_at_random_points_never_loses_a_track() {
         .run()
         .expect_ok();
     let full = started.elapsed();
+    let started = Instant::now();
     remote
         .cmd(&vault, ["keep"])
         .args(&all)
         .arg("--json")
         .run()
         .expect_ok();
+    let full_keep = started.elapsed();
     const TRIALS: u32 = 8;
     let mut cloud_seen = 0;
     let mut local_seen = 0;
-    for trial in 0..TRIALS {
-        let delay = full.mul_f64(1.2 * f64::from(trial) / f64::from(TRIALS));
-        let run = remote
-            .cmd(&vault, ["evict"])
-            .args(&all)
-            .arg("--json")
-            .spawn();
-        std::thread::sleep(delay);
-        let killed = run.kill();
-        let ctx = format!(
-            "trial {trial}: killed after {delay:?} of {full:?}, exit {}",
-            killed.code()
-        );
+    // Every track is local with every chunk file (verify then checks them), or
+    // cloud and exports from the bucket byte for byte.
+    let mut check = |ctx: &str, tag: &str| {
         for (sha, id) in &ids {
             match location(&vault, id).as_str() {
                 "cloud" => {
                     cloud_seen += 1;
-                    let got = export_one(&remote, &vault, id, &format!("t{trial}-{id}"))
+                    let got = export_one(&remote, &vault, id, &format!("{tag}-{id}"))
                         .unwrap_or_else(|r| {
                             panic!("{ctx}: {id} cloud but not exportable: {}", r.output())
                         });
@@ -463,7 +514,6 @@ fn an_evict_killed_at_random_points_never_loses_a_track() {
                 }
                 _ => {
                     local_seen += 1;
-                    // Local: every chunk file there and intact, without the bucket.
                     for (c, _) in vault.chunks_of(id) {
                         assert!(
                             vault.chunk_path(&c).is_file(),
@@ -475,9 +525,45 @@ fn an_evict_killed_at_random_points_never_loses_a_track() {
         }
         let verify = vault.json(["verify"]);
         assert_eq!(verify["ok"], true, "{ctx}: {verify}");
+    };
+    for trial in 0..TRIALS {
+        let delay = full.mul_f64(1.2 * f64::from(trial) / f64::from(TRIALS));
+        let run = remote
+            .cmd(&vault, ["evict"])
+            .args(&all)
+            .arg("--json")
+            .spawn();
+        std::thread::sleep(delay);
+        let killed = run.kill();
+        let ctx = format!(
+            "trial {trial}: evict killed after {delay:?} of {full:?}, exit {}",
+            killed.code()
+        );
+        check(&ctx, &format!("e{trial}"));
         // GC after the crash puts leftovers right and deletes nothing needed.
         vault.run(["gc"]).expect_ok();
-        assert_eq!(vault.json(["verify"])["ok"], true, "{ctx}");
+        check(&format!("{ctx}, then gc"), &format!("g{trial}"));
+
+        // The same for keep, from every track cloud only.
+        remote
+            .cmd(&vault, ["evict"])
+            .args(&all)
+            .arg("--json")
+            .run()
+            .expect_ok();
+        let delay = full_keep.mul_f64(1.2 * f64::from(trial) / f64::from(TRIALS));
+        let run = remote
+            .cmd(&vault, ["keep"])
+            .args(&all)
+            .arg("--json")
+            .spawn();
+        std::thread::sleep(delay);
+        let killed = run.kill();
+        let ctx = format!(
+            "trial {trial}: keep killed after {delay:?} of {full_keep:?}, exit {}",
+            killed.code()
+        );
+        check(&ctx, &format!("k{trial}"));
         remote
             .cmd(&vault, ["keep"])
             .args(&all)
@@ -489,4 +575,80 @@ fn an_evict_killed_at_random_points_never_loses_a_track() {
         }
     }
     eprintln!("evict crash: {cloud_seen} cloud and {local_seen} local track states checked");
+}
+
+/// The state a kill between the marks' commit and the last deletion leaves,
+/// made on purpose: every chunk of a track marked, half of its files deleted.
+/// Reads use what is there and the bucket for the rest; the next GC rolls back
+/// the marks of the files still intact (and only those); keep finishes.
+#[test]
+fn a_half_done_eviction_reads_from_both_and_gc_rolls_back_only_intact_files() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "half-done");
+    let files = big_files(1);
+    let (vault, ids) = pushed_vault(&remote, &files);
+    let id = ids[&files[0].sha256].clone();
+    let chunks: Vec<String> = vault.chunks_of(&id).into_iter().map(|(c, _)| c).collect();
+    assert!(chunks.len() >= 2, "a track of several chunks");
+    {
+        let catalog = vault.catalog_behind_the_vaults_back();
+        let n = catalog
+            .conn()
+            .execute(
+                "INSERT INTO evicted_chunks (chunk_id, evicted_at)
+                 SELECT chunk_id, 0 FROM track_chunks WHERE track_id = ?1",
+                [&id],
+            )
+            .expect("mark");
+        assert_eq!(n, chunks.len());
+    }
+    let (gone, kept) = chunks.split_at(chunks.len() / 2);
+    for c in gone {
+        std::fs::remove_file(vault.chunk_path(c)).expect("delete a chunk file");
+    }
+    assert_eq!(location(&vault, &id), "cloud");
+    assert_eq!(
+        export_one(&remote, &vault, &id, "half").expect("local and cloud chunks"),
+        files[0].sha256
+    );
+    assert_eq!(vault.json(["verify"])["ok"], true);
+
+    vault.run(["gc"]).expect_ok();
+    let still: Vec<String> = {
+        let catalog = vault.catalog_behind_the_vaults_back();
+        let mut stmt = catalog
+            .conn()
+            .prepare("SELECT lower(hex(chunk_id)) FROM evicted_chunks")
+            .expect("query");
+        stmt.query_map([], |r| r.get::<_, String>(0))
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let mut expected: Vec<String> = gone.to_vec();
+    expected.sort();
+    let mut got = still.clone();
+    got.sort();
+    assert_eq!(
+        got, expected,
+        "marks of intact files rolled back, the others kept"
+    );
+    for c in kept {
+        assert!(
+            vault.chunk_path(c).is_file(),
+            "GC removed an intact chunk {c}"
+        );
+    }
+    assert_eq!(location(&vault, &id), "cloud");
+    let kept_run = remote
+        .cmd(&vault, ["keep", &id, "--json"])
+        .run()
+        .expect_ok()
+        .json();
+    assert_eq!(u64_field(&kept_run, "kept"), 1, "{kept_run}");
+    assert_eq!(location(&vault, &id), "both");
+    for c in &chunks {
+        assert!(vault.chunk_path(c).is_file(), "chunk {c} back");
+    }
+    assert_eq!(vault.json(["verify"])["ok"], true);
 }
