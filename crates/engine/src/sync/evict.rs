@@ -692,8 +692,15 @@ impl ChunkFallback for CloudChunks {
             }
         }
         let connected = self.connect(config).map_err(cloud_err)?;
-        let object = fetch_object(&connected.remote, &connected.rt, &locations, store, id)
-            .map_err(cloud_err)?;
+        let object = match fetch_object(&connected.remote, &connected.rt, &locations, store, id) {
+            Ok(object) => object,
+            Err(reason) => {
+                // The next read makes a new client, with the remote's settings and
+                // keys as they are then (a user may have just corrected them).
+                *crate::mutex::lock(&self.connected) = None;
+                return Err(cloud_err(reason));
+            }
+        };
         let plain = store.open(id, object.clone())?;
         self.cache.put(id, &object);
         Ok(Some(plain))
