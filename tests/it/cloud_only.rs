@@ -370,6 +370,17 @@ fn play_from_the_cloud(
         !vault.path.join("cache").join("chunks").exists(),
         "nothing cached with a cap of 0"
     );
+    // The player's requests count as a play of the track (for --not-played-days).
+    let plays: i64 = vault
+        .catalog_behind_the_vaults_back()
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM track_plays WHERE track_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .expect("plays");
+    assert_eq!(plays, 1, "a play of {id} recorded");
     (first, seek)
 }
 
