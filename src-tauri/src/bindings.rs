@@ -32,8 +32,11 @@ use audiovault_engine::sync::{
     PullFailure, PullReport, PushReport, RemoteConfig, RemoteDevices, RemoteSettings,
     RepairOutcome, RepairReport, RepairedChunk, SyncStatus, UnrepairableChunk, UnrepairedTrack,
 };
+use audiovault_engine::sync::{
+    EvictOutcome, EvictReport, EvictState, KeepOutcome, KeepReport, KeepState, LocationTotals,
+};
 use audiovault_engine::vault::PurgeReport;
-use audiovault_engine::verify::{ChunkDamage, DamagedChunk, DamagedTrack};
+use audiovault_engine::verify::{ChunkDamage, CloudOnlyTrack, DamagedChunk, DamagedTrack};
 use audiovault_engine::{
     ErrorKind, ExportReport, FileResult, ImportReport, Notice, NoticeKind, Outcome, SettingKey,
     Settings, VerifyReport,
@@ -102,7 +105,15 @@ pub fn typescript() -> String {
         ChunkDamage,
         DamagedChunk,
         DamagedTrack,
+        CloudOnlyTrack,
         VerifyReport,
+        EvictState,
+        EvictOutcome,
+        EvictReport,
+        KeepState,
+        KeepOutcome,
+        KeepReport,
+        LocationTotals,
         PurgeReport,
         Waveform,
         ImportSource,

@@ -31,6 +31,8 @@ use crate::progress::{ChannelProgress, ProgressEvent};
 use crate::session::{blocking, lock_session, remember, set_notice, status};
 use crate::state::AppState;
 
+pub mod space;
+
 /// Uploads and downloads at once when the remote is first set up (the CLI's default).
 const DEFAULT_PARALLELISM: u32 = 8;
 

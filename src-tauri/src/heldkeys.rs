@@ -26,6 +26,8 @@ pub(crate) type SessionKeys = Arc<Mutex<HashMap<String, RemoteCredentials>>>;
 
 impl CloudState {
     pub(crate) fn keep_for_session(&self, vault_id: &str, credentials: RemoteCredentials) {
+        // Playback and export of cloud-only tracks read with them too.
+        audiovault_engine::sync::hold_credentials_for_reads(vault_id, credentials.clone());
         guard(&self.session_keys).insert(vault_id.to_string(), credentials);
     }
 }

@@ -1066,6 +1066,23 @@ fn devices_on_a_real_remote(shell: &Shell, tmp: &Path) {
     let status = shell.ok("sync_status", json!({}));
     assert_eq!(status["device"], this_device.as_str(), "{status}");
 
+    // Cloud-only tracks: free up an active track's space, the Storage view's
+    // totals count it, keep brings it back.
+    let (id, _, _) = library_ids(shell)
+        .into_iter()
+        .find(|(_, _, state)| state == "active")
+        .expect("an active track");
+    let freed = shell.ok("free_up_space", json!({ "ids": [id] }));
+    assert_eq!(freed["evicted"], 1, "{freed}");
+    assert!(freed["bytes_freed"].as_u64().unwrap_or(0) > 0, "{freed}");
+    let totals = shell.ok("location_totals", json!({}));
+    assert_eq!(totals["cloud"], 1, "{totals}");
+    assert_eq!(totals["freed_bytes"], freed["bytes_freed"], "{totals}");
+    let kept = shell.ok("keep_on_device", json!({ "ids": [id] }));
+    assert_eq!(kept["kept"], 1, "{kept}");
+    assert_eq!(kept["bytes_fetched"], freed["bytes_freed"], "{kept}");
+    assert_eq!(shell.ok("location_totals", json!({}))["cloud"], 0);
+
     let listed = shell.ok("remote_devices", json!({ "incoming": false }));
     assert_eq!(listed["this_device"], this_device.as_str(), "{listed}");
     assert_eq!(listed["remote"], pushed["remote"], "{listed}");

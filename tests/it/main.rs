@@ -8,6 +8,7 @@ mod artwork;
 mod at_rest;
 mod bad_input;
 mod cancel;
+mod cloud_only;
 mod crash;
 mod dedup;
 mod disk_full;

@@ -141,6 +141,10 @@ enum Command {
         /// With --remote: check this percentage of packs, chosen at random
         #[arg(long, requires = "remote")]
         sample: Option<f64>,
+        /// Also download and check the cloud copies of cloud-only tracks (else
+        /// they are reported as "cloud only, not checked locally")
+        #[arg(long, conflicts_with_all = ["remote", "repair"])]
+        cloud: bool,
     },
     /// Library statistics: tracks, bytes, dedup savings, quota
     Stats,
@@ -196,6 +200,24 @@ enum Command {
     Push,
     /// Bring in tracks added or trashed on other devices
     Pull,
+    /// Free up space: delete the local chunks of tracks the remote holds (checked
+    /// first); they stay in the library and play and export from the bucket
+    Evict {
+        /// Track ids (or unique prefixes)
+        #[arg(required_unless_present_any = ["album", "not_played_days"], conflicts_with_all = ["album", "not_played_days"])]
+        ids: Vec<String>,
+        /// Every active track of this album (by name, any case)
+        #[arg(long, conflicts_with = "not_played_days")]
+        album: Option<String>,
+        /// Active tracks this device has not played for N days
+        #[arg(long, value_name = "N")]
+        not_played_days: Option<u32>,
+    },
+    /// Keep cloud-only tracks on this device again: fetch their chunks back
+    Keep {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
     /// Restore a vault from the remote into --vault DIR (resumes an interrupted clone)
     Clone(sync_cmd::CloneArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout
@@ -617,6 +639,7 @@ fn run(cli: Cli) -> Result<u8> {
             repair,
             remote,
             sample,
+            cloud,
         } => {
             let vault = secrets.unlock(&root)?;
             let cancel = cancel_on_ctrl_c();
@@ -627,7 +650,11 @@ fn run(cli: Cli) -> Result<u8> {
                 return sync_cmd::verify_and_repair(&vault, json, &cancel);
             }
             let bar = BarProgress::bytes("Verifying");
-            let report = vault.verify(&bar, &cancel)?;
+            let report = vault.verify_with(
+                &audiovault_engine::verify::VerifyOptions { cloud },
+                &bar,
+                &cancel,
+            )?;
             bar.finish();
             if json {
                 print_json(&report)?;
@@ -744,6 +771,12 @@ fn run(cli: Cli) -> Result<u8> {
         Command::Remote { action } => sync_cmd::remote(action, &root, &secrets, json),
         Command::Push => sync_cmd::push(&root, &secrets, json),
         Command::Pull => sync_cmd::pull(&root, &secrets, json),
+        Command::Evict {
+            ids,
+            album,
+            not_played_days,
+        } => sync_cmd::evict(&root, &secrets, ids, album, not_played_days, json),
+        Command::Keep { ids } => sync_cmd::keep(&root, &secrets, ids, json),
         Command::Clone(args) => sync_cmd::clone(args, &root, &secrets, json),
         Command::Completions { .. } | Command::Manpage { .. } => Ok(0), // answered in main
         Command::Jobs { id, limit } => {

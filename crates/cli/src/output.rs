@@ -166,7 +166,7 @@ pub fn print_tracks(tracks: &[Track]) {
             .map(|d| format!("{}:{:02}", (d / 60.0) as u64, (d % 60.0) as u64))
             .unwrap_or_else(|| "-".into());
         println!(
-            "{}  {:<5} {:>6} {:>10}  {}{}",
+            "{}  {:<5} {:>6} {:>10}  {}{}{}",
             t.id,
             t.format,
             duration,
@@ -174,6 +174,12 @@ pub fn print_tracks(tracks: &[Track]) {
             title,
             if t.trashed_at.is_some() {
                 "  (trashed)"
+            } else {
+                ""
+            },
+            // Only the unusual place is said: a track here is the default.
+            if t.location == audiovault_engine::catalog::remote::TrackLocation::Cloud {
+                "  (cloud only)"
             } else {
                 ""
             }
@@ -236,6 +242,8 @@ pub fn print_track_details(details: &TrackDetails) {
         match t.location {
             audiovault_engine::catalog::remote::TrackLocation::Both => "this device and the cloud",
             audiovault_engine::catalog::remote::TrackLocation::Local => "this device only",
+            audiovault_engine::catalog::remote::TrackLocation::Cloud =>
+                "the cloud only (evicted from this device)",
         }
     );
     match (&details.analysis, &details.analysis_error) {
@@ -310,6 +318,18 @@ pub fn print_verify(r: &VerifyReport) {
             sanitize(&t.file_name),
             t.id,
             sanitize(&t.reason)
+        );
+    }
+    for t in &r.cloud_only {
+        println!(
+            "{} {} ({})",
+            if t.checked {
+                "cloud     checked in the cloud:"
+            } else {
+                "cloud     cloud only, not checked locally:"
+            },
+            sanitize(&t.file_name),
+            t.id
         );
     }
     println!(

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use audiovault_engine::sync::{
-    RemoteConfig, RemoteCredentials, RemoteGcOptions, SyncError, SyncOptions, clone_vault,
-    test_connection,
+    EvictSelection, EvictState, KeepState, RemoteConfig, RemoteCredentials, RemoteGcOptions,
+    SyncError, SyncOptions, clone_vault, test_connection,
 };
 use audiovault_engine::{CancelToken, SettingKey, Vault};
 use clap::{Args, Subcommand};
 
-use crate::output::{BarProgress, bytes, print_json};
+use crate::output::{BarProgress, bytes, print_json, sanitize};
 use crate::unlock::Secrets;
 use crate::{EXIT_PARTIAL, cancel_on_ctrl_c};
 
@@ -574,4 +574,82 @@ pub fn verify_and_repair(vault: &Vault, json: bool, cancel: &CancelToken) -> Res
         crate::output::print_verify(&outcome.after);
     }
     Ok(if outcome.after.ok { 0 } else { EXIT_PARTIAL })
+}
+
+/// `audiovault evict ID...|--album A|--not-played-days N`.
+pub fn evict(
+    root: &Path,
+    secrets: &Secrets,
+    ids: Vec<String>,
+    album: Option<String>,
+    not_played_days: Option<u32>,
+    json: bool,
+) -> Result<u8> {
+    let vault = secrets.unlock(root)?;
+    let selection = match (album, not_played_days) {
+        (Some(a), _) => EvictSelection::Album(a),
+        (None, Some(n)) => EvictSelection::NotPlayedDays(n),
+        (None, None) => EvictSelection::Tracks(vault.resolve_ids(&ids)?),
+    };
+    let creds = credentials(&vault)?;
+    let cancel = cancel_on_ctrl_c();
+    let report = vault.evict(&selection, &creds, &options(), &cancel)?;
+    if json {
+        print_json(&report)?;
+    } else {
+        for t in &report.tracks {
+            let what = match t.outcome {
+                EvictState::Evicted => format!("cloud only, {} freed", bytes(t.bytes_freed)),
+                EvictState::AlreadyCloud => "already cloud only".into(),
+                EvictState::Shared => {
+                    "kept: every chunk is shared with a track on this device".into()
+                }
+                EvictState::Refused => format!(
+                    "kept on this device: {}",
+                    t.reason.as_deref().unwrap_or("refused")
+                ),
+            };
+            println!("{} ({}): {what}", sanitize(&t.file_name), t.id);
+        }
+        println!(
+            "{} track(s) now in the cloud only, {} freed; {} refused",
+            report.evicted,
+            bytes(report.bytes_freed),
+            report.refused
+        );
+    }
+    Ok(if report.refused > 0 { EXIT_PARTIAL } else { 0 })
+}
+
+/// `audiovault keep ID...`.
+pub fn keep(root: &Path, secrets: &Secrets, ids: Vec<String>, json: bool) -> Result<u8> {
+    let vault = secrets.unlock(root)?;
+    let ids = vault.resolve_ids(&ids)?;
+    let creds = credentials(&vault)?;
+    let cancel = cancel_on_ctrl_c();
+    let report = vault.keep(&ids, &creds, &options(), &cancel)?;
+    if json {
+        print_json(&report)?;
+    } else {
+        for t in &report.tracks {
+            let what = match t.outcome {
+                KeepState::Kept => {
+                    format!("on this device again, {} fetched", bytes(t.bytes_fetched))
+                }
+                KeepState::AlreadyLocal => "already on this device".into(),
+                KeepState::Failed => format!(
+                    "still cloud only: {}",
+                    t.reason.as_deref().unwrap_or("failed")
+                ),
+            };
+            println!("{} ({}): {what}", sanitize(&t.file_name), t.id);
+        }
+        println!(
+            "{} track(s) kept on this device, {} fetched; {} failed",
+            report.kept,
+            bytes(report.bytes_fetched),
+            report.failed
+        );
+    }
+    Ok(if report.failed > 0 { EXIT_PARTIAL } else { 0 })
 }

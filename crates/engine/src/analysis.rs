@@ -76,6 +76,10 @@ impl Vault {
         cancel: &CancelToken,
     ) -> Result<AnalyzeReport> {
         let pending = self.catalog().pending_analysis(None)?;
+        if !pending.is_empty() {
+            // A cloud-only track waiting for analysis is read from the bucket.
+            self.enable_cloud_reads();
+        }
         progress.start(pending.len() as u64, 0);
         let next = AtomicUsize::new(0);
         let report = Mutex::new(AnalyzeReport::default());

@@ -75,6 +75,8 @@ impl Vault {
         cancel: &CancelToken,
     ) -> Result<ExportReport> {
         fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+        // A cloud-only track's chunks are fetched from the bucket as it goes.
+        self.enable_cloud_reads();
         let tracks: Vec<Track> = {
             let catalog = self.catalog();
             let mut out = Vec::with_capacity(ids.len());

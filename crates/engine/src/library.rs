@@ -294,20 +294,10 @@ impl Vault {
         })
     }
 
-    /// Whether each track is on the remote too.
+    /// Where each track is: this device only, also the cloud, or the cloud only.
     pub fn track_locations(&self, ids: &[TrackId]) -> Result<Vec<TrackLocation>> {
         let ids: Vec<String> = ids.iter().map(|i| i.0.clone()).collect();
-        Ok(self
-            .read(|catalog| Ok(remote::tracks_on_remote(catalog, &ids)?))?
-            .into_iter()
-            .map(|on| {
-                if on {
-                    TrackLocation::Both
-                } else {
-                    TrackLocation::Local
-                }
-            })
-            .collect())
+        self.read(|catalog| Ok(remote::locations(catalog, &ids)?))
     }
 }
 

@@ -87,6 +87,8 @@ pub trait MediaSource: Send + Sync + 'static {
 impl MediaSource for Vault {
     fn open(&self, id: &str) -> Result<Option<MediaItem<'_>>> {
         let id = TrackId(id.to_string());
+        // A cloud-only track's chunks come from the bucket (see `sync::evict`).
+        self.enable_cloud_reads();
         // A read connection of its own: playback never waits for a job on the writer.
         let Some((track, chunks)) = self.read(|catalog| {
             let Some(track) = catalog.track(&id)? else {
@@ -104,6 +106,7 @@ impl MediaSource for Vault {
                 "track {id}: its chunk list does not add up to its size"
             )));
         }
+        self.record_play(&id);
         Ok(Some(MediaItem {
             size: reader.size(),
             content_type: content_type(&track.format),

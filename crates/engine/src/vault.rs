@@ -20,6 +20,7 @@ use crate::store::chunker::ChunkerParams;
 use crate::store::{ChunkStore, clean_tmp, hex, process_alive, temp_file_owner};
 
 mod auth;
+mod evicted;
 pub use auth::Authenticity;
 
 /// 2: vault.json carries an epoch and a MAC (see `auth`). A format-1 file is
@@ -860,7 +861,7 @@ impl Vault {
         Ok(file)
     }
 
-    fn lock_exclusive(&self) -> Result<File> {
+    pub(crate) fn lock_exclusive(&self) -> Result<File> {
         lock_exclusive(&self.root)
     }
 
@@ -876,6 +877,8 @@ impl Vault {
     }
 
     fn gc_locked(&self) -> Result<GcReport> {
+        // An eviction cut short: its leftovers put right first (see `evicted`).
+        self.recover_evictions()?;
         let catalog = self.catalog();
         let mut report = GcReport::default();
         // First the records of tracks the catalog does not have (an import cut

@@ -49,6 +49,29 @@ pub struct DamagedTrack {
     pub id: TrackId,
     pub file_name: String,
     pub reason: String,
+    /// The damage is in the cloud's copy of a cloud-only track (checked with
+    /// [`VerifyOptions::cloud`]), not on this device.
+    #[serde(default)]
+    pub cloud: bool,
+}
+
+/// A cloud-only track (see `sync::evict`): its evicted chunks are not on this
+/// device, so a plain verify does not read them.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CloudOnlyTrack {
+    pub id: TrackId,
+    pub file_name: String,
+    /// True when its cloud copy was read back and checked ([`VerifyOptions::cloud`]).
+    pub checked: bool,
+}
+
+/// How a verify runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyOptions {
+    /// Also read the evicted chunks of cloud-only tracks from the remote and
+    /// check them (downloads them; the bucket must be reachable).
+    pub cloud: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -60,6 +83,8 @@ pub struct VerifyReport {
     pub bytes_checked: u64,
     pub damaged_chunks: Vec<DamagedChunk>,
     pub damaged_tracks: Vec<DamagedTrack>,
+    /// Cloud-only tracks: "cloud only, not checked locally" unless `checked`.
+    pub cloud_only: Vec<CloudOnlyTrack>,
     pub cancelled: bool,
 }
 
@@ -68,25 +93,42 @@ struct Findings {
     chunks_seen: BTreeSet<ChunkId>,
     damaged_chunks: BTreeMap<ChunkId, (ChunkDamage, BTreeSet<TrackId>)>,
     damaged_tracks: Vec<DamagedTrack>,
+    cloud_only: Vec<CloudOnlyTrack>,
     bytes: u64,
     tracks: u64,
 }
 
 impl Vault {
     pub fn verify(&self, progress: &dyn Progress, cancel: &CancelToken) -> Result<VerifyReport> {
+        self.verify_with(&VerifyOptions::default(), progress, cancel)
+    }
+
+    /// [`Vault::verify`], with the cloud copies of cloud-only tracks checked too
+    /// when `options.cloud` says so.
+    pub fn verify_with(
+        &self,
+        options: &VerifyOptions,
+        progress: &dyn Progress,
+        cancel: &CancelToken,
+    ) -> Result<VerifyReport> {
+        if options.cloud {
+            self.enable_cloud_reads();
+        }
         // The work list comes from a read connection (one snapshot of the catalog),
         // so a verify never holds the writer: the library, search and playback go on.
-        let work: Vec<(crate::catalog::Track, Vec<TrackChunk>)> = self.read(|catalog| {
-            catalog.in_read_transaction(|catalog| {
-                let tracks = catalog.tracks(TrackFilter::All)?;
-                let mut out = Vec::with_capacity(tracks.len());
-                for t in tracks {
-                    let chunks = catalog.track_chunks(&t.id)?;
-                    out.push((t, chunks));
-                }
-                Ok::<_, crate::Error>(out)
-            })
-        })?;
+        let (work, evicted): (Vec<(crate::catalog::Track, Vec<TrackChunk>)>, _) =
+            self.read(|catalog| {
+                catalog.in_read_transaction(|catalog| {
+                    let tracks = catalog.tracks(TrackFilter::All)?;
+                    let mut out = Vec::with_capacity(tracks.len());
+                    for t in tracks {
+                        let chunks = catalog.track_chunks(&t.id)?;
+                        out.push((t, chunks));
+                    }
+                    let evicted = crate::catalog::cloud::evicted_chunks(catalog)?;
+                    Ok::<_, crate::Error>((out, evicted))
+                })
+            })?;
         progress.start(
             work.len() as u64,
             work.iter().map(|(t, _)| t.size_bytes).sum(),
@@ -106,6 +148,22 @@ impl Vault {
                         let mut sha = Sha256::new();
                         let mut problem = None;
                         let mut bytes = 0u64;
+                        let cloud_only = chunks.iter().any(|c| evicted.contains(&c.id));
+                        if cloud_only && !options.cloud {
+                            // Not on this device by choice: neither damage nor checked.
+                            let mut f = lock(&findings);
+                            f.tracks += 1;
+                            f.cloud_only.push(CloudOnlyTrack {
+                                id: track.id.clone(),
+                                file_name: track.file_name.clone(),
+                                checked: false,
+                            });
+                            drop(f);
+                            progress.advance(track.size_bytes);
+                            progress.item_finished(std::path::Path::new(&track.file_name), true);
+                            continue;
+                        }
+                        let mut cloud_problem = false;
                         let store = self.store();
                         if let Some(first) = chunks.first() {
                             store.prefetch(&first.id);
@@ -113,6 +171,26 @@ impl Vault {
                         for (n, c) in chunks.iter().enumerate() {
                             if let Some(next) = chunks.get(n + 1) {
                                 store.prefetch(&next.id);
+                            }
+                            if evicted.contains(&c.id) {
+                                // The cloud's copy (options.cloud): a failure to read
+                                // or authenticate it is the cloud's damage, never
+                                // a local chunk to repair.
+                                match store.read_track_chunk(c) {
+                                    Ok(data) => {
+                                        bytes += data.len() as u64;
+                                        progress.advance(data.len() as u64);
+                                        if problem.is_none() {
+                                            sha.update(&data);
+                                        }
+                                    }
+                                    Err(e) => {
+                                        cloud_problem = true;
+                                        problem.get_or_insert_with(|| format!("in the cloud: {e}"));
+                                    }
+                                }
+                                lock(&findings).chunks_seen.insert(c.id);
+                                continue;
                             }
                             let checked = match store.read_track_chunk(c) {
                                 Ok(data) => Ok(data),
@@ -145,6 +223,13 @@ impl Vault {
                         if problem.is_none() && hex(&sha.finalize()) != track.sha256 {
                             problem = Some("content does not match its SHA-256 checksum".into());
                         }
+                        if cloud_only {
+                            lock(&findings).cloud_only.push(CloudOnlyTrack {
+                                id: track.id.clone(),
+                                file_name: track.file_name.clone(),
+                                checked: true,
+                            });
+                        }
                         // Cover art is a chunk of its own: authenticate it too. Damaged
                         // art does not touch the audio, and the reason says so.
                         if let Some(art) = track.artwork_chunk {
@@ -175,6 +260,7 @@ impl Vault {
                                 id: track.id.clone(),
                                 file_name: track.file_name.clone(),
                                 reason,
+                                cloud: cloud_problem,
                             });
                         }
                         drop(f);
@@ -202,6 +288,10 @@ impl Vault {
                 })
                 .collect(),
             damaged_tracks: f.damaged_tracks,
+            cloud_only: {
+                f.cloud_only.sort_by(|a, b| a.id.cmp(&b.id));
+                f.cloud_only
+            },
             cancelled: cancel.is_cancelled(),
         };
         self.catalog().log_activity(

@@ -16,6 +16,7 @@ mod driver;
 mod health;
 mod scale;
 mod security;
+mod space;
 mod watch;
 
 use std::collections::HashMap;

@@ -16,6 +16,9 @@ import type {
   RemoteForm,
   RemoteSettings,
   RepairOutcome,
+  EvictReport,
+  KeepReport,
+  LocationTotals,
   RestoreForm,
   RestoreReport,
   SyncStatus,
@@ -141,6 +144,13 @@ export const api = {
   restoreFromCloud: (form: RestoreForm, onEvent: (e: ProgressEvent) => void) =>
     invoke<RestoreReport>("restore_from_cloud", { form, onProgress: channel(onEvent) }),
   repair: (onEvent: (e: ProgressEvent) => void) => invoke<RepairOutcome>("repair", { onProgress: channel(onEvent) }),
+  // Cloud-only tracks (src-tauri/src/cloud/space.rs).
+  /** Deletes this device's copy of these tracks once the remote is seen to hold them. */
+  freeUpSpace: (ids: string[]) => invoke<EvictReport>("free_up_space", { ids }),
+  /** Fetches cloud-only tracks back onto this device. */
+  keepOnDevice: (ids: string[]) => invoke<KeepReport>("keep_on_device", { ids }),
+  /** Tracks per location and the space eviction freed (the Storage view). */
+  locationTotals: () => invoke<LocationTotals>("location_totals"),
   // Health (src-tauri/src/health.rs): the engine's doctor.
   /** Checks the open vault; changes nothing. */
   doctor: () => invoke<DoctorReport>("doctor"),

@@ -85,7 +85,7 @@ export type TrackId = string;
 
 export type TrackState = "active" | "trashed";
 
-export type TrackLocation = "local" | "both";
+export type TrackLocation = "local" | "both" | "cloud";
 
 export type TrackMetadata = { container: string | null, codec: string | null, duration_seconds: number | null, sample_rate: number | null, bit_depth: number | null, channels: number | null, bitrate: number | null, decodable: boolean | null, metadata_error: string | null, title: string | null, artist: string | null, album: string | null, album_artist: string | null, track_number: number | null, track_total: number | null, disc_number: number | null, disc_total: number | null, 
 /**
@@ -258,9 +258,62 @@ export type ChunkDamage = "missing" | "corrupt";
 
 export type DamagedChunk = { id: string, reason: ChunkDamage, tracks: Array<TrackId>, };
 
-export type DamagedTrack = { id: TrackId, file_name: string, reason: string, };
+export type DamagedTrack = { id: TrackId, file_name: string, reason: string, 
+/**
+ * The damage is in the cloud's copy of a cloud-only track (checked with
+ * [`VerifyOptions::cloud`]), not on this device.
+ */
+cloud: boolean, };
 
-export type VerifyReport = { ok: boolean, chunks_checked: number, tracks_checked: number, bytes_checked: number, damaged_chunks: Array<DamagedChunk>, damaged_tracks: Array<DamagedTrack>, cancelled: boolean, };
+export type CloudOnlyTrack = { id: TrackId, file_name: string, 
+/**
+ * True when its cloud copy was read back and checked ([`VerifyOptions::cloud`]).
+ */
+checked: boolean, };
+
+export type VerifyReport = { ok: boolean, chunks_checked: number, tracks_checked: number, bytes_checked: number, damaged_chunks: Array<DamagedChunk>, damaged_tracks: Array<DamagedTrack>, 
+/**
+ * Cloud-only tracks: "cloud only, not checked locally" unless `checked`.
+ */
+cloud_only: Array<CloudOnlyTrack>, cancelled: boolean, };
+
+export type EvictState = "evicted" | "already_cloud" | "shared" | "refused";
+
+export type EvictOutcome = { id: TrackId, file_name: string, outcome: EvictState, reason: string | null, chunks_deleted: number, bytes_freed: number, };
+
+export type EvictReport = { remote: string, tracks: Array<EvictOutcome>, evicted: number, refused: number, chunks_deleted: number, bytes_freed: number, 
+/**
+ * Bytes downloaded to check the remote's copies before deleting.
+ */
+bytes_checked: number, 
+/**
+ * Leftovers of an eviction cut short, put right first.
+ */
+recovered_chunks: number, };
+
+export type KeepState = "kept" | "already_local" | "failed";
+
+export type KeepOutcome = { id: TrackId, file_name: string, outcome: KeepState, reason: string | null, chunks_fetched: number, bytes_fetched: number, };
+
+export type KeepReport = { remote: string, tracks: Array<KeepOutcome>, kept: number, failed: number, bytes_fetched: number, };
+
+export type LocationTotals = { 
+/**
+ * Only on this device (not in the cloud yet).
+ */
+local: number, 
+/**
+ * On this device and in the cloud.
+ */
+both: number, 
+/**
+ * In the cloud only (some chunk evicted).
+ */
+cloud: number, evicted_chunks: number, 
+/**
+ * Disk space eviction freed: the stored sizes of the evicted chunks.
+ */
+freed_bytes: number, };
 
 export type PurgeReport = { purged_tracks: Array<TrackId>, removed_chunks: number, removed_bytes: number, };
 

@@ -10,6 +10,9 @@ import {
   keysNote,
   lastSync,
   locationText,
+  evictSummary,
+  keepSummary,
+  spaceActions,
   mergeState,
   pullSummary,
   pushSummary,
@@ -219,7 +222,8 @@ describe("summaries", () => {
       tracks_checked: 3,
       bytes_checked: 1000,
       damaged_chunks: [],
-      damaged_tracks: damaged.map((n) => ({ id: n, file_name: `${n}.wav`, reason: "chunk missing" })),
+      damaged_tracks: damaged.map((n) => ({ id: n, file_name: `${n}.wav`, reason: "chunk missing", cloud: false })),
+      cloud_only: [],
       cancelled: false,
     });
     const r: RepairOutcome = {
@@ -349,5 +353,73 @@ describe("autoSyncLine", () => {
     expect(autoSyncLine({ ...failed, next_retry_at_ms: now + 30_000 }, now)).toBe("Auto sync: push failed, retrying in 30 s");
     expect(autoSyncLine({ ...failed, next_retry_at_ms: now + 8 * 60_000 }, now)).toBe("Auto sync: push failed, retrying in 8 minutes");
     expect(autoSyncLine({ ...failed, next_retry_at_ms: now - 1000 }, now)).toBe("Auto sync: push failed, retrying in 0 s");
+  });
+});
+
+describe("cloud-only tracks", () => {
+  it("names each location, the cloud-only one included", () => {
+    expect(locationText("cloud").label).toContain("cloud only");
+    expect(locationText("both").label).toBe("On this device and in the cloud");
+    expect(locationText("local").label).toBe("Only on this device");
+  });
+
+  it("says what was freed and why a track stayed", () => {
+    const outcome = (id: string, outcome: "evicted" | "refused", reason: string | null = null) => ({
+      id,
+      file_name: `${id}.flac`,
+      outcome,
+      reason,
+      chunks_deleted: outcome === "evicted" ? 3 : 0,
+      bytes_freed: outcome === "evicted" ? 3 * 1024 * 1024 : 0,
+    });
+    const ok = evictSummary({
+      remote: "s3://music",
+      tracks: [outcome("a", "evicted"), outcome("b", "evicted")],
+      evicted: 2,
+      refused: 0,
+      chunks_deleted: 6,
+      bytes_freed: 6 * 1024 * 1024,
+      bytes_checked: 6 * 1024 * 1024,
+      recovered_chunks: 0,
+    });
+    expect(ok.ok).toBe(true);
+    expect(ok.text).toBe("2 tracks now in the cloud only, 6.29 MB freed");
+    const partly = evictSummary({
+      remote: "s3://music",
+      tracks: [outcome("a", "evicted"), outcome("b", "refused", "not in the cloud yet: push first")],
+      evicted: 1,
+      refused: 1,
+      chunks_deleted: 3,
+      bytes_freed: 3 * 1024 * 1024,
+      bytes_checked: 3 * 1024 * 1024,
+      recovered_chunks: 0,
+    });
+    expect(partly.ok).toBe(false);
+    expect(partly.text).toContain("1 kept on this device");
+    expect(partly.detail).toBe("b.flac: not in the cloud yet: push first");
+  });
+
+  it("says what came back and what did not", () => {
+    const r = keepSummary({
+      remote: "s3://music",
+      tracks: [
+        { id: "a", file_name: "a.flac", outcome: "kept", reason: null, chunks_fetched: 2, bytes_fetched: 2048 },
+        { id: "b", file_name: "b.flac", outcome: "failed", reason: "b.flac: cannot reach the bucket", chunks_fetched: 0, bytes_fetched: 0 },
+      ],
+      kept: 1,
+      failed: 1,
+      bytes_fetched: 2048,
+    });
+    expect(r.ok).toBe(false);
+    expect(r.text).toContain("1 track back on this device");
+    expect(r.detail).toBe("b.flac: cannot reach the bucket");
+  });
+
+  it("offers both actions, each running its own", () => {
+    const ran: string[] = [];
+    const items = spaceActions(() => ran.push("free"), () => ran.push("keep"));
+    expect(items.map((i) => i.label)).toEqual(["Free up space", "Keep on this device"]);
+    items.forEach((i) => i.run());
+    expect(ran).toEqual(["free", "keep"]);
   });
 });

@@ -4,6 +4,8 @@ import type {
   ConnectionStep,
   AutoSyncStatus,
   DeviceLine,
+  EvictReport,
+  KeepReport,
   MergeReport,
   PullFailure,
   PullReport,
@@ -277,9 +279,42 @@ export function autoSyncLine(s: AutoSyncStatus | null, now: number = Date.now())
 
 /** The library's location cell and the details drawer. */
 export function locationText(l: TrackLocation): { label: string; stored: string } {
-  return l === "both"
-    ? { label: "On this device and in the cloud", stored: "This device and cloud" }
-    : { label: "Only on this device", stored: "This device only" };
+  switch (l) {
+    case "both":
+      return { label: "On this device and in the cloud", stored: "This device and cloud" };
+    case "cloud":
+      return { label: "In the cloud only: plays from the bucket", stored: "Cloud only (space freed here)" };
+    default:
+      return { label: "Only on this device", stored: "This device only" };
+  }
+}
+
+/** One entry of a context menu. */
+export type MenuItem = { label: string; testid: string; run: () => void };
+
+/** The context menu of tracks (or an album's tracks): free up space, keep here. */
+export function spaceActions(free: () => void, keep: () => void): MenuItem[] {
+  return [
+    { label: "Free up space", testid: "free-up-space", run: free },
+    { label: "Keep on this device", testid: "keep-on-device", run: keep },
+  ];
+}
+
+/** The toast after "Free up space": what was freed and, if any, why some stayed. */
+export function evictSummary(r: EvictReport): { text: string; detail: string | null; ok: boolean } {
+  const freed = `${r.evicted} ${r.evicted === 1 ? "track" : "tracks"} now in the cloud only, ${formatBytes(r.bytes_freed)} freed`;
+  const refused = r.tracks.filter((t) => t.outcome === "refused");
+  if (!refused.length) return { text: freed, detail: null, ok: true };
+  const why = refused.map((t) => `${t.file_name}: ${t.reason ?? "refused"}`).join("\n");
+  return { text: `${freed}; ${refused.length} kept on this device`, detail: why, ok: false };
+}
+
+/** The toast after "Keep on this device". */
+export function keepSummary(r: KeepReport): { text: string; detail: string | null; ok: boolean } {
+  const kept = `${r.kept} ${r.kept === 1 ? "track" : "tracks"} back on this device, ${formatBytes(r.bytes_fetched)} fetched`;
+  const failed = r.tracks.filter((t) => t.outcome === "failed");
+  if (!failed.length) return { text: kept, detail: null, ok: true };
+  return { text: `${kept}; ${failed.length} still in the cloud only`, detail: failed.map((t) => t.reason ?? t.file_name).join("\n"), ok: false };
 }
 
 /** One connection-test line: "✓ reach the bucket" or "✕ write a probe object: access denied…". */

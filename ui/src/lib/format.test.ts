@@ -72,6 +72,10 @@ describe("dialog texts", () => {
       "1 track damaged (2 chunks missing or corrupt) of 30 tracks checked.",
     );
     expect(verifySummary({ ...base, cancelled: true, tracks_checked: 4 })).toMatch(/cancelled after 4 tracks/);
+    // Cloud-only tracks are said apart, never counted as checked here nor as damage.
+    expect(verifySummary({ ...base, cloud_only: [{ checked: false }, { checked: false }, { checked: true }] })).toBe(
+      "All 28 tracks intact: 5.00 MB authenticated and re-hashed. 2 tracks in the cloud only, not checked locally.",
+    );
   });
 
   it("a passphrase change needs the current one and the new one twice", () => {

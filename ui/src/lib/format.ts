@@ -88,11 +88,18 @@ export function verifySummary(r: {
   bytes_checked: number;
   damaged_tracks: unknown[];
   damaged_chunks: unknown[];
+  /** Cloud-only tracks: not on this device, so not checked here unless `checked`. */
+  cloud_only?: { checked: boolean }[];
 }): string {
   if (r.cancelled) return `Verification cancelled after ${plural(r.tracks_checked, "track")}.`;
-  if (r.ok) return `All ${plural(r.tracks_checked, "track")} intact: ${formatBytes(r.bytes_checked)} authenticated and re-hashed.`;
+  const unchecked = (r.cloud_only ?? []).filter((t) => !t.checked).length;
+  const cloud = unchecked ? ` ${plural(unchecked, "track")} in the cloud only, not checked locally.` : "";
+  if (r.ok) {
+    const here = r.tracks_checked - unchecked;
+    return `All ${plural(here, "track")} intact: ${formatBytes(r.bytes_checked)} authenticated and re-hashed.${cloud}`;
+  }
   const damaged = Math.max(r.damaged_tracks.length, 0);
-  return `${plural(damaged, "track")} damaged (${plural(r.damaged_chunks.length, "chunk")} missing or corrupt) of ${plural(r.tracks_checked, "track")} checked.`;
+  return `${plural(damaged, "track")} damaged (${plural(r.damaged_chunks.length, "chunk")} missing or corrupt) of ${plural(r.tracks_checked, "track")} checked.${cloud}`;
 }
 
 /** Why the Change passphrase button is disabled, or null when it may be pressed. */

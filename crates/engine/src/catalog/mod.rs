@@ -12,6 +12,7 @@
 mod analysis;
 pub(crate) mod cipher;
 pub(crate) mod clock;
+pub mod cloud;
 mod groups;
 mod history;
 mod matches;
@@ -144,6 +145,7 @@ const MIGRATIONS: &[(&str, &str)] = migrations![
     "0012_chunk_transform",
     "0014_totals",
     "0015_analysis_rowid",
+    "0016_cloud_only",
 ];
 
 /// The schema version of a catalog with every migration before `name` and not

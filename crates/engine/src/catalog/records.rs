@@ -277,7 +277,9 @@ impl Catalog {
                 "SELECT c.id, c.stored_size, u.track_id FROM chunks c
                  JOIN (SELECT chunk_id, track_id FROM track_chunks
                        UNION SELECT artwork_id, id FROM tracks WHERE artwork_id IS NOT NULL) u
-                   ON u.chunk_id = c.id",
+                   ON u.chunk_id = c.id
+                 -- An evicted chunk's file is meant to be absent (cloud-only tracks).
+                 WHERE NOT EXISTS (SELECT 1 FROM evicted_chunks ev WHERE ev.chunk_id = c.id)",
             )
             .map_err(e)?;
         let rows = stmt

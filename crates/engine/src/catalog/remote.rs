@@ -239,7 +239,8 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
          DELETE FROM snapshot.remote_indexes; DELETE FROM snapshot.sync_heads;
          DELETE FROM snapshot.remote_contents; DELETE FROM snapshot.watch_files;
          DELETE FROM snapshot.watch_failures; DELETE FROM snapshot.watch_folders;
-         DELETE FROM snapshot.record_dirty;",
+         DELETE FROM snapshot.record_dirty; DELETE FROM snapshot.evicted_chunks;
+         DELETE FROM snapshot.track_plays;",
     )
     .map_err(&e)?;
     let shas: Vec<Vec<u8>> = conn
@@ -698,17 +699,32 @@ pub enum TrackLocation {
     #[default]
     Local,
     Both,
+    /// In the cloud only: this device evicted some of its chunks (see
+    /// `sync::evict`); it plays and exports from the bucket.
+    Cloud,
 }
 
-/// Sets each track's `location` (see [`tracks_on_remote`]).
+/// Where each track's bytes are: evicted chunks make it `Cloud`, else
+/// [`tracks_on_remote`] decides between `Both` and `Local`.
+pub fn locations(catalog: &Catalog, ids: &[String]) -> Result<Vec<TrackLocation>> {
+    let on_remote = tracks_on_remote(catalog, ids)?;
+    let evicted = super::cloud::tracks_evicted(catalog, ids)?;
+    Ok(on_remote
+        .into_iter()
+        .zip(evicted)
+        .map(|(remote, evicted)| match (evicted, remote) {
+            (true, _) => TrackLocation::Cloud,
+            (false, true) => TrackLocation::Both,
+            (false, false) => TrackLocation::Local,
+        })
+        .collect())
+}
+
+/// Sets each track's `location` (see [`locations`]).
 pub fn fill_locations(catalog: &Catalog, tracks: &mut [super::Track]) -> Result<()> {
     let ids: Vec<String> = tracks.iter().map(|t| t.id.0.clone()).collect();
-    for (track, on_remote) in tracks.iter_mut().zip(tracks_on_remote(catalog, &ids)?) {
-        track.location = if on_remote {
-            TrackLocation::Both
-        } else {
-            TrackLocation::Local
-        };
+    for (track, location) in tracks.iter_mut().zip(locations(catalog, &ids)?) {
+        track.location = location;
     }
     Ok(())
 }

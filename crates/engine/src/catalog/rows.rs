@@ -465,6 +465,8 @@ mod tests {
             "watch_failures",
             "watch_folders",
             "record_dirty",
+            "evicted_chunks",
+            "track_plays",
         ];
         let tables: Vec<(String, String)> = memory
             .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")

@@ -60,6 +60,17 @@ pub enum StoreError {
     },
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// An evicted chunk (a cloud-only track) that could not be read from the remote.
+    #[error("chunk {id} is in the cloud only and could not be fetched: {reason}")]
+    Cloud { id: ChunkId, reason: String },
+}
+
+/// Where a chunk whose file is absent can still be read from: the remote, for the
+/// chunks of cloud-only tracks (`sync::evict` installs it). `Ok(None)`: not a chunk
+/// it serves (the chunk is simply missing). What it returns is the chunk's
+/// plaintext, authenticated through `store` before it is handed back.
+pub trait ChunkFallback: Send + Sync {
+    fn fetch(&self, store: &ChunkStore, id: &ChunkId) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 impl StoreError {
@@ -171,6 +182,8 @@ pub struct ChunkStore {
     tmp_dir: PathBuf,
     encryption: LessSafeKey,
     id_key: KeyBytes,
+    /// Reads of evicted chunks (see [`ChunkFallback`]); set once, on first need.
+    fallback: std::sync::OnceLock<std::sync::Arc<dyn ChunkFallback>>,
 }
 
 impl ChunkStore {
@@ -180,7 +193,17 @@ impl ChunkStore {
             tmp_dir: vault_root.join("tmp"),
             encryption: aead_key(&master.derive(vault_id, "audiovault chunk encryption v1")),
             id_key: master.derive(vault_id, "audiovault chunk id v1"),
+            fallback: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Installs the source of evicted chunks; the first one installed stays.
+    pub fn set_fallback(&self, fallback: std::sync::Arc<dyn ChunkFallback>) {
+        let _ = self.fallback.set(fallback);
+    }
+
+    pub fn has_fallback(&self) -> bool {
+        self.fallback.get().is_some()
     }
 
     pub fn id_for(&self, plaintext: &[u8]) -> ChunkId {
@@ -325,6 +348,13 @@ impl ChunkStore {
                     .map_err(|e| StoreError::io(&path, e))?;
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // No file: an evicted chunk is read from the remote (authenticated
+                // there); any other chunk is missing.
+                if let Some(fallback) = self.fallback.get()
+                    && let Some(plain) = fallback.fetch(self, id)?
+                {
+                    return Ok(plain);
+                }
                 return Err(StoreError::Missing { id: *id });
             }
             Err(e) => return Err(StoreError::io(&path, e)),

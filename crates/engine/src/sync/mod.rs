@@ -8,6 +8,7 @@
 //! on a blocking thread.
 
 mod devices;
+mod evict;
 mod keyfile;
 mod lease;
 pub(crate) mod lines;
@@ -25,8 +26,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub use crate::catalog::cloud::LocationTotals;
 pub use crate::catalog::remote::{RemoteConfig, SyncStatus, tracks_on_remote};
 pub use devices::{DeviceLine, RemoteDevices};
+pub use evict::{
+    CloudChunks, EvictOutcome, EvictReport, EvictSelection, EvictState, KeepOutcome, KeepReport,
+    KeepState, hold_credentials_for_reads,
+};
 pub use maint::{
     RemoteGcOptions, RemoteGcReport, RemoteVerifyReport, RepairOutcome, RepairReport,
     RepairedChunk, UnrepairableChunk, UnrepairedTrack,
