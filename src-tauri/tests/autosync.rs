@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use audiovault_app::autosync::{AutoSync, Timing};
-use audiovault_app::state::AppState;
 use audiovault_engine::catalog::TrackFilter;
 use audiovault_engine::export::ExportOptions;
 use audiovault_engine::sync::{
@@ -20,59 +19,14 @@ use audiovault_engine::{CancelToken, ImportOptions, NoProgress, Passphrase, Vaul
 use audiovault_tests::fault_proxy::{Fault, FaultProxy};
 use audiovault_tests::{Garage, write_noise_wav};
 use serde_json::{Value, json};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{MockRuntime, mock_context, noop_assets};
-use tauri::webview::InvokeRequest;
-use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
+use tauri::Manager;
 
 const PASSPHRASE: &str = "battery staple";
-const CHANNEL: &str = "__CHANNEL__:7";
 
-struct Shell {
-    webview: WebviewWindow<MockRuntime>,
-    invoke_key: String,
-    app: App<MockRuntime>,
-}
+mod shell;
+use shell::{CHANNEL, Shell};
 
 impl Shell {
-    fn new(vault_dir: &Path) -> Shell {
-        let app = audiovault_app::builder::<MockRuntime>(AppState::new(vault_dir.to_path_buf()))
-            .build(mock_context(noop_assets()))
-            .expect("the mock app builds");
-        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .expect("the mock webview opens");
-        Shell {
-            webview,
-            invoke_key: app.invoke_key().to_string(),
-            app,
-        }
-    }
-
-    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().expect("a valid origin"),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: self.invoke_key.clone(),
-        };
-        tauri::test::get_ipc_response(&self.webview, request).map(|body| {
-            body.deserialize::<Value>()
-                .expect("a command answers with JSON")
-        })
-    }
-
-    #[track_caller]
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        match self.invoke(cmd, args) {
-            Ok(v) => v,
-            Err(e) => panic!("{cmd} failed: {e}"),
-        }
-    }
-
     fn status(&self) -> Value {
         self.ok("auto_sync_status", json!({}))
     }

@@ -7,113 +7,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use audiovault_app::state::AppState;
 use audiovault_engine::sync::{RemoteConfig, RemoteCredentials, SyncOptions, clone_vault};
 use audiovault_engine::{CancelToken, ImportOptions, NoProgress, Passphrase};
 use audiovault_tests::Garage;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{MockRuntime, mock_context, noop_assets};
-use tauri::webview::InvokeRequest;
-use tauri::{App, Manager, WebviewWindow, WebviewWindowBuilder};
 
-type Outcome = Result<Value, Value>;
-
-struct Shell {
-    webview: WebviewWindow<MockRuntime>,
-    /// The app's own key: an invoke without it is dropped, as from a stranger.
-    invoke_key: String,
-    // The app must outlive the webview's invocations.
-    _app: App<MockRuntime>,
-}
-
-impl Shell {
-    fn new(vault_dir: &Path) -> Shell {
-        let app = audiovault_app::builder::<MockRuntime>(AppState::new(vault_dir.to_path_buf()))
-            .build(mock_context(noop_assets()))
-            .expect("the mock app builds");
-        let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
-            .build()
-            .expect("the mock webview opens");
-        Shell {
-            webview,
-            invoke_key: app.invoke_key().to_string(),
-            _app: app,
-        }
-    }
-
-    /// One command, as the UI's `invoke(cmd, args)` sends it.
-    fn invoke(&self, cmd: &str, args: Value) -> Outcome {
-        invoke_on(&self.webview, &self.invoke_key, cmd, args)
-    }
-
-    /// The same command on another thread (it answers through the join handle),
-    /// so that the test can do something while it runs.
-    fn invoke_in_background(
-        &self,
-        cmd: &'static str,
-        args: Value,
-    ) -> std::thread::JoinHandle<Outcome> {
-        let webview = self.webview.clone();
-        let key = self.invoke_key.clone();
-        std::thread::spawn(move || invoke_on(&webview, &key, cmd, args))
-    }
-
-    fn state(&self) -> tauri::State<'_, AppState> {
-        self._app.state::<AppState>()
-    }
-
-    fn ok(&self, cmd: &str, args: Value) -> Value {
-        match self.invoke(cmd, args) {
-            Ok(v) => v,
-            Err(e) => panic!("{cmd} failed: {e}"),
-        }
-    }
-
-    /// The error's `kind`, after checking the error has the IPC shape.
-    /// The error a command answers (it must fail).
-    fn err(&self, cmd: &str, args: Value) -> Value {
-        match self.invoke(cmd, args) {
-            Ok(v) => panic!("{cmd} should have failed, answered {v}"),
-            Err(e) => e,
-        }
-    }
-
-    fn err_kind(&self, cmd: &str, args: Value) -> String {
-        match self.invoke(cmd, args) {
-            Ok(v) => panic!("{cmd} should have failed, answered {v}"),
-            Err(e) => {
-                assert!(
-                    e["message"].as_str().is_some_and(|m| !m.is_empty()),
-                    "{cmd}: error without a message: {e}"
-                );
-                e["kind"].as_str().expect("an error kind").to_string()
-            }
-        }
-    }
-}
-
-fn invoke_on(webview: &WebviewWindow<MockRuntime>, key: &str, cmd: &str, args: Value) -> Outcome {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        // The app's own origin on Linux: app commands answer only local pages.
-        url: "tauri://localhost".parse().expect("a valid origin"),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: key.to_string(),
-    };
-    tauri::test::get_ipc_response(webview, request).map(|body| {
-        body.deserialize::<Value>()
-            .expect("a command answers with JSON")
-    })
-}
-
-/// The UI passes a channel for progress as this string; the mock runtime
-/// discards what is sent on it.
-const CHANNEL: &str = "__CHANNEL__:7";
+mod shell;
+use shell::{CHANNEL, Shell};
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
@@ -373,7 +274,7 @@ fn every_command_through_the_mock_runtime() {
     std::fs::create_dir_all(&inbox).expect("inbox");
     let watch = shell.ok("watch_add_folder", json!({ "path": inbox }));
     assert_eq!(watch["paused"], false);
-    let handle = shell._app.handle().clone();
+    let handle = shell.app.handle().clone();
     audiovault_app::watching::set_paused(&handle, true);
     let watch = shell.ok("watch_status", json!({}));
     assert_eq!(watch["paused"], true, "{watch}");

@@ -623,6 +623,48 @@ pub(crate) fn test_key() -> CatalogKey {
     CatalogKey::from_bytes([7; 32])
 }
 
+/// A test catalog of tracks 1..=3 over chunks: 1 → [a, b], 2 → [b, c], 3 → [d]
+/// (chunk ids `[1; 32]`…`[4; 32]`, 100 bytes each): one chunk shared, one alone.
+#[cfg(test)]
+pub(crate) fn three_tracks_over_four_chunks(dir: &Path) -> Catalog {
+    let mut catalog = Catalog::open(&dir.join("catalog.db"), &crate::catalog::test_key()).unwrap();
+    let layout: [&[u8]; 3] = [&[1, 2], &[2, 3], &[4]];
+    for (i, chunks) in layout.iter().enumerate() {
+        let id = TrackId(format!("{:016x}", i + 1));
+        let mut sha = [0u8; 32];
+        sha[0] = i as u8 + 1;
+        let chunks: Vec<NewChunk> = chunks
+            .iter()
+            .enumerate()
+            .map(|(n, c)| {
+                NewChunk::plain(crate::store::ChunkId([*c; 32]), n as u64 * 100, 100, 129)
+            })
+            .collect();
+        catalog
+            .commit_track(
+                &NewTrack {
+                    id: &id,
+                    sha256: &sha,
+                    size_bytes: 100 * chunks.len() as u64,
+                    file_name: "t.flac",
+                    file_name_raw: None,
+                    source_path: "t.flac",
+                    source_mtime: None,
+                    format: "flac",
+                    import_job_id: None,
+                    chunks: &chunks,
+                    meta: &TrackMetadata::default(),
+                    other_tags: &[],
+                    artwork: None,
+                    metadata_version: 1,
+                },
+                None,
+            )
+            .unwrap();
+    }
+    catalog
+}
+
 /// A bare connection to a test catalog, keyed (for a test that writes behind
 /// the catalog's back).
 #[cfg(test)]

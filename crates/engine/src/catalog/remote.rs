@@ -732,46 +732,9 @@ pub fn fill_locations(catalog: &Catalog, tracks: &mut [super::Track]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::TrackId;
-    use crate::catalog::{NewChunk, NewTrack, TrackMetadata};
 
-    /// Tracks 1..=3 over chunks: 1 → [a, b], 2 → [b, c], 3 → [d].
     fn catalog(dir: &std::path::Path) -> Catalog {
-        let mut catalog =
-            Catalog::open(&dir.join("catalog.db"), &crate::catalog::test_key()).unwrap();
-        let layout: [&[u8]; 3] = [&[1, 2], &[2, 3], &[4]];
-        for (i, chunks) in layout.iter().enumerate() {
-            let id = TrackId(format!("{:016x}", i + 1));
-            let mut sha = [0u8; 32];
-            sha[0] = i as u8 + 1;
-            let chunks: Vec<NewChunk> = chunks
-                .iter()
-                .enumerate()
-                .map(|(n, c)| NewChunk::plain(ChunkId([*c; 32]), n as u64 * 100, 100, 129))
-                .collect();
-            catalog
-                .commit_track(
-                    &NewTrack {
-                        id: &id,
-                        sha256: &sha,
-                        size_bytes: 100 * chunks.len() as u64,
-                        file_name: "t.flac",
-                        file_name_raw: None,
-                        source_path: "t.flac",
-                        source_mtime: None,
-                        format: "flac",
-                        import_job_id: None,
-                        chunks: &chunks,
-                        meta: &TrackMetadata::default(),
-                        other_tags: &[],
-                        artwork: None,
-                        metadata_version: 1,
-                    },
-                    None,
-                )
-                .unwrap();
-        }
-        catalog
+        crate::catalog::three_tracks_over_four_chunks(dir)
     }
 
     fn on_remote(catalog: &Catalog, chunks: &[u8]) {
