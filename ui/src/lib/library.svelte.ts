@@ -30,7 +30,10 @@ export class Library {
 
   constructor(
     private source: LibrarySource,
-    private pageSize = 200,
+    // A page is what every keystroke waits for: 100 rows more than fill a tall window
+    // (the table draws the ~30 in view and 16 either side), and the next page comes
+    // as the view nears the end of what is loaded.
+    private pageSize = 100,
   ) {}
 
   get hasMore(): boolean {
