@@ -564,24 +564,32 @@ impl Vault {
             }
             // The file's SHA-256 on a thread of its own beside the chunk's id,
             // encryption and write (about half the CPU each), so that even one big
-            // file keeps two cores busy. If no thread can be had, it runs here.
-            let (id, put) = std::thread::scope(|scope| {
-                let mut hashing = sha.clone();
-                let beside = std::thread::Builder::new()
-                    .name("import-sha256".into())
-                    .spawn_scoped(scope, move || {
-                        hashing.update(c.original);
-                        hashing
-                    });
+            // file keeps two cores busy. A small chunk (a vault made with tiny chunk
+            // sizes) is hashed here: a thread would cost more than its hashing. If no
+            // thread can be had, it runs here too.
+            let (id, put) = if c.original.len() < HASH_BESIDE_FROM {
+                sha.update(c.original);
                 let id = store.id_for(c.stored);
-                let put = store.put(&id, c.stored);
-                match beside.map(|thread| thread.join()) {
-                    Ok(Ok(hashed)) => sha = hashed,
-                    Ok(Err(panic)) => std::panic::resume_unwind(panic),
-                    Err(_) => sha.update(c.original),
-                }
-                put.map(|put| (id, put))
-            })
+                store.put(&id, c.stored).map(|put| (id, put))
+            } else {
+                std::thread::scope(|scope| {
+                    let mut hashing = sha.clone();
+                    let beside = std::thread::Builder::new()
+                        .name("import-sha256".into())
+                        .spawn_scoped(scope, move || {
+                            hashing.update(c.original);
+                            hashing
+                        });
+                    let id = store.id_for(c.stored);
+                    let put = store.put(&id, c.stored);
+                    match beside.map(|thread| thread.join()) {
+                        Ok(Ok(hashed)) => sha = hashed,
+                        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                        Err(_) => sha.update(c.original),
+                    }
+                    put.map(|put| (id, put))
+                })
+            }
             .map_err(store_failed)?;
             chunks_written += usize::from(put.written);
             if put.written {
@@ -768,6 +776,11 @@ pub(crate) struct CatalogMetadata {
     /// (mime type, bytes)
     pub artwork: Option<(String, Vec<u8>)>,
 }
+
+/// Chunks at least this long have their SHA-256 computed on a thread beside their
+/// encryption (a default vault's chunks are 256 KiB at least; a thread costs tens of
+/// microseconds, the hashing of 64 KiB about as much).
+const HASH_BESIDE_FROM: usize = 64 * 1024;
 
 /// What the workers of one import share.
 #[derive(Default)]

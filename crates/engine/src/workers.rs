@@ -4,15 +4,7 @@
 /// full write-back queue) and hashing, chunking or encrypting; with one per core, a
 /// core sits idle whenever its thread waits. On 2 cores, importing the 856 MiB bench
 /// corpus took 1.54 s with 2 threads and 1.31 s with 4 (6 and 8 were no faster).
-/// `AUDIOVAULT_IO_WORKERS` overrides it, so the bench can compare counts on one binary.
 pub(crate) fn file_workers() -> usize {
-    if let Some(n) = std::env::var("AUDIOVAULT_IO_WORKERS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-    {
-        return n.min(64);
-    }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     (cores * 2).min(32)
 }
