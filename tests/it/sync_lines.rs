@@ -914,3 +914,155 @@ fn a_cancelled_push_stops_at_once_and_releases_its_lease() {
     assert_eq!(done["nothing_new"], false, "{done:#}");
     assert!(g.list_keys("lines-cancel/locks/").is_empty());
 }
+
+/// Whether a push or pull listed the remote's packs (a full listing of `packs/`),
+/// from the listings a proxy saw.
+fn listed_packs(proxy: &FaultProxy) -> Vec<String> {
+    proxy
+        .list_targets()
+        .into_iter()
+        .filter(|t| t.contains("packs"))
+        .collect()
+}
+
+/// A device away for a whole remote GC (the mark, then the deletion a grace period
+/// later) must not lean on the packs it deleted, and must learn of the deletion
+/// without listing every pack: from the record GC writes before deleting. B knows
+/// the song's pack from A's index, sees the song purged, and imports it again after
+/// GC deleted the pack; its push must upload the song, or the remote would hold a
+/// manifest whose song no device can restore.
+#[test]
+fn a_device_away_for_a_whole_remote_gc_uploads_again_what_gc_deleted() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-gone");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (seed, seed_sha) = noise(&dir, "seed.wav", 61, 200_000);
+    let (song, song_sha) = noise(&dir, "song.wav", 62, 900_000);
+    a.import(&[&seed]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    // The song in a pack of its own.
+    a.import(&[&song]);
+    remote.json(&a, &["push"]);
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+    assert_eq!(shas(&b), set_of(&[&seed_sha, &song_sha]));
+
+    a.run(["trash", &id_of(&a, &song_sha)]).expect_ok();
+    a.json(["purge"]);
+    remote.json(&a, &["push"]);
+    remote.json(&b, &["pull"]);
+    assert_eq!(shas(&b), set_of(&[&seed_sha]), "the purge reached B");
+
+    // Mark, then delete, with B looking at neither.
+    let marked = remote.json(&a, &GC_NOW);
+    assert!(u64_of(&marked, "packs_marked") >= 1, "{marked:#}");
+    let deleted = remote.json(&a, &GC_NOW);
+    assert!(u64_of(&deleted, "packs_deleted") >= 1, "{deleted:#}");
+    assert!(
+        !g.list_keys("lines-gone/gone/").is_empty(),
+        "GC kept a record of what it deleted"
+    );
+
+    // B gets the song again and pushes, through a proxy that sees its listings.
+    b.import(&[&song]);
+    let proxy = FaultProxy::start(g.s3_addr());
+    let watched = Remote::on(&g, "lines-gone").via(proxy.endpoint());
+    watched.set(&b, &[]);
+    let push = watched.json(&b, &["push"]);
+    assert!(
+        u64_of(&push, "bytes_uploaded") >= 900_000,
+        "the song went up again: {push:#}"
+    );
+    assert_eq!(
+        listed_packs(&proxy),
+        Vec::<String>::new(),
+        "the push learnt of the deletion without listing every pack"
+    );
+
+    // A new device restores both, byte for byte.
+    let c = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&c).expect_ok();
+    let restored = exported_checksums(&c, "export");
+    assert_eq!(
+        restored.keys().cloned().collect::<BTreeSet<_>>(),
+        set_of(&[&seed_sha, &song_sha])
+    );
+    let verify = remote.json(&b, &["verify", "--remote"]);
+    assert_eq!(verify["ok"], true, "{verify:#}");
+}
+
+/// What no record tells (a pack deleted by hand or by a bucket lifecycle rule) the
+/// weekly full listing finds: within the week a push trusts its view, and the first
+/// push a week later (by the device's clock) lists every pack, forgets the one
+/// gone, and uploads its chunks again.
+#[test]
+fn a_pack_deleted_behind_syncs_back_is_found_by_the_weekly_full_listing() {
+    let Some(g) = garage() else { return };
+    let remote = Remote::on(&g, "lines-byhand");
+    let a = TestVault::new();
+    let dir = a.scratch_dir("sources");
+    let (seed, seed_sha) = noise(&dir, "seed.wav", 71, 200_000);
+    let (song, song_sha) = noise(&dir, "song.wav", 72, 900_000);
+    a.import(&[&seed]);
+    remote.set(&a, &[]);
+    remote.json(&a, &["push"]);
+    let before: BTreeSet<String> = g
+        .list_keys("lines-byhand/packs/")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    a.import(&[&song]);
+    remote.json(&a, &["push"]);
+    let song_packs: Vec<String> = g
+        .list_keys("lines-byhand/packs/")
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| !before.contains(k))
+        .collect();
+    assert!(!song_packs.is_empty());
+    for key in &song_packs {
+        g.delete(key);
+    }
+
+    let proxy = FaultProxy::start(g.s3_addr());
+    let watched = Remote::on(&g, "lines-byhand").via(proxy.endpoint());
+    watched.set(&a, &[]);
+    let push = |days: i64| -> Value {
+        watched
+            .cmd(&a, ["push", "--json"])
+            .env(
+                "AUDIOVAULT_TEST_CLOCK_OFFSET_SECONDS",
+                (days * 24 * 3600).to_string(),
+            )
+            .run()
+            .expect_ok()
+            .json()
+    };
+    // A change to push, so the push looks at the remote at all.
+    a.run(["trash", &id_of(&a, &seed_sha)]).expect_ok();
+    let within_the_week = push(6);
+    assert!(
+        u64_of(&within_the_week, "bytes_uploaded") < 900_000,
+        "only the catalog went up: {within_the_week:#}"
+    );
+    assert_eq!(listed_packs(&proxy), Vec::<String>::new());
+
+    a.run(["restore", &id_of(&a, &seed_sha)]).expect_ok();
+    let a_week_later = push(8);
+    assert!(!listed_packs(&proxy).is_empty(), "the weekly full listing");
+    assert!(
+        u64_of(&a_week_later, "bytes_uploaded") >= 900_000,
+        "the song went up again: {a_week_later:#}"
+    );
+    let b = TestVault::uninitialised(Some(PASSPHRASE));
+    remote.clone_into(&b).expect_ok();
+    assert_eq!(
+        exported_checksums(&b, "export")
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>(),
+        set_of(&[&seed_sha, &song_sha])
+    );
+}

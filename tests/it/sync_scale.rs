@@ -1,7 +1,8 @@
 //! Sync costs what changed, not the library (issue #15): with a library already on the
 //! remote, a push of 5 new tracks sends less than their bytes + 2 MiB and the other
 //! device's pull receives less than their bytes + 2 MiB, counted on the wire at a proxy in
-//! front of Garage; a push with nothing new makes no request. Bytes, never times.
+//! front of Garage; a push with nothing new makes no request; neither lists the
+//! remote's packs. Bytes, never times.
 //!
 //! 20,000 tracks by default, the issue's size. The catalog as a database file (the
 //! design this replaced) was ~4 MiB at 3,000 tracks, almost all of it sent again by each
@@ -74,6 +75,18 @@ fn a_push_and_a_pull_of_five_tracks_cost_their_bytes_not_the_librarys() {
         "the push sent {up} bytes over the wire for {new_bytes} bytes of new tracks: {push:#}"
     );
     assert!(up >= new_bytes, "the tracks themselves went up: {up}");
+    let listed_packs = |proxy: &FaultProxy| -> Vec<String> {
+        proxy
+            .list_targets()
+            .into_iter()
+            .filter(|t| t.contains("packs"))
+            .collect()
+    };
+    assert_eq!(
+        listed_packs(&proxy),
+        Vec::<String>::new(),
+        "the push listed every pack on the remote"
+    );
 
     let records_before = records_of(&b);
     proxy.reset_counters();
@@ -84,6 +97,11 @@ fn a_push_and_a_pull_of_five_tracks_cost_their_bytes_not_the_librarys() {
         proxy.requests()
     );
     assert_eq!(u64_of(&pull, "tracks_added"), 5, "{pull:#}");
+    assert_eq!(
+        listed_packs(&proxy),
+        Vec::<String>::new(),
+        "the pull listed every pack on the remote"
+    );
     assert!(
         down < new_bytes + 2 * MIB,
         "the pull received {down} bytes over the wire for {new_bytes} bytes of new tracks: {pull:#}"

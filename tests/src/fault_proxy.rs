@@ -66,6 +66,9 @@ struct Stats {
     succeeded: BTreeMap<String, u64>,
     /// Request targets (path and query) of successful PUTs, in order.
     put_targets: Vec<String>,
+    /// Request targets (path and query) of successful listings (GET with
+    /// `list-type=`), in order: which prefixes a client listed, and from where.
+    list_targets: Vec<String>,
     /// The `x-amz-*` request headers seen that say how a request is made rather
     /// than sign it (`x-amz-security-token`, `x-amz-storage-class`): name
     /// (lower case) → every value, one per request that carried it.
@@ -254,6 +257,12 @@ impl FaultProxy {
     /// Request targets (path and query) of every successful PUT, in order.
     pub fn put_targets(&self) -> Vec<String> {
         lock(&self.shared.stats).put_targets.clone()
+    }
+
+    /// Request targets (path and query, URL-encoded as sent) of every successful
+    /// listing, in order.
+    pub fn list_targets(&self) -> Vec<String> {
+        lock(&self.shared.stats).list_targets.clone()
     }
 
     /// Bytes of the requests forwarded upstream, heads and bodies (HTTP framing
@@ -611,6 +620,9 @@ fn serve_connection(client: TcpStream, shared: &Shared) -> io::Result<()> {
             *stats.succeeded.entry(method.clone()).or_default() += 1;
             if method == "PUT" {
                 stats.put_targets.push(target.clone());
+            }
+            if method == "GET" && target.contains("list-type=") {
+                stats.list_targets.push(target.clone());
             }
         }
         let mut counted = Counting {

@@ -146,6 +146,7 @@ const MIGRATIONS: &[(&str, &str)] = migrations![
     "0014_totals",
     "0015_analysis_rowid",
     "0016_cloud_only",
+    "0017_remote_gone",
 ];
 
 /// The schema version of a catalog with every migration before `name` and not

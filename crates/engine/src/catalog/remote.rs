@@ -240,7 +240,7 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
          DELETE FROM snapshot.remote_contents; DELETE FROM snapshot.watch_files;
          DELETE FROM snapshot.watch_failures; DELETE FROM snapshot.watch_folders;
          DELETE FROM snapshot.record_dirty; DELETE FROM snapshot.evicted_chunks;
-         DELETE FROM snapshot.track_plays;",
+         DELETE FROM snapshot.track_plays; DELETE FROM snapshot.remote_gone_packs;",
     )
     .map_err(&e)?;
     let shas: Vec<Vec<u8>> = conn
@@ -422,7 +422,18 @@ pub fn record_packs(
                  ON CONFLICT (id) DO UPDATE SET index_name = ifnull(index_name, ?3)",
             )
             .map_err(sql(catalog))?;
+        let mut gone_stmt = tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM remote_gone_packs WHERE id = ?1)")
+            .map_err(sql(catalog))?;
+        let mut gone = HashSet::new();
         for (id, size) in packs {
+            if gone_stmt
+                .query_row([&id[..]], |r| r.get::<_, bool>(0))
+                .map_err(sql(catalog))?
+            {
+                gone.insert(*id);
+                continue;
+            }
             pack_stmt
                 .execute(params![&id[..], *size as i64, index_name, now_unix()])
                 .map_err(sql(catalog))?;
@@ -434,7 +445,7 @@ pub fn record_packs(
                 "INSERT OR IGNORE INTO remote_chunks (chunk_id, pack_id, offset, length) VALUES (?1, ?2, ?3, ?4)",
             )
             .map_err(sql(catalog))?;
-        for e in entries {
+        for e in entries.iter().filter(|e| !gone.contains(&e.pack)) {
             chunk_stmt
                 .execute(params![
                     &e.chunk.0[..],
@@ -569,6 +580,28 @@ pub fn forget_packs(catalog: &Catalog, packs: &[[u8; 32]]) -> Result<()> {
         .unchecked_transaction()
         .map_err(sql(catalog))?;
     for p in packs {
+        tx.execute("DELETE FROM remote_chunks WHERE pack_id = ?1", [&p[..]])
+            .map_err(sql(catalog))?;
+        tx.execute("DELETE FROM remote_packs WHERE id = ?1", [&p[..]])
+            .map_err(sql(catalog))?;
+    }
+    tx.commit().map_err(sql(catalog))?;
+    Ok(())
+}
+
+/// Packs remote GC deleted (read from its `gone/` records, or written by this
+/// device's GC): forgotten now and never recorded again.
+pub fn record_gone(catalog: &Catalog, packs: &[[u8; 32]]) -> Result<()> {
+    let tx = catalog
+        .conn()
+        .unchecked_transaction()
+        .map_err(sql(catalog))?;
+    for p in packs {
+        tx.execute(
+            "INSERT OR IGNORE INTO remote_gone_packs (id) VALUES (?1)",
+            [&p[..]],
+        )
+        .map_err(sql(catalog))?;
         tx.execute("DELETE FROM remote_chunks WHERE pack_id = ?1", [&p[..]])
             .map_err(sql(catalog))?;
         tx.execute("DELETE FROM remote_packs WHERE id = ?1", [&p[..]])

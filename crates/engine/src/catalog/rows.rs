@@ -467,6 +467,7 @@ mod tests {
             "record_dirty",
             "evicted_chunks",
             "track_plays",
+            "remote_gone_packs",
         ];
         let tables: Vec<(String, String)> = memory
             .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::lines::Lines;
 use super::merge::{self, Incoming};
 use super::pull::read_manifest;
-use super::push::refresh;
+use super::refresh::{Depth, refresh};
 use super::{RemoteCredentials, Session, SyncOptions, state};
 use crate::catalog::format_time;
 use crate::error::{Error, Result};
@@ -88,7 +88,7 @@ impl Vault {
         let mut unmerged = Vec::new();
         let pending = lines.unmerged(&heads);
         if count_incoming && !pending.is_empty() {
-            refresh(self, &s.remote, &s.rt, &s.sealer)?;
+            refresh(self, &s.remote, &s.rt, &s.sealer, Depth::Changes)?;
         }
         for entry in pending {
             if !count_incoming {

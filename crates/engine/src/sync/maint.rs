@@ -23,9 +23,9 @@ use serde::Serialize;
 
 use super::lease::{Lease, lease_device};
 use super::lines::Lines;
-use super::objects::{self, CATALOGS, GC_MARKS, GcMark, INDEXES, PACKS, Sealer};
+use super::objects::{self, CATALOGS, GC_MARKS, GONE, GcMark, INDEXES, PACKS, Sealer};
 use super::pull::{fetch_chunks, read_manifest};
-use super::push::refresh;
+use super::refresh::{self as view, Depth, refresh};
 use super::s3::S3Remote;
 use super::{RemoteCredentials, Session, SyncError, SyncOptions, runtime, state};
 use crate::catalog::now_unix_millis;
@@ -238,7 +238,7 @@ impl Vault {
                     .unwrap_or(super::Bandwidth::of(&self.settings()?)),
             );
         let sealer = Sealer::new(self.master_key(), self.vault_id());
-        refresh(self, &remote, &rt, &sealer)?;
+        refresh(self, &remote, &rt, &sealer, Depth::Full)?;
         let mut locations = Vec::new();
         let mut tracks_of: HashMap<ChunkId, Vec<String>> = HashMap::new();
         for damaged in &verify.damaged_chunks {
@@ -321,7 +321,7 @@ impl Vault {
             sample_percent: sample_percent.unwrap_or(100.0).clamp(0.0, 100.0),
             ..Default::default()
         };
-        refresh(self, &remote, &rt, &sealer)?;
+        refresh(self, &remote, &rt, &sealer, Depth::Full)?;
         let (packs, manifests, indexes) = rt.block_on(async {
             Ok::<_, SyncError>((
                 remote.list(PACKS).await?,
@@ -466,6 +466,9 @@ impl Vault {
             .map(|l| lease_device(l).to_string())
             .collect();
 
+        // Other devices' gone records and this device's own (a catalog restored from
+        // an older copy), so the next gone record is numbered past them.
+        refresh(self, remote, rt, sealer, Depth::Full)?;
         let lines = rt.block_on(Lines::list(remote))?;
         let (keep, drop_names) = retention(&lines, gc.keep_last, gc.keep_daily, server_now);
         report.manifests_kept = keep.len() as u64;
@@ -514,11 +517,22 @@ impl Vault {
                 already_marked.extend(content.packs.iter().map(|p| format!("{PACKS}{p}")));
                 continue;
             }
-            for p in &content.packs {
+            let doomed: Vec<&String> = content
+                .packs
+                .iter()
+                .filter(|p| {
+                    let name = format!("{PACKS}{p}");
+                    !referenced.contains(&name) && sizes.contains_key(name.as_str())
+                })
+                .collect();
+            if !gc.dry_run && !doomed.is_empty() {
+                // The record goes up before the first deletion: a device that misses
+                // the mark (away for the whole grace period) learns of the deletion
+                // from it, without listing every pack.
+                write_gone(self, s, device, &doomed)?;
+            }
+            for p in doomed {
                 let name = format!("{PACKS}{p}");
-                if referenced.contains(&name) || !sizes.contains_key(name.as_str()) {
-                    continue;
-                }
                 if !gc.dry_run {
                     rt.block_on(remote.delete(&name))?;
                 }
@@ -572,7 +586,7 @@ impl Vault {
             }
             // Our knowledge of the remote now drives index cleanup: read every index
             // so that indexes whose packs are all gone can be removed.
-            refresh(self, remote, rt, sealer)?;
+            refresh(self, remote, rt, sealer, Depth::Changes)?;
             let orphans = {
                 let catalog = self.catalog();
                 state::orphan_indexes(&catalog)?
@@ -598,6 +612,26 @@ impl Vault {
         }
         Ok(report)
     }
+}
+
+/// Writes the permanent record of the packs this GC is about to delete, and
+/// forgets them here.
+fn write_gone(vault: &Vault, s: &Session, device: &str, packs: &[&String]) -> Result<()> {
+    let name = objects::numbered_name(GONE, device, view::next_number(vault, GONE, device)?)?;
+    let record = objects::GoneRecord {
+        deleted_at_ms: now_unix_millis(),
+        packs: packs.iter().map(|p| p.to_string()).collect(),
+    };
+    let body = serde_json::to_vec(&record)
+        .map_err(|e| SyncError::Other(format!("cannot encode a gone record: {e}")))?;
+    s.block_on(s.remote.put(&name, s.sealer.seal(&name, &body)?))?;
+    let ids: Vec<[u8; 32]> = packs
+        .iter()
+        .filter_map(|p| objects::id32_from_hex(p))
+        .collect();
+    state::record_gone(&vault.catalog(), &ids)?;
+    view::mark_read(vault, GONE, &name)?;
+    Ok(())
 }
 
 /// Which manifests to keep: the newest `keep_last` (at least one) of every

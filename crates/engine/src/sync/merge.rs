@@ -29,7 +29,7 @@ use super::keyfile;
 use super::lines::{Entry, Lines};
 use super::objects::{self, Location, Manifest};
 use super::pull::{fetch_chunks, fetch_plain, prune_snapshot_cache, read_manifest, snapshot_cache};
-use super::push::refresh;
+use super::refresh::{Depth, refresh};
 use super::{Session, SyncError, state};
 use crate::catalog::{Catalog, CatalogError};
 use crate::error::{Error, Result};
@@ -103,7 +103,7 @@ pub(crate) fn merge_unmerged(
                 continue;
             }
             if !refreshed {
-                refresh(s.vault, &s.remote, &s.rt, &s.sealer)?;
+                refresh(s.vault, &s.remote, &s.rt, &s.sealer, Depth::Changes)?;
                 refreshed = true;
             }
             let manifest =

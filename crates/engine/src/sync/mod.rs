@@ -17,6 +17,7 @@ mod merge;
 pub mod objects;
 mod pull;
 mod push;
+mod refresh;
 pub mod s3;
 mod throttle;
 use crate::catalog::remote as state;

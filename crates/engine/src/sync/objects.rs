@@ -5,13 +5,17 @@
 //!                                     parameters, authenticated by a MAC under the master key; no secret in clear)
 //! <prefix>/vault.json                 a copy of the newest of them, for a quick look and older clones
 //! <prefix>/packs/<64 hex>             chunk objects back to back, exactly as the local store holds them
-//! <prefix>/index/<64 hex>             sealed: which chunk lies where in which packs (one per push batch)
+//! <prefix>/index/<device>/<seq>-<r>  sealed: which chunk lies where in which packs (one per push batch);
+//!                                     `index/<64 hex>` from before format 2, still read
 //! <prefix>/catalogs/<seq>-<device>    sealed manifest of one catalog snapshot: the device's line, in order
 //! <prefix>/gc/<ms>-<device>           sealed list of packs marked for deletion (remote GC, phase one)
+//! <prefix>/gone/<device>/<seq>-<r>   sealed list of packs remote GC deleted (phase two), written first, kept
 //! <prefix>/locks/<device>-<random>    sealed lease of a push or GC in progress (see `lease`)
 //! ```
-//! Pack and index names are random, manifest names carry only a sequence number and
-//! a random device id: no name says anything about the library. Chunk objects are already
+//! Pack names are random; index, gone-record and manifest names carry only a sequence
+//! number and a random device id: no name says anything about the library. Index and
+//! gone records are numbered per device so that a device reads each prefix from where
+//! its last look stopped (`list_after`), never the whole of it (see `refresh`). Chunk objects are already
 //! encrypted and bound to their id, so packs are not sealed again; everything else
 //! is sealed with a sync key derived from the master key, its name as associated
 //! data so that no object can stand in for another.
@@ -30,6 +34,7 @@ pub const PACKS: &str = "packs/";
 pub const INDEXES: &str = "index/";
 pub const CATALOGS: &str = "catalogs/";
 pub const GC_MARKS: &str = "gc/";
+pub const GONE: &str = "gone/";
 pub const KEYS: &str = "keys/";
 pub const LEASES: &str = "locks/";
 
@@ -59,6 +64,29 @@ pub fn pack_id_from_name(name: &str) -> Option<[u8; 32]> {
 
 pub fn random_name(dir: &str) -> Result<String, SyncError> {
     Ok(format!("{dir}{}", hex(&random_array::<32>()?)))
+}
+
+/// `<dir><device>/<seq>-<8 random hex>`: zero-padded so a device's records sort
+/// in the order it wrote them. The random tail keeps two copies of one device
+/// (a vault folder restored beside the original) from overwriting each other's.
+pub fn numbered_name(dir: &str, device: &str, seq: u64) -> Result<String, SyncError> {
+    Ok(format!(
+        "{dir}{device}/{seq:020}-{}",
+        hex(&random_array::<4>()?)
+    ))
+}
+
+/// (device, seq) of a [`numbered_name`] under `dir`; None for any other name.
+pub fn parse_numbered_name(dir: &str, name: &str) -> Option<(String, u64)> {
+    let (device, rest) = name.strip_prefix(dir)?.split_once('/')?;
+    if device.is_empty() || !device.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let (seq, tail) = rest.split_once('-')?;
+    if seq.len() != 20 || tail.is_empty() || tail.contains('/') {
+        return None;
+    }
+    Some((device.to_string(), seq.parse().ok()?))
 }
 
 /// `catalogs/<ms>-<device>`: zero-padded so names sort by time.
@@ -313,6 +341,16 @@ pub struct GcMark {
     pub packs: Vec<String>,
 }
 
+/// Phase two of remote GC: packs it is about to delete, written before the first
+/// deletion and kept, so that a device that was away for the whole grace period
+/// learns of the deletion without listing every pack.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GoneRecord {
+    /// The deleting device's wall clock, for display only.
+    pub deleted_at_ms: i64,
+    pub packs: Vec<String>,
+}
+
 /// A push or remote GC in progress, announced under `locks/` (see `lease`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LeaseBody {
@@ -402,6 +440,28 @@ mod tests {
         let last = flipped.len() - 1;
         flipped[last] ^= 1;
         assert!(sealer.open("catalogs/1-a", flipped).is_err());
+    }
+
+    #[test]
+    fn numbered_names_parse_and_sort_by_sequence() {
+        let a = numbered_name(INDEXES, "c0ffee", 9).unwrap();
+        let b = numbered_name(INDEXES, "c0ffee", 10).unwrap();
+        assert!(a < b, "{a} sorts before {b}");
+        assert_eq!(
+            parse_numbered_name(INDEXES, &b),
+            Some(("c0ffee".to_string(), 10))
+        );
+        assert_eq!(parse_numbered_name(GONE, &b), None, "another prefix");
+        // Names from before format 2, or not this format at all, are not numbered.
+        assert_eq!(
+            parse_numbered_name(INDEXES, &format!("{INDEXES}{}", "ab".repeat(32))),
+            None
+        );
+        assert_eq!(parse_numbered_name(INDEXES, "index/c0ffee/12-ab"), None);
+        assert_eq!(
+            parse_numbered_name(INDEXES, "index/not-hex/00000000000000000001-ab"),
+            None
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@ use super::lease::Lease;
 use super::lines::Lines;
 use super::merge::{self, MergeReport};
 use super::objects::{self, INDEXES, Location, Manifest, ManifestChunk, Sealer};
+use super::refresh::{self as view, Depth, refresh};
 use super::s3::S3Remote;
 use super::{RemoteCredentials, Session, SyncError, SyncOptions, keyfile, state};
 use crate::catalog::rows::SNAPSHOT_CHUNKER;
@@ -200,7 +201,7 @@ impl Vault {
         report.vault_json_adopted = keys.adopted;
         report.merged = merge::merge_unmerged(s, progress, false)?.unwrap_or_default();
         report.vault_json_adopted |= report.merged.vault_json_adopted;
-        let mut view = refresh(self, &s.remote, &s.rt, &s.sealer)?;
+        let mut view = refresh(self, &s.remote, &s.rt, &s.sealer, Depth::Changes)?;
 
         let mut rounds = 0;
         let (snapshot, manifest) = loop {
@@ -395,71 +396,6 @@ impl Vault {
     }
 }
 
-/// What [`refresh`] saw of the remote.
-pub(crate) struct RemoteView {
-    /// GC marks read (so a later look finds only the new ones).
-    pub marks_seen: HashSet<String>,
-}
-
-/// Brings this device's view of the remote up to date: reads index objects it has
-/// not seen (other devices' packs), and forgets packs that are gone or marked for
-/// deletion by remote GC, so their chunks are uploaded again rather than relied on.
-pub(crate) fn refresh(
-    vault: &Vault,
-    remote: &S3Remote,
-    rt: &tokio::runtime::Runtime,
-    sealer: &Sealer,
-) -> Result<RemoteView> {
-    let (packs, indexes, marks) = rt.block_on(async {
-        let packs = remote.list(objects::PACKS).await?;
-        let indexes = remote.list(INDEXES).await?;
-        let marks = remote.list(objects::GC_MARKS).await?;
-        Ok::<_, SyncError>((packs, indexes, marks))
-    })?;
-    let existing: HashSet<[u8; 32]> = packs
-        .iter()
-        .filter_map(|p| objects::pack_id_from_name(&p.name))
-        .collect();
-    let mut doomed = HashSet::new();
-    let marks_seen: HashSet<String> = marks.iter().map(|m| m.name.clone()).collect();
-    for mark in marks {
-        let Some(sealed) = rt.block_on(remote.get(&mark.name))? else {
-            continue;
-        };
-        let mark: objects::GcMark = serde_json::from_slice(&sealer.open(&mark.name, sealed)?)
-            .map_err(|e| SyncError::CorruptObject {
-                name: mark.name.clone(),
-                reason: e.to_string(),
-            })?;
-        for p in mark.packs {
-            if let Some(id) = objects::id32_from_hex(&p) {
-                doomed.insert(id);
-            }
-        }
-    }
-    let known_indexes = state::known_indexes(&vault.catalog())?;
-    for index in indexes.iter().filter(|i| !known_indexes.contains(&i.name)) {
-        let Some(sealed) = rt.block_on(remote.get(&index.name))? else {
-            continue;
-        };
-        let plain = sealer.open(&index.name, sealed)?;
-        let decoded = objects::IndexObject::decode(&index.name, &plain)?;
-        state::record_packs(
-            &vault.catalog(),
-            &decoded.packs,
-            &decoded.entries,
-            Some(&index.name),
-        )?;
-    }
-    let gone: Vec<[u8; 32]> = state::known_packs(&vault.catalog())?
-        .into_iter()
-        .map(|(id, _)| id)
-        .filter(|id| !existing.contains(id) || doomed.contains(id))
-        .collect();
-    state::forget_packs(&vault.catalog(), &gone)?;
-    Ok(RemoteView { marks_seen })
-}
-
 /// Packs doomed by GC marks that appeared since `seen` (which it extends).
 fn new_marks(s: &Session, seen: &mut HashSet<String>) -> Result<HashSet<[u8; 32]>> {
     let marks = s.block_on(s.remote.list(objects::GC_MARKS))?;
@@ -612,10 +548,16 @@ fn write_index(
     if index.packs.is_empty() {
         return Ok(());
     }
-    let name = objects::random_name(INDEXES)?;
+    let device = state::device_id(&vault.catalog())?;
+    let name = objects::numbered_name(
+        INDEXES,
+        &device,
+        view::next_number(vault, INDEXES, &device)?,
+    )?;
     let sealed = sealer.seal(&name, &index.encode())?;
     rt.block_on(remote.put(&name, sealed))?;
     let packs: Vec<[u8; 32]> = index.packs.iter().map(|(p, _)| *p).collect();
     state::mark_indexed(&vault.catalog(), &packs, &name)?;
+    view::mark_read(vault, INDEXES, &name)?;
     Ok(())
 }

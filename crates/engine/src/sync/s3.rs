@@ -57,6 +57,14 @@ pub struct Listed {
     pub modified: i64,
 }
 
+/// One level of a listing: the objects directly under a prefix and its sub-prefixes.
+#[derive(Debug, Default)]
+pub struct Level {
+    pub objects: Vec<Listed>,
+    /// Full names ending in '/', such as "index/<device>/".
+    pub prefixes: Vec<String>,
+}
+
 /// What one attempt's failure means for the next.
 enum Failure {
     Transient(String),
@@ -314,9 +322,36 @@ impl S3Remote {
 
     /// Every object under `dir` (a name prefix such as "packs/"), paginated.
     pub async fn list(&self, dir: &str) -> Result<Vec<Listed>, SyncError> {
+        Ok(self.list_where(dir, None, false).await?.objects)
+    }
+
+    /// The objects under `dir` whose names sort after `start_after` (a full name such
+    /// as "index/<device>/00000000000000000041"): how a prefix written in increasing
+    /// names is read from where the last look stopped, at the cost of what is new.
+    pub async fn list_after(&self, dir: &str, start_after: &str) -> Result<Vec<Listed>, SyncError> {
+        Ok(self
+            .list_where(dir, Some(start_after), false)
+            .await?
+            .objects)
+    }
+
+    /// One level under `dir`: the objects directly in it and the names of the
+    /// sub-prefixes ("index/<device>/"), each sub-prefix listed once however many
+    /// objects it holds.
+    pub async fn list_level(&self, dir: &str) -> Result<Level, SyncError> {
+        self.list_where(dir, None, true).await
+    }
+
+    async fn list_where(
+        &self,
+        dir: &str,
+        start_after: Option<&str>,
+        one_level: bool,
+    ) -> Result<Level, SyncError> {
         let full = self.key(dir);
         let strip = self.key("").len();
-        let mut out = Vec::new();
+        let start_after = start_after.map(|s| self.key(s));
+        let mut out = Level::default();
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -326,6 +361,8 @@ impl S3Remote {
                         .list_objects_v2()
                         .bucket(&self.bucket)
                         .prefix(&full)
+                        .set_start_after(start_after.clone())
+                        .set_delimiter(one_level.then(|| "/".to_string()))
                         .set_continuation_token(token.clone());
                     async move { req.send().await.map_err(|e| self.classify(e)) }
                 })
@@ -336,11 +373,16 @@ impl S3Remote {
                 let Some(name) = key.get(strip..) else {
                     continue;
                 };
-                out.push(Listed {
+                out.objects.push(Listed {
                     name: name.to_string(),
                     size: obj.size().unwrap_or(0).max(0) as u64,
                     modified: obj.last_modified().map(|t| t.secs()).unwrap_or(0),
                 });
+            }
+            for prefix in page.common_prefixes() {
+                if let Some(name) = prefix.prefix().and_then(|p| p.get(strip..)) {
+                    out.prefixes.push(name.to_string());
+                }
             }
             match page.next_continuation_token() {
                 Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
