@@ -92,7 +92,18 @@ struct Step {
     up: u64,
     down: u64,
     requests: u64,
+    /// The step's peak resident memory in MiB (GNU time, through bench/sync.sh).
+    peak_mib: Option<f64>,
     note: String,
+}
+
+/// The peak memory of the last command, in MiB, when bench/sync.sh runs each
+/// command under GNU time (`SYNC_BENCH_PEAK_FILE`).
+fn last_peak_mib() -> Option<f64> {
+    let file = std::env::var_os("SYNC_BENCH_PEAK_FILE")?;
+    let text = std::fs::read_to_string(file).ok()?;
+    let kib: f64 = text.lines().last()?.trim().parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 fn timed(proxy: &FaultProxy, name: &'static str, cmd: Cmd) -> (Step, Value) {
@@ -111,6 +122,7 @@ fn timed(proxy: &FaultProxy, name: &'static str, cmd: Cmd) -> (Step, Value) {
         up: proxy.bytes_up(),
         down: proxy.bytes_down(),
         requests: proxy.requests(),
+        peak_mib: last_peak_mib(),
         note: String::new(),
     };
     eprintln!("    {name}: {seconds:.2} s");
@@ -255,6 +267,7 @@ fn main() {
                 up: proxy.bytes_up(),
                 down: proxy.bytes_down(),
                 requests: proxy.requests(),
+                peak_mib: None,
                 note: if ok {
                     "the plain files".into()
                 } else {
@@ -352,17 +365,18 @@ fn main() {
         import_seconds
     );
     println!(
-        "{:<26} {:>8} {:>11} {:>11} {:>9}   notes",
-        "step", "seconds", "MiB up", "MiB down", "requests"
+        "{:<26} {:>8} {:>11} {:>11} {:>9} {:>9}   notes",
+        "step", "seconds", "MiB up", "MiB down", "requests", "peak MiB"
     );
     for s in &steps {
         println!(
-            "{:<26} {:>8.2} {:>11.2} {:>11.2} {:>9}   {}",
+            "{:<26} {:>8.2} {:>11.2} {:>11.2} {:>9} {:>9}   {}",
             s.name,
             s.seconds,
             s.up as f64 / MIB,
             s.down as f64 / MIB,
             s.requests,
+            s.peak_mib.map_or("-".to_string(), |m| format!("{m:.0}")),
             s.note
         );
     }
