@@ -156,6 +156,8 @@ fn push_then_clone_restores_every_file_byte_for_byte() {
         corpus.by_sha().len() as u64,
         "{push:#}"
     );
+    // The snapshot's sealed chunks waited in a file under tmp/; it is gone.
+    assert_eq!(std::fs::read_dir(a.path.join("tmp")).unwrap().count(), 0);
 
     // Nothing new: no request at all, well under a second.
     let started = Instant::now();
@@ -307,6 +309,11 @@ fn a_push_cut_off_by_a_dead_server_resumes_without_uploading_twice() {
         "{failed}"
     );
     let first_run: Vec<String> = proxy.put_keys();
+    assert_eq!(
+        std::fs::read_dir(a.path.join("tmp")).unwrap().count(),
+        0,
+        "a failed push leaves no spill file behind"
+    );
 
     g.restart();
     proxy.clear();

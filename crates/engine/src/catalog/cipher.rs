@@ -368,6 +368,26 @@ pub(crate) fn write_encrypted_copy(
     write_encrypted_copy_of(&memory, path, key)
 }
 
+/// A new, empty database file at `path` (created 0600), encrypted under `key`, for
+/// a pull to build a snapshot's catalog in page by page (`rows::decode_into`): no
+/// copy of it is ever whole in memory or in clear. No journal and no syncs: it is a
+/// temp file, dropped whole if anything stops it.
+pub(crate) fn create_encrypted(path: &Path, key: &CatalogKey) -> Result<Connection, CatalogError> {
+    let err = |source| CatalogError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    crate::private::precreate(path).map_err(|e| CatalogError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let conn = Connection::open(path).map_err(err)?;
+    key_connection(&conn, key).map_err(err)?;
+    conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        .map_err(err)?;
+    Ok(conn)
+}
+
 /// [`write_encrypted_copy`] of a plain database open in memory (a catalog snapshot
 /// rebuilt from its rows).
 pub(crate) fn write_encrypted_copy_of(

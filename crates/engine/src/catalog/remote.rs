@@ -160,14 +160,9 @@ pub fn sync_generation(catalog: &Catalog) -> Result<i64> {
     generation(catalog.conn()).map_err(sql(catalog))
 }
 
-/// What a catalog snapshot for the remote holds.
+/// What a catalog snapshot for the remote holds, beside its row stream.
 pub struct SnapshotContents {
-    /// The snapshot itself: its rows as a stable stream (`catalog::rows`; the remote
-    /// seals its chunks; plain, so that unchanged rows are the same bytes as in the
-    /// last push and their chunks are not uploaded again, which random IVs would
-    /// defeat). Made in memory: it never touches the disk in clear.
-    pub bytes: Vec<u8>,
-    /// The catalog's sync generation when it was copied (it travels inside the copy).
+    /// The catalog's sync generation when it was read (it travels inside the stream).
     pub generation: i64,
     pub schema_version: i64,
     pub tracks: u64,
@@ -181,70 +176,61 @@ pub struct SnapshotContents {
     pub packs: Vec<[u8; 32]>,
 }
 
-/// An in-memory database attached to a catalog's connection as `snapshot`,
-/// detached (and so freed) when dropped.
-struct MemorySnapshot<'a> {
-    conn: &'a Connection,
-}
+/// Tables that belong to this device rather than to the library (remote settings
+/// and knowledge, sync state, watched folders, record marks, evictions, plays): a
+/// snapshot for the remote carries them without rows.
+pub const DEVICE_TABLES: &[&str] = &[
+    "remote_config",
+    "sync_state",
+    "remote_chunks",
+    "remote_packs",
+    "remote_indexes",
+    "remote_gone_packs",
+    "sync_heads",
+    "remote_contents",
+    "watch_files",
+    "watch_failures",
+    "watch_folders",
+    "record_dirty",
+    "evicted_chunks",
+    "track_plays",
+];
 
-impl Drop for MemorySnapshot<'_> {
-    fn drop(&mut self) {
-        let _ = self.conn.execute_batch("DETACH DATABASE snapshot");
-    }
-}
-
-/// Copies the catalog into memory as the library's snapshot for the remote: one
-/// consistent state (the export runs in one read transaction), with what belongs
-/// to this device rather than to the library (remote settings and knowledge, sync
-/// state, watched folders, record marks) emptied. The copy is plain SQLite in
-/// memory (`sqlcipher_export` into an attached database with no key), handed back
-/// as a row stream (`catalog::rows`) for the push to cut, seal and upload.
-pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
+/// Writes the library's snapshot for the remote into `sink` as a row stream
+/// (`catalog::rows`; the push cuts, seals and uploads it as it comes), with
+/// [`DEVICE_TABLES`] empty, and returns what the push needs beside it. One read
+/// transaction, so the rows, the chunks missing from the remote and the
+/// generation are one consistent state whatever another connection commits
+/// meanwhile. Nothing is copied: memory stays the same whatever the library's size.
+pub fn write_snapshot_to(
+    catalog: &Catalog,
+    sink: &mut dyn std::io::Write,
+) -> Result<SnapshotContents> {
     let conn = catalog.conn();
     let e = sql(catalog);
-    let random: [u8; 8] =
-        crate::keys::random_array().map_err(|_| e(rusqlite::Error::InvalidQuery))?;
-    // A memdb name of its own (the leading slash would share it between this
-    // process's connections; nothing else opens it).
-    let name = format!(
-        "file:/audiovault-snapshot-{}-{}?vfs=memdb",
-        std::process::id(),
-        crate::store::hex(&random)
-    );
-    conn.execute("ATTACH DATABASE ?1 AS snapshot KEY ''", [&name])
-        .map_err(&e)?;
-    let attached = MemorySnapshot { conn };
+    conn.execute_batch("BEGIN").map_err(&e)?;
+    let contents = snapshot_in_transaction(catalog, sink);
+    // A read transaction: ending it can only release the snapshot.
+    let _ = conn.execute_batch("COMMIT");
+    contents
+}
+
+fn snapshot_in_transaction(
+    catalog: &Catalog,
+    sink: &mut dyn std::io::Write,
+) -> Result<SnapshotContents> {
+    let conn = catalog.conn();
+    let e = sql(catalog);
     let version: i64 = conn
         .query_row("PRAGMA main.user_version", [], |r| r.get(0))
         .map_err(&e)?;
-    conn.execute_batch("BEGIN").map_err(&e)?;
-    let exported = conn
-        .query_row("SELECT sqlcipher_export('snapshot')", [], |_| Ok(()))
-        .and_then(|()| conn.pragma_update(Some("snapshot"), "user_version", version))
-        .and_then(|()| conn.execute_batch("COMMIT"));
-    if let Err(err) = exported {
-        let _ = conn.execute_batch("ROLLBACK");
-        return Err(e(err));
-    }
     let generation: i64 = conn
-        .query_row(
-            "SELECT value FROM snapshot.sync_generation WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT value FROM sync_generation WHERE id = 1", [], |r| {
+            r.get(0)
+        })
         .map_err(&e)?;
-    conn.execute_batch(
-        "DELETE FROM snapshot.remote_config; DELETE FROM snapshot.sync_state;
-         DELETE FROM snapshot.remote_chunks; DELETE FROM snapshot.remote_packs;
-         DELETE FROM snapshot.remote_indexes; DELETE FROM snapshot.sync_heads;
-         DELETE FROM snapshot.remote_contents; DELETE FROM snapshot.watch_files;
-         DELETE FROM snapshot.watch_failures; DELETE FROM snapshot.watch_folders;
-         DELETE FROM snapshot.record_dirty; DELETE FROM snapshot.evicted_chunks;
-         DELETE FROM snapshot.track_plays; DELETE FROM snapshot.remote_gone_packs;",
-    )
-    .map_err(&e)?;
     let shas: Vec<Vec<u8>> = conn
-        .prepare("SELECT sha256 FROM snapshot.tracks")
+        .prepare("SELECT sha256 FROM tracks")
         .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
         .map_err(&e)?;
     // Only the chunks the remote lacks are gathered, by the catalog's index on
@@ -253,13 +239,13 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
     let mut missing = Vec::new();
     let mut seen = HashSet::new();
     for query in [
-        "SELECT tc.chunk_id, c.stored_size FROM snapshot.track_chunks tc
-         JOIN snapshot.chunks c ON c.id = tc.chunk_id
-         WHERE NOT EXISTS (SELECT 1 FROM main.remote_chunks r WHERE r.chunk_id = tc.chunk_id)
+        "SELECT tc.chunk_id, c.stored_size FROM track_chunks tc
+         JOIN chunks c ON c.id = tc.chunk_id
+         WHERE NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = tc.chunk_id)
          ORDER BY tc.track_id, tc.seq",
-        "SELECT DISTINCT c.id, c.stored_size FROM snapshot.tracks t
-         JOIN snapshot.chunks c ON c.id = t.artwork_id
-         WHERE NOT EXISTS (SELECT 1 FROM main.remote_chunks r WHERE r.chunk_id = c.id)",
+        "SELECT DISTINCT c.id, c.stored_size FROM tracks t
+         JOIN chunks c ON c.id = t.artwork_id
+         WHERE NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = c.id)",
     ] {
         let mut stmt = conn.prepare(query).map_err(&e)?;
         let rows = stmt
@@ -276,10 +262,10 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
     }
     let packs: Vec<[u8; 32]> = conn
         .prepare(
-            "SELECT DISTINCT (SELECT r.pack_id FROM main.remote_chunks r WHERE r.chunk_id = x.id
+            "SELECT DISTINCT (SELECT r.pack_id FROM remote_chunks r WHERE r.chunk_id = x.id
                               ORDER BY r.pack_id LIMIT 1) AS pack
-             FROM (SELECT chunk_id AS id FROM snapshot.track_chunks
-                   UNION SELECT artwork_id FROM snapshot.tracks WHERE artwork_id IS NOT NULL) x
+             FROM (SELECT chunk_id AS id FROM track_chunks
+                   UNION SELECT artwork_id FROM tracks WHERE artwork_id IS NOT NULL) x
              WHERE pack IS NOT NULL",
         )
         .and_then(|mut stmt| {
@@ -291,10 +277,8 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
         .filter_map(|p| p.try_into().ok())
         .collect();
     // Rows, not the database file: see `rows` for why (a file's pages move).
-    let bytes = super::rows::encode(conn, "snapshot")?;
-    drop(attached);
+    super::rows::encode_to(conn, "main", DEVICE_TABLES, sink)?;
     Ok(SnapshotContents {
-        bytes,
         generation,
         schema_version: version,
         tracks: shas.len() as u64,
@@ -302,6 +286,20 @@ pub fn write_snapshot(catalog: &Catalog) -> Result<SnapshotContents> {
         missing,
         packs,
     })
+}
+
+/// A snapshot and its row stream, whole in memory (tests).
+#[cfg(test)]
+pub struct WrittenSnapshot {
+    pub bytes: Vec<u8>,
+    pub contents: SnapshotContents,
+}
+
+#[cfg(test)]
+pub fn write_snapshot(catalog: &Catalog) -> Result<WrittenSnapshot> {
+    let mut bytes = Vec::new();
+    let contents = write_snapshot_to(catalog, &mut bytes)?;
+    Ok(WrittenSnapshot { bytes, contents })
 }
 
 /// After a push: this device's line is at `seq`, and every content of the pushed

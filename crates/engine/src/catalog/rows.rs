@@ -125,9 +125,30 @@ fn has_rowid_alias(conn: &Connection, schema: &str, table: &str) -> Result<bool>
     Ok(pk.len() == 1 && pk[0].eq_ignore_ascii_case("integer"))
 }
 
-/// Writes the database attached as `schema` on `conn` as a row stream.
-pub(crate) fn encode(conn: &Connection, schema: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(1 << 20);
+/// How much of the stream is gathered before it goes to the sink.
+const SINK_BATCH: usize = 64 << 10;
+
+/// Writes the database attached as `schema` on `conn` as a row stream into
+/// `sink`, as it goes: the stream is never whole in memory. The tables named in
+/// `emptied` are written with their columns and no rows (what belongs to the
+/// device, not the library). Call it inside a read transaction for one
+/// consistent state.
+pub(crate) fn encode_to(
+    conn: &Connection,
+    schema: &str,
+    emptied: &[&str],
+    sink: &mut dyn std::io::Write,
+) -> Result<()> {
+    let send = |sink: &mut dyn std::io::Write, out: &mut Vec<u8>| -> Result<()> {
+        sink.write_all(out).map_err(|source| CatalogError::Io {
+            path: "catalog snapshot".into(),
+            source,
+        })?;
+        out.clear();
+        Ok(())
+    };
+    // The rows are plaintext: the batch buffer is cleared when dropped.
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(2 * SINK_BATCH));
     out.extend_from_slice(MAGIC);
     let version: i64 = conn
         .query_row(
@@ -185,8 +206,15 @@ pub(crate) fn encode(conn: &Connection, schema: &str) -> Result<Vec<u8>> {
         for c in &columns {
             put_str(&mut out, c.as_bytes())?;
         }
+        if emptied.contains(&t.name.as_str()) {
+            out.push(0);
+            continue;
+        }
         let mut rows = stmt.query([]).map_err(sqlite)?;
         while let Some(row) = rows.next().map_err(sqlite)? {
+            if out.len() >= SINK_BATCH {
+                send(sink, &mut out)?;
+            }
             out.push(1);
             for i in 0..columns.len() {
                 match row.get_ref(i).map_err(sqlite)? {
@@ -212,48 +240,70 @@ pub(crate) fn encode(conn: &Connection, schema: &str) -> Result<Vec<u8>> {
         }
         out.push(0);
     }
-    Ok(out)
+    send(sink, &mut out)
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+/// Reads a row stream as it comes, owning what it returns (the stream's chunks are
+/// read one at a time, never whole).
+struct Reader<R> {
+    inner: R,
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|end| *end <= self.bytes.len())
-            .ok_or_else(|| malformed("cut short"))?;
-        let s = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(s)
+impl<R: std::io::Read> Reader<R> {
+    fn exact<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut b = [0u8; N];
+        self.inner.read_exact(&mut b).map_err(cut_short)?;
+        Ok(b)
     }
     fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
+        Ok(self.exact::<1>()?[0])
     }
     fn u32(&mut self) -> Result<usize> {
-        let b: [u8; 4] = self
-            .take(4)?
-            .try_into()
-            .map_err(|_| malformed("cut short"))?;
-        Ok(u32::from_le_bytes(b) as usize)
+        Ok(u32::from_le_bytes(self.exact()?) as usize)
     }
     fn i64(&mut self) -> Result<i64> {
-        let b: [u8; 8] = self
-            .take(8)?
-            .try_into()
-            .map_err(|_| malformed("cut short"))?;
-        Ok(i64::from_le_bytes(b))
+        Ok(i64::from_le_bytes(self.exact()?))
     }
-    fn bytes(&mut self) -> Result<&'a [u8]> {
+    fn bytes(&mut self) -> Result<Vec<u8>> {
         let n = self.u32()?;
-        self.take(n)
+        // Grown as the bytes come: a damaged length cannot ask for gigabytes up front.
+        let mut out = Vec::with_capacity(n.min(1 << 20));
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut self.inner, n as u64),
+            &mut out,
+        )
+        .map_err(cut_short)?;
+        if out.len() != n {
+            return Err(malformed("cut short"));
+        }
+        Ok(out)
     }
     fn string(&mut self) -> Result<String> {
-        String::from_utf8(self.bytes()?.to_vec()).map_err(|_| malformed("a name is not UTF-8"))
+        String::from_utf8(self.bytes()?).map_err(|_| malformed("a name is not UTF-8"))
+    }
+    /// Whether the stream ends here.
+    fn at_end(&mut self) -> Result<bool> {
+        let mut b = [0u8; 1];
+        loop {
+            match self.inner.read(&mut b) {
+                Ok(n) => return Ok(n == 0),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(cut_short(e)),
+            }
+        }
+    }
+}
+
+/// A read that stopped early: the stream is cut short, or its source failed
+/// (whose own error the caller keeps).
+fn cut_short(e: std::io::Error) -> CatalogError {
+    if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        malformed("cut short")
+    } else {
+        CatalogError::Io {
+            path: "catalog snapshot".into(),
+            source: e,
+        }
     }
 }
 
@@ -262,14 +312,24 @@ pub(crate) fn is_rows(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
-/// Builds the database a row stream describes, in memory (plain: the caller
-/// writes it out encrypted). The schema first (virtual tables, then tables), then
-/// the rows, then the full-text index rebuilt, then indexes, triggers and views:
-/// no trigger fires while the rows go in.
+/// Builds the database a row stream describes, in memory (tests, and snapshots
+/// of manifests before format 3, which are small).
 pub(crate) fn decode(bytes: &[u8]) -> Result<Connection> {
+    let conn = Connection::open_in_memory().map_err(sqlite)?;
+    conn.execute_batch("PRAGMA temp_store = MEMORY;")
+        .map_err(sqlite)?;
+    decode_into(&conn, bytes)?;
+    Ok(conn)
+}
+
+/// Builds the database a row stream describes into `conn` (empty; a pull's is an
+/// encrypted file in `tmp/`), reading the stream as it comes: the schema first
+/// (virtual tables, then tables), then the rows, then the full-text index rebuilt,
+/// then indexes, triggers and views, so no trigger fires while the rows go in.
+pub(crate) fn decode_into(conn: &Connection, stream: impl std::io::Read) -> Result<()> {
     let e = sqlite;
-    let mut r = Reader { bytes, at: 0 };
-    if r.take(MAGIC.len())? != MAGIC {
+    let mut r = Reader { inner: stream };
+    if r.exact::<8>()? != *MAGIC {
         return Err(malformed("not a row stream"));
     }
     let version = r.i64()?;
@@ -282,8 +342,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Connection> {
             sql: r.string()?,
         });
     }
-    let conn = Connection::open_in_memory().map_err(e)?;
-    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA temp_store = MEMORY;")
+    conn.execute_batch("PRAGMA foreign_keys = OFF;")
         .map_err(e)?;
     conn.execute_batch("BEGIN").map_err(e)?;
     let fts = fts5_tables(&entries);
@@ -330,17 +389,17 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Connection> {
                     1 => Value::Integer(r.i64()?),
                     2 => Value::Real(f64::from_bits(r.i64()? as u64)),
                     3 => Value::Text(
-                        String::from_utf8(r.bytes()?.to_vec())
+                        String::from_utf8(r.bytes()?)
                             .map_err(|_| malformed("a text value is not UTF-8"))?,
                     ),
-                    4 => Value::Blob(r.bytes()?.to_vec()),
+                    4 => Value::Blob(r.bytes()?),
                     _ => return Err(malformed("an unknown value type")),
                 });
             }
             stmt.execute(params_from_iter(values.iter())).map_err(e)?;
         }
     }
-    if r.at != bytes.len() {
+    if !r.at_end()? {
         return Err(malformed("trailing bytes"));
     }
     for v in &fts {
@@ -358,7 +417,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Connection> {
     conn.pragma_update(None, "user_version", version)
         .map_err(e)?;
     conn.execute_batch("COMMIT").map_err(e)?;
-    Ok(conn)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -591,5 +650,69 @@ mod tests {
             "5 new tracks changed {bytes} bytes of a {}-byte snapshot",
             after.len()
         );
+    }
+
+    /// A pull reads the stream chunk by chunk into an encrypted file: a source that
+    /// hands out a few bytes at a time builds the same database as the whole stream,
+    /// and a stream cut anywhere, or with bytes after its end, is refused.
+    #[test]
+    fn a_stream_read_a_few_bytes_at_a_time_builds_the_same_database_and_a_cut_one_is_refused() {
+        struct Dribble<'a>(&'a [u8]);
+        impl std::io::Read for Dribble<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(7);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let c = catalog(dir.path(), 120);
+        let snap = crate::catalog::remote::write_snapshot(&c).unwrap();
+        let whole = decode(&snap.bytes).unwrap();
+        let key = crate::catalog::test_key();
+        let path = dir.path().join("pulled.db");
+        let file = crate::catalog::cipher::create_encrypted(&path, &key).unwrap();
+        decode_into(&file, Dribble(&snap.bytes)).unwrap();
+        let dump = |conn: &Connection| -> Vec<(String, i64)> {
+            conn.prepare("SELECT id, rowid FROM tracks ORDER BY rowid")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        assert_eq!(dump(&file), dump(&whole));
+        assert_eq!(dump(&file).len(), 120);
+        drop(file);
+        // Encrypted at rest: no SQLite header, and the catalog key opens it.
+        assert!(
+            !std::fs::read(&path)
+                .unwrap()
+                .starts_with(b"SQLite format 3")
+        );
+        let reopened = Catalog::open(&path, &key).unwrap();
+        assert_eq!(
+            reopened
+                .conn()
+                .query_row("SELECT count(*) FROM tracks", [], |r| r.get::<_, i64>(0))
+                .unwrap(),
+            120
+        );
+
+        for cut in [0, 9, snap.bytes.len() / 2, snap.bytes.len() - 1] {
+            let conn = Connection::open_in_memory().unwrap();
+            let err = decode_into(&conn, Dribble(&snap.bytes[..cut])).unwrap_err();
+            assert!(
+                err.to_string().contains("cut short")
+                    || err.to_string().contains("not a row stream"),
+                "cut at {cut}: {err}"
+            );
+        }
+        let mut longer = snap.bytes.clone();
+        longer.push(0);
+        let conn = Connection::open_in_memory().unwrap();
+        let err = decode_into(&conn, Dribble(&longer)).unwrap_err();
+        assert!(err.to_string().contains("trailing bytes"), "{err}");
     }
 }

@@ -370,6 +370,92 @@ fn plain_chunks<R: Read, E: From<std::io::Error>>(
     Ok(())
 }
 
+/// The same cuts as [`Chunker::new`] over the same bytes, for a stream that is
+/// written rather than read: a writer (the catalog's row stream) hands bytes in,
+/// and each chunk goes to `each` as soon as its cut is certain, so the stream is
+/// never held whole. A cut is certain once `max_size` bytes past the chunk's start
+/// are here, because FastCDC looks no further; the rest is cut by [`Self::finish`].
+/// Memory: about twice the maximum chunk size.
+pub struct CutWriter<F> {
+    params: ChunkerParams,
+    buf: Vec<u8>,
+    /// `buf[start..]` holds bytes not yet handed out.
+    start: usize,
+    each: F,
+}
+
+impl<F: FnMut(&[u8]) -> std::io::Result<()>> CutWriter<F> {
+    pub fn new(params: &ChunkerParams, each: F) -> Self {
+        CutWriter {
+            params: *params,
+            buf: Vec::with_capacity(4 * params.max_size as usize),
+            start: 0,
+            each,
+        }
+    }
+
+    /// Cuts chunks; with `certain_only`, only those whose whole window (`max_size`
+    /// bytes from their start) is here, so more bytes cannot move their cut.
+    fn cut(&mut self, certain_only: bool) -> std::io::Result<()> {
+        let max = self.params.max_size as usize;
+        while self.start < self.buf.len() {
+            let available = (self.buf.len() - self.start).min(max);
+            if certain_only && available < max {
+                break;
+            }
+            let window = &self.buf[self.start..self.start + available];
+            let cdc = fastcdc::v2020::FastCDC::new(
+                window,
+                self.params.min_size,
+                self.params.avg_size,
+                self.params.max_size,
+            );
+            let (_, len) = cdc.cut(0, available);
+            let len = len.max(1).min(available);
+            (self.each)(&self.buf[self.start..self.start + len])?;
+            self.start += len;
+        }
+        // Drop what was handed out once it is most of the buffer: at most one
+        // move per `max_size` bytes written.
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            let len = self.buf.len();
+            self.buf.copy_within(self.start.., 0);
+            // The tail's old copy is cleared, not just forgotten.
+            self.buf[len - self.start..].fill(0);
+            self.buf.truncate(len - self.start);
+            self.start = 0;
+        }
+        Ok(())
+    }
+
+    /// Cuts what is left; the stream's end is its last chunk's end.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.cut(false)
+    }
+}
+
+/// The stream may be plaintext (a catalog's rows): nothing of it outlives the writer.
+impl<F> Drop for CutWriter<F> {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.buf);
+    }
+}
+
+impl<F: FnMut(&[u8]) -> std::io::Result<()>> std::io::Write for CutWriter<F> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(bytes);
+        let max = self.params.max_size as usize;
+        if self.buf.len() - self.start >= 2 * max {
+            self.cut(true)?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -778,5 +864,44 @@ mod tests {
         assert!(v1_stored > retagged.len() as u64 * 9 / 10, "{v1_stored}");
         assert!(v2_transformed >= 4);
         assert!(v2_stored < 200_000, "{v2_stored}");
+    }
+
+    #[test]
+    fn a_written_stream_is_cut_exactly_as_the_same_bytes_read() {
+        let params = ChunkerParams {
+            algorithm: ChunkerAlgorithm::FastCdc2020,
+            min_size: 4 << 10,
+            avg_size: 16 << 10,
+            max_size: 64 << 10,
+        };
+        for (len, seed) in [(0usize, 1u64), (100, 2), (70_000, 3), (3 << 20, 4)] {
+            let data = pseudo_random(len, seed);
+            let mut read = Vec::new();
+            let mut chunker = Chunker::new(&data[..], &params);
+            while let Some((_, c)) = chunker.next_chunk().unwrap() {
+                read.push(c.to_vec());
+            }
+            // Written in pieces of every size: 1 byte to several chunks at once.
+            let mut written = Vec::new();
+            let mut writer = CutWriter::new(&params, |c: &[u8]| {
+                written.push(c.to_vec());
+                Ok(())
+            });
+            let mut at = 0;
+            let mut piece = 1usize;
+            while at < data.len() {
+                let end = (at + piece).min(data.len());
+                std::io::Write::write_all(&mut writer, &data[at..end]).unwrap();
+                at = end;
+                piece = (piece * 7 + 3) % 200_000 + 1;
+            }
+            writer.finish().unwrap();
+            assert_eq!(written.len(), read.len(), "{len} bytes");
+            assert!(
+                written == read,
+                "{len} bytes: the same chunks in the same order"
+            );
+            assert_eq!(written.concat(), data);
+        }
     }
 }

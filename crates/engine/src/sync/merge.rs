@@ -28,7 +28,10 @@ use serde::Serialize;
 use super::keyfile;
 use super::lines::{Entry, Lines};
 use super::objects::{self, Location, Manifest};
-use super::pull::{fetch_chunks, fetch_plain, prune_snapshot_cache, read_manifest, snapshot_cache};
+use super::pull::{
+    CachedStream, fetch_chunks, fetch_plain, fetch_to_cache, prune_snapshot_cache, read_manifest,
+    snapshot_cache,
+};
 use super::refresh::{Depth, refresh};
 use super::{Session, SyncError, state};
 use crate::catalog::{Catalog, CatalogError};
@@ -178,38 +181,70 @@ impl SnapshotFile {
             .map(|c| manifest_location(&entry.name, c))
             .collect::<Result<Vec<_>>>()?;
         let cache = snapshot_cache(s.vault, &entry.device);
-        let plain = fetch_plain(
-            s.vault,
-            &s.remote,
-            &s.rt,
-            &locations,
-            s.parallelism,
-            s.cancel,
-            Some(&cache),
-        )?;
-        if plain.len() as u64 != manifest.snapshot_size {
-            return Err(SyncError::CorruptObject {
-                name: entry.name.clone(),
-                reason: "the catalog snapshot has the wrong size".into(),
-            }
-            .into());
-        }
-        // The cache keeps this snapshot's chunks only: one snapshot per line.
-        prune_snapshot_cache(&cache, &locations.iter().map(|l| l.chunk).collect());
-        // Encrypted on its way to the disk, under this vault's catalog key. A format-3
-        // snapshot is a row stream, rebuilt into a database in memory first; older
-        // manifests' snapshots are the database file itself.
-        if manifest.format >= 3 || crate::catalog::rows::is_rows(&plain) {
-            let memory = crate::catalog::rows::decode(&plain)?;
-            drop(plain);
-            crate::catalog::cipher::write_encrypted_copy_of(
-                &memory,
-                &file.0,
-                s.vault.catalog_key(),
+        if manifest.format >= 3 {
+            // A row stream: fetched into the cache, then read chunk by chunk into an
+            // encrypted database file, so neither the stream nor the catalog is ever
+            // whole in memory, and nothing of it touches the disk in clear.
+            fetch_to_cache(
+                s.vault,
+                &s.remote,
+                &s.rt,
+                &locations,
+                s.parallelism,
+                s.cancel,
+                &cache,
             )?;
+            let conn = crate::catalog::cipher::create_encrypted(&file.0, s.vault.catalog_key())?;
+            let mut stream = CachedStream::new(s.vault, &s.remote, &s.rt, &cache, &locations);
+            let decoded = crate::catalog::rows::decode_into(&conn, &mut stream);
+            drop(conn);
+            if let Some(e) = stream.failure.take() {
+                return Err(e);
+            }
+            decoded?;
+            if stream.total != manifest.snapshot_size {
+                return Err(SyncError::CorruptObject {
+                    name: entry.name.clone(),
+                    reason: "the catalog snapshot has the wrong size".into(),
+                }
+                .into());
+            }
+            // The cache keeps this snapshot's chunks only: one snapshot per line.
+            prune_snapshot_cache(&cache, &locations.iter().map(|l| l.chunk).collect());
         } else {
-            crate::catalog::cipher::write_encrypted_copy(&plain, &file.0, s.vault.catalog_key())?;
-            drop(plain);
+            // A manifest of format 2: the snapshot is the database file itself.
+            let plain = fetch_plain(
+                s.vault,
+                &s.remote,
+                &s.rt,
+                &locations,
+                s.parallelism,
+                s.cancel,
+                Some(&cache),
+            )?;
+            if plain.len() as u64 != manifest.snapshot_size {
+                return Err(SyncError::CorruptObject {
+                    name: entry.name.clone(),
+                    reason: "the catalog snapshot has the wrong size".into(),
+                }
+                .into());
+            }
+            prune_snapshot_cache(&cache, &locations.iter().map(|l| l.chunk).collect());
+            if crate::catalog::rows::is_rows(&plain) {
+                let memory = crate::catalog::rows::decode(&plain)?;
+                drop(plain);
+                crate::catalog::cipher::write_encrypted_copy_of(
+                    &memory,
+                    &file.0,
+                    s.vault.catalog_key(),
+                )?;
+            } else {
+                crate::catalog::cipher::write_encrypted_copy(
+                    &plain,
+                    &file.0,
+                    s.vault.catalog_key(),
+                )?;
+            }
         }
         match Catalog::open(&file.0, s.vault.catalog_key()) {
             Ok(c) => drop(c),

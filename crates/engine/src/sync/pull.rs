@@ -418,6 +418,131 @@ fn fetch_run(
     Ok(out)
 }
 
+/// Makes sure every chunk of `locations` is in `cache` (sealed, as on the remote):
+/// downloads those it lacks, runs of adjacent chunks one ranged GET each,
+/// `parallelism` at once, each chunk authenticated on the way in; nothing is kept
+/// in memory past its run. [`CachedStream`] then reads them in order.
+pub(crate) fn fetch_to_cache(
+    vault: &Vault,
+    remote: &S3Remote,
+    rt: &tokio::runtime::Runtime,
+    locations: &[Location],
+    parallelism: usize,
+    cancel: &CancelToken,
+    cache: &Path,
+) -> Result<()> {
+    let todo: Vec<Location> = locations
+        .iter()
+        .filter(|loc| cached(vault, cache, loc).is_none())
+        .copied()
+        .collect();
+    let runs = contiguous_runs(&todo);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..parallelism.clamp(1, runs.len().max(1)) {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) && !cancel.is_cancelled() {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(run) = runs.get(i) else { return };
+                    if let Err(e) = fetch_run(vault, remote, rt, &todo[run.clone()], Some(cache)) {
+                        stop.store(true, Ordering::Relaxed);
+                        crate::mutex::lock(&first_error).get_or_insert(e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = crate::mutex::lock(&first_error).take() {
+        return Err(e);
+    }
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    Ok(())
+}
+
+/// A snapshot's plaintext, read chunk by chunk in the manifest's order from the
+/// cache [`fetch_to_cache`] filled (one chunk in memory at a time). A chunk the
+/// cache could not keep (a full disk) is fetched on its own.
+pub(crate) struct CachedStream<'a> {
+    vault: &'a Vault,
+    remote: &'a S3Remote,
+    rt: &'a tokio::runtime::Runtime,
+    cache: &'a Path,
+    locations: &'a [Location],
+    next: usize,
+    current: zeroize::Zeroizing<Vec<u8>>,
+    at: usize,
+    /// Bytes handed out so far.
+    pub total: u64,
+    /// Why the stream stopped, when a chunk could not be had.
+    pub failure: Option<Error>,
+}
+
+impl<'a> CachedStream<'a> {
+    pub(crate) fn new(
+        vault: &'a Vault,
+        remote: &'a S3Remote,
+        rt: &'a tokio::runtime::Runtime,
+        cache: &'a Path,
+        locations: &'a [Location],
+    ) -> Self {
+        CachedStream {
+            vault,
+            remote,
+            rt,
+            cache,
+            locations,
+            next: 0,
+            current: zeroize::Zeroizing::new(Vec::new()),
+            at: 0,
+            total: 0,
+            failure: None,
+        }
+    }
+}
+
+impl std::io::Read for CachedStream<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            let Some(loc) = self.locations.get(self.next) else {
+                return Ok(0);
+            };
+            let plain = match cached(self.vault, self.cache, loc) {
+                Some(p) => p,
+                None => match fetch_run(
+                    self.vault,
+                    self.remote,
+                    self.rt,
+                    std::slice::from_ref(loc),
+                    None,
+                )
+                .map(|mut chunks| chunks.pop())
+                {
+                    Ok(Some(p)) => p,
+                    Ok(None) => Vec::new(),
+                    Err(e) => {
+                        let text = e.to_string();
+                        self.failure = Some(e);
+                        return Err(std::io::Error::other(text));
+                    }
+                },
+            };
+            self.current = zeroize::Zeroizing::new(plain);
+            self.at = 0;
+            self.next += 1;
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        self.total += n as u64;
+        Ok(n)
+    }
+}
+
 pub(crate) struct Fetched {
     pub written: Vec<ChunkId>,
     pub bytes: u64,

@@ -11,8 +11,8 @@
 //! are recorded in the catalog as they land.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -29,7 +29,7 @@ use crate::catalog::rows::SNAPSHOT_CHUNKER;
 use crate::catalog::{SCHEMA_VERSION, now_unix, now_unix_millis};
 use crate::error::{Error, Result};
 use crate::progress::{CancelToken, Progress};
-use crate::store::chunker::Chunker;
+use crate::store::chunker::CutWriter;
 use crate::store::{ChunkId, hex};
 use crate::vault::Vault;
 
@@ -70,28 +70,82 @@ pub struct PushReport {
 
 /// Where a pack's chunk comes from.
 pub(crate) enum Source {
+    /// A chunk file of the local store, with its stored size.
     Local(ChunkId, u64),
-    Sealed(ChunkId, Vec<u8>),
+    /// A sealed chunk of the catalog snapshot in the push's spill file: (offset, length).
+    Spilled(ChunkId, Arc<Spill>, u64, u64),
 }
 
 impl Source {
     fn id(&self) -> ChunkId {
         match self {
-            Source::Local(id, _) | Source::Sealed(id, _) => *id,
+            Source::Local(id, _) | Source::Spilled(id, ..) => *id,
         }
     }
     fn size(&self) -> u64 {
         match self {
             Source::Local(_, n) => *n,
-            Source::Sealed(_, o) => o.len() as u64,
+            Source::Spilled(_, _, _, length) => *length,
         }
     }
 }
 
-/// A consistent copy of the catalog to push, with device-local tables emptied:
-/// a plain SQLite file in memory, never on disk (see `state::write_snapshot`).
+/// The sealed snapshot chunks a push has to upload, in a file under the vault's
+/// `tmp/` until they are: ciphertext only, as in the chunk store, so a first push
+/// of a large library holds none of its catalog in memory. Removed when the push
+/// is done with it; a crash leaves a pid-named temp file that the next open of the
+/// vault removes.
+pub(crate) struct Spill {
+    path: std::path::PathBuf,
+    file: Mutex<std::fs::File>,
+    len: u64,
+}
+
+impl Spill {
+    fn create(vault: &Vault) -> Result<Spill> {
+        let path = crate::store::durable::temp_path(&vault.root().join("tmp"))?;
+        let file = crate::private::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(Spill {
+            path,
+            file: Mutex::new(file),
+            len: 0,
+        })
+    }
+
+    /// Appends a sealed object; returns its (offset, length).
+    fn append(&mut self, object: &[u8]) -> std::io::Result<(u64, u64)> {
+        use std::io::Write;
+        let at = self.len;
+        crate::mutex::lock(&self.file).write_all(object)?;
+        self.len += object.len() as u64;
+        Ok((at, object.len() as u64))
+    }
+
+    fn read(&self, offset: u64, length: u64) -> Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = crate::mutex::lock(&self.file);
+        let mut object = vec![0; length as usize];
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_exact(&mut object))
+            .map_err(|e| Error::io(&self.path, e))?;
+        Ok(object)
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The catalog snapshot a push sends: cut, sealed and spilled as it was read
+/// (see `state::write_snapshot_to`), never whole in memory.
 struct Snapshot {
-    bytes: zeroize::Zeroizing<Vec<u8>>,
     generation: i64,
     schema_version: i64,
     tracks: u64,
@@ -102,6 +156,11 @@ struct Snapshot {
     missing: Vec<(ChunkId, u64)>,
     /// Packs holding the chunks it references that the remote has.
     packs: Vec<[u8; 32]>,
+    /// The row stream's chunk ids in order, and its size.
+    ids: Vec<ChunkId>,
+    size: u64,
+    /// Its chunks the remote lacks, sealed in the spill file.
+    sources: Vec<Source>,
 }
 
 /// The manifest format a push writes: 3, the snapshot a row stream (2: a SQLite file).
@@ -206,7 +265,7 @@ impl Vault {
         let mut rounds = 0;
         let (snapshot, manifest) = loop {
             rounds += 1;
-            let snapshot = self.snapshot()?;
+            let mut snapshot = self.snapshot()?;
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
@@ -215,13 +274,11 @@ impl Vault {
                 .iter()
                 .map(|(id, size)| Source::Local(*id, *size))
                 .collect();
-            // The snapshot's own chunks, sealed in memory: they never touch the local store.
-            let (snapshot_ids, snapshot_sources, snapshot_size) = self.seal_snapshot(&snapshot)?;
             report.tracks = snapshot.tracks;
-            report.snapshot_bytes = snapshot_size;
-            report.snapshot_chunks_uploaded += snapshot_sources.len() as u64;
+            report.snapshot_bytes = snapshot.size;
+            report.snapshot_chunks_uploaded += snapshot.sources.len() as u64;
             let mut all = missing;
-            all.extend(snapshot_sources);
+            all.extend(std::mem::take(&mut snapshot.sources));
             let plans = plan_packs(all);
             progress.start(
                 plans.len() as u64,
@@ -239,7 +296,7 @@ impl Vault {
             if cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
-            let manifest = self.manifest(&snapshot, &snapshot_ids, snapshot_size, device)?;
+            let manifest = self.manifest(&snapshot, device)?;
             // A remote GC may have marked packs since the refresh; the manifest must
             // not lean on them. Their chunks go up again in new packs.
             let doomed = new_marks(s, &mut view.marks_seen)?;
@@ -311,53 +368,67 @@ impl Vault {
         Ok(report)
     }
 
+    /// Reads the catalog snapshot as a row stream, cut by CDC as it comes; each
+    /// chunk the remote lacks is sealed into the spill file.
     fn snapshot(&self) -> Result<Snapshot> {
-        let contents = state::write_snapshot(&self.catalog())?;
+        let catalog = self.catalog();
+        let store = self.store();
+        let mut spill = Spill::create(self)?;
+        let mut ids = Vec::new();
+        let mut spilled = Vec::new();
+        let mut size = 0u64;
+        let mut seen = HashSet::new();
+        let mut failure: Option<Error> = None;
+        let written = {
+            let mut writer = CutWriter::new(&SNAPSHOT_CHUNKER, |data: &[u8]| {
+                let mut step = || -> Result<()> {
+                    size += data.len() as u64;
+                    let id = store.id_for(data);
+                    ids.push(id);
+                    if seen.insert(id) && !state::has_location(&catalog, &id)? {
+                        let object = store.seal_object(&id, data)?;
+                        let (offset, length) = spill
+                            .append(&object)
+                            .map_err(|e| Error::io(&spill.path, e))?;
+                        spilled.push((id, offset, length));
+                    }
+                    Ok(())
+                };
+                step().map_err(|e| {
+                    failure.get_or_insert(e);
+                    std::io::Error::other("the snapshot's chunk could not be sealed")
+                })
+            });
+            state::write_snapshot_to(&catalog, &mut writer)
+                .map(|contents| (contents, writer.finish()))
+        };
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let (contents, finished) = written?;
+        finished.map_err(|e| Error::io("catalog snapshot", e))?;
+        let spill = Arc::new(spill);
         Ok(Snapshot {
-            bytes: zeroize::Zeroizing::new(contents.bytes),
             generation: contents.generation,
             schema_version: contents.schema_version,
             tracks: contents.tracks,
             shas: contents.shas,
             missing: contents.missing,
             packs: contents.packs,
+            ids,
+            size,
+            sources: spilled
+                .into_iter()
+                .map(|(id, offset, length)| Source::Spilled(id, Arc::clone(&spill), offset, length))
+                .collect(),
         })
     }
 
-    /// Chunks the snapshot with the vault's chunker; returns its chunk ids in
-    /// order, the sealed chunks the remote lacks, and its size.
-    fn seal_snapshot(&self, snapshot: &Snapshot) -> Result<(Vec<ChunkId>, Vec<Source>, u64)> {
-        let catalog = self.catalog();
-        let mut chunker = Chunker::new(snapshot.bytes.as_slice(), &SNAPSHOT_CHUNKER);
-        let mut ids = Vec::new();
-        let mut sources = Vec::new();
-        let mut size = 0u64;
-        let mut seen = HashSet::new();
-        while let Some((_, data)) = chunker
-            .next_chunk()
-            .map_err(|e| Error::io("catalog snapshot", e))?
-        {
-            size += data.len() as u64;
-            let id = self.store().id_for(data);
-            ids.push(id);
-            if seen.insert(id) && !state::has_location(&catalog, &id)? {
-                sources.push(Source::Sealed(id, self.store().seal_object(&id, data)?));
-            }
-        }
-        Ok((ids, sources, size))
-    }
-
-    fn manifest(
-        &self,
-        snapshot: &Snapshot,
-        snapshot_ids: &[ChunkId],
-        snapshot_size: u64,
-        device: &str,
-    ) -> Result<Manifest> {
+    fn manifest(&self, snapshot: &Snapshot, device: &str) -> Result<Manifest> {
         let catalog = self.catalog();
         let mut packs = HashSet::new();
-        let mut chunks = Vec::with_capacity(snapshot_ids.len());
-        for id in snapshot_ids {
+        let mut chunks = Vec::with_capacity(snapshot.ids.len());
+        for id in &snapshot.ids {
             let loc = state::location(&catalog, id)?
                 .ok_or_else(|| SyncError::Other(format!("snapshot chunk {id} was not uploaded")))?;
             packs.insert(loc.pack);
@@ -388,7 +459,7 @@ impl Vault {
             epoch: self.current_config()?.epoch,
             created_at_ms: now_unix_millis(),
             schema_version: snapshot.schema_version.min(SCHEMA_VERSION),
-            snapshot_size,
+            snapshot_size: snapshot.size,
             snapshot: chunks,
             packs,
             tracks: snapshot.tracks,
@@ -520,7 +591,7 @@ fn upload_one(
                     "{e}: it was not pushed; run `audiovault verify --repair` or re-import the track"
                 ))
             })?,
-            Source::Sealed(_, object) => object,
+            Source::Spilled(_, spill, offset, length) => spill.read(offset, length)?,
         };
         entries.push(Location {
             chunk: id,

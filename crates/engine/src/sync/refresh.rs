@@ -63,28 +63,6 @@ pub(crate) fn refresh(
     let full = depth == Depth::Full
         || last_full.is_none_or(|at| now < at || now - at >= FULL_LISTING_EVERY);
 
-    // Known before the listing, so that a pack uploaded after it (and found in an
-    // index read below) is not taken for a vanished one.
-    let known_before: Vec<[u8; 32]> = if full {
-        state::known_packs(&vault.catalog())?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let existing: Option<HashSet<[u8; 32]>> = if full {
-        let packs = rt.block_on(remote.list(PACKS))?;
-        Some(
-            packs
-                .iter()
-                .filter_map(|p| objects::pack_id_from_name(&p.name))
-                .collect(),
-        )
-    } else {
-        None
-    };
-
     // Deletions first: an index read after them cannot bring a deleted pack back
     // (`record_packs` skips every pack recorded gone).
     for record in unread(vault, remote, rt, GONE)? {
@@ -142,14 +120,25 @@ pub(crate) fn refresh(
         mark_read(vault, INDEXES, &index.name)?;
     }
 
-    let mut forget: Vec<[u8; 32]> = state::known_packs(&vault.catalog())?
+    // Listed after the indexes were read, never before: every pack an index names
+    // was uploaded before the index was written, so one missing here is gone (a
+    // listing made first would miss packs uploaded since, and forget them for good).
+    let existing: Option<HashSet<[u8; 32]>> = if full {
+        let packs = rt.block_on(remote.list(PACKS))?;
+        Some(
+            packs
+                .iter()
+                .filter_map(|p| objects::pack_id_from_name(&p.name))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let forget: Vec<[u8; 32]> = state::known_packs(&vault.catalog())?
         .into_iter()
         .map(|(id, _)| id)
-        .filter(|id| doomed.contains(id))
+        .filter(|id| doomed.contains(id) || existing.as_ref().is_some_and(|e| !e.contains(id)))
         .collect();
-    if let Some(existing) = &existing {
-        forget.extend(known_before.iter().filter(|id| !existing.contains(*id)));
-    }
     state::forget_packs(&vault.catalog(), &forget)?;
     if full {
         state::set(&vault.catalog(), LAST_FULL_LISTING_AT, &now.to_string())?;
