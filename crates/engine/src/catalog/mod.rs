@@ -147,6 +147,7 @@ const MIGRATIONS: &[(&str, &str)] = migrations![
     "0015_analysis_rowid",
     "0016_cloud_only",
     "0017_remote_gone",
+    "0018_sync_totals",
 ];
 
 /// The schema version of a catalog with every migration before `name` and not

@@ -186,6 +186,8 @@ pub const DEVICE_TABLES: &[&str] = &[
     "remote_packs",
     "remote_indexes",
     "remote_gone_packs",
+    "sync_totals",
+    "track_sync",
     "sync_heads",
     "remote_contents",
     "watch_files",
@@ -654,13 +656,50 @@ pub struct SyncStatus {
     pub catalog_changed: bool,
 }
 
-pub fn status(catalog: &Catalog) -> Result<SyncStatus> {
-    let config = load_config(catalog)?;
-    let time = |key: &str| -> Result<Option<String>> {
-        Ok(get(catalog, key)?
-            .and_then(|v| v.parse::<i64>().ok())
-            .map(format_time))
-    };
+/// The counts of [`SyncStatus`] that depend on the library's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncCounts {
+    pub remote_packs: u64,
+    pub remote_chunks: u64,
+    pub pending_chunks: u64,
+    pub pending_bytes: u64,
+    pub tracks: u64,
+    pub tracks_local_only: u64,
+}
+
+/// The counts as kept by migration 0018's triggers: a few rows read, whatever
+/// the library's size.
+pub fn sync_counts(catalog: &Catalog) -> Result<SyncCounts> {
+    let conn = catalog.conn();
+    let kept = conn
+        .query_row(
+            "SELECT s.remote_packs, s.remote_chunks, s.pending_chunks, s.pending_bytes,
+                    t.active_tracks + t.trashed_tracks, s.tracks_local_only
+             FROM sync_totals s, totals t WHERE s.id = 1 AND t.id = 1",
+            [],
+            |r| {
+                let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                Ok(SyncCounts {
+                    remote_packs: n(0)?,
+                    remote_chunks: n(1)?,
+                    pending_chunks: n(2)?,
+                    pending_bytes: n(3)?,
+                    tracks: n(4)?,
+                    tracks_local_only: n(5)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(sql(catalog))?;
+    match kept {
+        Some(counts) => Ok(counts),
+        // Only a catalog whose totals row went missing: counted the long way.
+        None => sync_counts_by_scan(catalog),
+    }
+}
+
+/// The counts from the rows themselves (what the totals must always equal).
+pub fn sync_counts_by_scan(catalog: &Catalog) -> Result<SyncCounts> {
     let (pending_chunks, pending_bytes) = unsynced_chunks(catalog)?;
     let conn = catalog.conn();
     let count = |q: &str| -> Result<u64> {
@@ -668,30 +707,44 @@ pub fn status(catalog: &Catalog) -> Result<SyncStatus> {
             .map(|n| n as u64)
             .map_err(sql(catalog))
     };
-    let remote_packs = count("SELECT count(*) FROM remote_packs")?;
-    let remote_chunks = count("SELECT count(DISTINCT chunk_id) FROM remote_chunks")?;
-    let tracks_local_only = count(
-        "SELECT count(*) FROM tracks t WHERE NOT EXISTS (
+    Ok(SyncCounts {
+        remote_packs: count("SELECT count(*) FROM remote_packs")?,
+        remote_chunks: count("SELECT count(DISTINCT chunk_id) FROM remote_chunks")?,
+        pending_chunks,
+        pending_bytes,
+        tracks: count("SELECT count(*) FROM tracks")?,
+        tracks_local_only: count(
+            "SELECT count(*) FROM tracks t WHERE NOT EXISTS (
                  SELECT 1 FROM remote_contents rc WHERE rc.sha256 = t.sha256)
              OR EXISTS (
                  SELECT 1 FROM track_chunks tc WHERE tc.track_id = t.id
                  AND NOT EXISTS (SELECT 1 FROM remote_chunks r WHERE r.chunk_id = tc.chunk_id))",
-    )?;
-    let tracks = count("SELECT count(*) FROM tracks")?;
+        )?,
+    })
+}
+
+pub fn status(catalog: &Catalog) -> Result<SyncStatus> {
+    let config = load_config(catalog)?;
+    let time = |key: &str| -> Result<Option<String>> {
+        Ok(get(catalog, key)?
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(format_time))
+    };
+    let counts = sync_counts(catalog)?;
     let pushed: Option<i64> = get(catalog, PUSHED_GENERATION)?.and_then(|v| v.parse().ok());
-    let current = generation(conn).map_err(sql(catalog))?;
+    let current = generation(catalog.conn()).map_err(sql(catalog))?;
     Ok(SyncStatus {
         device: catalog.device_id()?,
         configured: config.is_some(),
         remote: config.map(|c| c.url()),
         last_push_at: time(LAST_PUSH_AT)?,
         last_pull_at: time(LAST_PULL_AT)?,
-        remote_packs,
-        remote_chunks,
-        pending_chunks,
-        pending_bytes,
-        tracks_on_remote: tracks - tracks_local_only,
-        tracks_local_only,
+        remote_packs: counts.remote_packs,
+        remote_chunks: counts.remote_chunks,
+        pending_chunks: counts.pending_chunks,
+        pending_bytes: counts.pending_bytes,
+        tracks_on_remote: counts.tracks.saturating_sub(counts.tracks_local_only),
+        tracks_local_only: counts.tracks_local_only,
         catalog_changed: pushed != Some(current),
     })
 }
@@ -840,5 +893,210 @@ mod tests {
         );
         let status = status(&c).unwrap();
         assert_eq!((status.tracks_on_remote, status.tracks_local_only), (0, 3));
+    }
+
+    /// `sync status` reads running totals (migration 0018) instead of scanning: through
+    /// a random mix of everything that moves them — tracks sharing chunks and cover
+    /// art, repeats inside a track, packs recorded (with chunks no track references),
+    /// forgotten and deleted, contents pushed, trash, purge and GC, a metadata
+    /// rescan's new artwork, and the migration over a catalog that already holds all
+    /// of it — the totals equal the rows after every step.
+    #[test]
+    fn sync_totals_match_the_rows_through_every_change_that_moves_them() {
+        use crate::catalog::{NewArtwork, NewChunk, NewTrack, TrackId, TrackMetadata};
+        let dir = tempfile::tempdir().unwrap();
+        let mut c =
+            Catalog::open(&dir.path().join("catalog.db"), &crate::catalog::test_key()).unwrap();
+        let check = |c: &Catalog, step: &str| {
+            assert_eq!(
+                sync_counts(c).unwrap(),
+                sync_counts_by_scan(c).unwrap(),
+                "after {step}"
+            );
+        };
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        let mut packs: Vec<[u8; 32]> = Vec::new();
+        let mut shas: Vec<[u8; 32]> = Vec::new();
+        let mut tracks: Vec<TrackId> = Vec::new();
+        for step in 0..300u32 {
+            let op = next(9);
+            let name = format!("step {step} (op {op})");
+            match op {
+                0..=2 => {
+                    // A track over 1-4 chunks of a pool of 8 (repeats allowed), some with art.
+                    let id = TrackId(format!("{:016x}", 1000 + step));
+                    let mut sha = [0u8; 32];
+                    sha[..4].copy_from_slice(&step.to_le_bytes());
+                    let chunks: Vec<NewChunk> = (0..1 + next(4))
+                        .map(|n| {
+                            NewChunk::plain(
+                                ChunkId([next(8) as u8 + 1; 32]),
+                                n * 100,
+                                100,
+                                129 + next(3),
+                            )
+                        })
+                        .collect();
+                    let art = (next(3) == 0).then(|| NewArtwork {
+                        chunk: ChunkId([next(12) as u8 + 1; 32]),
+                        size: 50,
+                        stored_size: 79,
+                        mime_type: "image/png".into(),
+                        thumbnail: None,
+                    });
+                    c.commit_track(
+                        &NewTrack {
+                            id: &id,
+                            sha256: &sha,
+                            size_bytes: 100 * chunks.len() as u64,
+                            file_name: "t.flac",
+                            file_name_raw: None,
+                            source_path: "t.flac",
+                            source_mtime: None,
+                            format: "flac",
+                            import_job_id: None,
+                            chunks: &chunks,
+                            meta: &TrackMetadata::default(),
+                            other_tags: &[],
+                            artwork: art.as_ref(),
+                            metadata_version: 1,
+                        },
+                        None,
+                    )
+                    .unwrap();
+                    tracks.push(id);
+                    shas.push(sha);
+                }
+                3 => {
+                    // A pack of 1-3 chunks, maybe one no track has (a snapshot's).
+                    let pack = [
+                        200 + (step % 50) as u8,
+                        step as u8,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                        7,
+                    ];
+                    let entries: Vec<Location> = (0..1 + next(8))
+                        .map(|n| Location {
+                            chunk: ChunkId([next(14) as u8 + 1; 32]),
+                            pack,
+                            offset: n * 129,
+                            length: 129,
+                        })
+                        .collect();
+                    record_packs(&c, &[(pack, 400)], &entries, None).unwrap();
+                    packs.push(pack);
+                }
+                4 if !packs.is_empty() => {
+                    let p = packs.remove(next(packs.len() as u64) as usize);
+                    if next(2) == 0 {
+                        forget_packs(&c, &[p]).unwrap();
+                    } else {
+                        record_gone(&c, &[p]).unwrap();
+                    }
+                }
+                5 if !shas.is_empty() => {
+                    let sha = shas[next(shas.len() as u64) as usize];
+                    mark_contents_pushed(c.conn(), &[sha.to_vec()]).unwrap();
+                }
+                6 if !tracks.is_empty() => {
+                    let id = tracks[next(tracks.len() as u64) as usize].clone();
+                    c.set_trashed(&[id], true).unwrap();
+                    if next(2) == 0 {
+                        for gone in c.purge_trashed(i64::MAX).unwrap() {
+                            tracks.retain(|t| *t != gone);
+                        }
+                    }
+                }
+                7 => {
+                    c.delete_unreferenced_chunks().unwrap();
+                }
+                8 if !tracks.is_empty() => {
+                    // A rescan finds other cover art (or none).
+                    let id = tracks[next(tracks.len() as u64) as usize].clone();
+                    let art = (next(2) == 0).then(|| NewArtwork {
+                        chunk: ChunkId([next(12) as u8 + 1; 32]),
+                        size: 50,
+                        stored_size: 79,
+                        mime_type: "image/png".into(),
+                        thumbnail: None,
+                    });
+                    c.update_metadata(&id, &TrackMetadata::default(), &[], art.as_ref(), 2)
+                        .unwrap();
+                }
+                _ => {}
+            }
+            check(&c, &name);
+        }
+        // Everything up but one chunk, half the contents pushed: tracks on both sides.
+        let pack = [199u8; 32];
+        let entries: Vec<Location> = (2..=14u8)
+            .map(|n| Location {
+                chunk: ChunkId([n; 32]),
+                pack,
+                offset: u64::from(n) * 129,
+                length: 129,
+            })
+            .collect();
+        record_packs(&c, &[(pack, 2000)], &entries, None).unwrap();
+        let half: Vec<Vec<u8>> = shas.iter().step_by(2).map(|s| s.to_vec()).collect();
+        mark_contents_pushed(c.conn(), &half).unwrap();
+        check(&c, "the last pack");
+        let counts = sync_counts(&c).unwrap();
+        assert!(counts.tracks > 0 && counts.remote_chunks > 0, "{counts:?}");
+        assert!(
+            counts.tracks_local_only > 0 && counts.tracks_local_only < counts.tracks,
+            "{counts:?}"
+        );
+
+        // The migration counts a catalog that already holds all of this.
+        let path = dir.path().join("catalog.db");
+        c.conn()
+            .execute_batch("DELETE FROM sync_totals; DELETE FROM track_sync;")
+            .unwrap();
+        c.conn()
+            .pragma_update(
+                None,
+                "user_version",
+                crate::catalog::version_before("0018_sync_totals"),
+            )
+            .unwrap();
+        drop(c);
+        let c = Catalog::open(&path, &crate::catalog::test_key()).unwrap();
+        check(&c, "the migration");
+        assert_eq!(sync_counts(&c).unwrap(), counts);
     }
 }

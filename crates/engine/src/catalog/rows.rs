@@ -527,6 +527,8 @@ mod tests {
             "evicted_chunks",
             "track_plays",
             "remote_gone_packs",
+            "sync_totals",
+            "track_sync",
         ];
         let tables: Vec<(String, String)> = memory
             .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")
