@@ -280,12 +280,16 @@ impl Vault {
             for _ in 0..workers {
                 let to_committer = to_committer.clone();
                 scope.spawn(move || {
-                    let mut catalog = match self.open_catalog() {
+                    let catalog = match self.open_catalog() {
                         Ok(c) => c,
                         Err(e) => {
                             lock(fatal_ref).get_or_insert(e);
                             return;
                         }
+                    };
+                    let mut worker = Worker {
+                        catalog,
+                        buffers: WorkerBuffers::default(),
                     };
                     loop {
                         if cancel.is_cancelled() || lock(fatal_ref).is_some() {
@@ -302,7 +306,7 @@ impl Vault {
                         let result = match &candidate.scan_error {
                             Some(reason) => FileResult::failed(&candidate.path, reason.clone()),
                             None => match self.try_import_one(
-                                &mut catalog,
+                                &mut worker,
                                 &candidate.path,
                                 settings_ref,
                                 progress,
@@ -416,13 +420,14 @@ impl Vault {
     /// replaced on the way are counted in `shared.replaced_damaged`.
     fn try_import_one(
         &self,
-        catalog: &mut Catalog,
+        worker: &mut Worker,
         path: &Path,
         settings: &Settings,
         progress: &dyn Progress,
         cancel: &CancelToken,
         shared: &BatchShared,
     ) -> Result<Step, ImportFailure> {
+        let Worker { catalog, buffers } = worker;
         let io_failed = |e: io::Error| ImportFailure::Failed(describe_io_error(&e));
         let meta = fs::metadata(path).map_err(io_failed)?;
         if !meta.is_file() {
@@ -484,7 +489,7 @@ impl Vault {
         // repair of a track cut by an older version cuts the file as that version did.
         let mut params = self.config().chunker.for_import();
         if catalog.any_track_with_size(size).map_err(catalog_err)? {
-            let sha = hash_stream(&mut file, progress, cancel)?;
+            let sha = hash_stream(&mut file, &mut buffers.hash, progress, cancel)?;
             if let Some((id, state)) = catalog.track_by_sha256(&sha).map_err(catalog_err)? {
                 if !self
                     .has_short_chunk_files(catalog, &id)
@@ -539,8 +544,8 @@ impl Vault {
         let store_failed = |e: StoreError| ImportFailure::Failed(describe_store_error(&e));
         let artwork = match artwork_bytes {
             Some((mime_type, data)) => {
-                let (art, put) = self
-                    .store_artwork(mime_type, &data, |chunk, d| {
+                let (art, put) =
+                    self.store_artwork(mime_type, &data, &mut buffers.object, |chunk, d| {
                         match catalog.has_thumbnail(&chunk) {
                             Ok(true) => None,
                             _ => shared.thumbnails.get_or_make(chunk, d),
@@ -558,7 +563,12 @@ impl Vault {
             }
             None => None,
         };
-        chunker::chunk_file(&mut file, size, &params, |c| {
+        let WorkerBuffers {
+            chunks: chunk_buffers,
+            object,
+            ..
+        } = buffers;
+        chunker::chunk_file_reusing(&mut file, size, &params, chunk_buffers, |c| {
             if cancel.is_cancelled() {
                 return Err(ImportFailure::Failed("cancelled".into()));
             }
@@ -570,7 +580,9 @@ impl Vault {
             let (id, put) = if c.original.len() < HASH_BESIDE_FROM {
                 sha.update(c.original);
                 let id = store.id_for(c.stored);
-                store.put(&id, c.stored).map(|put| (id, put))
+                store
+                    .put_reusing(&id, c.stored, object)
+                    .map(|put| (id, put))
             } else {
                 std::thread::scope(|scope| {
                     let mut hashing = sha.clone();
@@ -581,7 +593,7 @@ impl Vault {
                             hashing
                         });
                     let id = store.id_for(c.stored);
-                    let put = store.put(&id, c.stored);
+                    let put = store.put_reusing(&id, c.stored, object);
                     match beside.map(|thread| thread.join()) {
                         Ok(Ok(hashed)) => sha = hashed,
                         Ok(Err(panic)) => std::panic::resume_unwind(panic),
@@ -782,6 +794,28 @@ pub(crate) struct CatalogMetadata {
 /// microseconds, the hashing of 64 KiB about as much).
 const HASH_BESIDE_FROM: usize = 64 * 1024;
 
+/// The read size of [`hash_stream`].
+const HASH_READ: usize = 1024 * 1024;
+
+/// One import worker's own: its catalog connection and its buffers.
+struct Worker {
+    catalog: Catalog,
+    buffers: WorkerBuffers,
+}
+
+/// What one import worker keeps from file to file, so that its files' bytes go
+/// through buffers already allocated and mapped rather than fresh ones per file or
+/// per chunk (see ARCHITECTURE.md, the import's copies).
+#[derive(Default)]
+struct WorkerBuffers {
+    /// The chunker's read buffer.
+    chunks: chunker::ChunkBuffers,
+    /// The chunk object being checked, sealed and written.
+    object: Vec<u8>,
+    /// The read buffer of a possible duplicate's hashing pass.
+    hash: Vec<u8>,
+}
+
 /// What the workers of one import share.
 #[derive(Default)]
 struct BatchShared {
@@ -838,18 +872,23 @@ fn duplicate(mut result: FileResult, id: TrackId, state: TrackState, sha: &[u8; 
     result
 }
 
+/// The SHA-256 of a whole stream, read through `buf` (a worker's, reused: grown to
+/// 1 MiB once).
 fn hash_stream(
     reader: &mut impl Read,
+    buf: &mut Vec<u8>,
     progress: &dyn Progress,
     cancel: &CancelToken,
 ) -> Result<[u8; 32], ImportFailure> {
     let mut sha = Sha256::new();
-    let mut buf = vec![0u8; 1024 * 1024];
+    if buf.len() < HASH_READ {
+        *buf = vec![0; HASH_READ];
+    }
     loop {
         if cancel.is_cancelled() {
             return Err(ImportFailure::Failed("cancelled".into()));
         }
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -958,10 +997,11 @@ impl Vault {
         &self,
         mime_type: String,
         data: &[u8],
+        scratch: &mut Vec<u8>,
         thumbnail: impl FnOnce(ChunkId, &[u8]) -> Option<media::Thumbnail>,
     ) -> std::result::Result<(NewArtwork, crate::store::PutOutcome), StoreError> {
         let chunk = self.store().id_for(data);
-        let put = self.store().put(&chunk, data)?;
+        let put = self.store().put_reusing(&chunk, data, scratch)?;
         let art = NewArtwork {
             chunk,
             size: data.len() as u64,
@@ -1015,6 +1055,8 @@ impl Vault {
             to_sync.clear();
             Ok(n)
         };
+        // The artwork's object buffer, reused from track to track.
+        let mut object = Vec::new();
         for id in ids {
             let Some(track) = catalog.track(&id)? else {
                 continue;
@@ -1033,22 +1075,24 @@ impl Vault {
             };
             let mut metadata = catalog_metadata(info);
             let artwork = match metadata.artwork.take() {
-                Some((mime_type, data)) => match self.store_artwork(mime_type, &data, |_, d| {
-                    // A picture that cannot be decoded still counts as artwork: it is
-                    // kept byte for byte, just without a thumbnail.
-                    media::thumbnail(d).ok()
-                }) {
-                    Ok((art, _)) => {
-                        // Even when found stored: it may be another process's
-                        // unsynced write, and the catalog is about to reference it.
-                        to_sync.push(art.chunk);
-                        Some(art)
+                Some((mime_type, data)) => {
+                    match self.store_artwork(mime_type, &data, &mut object, |_, d| {
+                        // A picture that cannot be decoded still counts as artwork: it is
+                        // kept byte for byte, just without a thumbnail.
+                        media::thumbnail(d).ok()
+                    }) {
+                        Ok((art, _)) => {
+                            // Even when found stored: it may be another process's
+                            // unsynced write, and the catalog is about to reference it.
+                            to_sync.push(art.chunk);
+                            Some(art)
+                        }
+                        Err(e) => {
+                            report.failed.push((id, e.to_string()));
+                            continue;
+                        }
                     }
-                    Err(e) => {
-                        report.failed.push((id, e.to_string()));
-                        continue;
-                    }
-                },
+                }
                 None => None,
             };
             pending.push((id, metadata, artwork));

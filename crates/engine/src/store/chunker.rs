@@ -147,7 +147,9 @@ pub struct Chunk {
 ///
 /// Cut points are exactly `StreamCDC`'s: each cut is searched in a window of at
 /// most `max_size` bytes from the chunk's start, which is what `StreamCDC`'s
-/// buffer holds. Memory: a buffer of twice the maximum chunk size.
+/// buffer holds. Memory: a buffer of twice the maximum chunk size, which
+/// [`Chunker::with_buffer`] takes from the caller and [`Chunker::into_buffer`]
+/// gives back, so that one import worker reuses one buffer for all its files.
 ///
 /// With region boundaries ([`Chunker::with_boundaries`]) the window also ends at
 /// the next boundary, so no chunk spans one: a region's last chunk ends there
@@ -166,6 +168,9 @@ pub struct Chunker<R> {
     eof: bool,
     /// Stream offset of `buf[start]`.
     offset: u64,
+    /// Bytes moved to the buffer's front so far: the chunker's own copies, counted
+    /// for ARCHITECTURE.md's figures (the import's copies).
+    moved: u64,
 }
 
 impl<R: Read> Chunker<R> {
@@ -176,42 +181,92 @@ impl<R: Read> Chunker<R> {
 
     /// Chunking that never spans one of `boundaries` (stream offsets; unsorted or
     /// repeated ones are sorted and merged).
-    pub fn with_boundaries(reader: R, params: &ChunkerParams, mut boundaries: Vec<u64>) -> Self {
+    pub fn with_boundaries(reader: R, params: &ChunkerParams, boundaries: Vec<u64>) -> Self {
+        Self::with_buffer(reader, params, boundaries, Vec::new())
+    }
+
+    /// [`Chunker::with_boundaries`] reading into `buf` (its contents are
+    /// overwritten; it is grown to twice the maximum chunk size if shorter, once).
+    pub fn with_buffer(
+        reader: R,
+        params: &ChunkerParams,
+        mut boundaries: Vec<u64>,
+        mut buf: Vec<u8>,
+    ) -> Self {
         boundaries.sort_unstable();
         boundaries.dedup();
+        let len = 2 * params.max_size as usize;
+        if buf.len() < len {
+            // A new zeroed allocation, not `resize`: the kernel's zero pages cost
+            // nothing until touched, and a small file touches few of them.
+            buf = vec![0; len];
+        }
         Chunker {
             reader,
             params: *params,
             boundaries,
             next_boundary: 0,
-            buf: vec![0; 2 * params.max_size as usize],
+            buf,
             start: 0,
             filled: 0,
             eof: false,
             offset: 0,
+            moved: 0,
         }
+    }
+
+    /// The buffer, for the next file's chunker.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Bytes the chunker has moved within its buffer so far.
+    pub fn bytes_moved(&self) -> u64 {
+        self.moved
+    }
+
+    /// Reads until `need` bytes from `start` are in the buffer, or the stream ends.
+    fn fill(&mut self, need: usize) -> std::io::Result<()> {
+        if self.filled - self.start >= need || self.eof {
+            return Ok(());
+        }
+        // Move the unread tail to the front only when the window would run past
+        // the buffer's end: at most once per `max_size` bytes. (A window shorter
+        // than `max_size` first, to move less, was measured and dropped: the long
+        // chunks' second search cost more in FastCDC's hashing, about four times a
+        // move per byte, than the moves it saved. ARCHITECTURE.md, the import's copies.)
+        if self.start + need > self.buf.len() {
+            self.buf.copy_within(self.start..self.filled, 0);
+            self.moved += (self.filled - self.start) as u64;
+            self.filled -= self.start;
+            self.start = 0;
+        }
+        while self.filled - self.start < need && !self.eof {
+            match self.reader.read(&mut self.buf[self.filled..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// FastCDC's cut in `buf[start..start + window]`.
+    fn cut(&self, window: usize) -> usize {
+        let cdc = fastcdc::v2020::FastCDC::new(
+            &self.buf[self.start..self.start + window],
+            self.params.min_size,
+            self.params.avg_size,
+            self.params.max_size,
+        );
+        cdc.cut(0, window).1
     }
 
     /// The next chunk as (stream offset, bytes), or `None` at the end.
     pub fn next_chunk(&mut self) -> std::io::Result<Option<(u64, &[u8])>> {
         let max = self.params.max_size as usize;
-        if self.filled - self.start < max && !self.eof {
-            // Move the unread tail to the front only when the window would run
-            // past the buffer: at most once per `max_size` bytes.
-            if self.start + max > self.buf.len() {
-                self.buf.copy_within(self.start..self.filled, 0);
-                self.filled -= self.start;
-                self.start = 0;
-            }
-            while self.filled - self.start < max && !self.eof {
-                match self.reader.read(&mut self.buf[self.filled..]) {
-                    Ok(0) => self.eof = true,
-                    Ok(n) => self.filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+        self.fill(max)?;
         while self
             .boundaries
             .get(self.next_boundary)
@@ -227,15 +282,7 @@ impl<R: Read> Chunker<R> {
         if available == 0 {
             return Ok(None);
         }
-        let window = &self.buf[self.start..self.start + available];
-        let cdc = fastcdc::v2020::FastCDC::new(
-            window,
-            self.params.min_size,
-            self.params.avg_size,
-            self.params.max_size,
-        );
-        let (_, len) = cdc.cut(0, available);
-        let len = len.max(1).min(available);
+        let len = self.cut(available).max(1).min(available);
         let at = self.start;
         let offset = self.offset;
         self.start += len;
@@ -272,6 +319,26 @@ pub struct FileChunk<'a> {
     pub transform: Option<ChunkTransform>,
 }
 
+/// The buffer a file's chunking reads into, kept by an import worker from one file
+/// to the next: a file then costs no allocation, and no page to zero, for its bytes.
+/// (An Ogg file's three page buffers are the file's own, reused from chunk to chunk
+/// but freed with the file: kept per worker they held three chunks' worth of memory
+/// each, for the few Ogg files of a library.)
+#[derive(Default)]
+pub struct ChunkBuffers {
+    /// The [`Chunker`]'s read buffer.
+    read: Vec<u8>,
+    /// Bytes the chunkers moved within their buffer (for the tests' bound).
+    moved: u64,
+}
+
+impl ChunkBuffers {
+    /// Bytes moved within the read buffer so far, over every file chunked with it.
+    pub fn bytes_moved(&self) -> u64 {
+        self.moved
+    }
+}
+
 /// Cuts a file by the vault's chunker version and hands each chunk to `each`, in
 /// order. Version 0 cuts the whole stream, version 1 each format region on its
 /// own, version 2 also stores an Ogg file's audio pages normalised.
@@ -284,6 +351,21 @@ pub fn chunk_file<R, E>(
     reader: &mut R,
     size: u64,
     params: &ChunkerParams,
+    each: impl FnMut(FileChunk<'_>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    R: Read + Seek,
+    E: From<std::io::Error>,
+{
+    chunk_file_reusing(reader, size, params, &mut ChunkBuffers::default(), each)
+}
+
+/// [`chunk_file`] with the caller's buffers (see [`ChunkBuffers`]).
+pub fn chunk_file_reusing<R, E>(
+    reader: &mut R,
+    size: u64,
+    params: &ChunkerParams,
+    buffers: &mut ChunkBuffers,
     mut each: impl FnMut(FileChunk<'_>) -> Result<(), E>,
 ) -> Result<(), E>
 where
@@ -292,7 +374,7 @@ where
 {
     if !params.algorithm.splits_regions() {
         reader.seek(SeekFrom::Start(0))?;
-        return plain_chunks(&mut *reader, 0, Vec::new(), params, &mut each);
+        return plain_chunks(&mut *reader, 0, Vec::new(), params, buffers, &mut each);
     }
     let boundaries = regions::boundaries(reader, size);
     // An Ogg file's one boundary is where its audio pages start.
@@ -304,7 +386,7 @@ where
     };
     let Some(pages) = pages else {
         reader.seek(SeekFrom::Start(0))?;
-        return plain_chunks(&mut *reader, 0, boundaries, params, &mut each);
+        return plain_chunks(&mut *reader, 0, boundaries, params, buffers, &mut each);
     };
     // The header pages, as version 1 cuts them.
     reader.seek(SeekFrom::Start(0))?;
@@ -313,13 +395,14 @@ where
         0,
         Vec::new(),
         params,
+        buffers,
         &mut each,
     )?;
-    // The audio pages, normalised, a chunk per planned run of pages.
+    // The audio pages, normalised, a chunk per planned run of pages. `stored` is a
+    // copy because `original` is what the file's SHA-256 covers and what the check
+    // compares with; `check` a copy because restoring is in place.
     reader.seek(SeekFrom::Start(pages.start))?;
-    let mut original = Vec::new();
-    let mut stored = Vec::new();
-    let mut check = Vec::new();
+    let (mut original, mut stored, mut check) = (Vec::new(), Vec::new(), Vec::new());
     let mut at = pages.start;
     for &end in &pages.ends {
         let len = usize::try_from(end - at).map_err(std::io::Error::other)?;
@@ -334,15 +417,19 @@ where
         };
         each(FileChunk {
             offset: at,
-            original: &original,
-            stored: if normalised { &stored } else { &original },
+            original: &original[..],
+            stored: if normalised {
+                &stored[..]
+            } else {
+                &original[..]
+            },
             transform: normalised.then_some(pages.transform),
         })?;
         at = end;
     }
     // Whatever follows the run of pages (another stream, a tag, bytes that are not a
     // page), as plain bytes to the end of the file.
-    plain_chunks(&mut *reader, at, Vec::new(), params, &mut each)
+    plain_chunks(&mut *reader, at, Vec::new(), params, buffers, &mut each)
 }
 
 /// Plain content-defined chunks of `reader` to its end, where `from` is the file
@@ -352,22 +439,30 @@ fn plain_chunks<R: Read, E: From<std::io::Error>>(
     from: u64,
     boundaries: Vec<u64>,
     params: &ChunkerParams,
+    buffers: &mut ChunkBuffers,
     each: &mut impl FnMut(FileChunk<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
     let relative = boundaries
         .into_iter()
         .filter_map(|b| b.checked_sub(from))
         .collect();
-    let mut chunker = Chunker::with_boundaries(reader, params, relative);
-    while let Some((offset, data)) = chunker.next_chunk()? {
-        each(FileChunk {
-            offset: from + offset,
-            original: data,
-            stored: data,
-            transform: None,
-        })?;
-    }
-    Ok(())
+    let mut chunker =
+        Chunker::with_buffer(reader, params, relative, std::mem::take(&mut buffers.read));
+    let result = (|| {
+        while let Some((offset, data)) = chunker.next_chunk()? {
+            each(FileChunk {
+                offset: from + offset,
+                original: data,
+                stored: data,
+                transform: None,
+            })?;
+        }
+        Ok(())
+    })();
+    // The buffer goes back whatever happened, for the worker's next file.
+    buffers.moved += chunker.bytes_moved();
+    buffers.read = chunker.into_buffer();
+    result
 }
 
 /// The same cuts as [`Chunker::new`] over the same bytes, for a stream that is
@@ -532,6 +627,108 @@ mod tests {
                 assert_eq!(got, expected, "len {len}, reads of {step}");
             }
         }
+    }
+
+    /// A buffer reused from one stream to the next (holding the last one's bytes)
+    /// changes no cut, whatever the sizes and wherever the content forces a chunk to
+    /// the maximum (zeros, where no cut is ever found): every cut is StreamCDC's.
+    #[test]
+    fn with_a_reused_buffer_every_cut_is_stream_cdcs_at_every_size() {
+        let sizes = [
+            ChunkerParams::default(),
+            ChunkerParams {
+                min_size: 16 * 1024,
+                avg_size: 64 * 1024,
+                max_size: 128 * 1024,
+                ..ChunkerParams::default()
+            },
+            ChunkerParams {
+                min_size: 64 * 1024,
+                avg_size: 256 * 1024,
+                max_size: 4 * 1024 * 1024,
+                ..ChunkerParams::default()
+            },
+        ];
+        let mut data = pseudo_random(3 * 1024 * 1024, 41);
+        data.extend(vec![0u8; 9 * 1024 * 1024 + 5]);
+        data.extend(pseudo_random(2 * 1024 * 1024 + 1, 42));
+        // A stretch of bytes with few cut points: long chunks.
+        data.extend(pseudo_random(6 * 1024 * 1024, 43).iter().map(|b| b & 0x81));
+        data.extend(vec![7u8; 1024 * 1024]);
+        let mut buf = Vec::new();
+        for p in sizes {
+            let expected: Vec<(u64, usize)> =
+                fastcdc::v2020::StreamCDC::new(&data[..], p.min_size, p.avg_size, p.max_size)
+                    .map(|c| {
+                        let c = c.unwrap();
+                        (c.offset, c.length)
+                    })
+                    .collect();
+            for stream in [&data[..], &data[5..], &data[..1_000_000]] {
+                let expected: Vec<(u64, usize)> = if stream.len() == data.len() {
+                    expected.clone()
+                } else {
+                    fastcdc::v2020::StreamCDC::new(stream, p.min_size, p.avg_size, p.max_size)
+                        .map(|c| {
+                            let c = c.unwrap();
+                            (c.offset, c.length)
+                        })
+                        .collect()
+                };
+                let mut chunker =
+                    Chunker::with_buffer(stream, &p, Vec::new(), std::mem::take(&mut buf));
+                let mut got = Vec::new();
+                let mut joined = Vec::with_capacity(stream.len());
+                while let Some((offset, chunk)) = chunker.next_chunk().unwrap() {
+                    got.push((offset, chunk.len()));
+                    joined.extend_from_slice(chunk);
+                }
+                buf = chunker.into_buffer();
+                assert_eq!(got, expected, "{p:?}, {} bytes", stream.len());
+                assert!(joined == stream, "the chunks join back to the stream");
+            }
+        }
+    }
+
+    /// The figures of ARCHITECTURE.md's import copies: bytes moved within the
+    /// chunker's buffer per byte of every file of a corpus (`CORPUS=<folder>`),
+    /// cut at its regions as an import does.
+    #[test]
+    #[ignore = "a measurement: CORPUS=<folder> cargo test -- --ignored --nocapture"]
+    fn measure_bytes_moved_over_a_corpus() {
+        let Some(root) = std::env::var_os("CORPUS") else {
+            return;
+        };
+        let mut files = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+        let (mut total, mut moved) = (0u64, 0u64);
+        let mut buf = Vec::new();
+        for f in &files {
+            let data = std::fs::read(f).unwrap();
+            let size = data.len() as u64;
+            let p = ChunkerParams::default();
+            let bounds = super::super::regions::boundaries(&mut std::io::Cursor::new(&data), size);
+            let mut chunker = Chunker::with_buffer(&data[..], &p, bounds, std::mem::take(&mut buf));
+            while chunker.next_chunk().unwrap().is_some() {}
+            total += size;
+            moved += chunker.bytes_moved();
+            buf = chunker.into_buffer();
+        }
+        eprintln!(
+            "{} files, {total} bytes: {:.3} moved per byte",
+            files.len(),
+            moved as f64 / total as f64
+        );
     }
 
     #[test]

@@ -247,6 +247,18 @@ impl ChunkStore {
     }
 
     fn stored_state(&self, id: &ChunkId, expected_object_len: Option<u64>) -> StoredState {
+        self.stored_state_reusing(id, expected_object_len, &mut Vec::new())
+    }
+
+    /// [`ChunkStore::stored_state`], reading the object into `scratch` (its contents
+    /// are overwritten) and authenticating it there, so that an import finding one
+    /// chunk after another already stored allocates nothing per chunk.
+    fn stored_state_reusing(
+        &self,
+        id: &ChunkId,
+        expected_object_len: Option<u64>,
+        scratch: &mut Vec<u8>,
+    ) -> StoredState {
         let path = self.path_of(id);
         let mut file = match File::open(&path) {
             Ok(f) => f,
@@ -263,11 +275,12 @@ impl ChunkStore {
         {
             return StoredState::Damaged;
         }
-        let mut object = Vec::with_capacity(len as usize);
-        if file.read_to_end(&mut object).is_err() || object.len() as u64 != len {
+        scratch.clear();
+        scratch.reserve(len as usize);
+        if file.read_to_end(scratch).is_err() || scratch.len() as u64 != len {
             return StoredState::Damaged;
         }
-        match self.open(id, object) {
+        match self.open_in_place(id, scratch) {
             Ok(_) => StoredState::Intact,
             Err(_) => StoredState::Damaged,
         }
@@ -278,8 +291,22 @@ impl ChunkStore {
     /// see [`ChunkStore::make_durable`], which the caller needs even when nothing was
     /// written, since a reused file may be another process's unsynced write.
     pub fn put(&self, id: &ChunkId, plaintext: &[u8]) -> Result<PutOutcome, StoreError> {
+        self.put_reusing(id, plaintext, &mut Vec::new())
+    }
+
+    /// [`ChunkStore::put`] with `scratch` as the buffer the object is checked,
+    /// sealed and written from (its contents are overwritten; it grows to the
+    /// largest object and stays so). An import worker passes the same one for every
+    /// chunk: one copy of the plaintext into memory already mapped, instead of a
+    /// fresh allocation per chunk whose pages the kernel zeroes first.
+    pub fn put_reusing(
+        &self,
+        id: &ChunkId,
+        plaintext: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> Result<PutOutcome, StoreError> {
         let expected_len = plaintext.len() as u64 + OBJECT_OVERHEAD;
-        let replaced_damaged = match self.stored_state(id, Some(expected_len)) {
+        let replaced_damaged = match self.stored_state_reusing(id, Some(expected_len), scratch) {
             StoredState::Intact => {
                 return Ok(PutOutcome {
                     written: false,
@@ -290,12 +317,12 @@ impl ChunkStore {
             StoredState::Absent => false,
             StoredState::Damaged => true,
         };
-        let object = self.seal(id, plaintext)?;
-        self.write_object(id, &object)?;
+        self.seal_into(id, plaintext, scratch)?;
+        self.write_object(id, scratch)?;
         Ok(PutOutcome {
             written: true,
             replaced_damaged,
-            stored_size: object.len() as u64,
+            stored_size: scratch.len() as u64,
         })
     }
 
@@ -439,8 +466,24 @@ impl ChunkStore {
     }
 
     fn seal(&self, id: &ChunkId, plaintext: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut object = Vec::new();
+        self.seal_into(id, plaintext, &mut object)?;
+        Ok(object)
+    }
+
+    /// Writes the object of `plaintext` into `object` (replacing its contents):
+    /// format byte, nonce, the plaintext encrypted in place, tag. The one copy of
+    /// the plaintext is the one AES-GCM in place needs, since the caller's bytes
+    /// stay as they are (the file's SHA-256 may be reading them on another thread).
+    fn seal_into(
+        &self,
+        id: &ChunkId,
+        plaintext: &[u8],
+        object: &mut Vec<u8>,
+    ) -> Result<(), StoreError> {
         let nonce: [u8; NONCE_LEN] = random_array()?;
-        let mut object = Vec::with_capacity(plaintext.len() + OBJECT_OVERHEAD as usize);
+        object.clear();
+        object.reserve(plaintext.len() + OBJECT_OVERHEAD as usize);
         object.push(FORMAT_AES256GCM);
         object.extend_from_slice(&nonce);
         object.extend_from_slice(plaintext);
@@ -453,11 +496,24 @@ impl ChunkStore {
             )
             .map_err(|_| KeyError::Random)?;
         object.extend_from_slice(tag.as_ref());
-        Ok(object)
+        Ok(())
     }
 
     /// Authenticates and decrypts a chunk object (from disk or from a remote).
     pub fn open(&self, id: &ChunkId, mut object: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let plain = self.open_in_place(id, &mut object)?;
+        object.truncate(plain.end);
+        object.drain(..plain.start);
+        Ok(object)
+    }
+
+    /// Authenticates and decrypts `object` where it lies; the plaintext is then
+    /// `object[range]` (what follows it is the tag, left as it was).
+    fn open_in_place(
+        &self,
+        id: &ChunkId,
+        object: &mut [u8],
+    ) -> Result<std::ops::Range<usize>, StoreError> {
         let corrupt = |reason: &str| StoreError::Corrupt {
             id: *id,
             reason: reason.to_string(),
@@ -480,9 +536,7 @@ impl ChunkStore {
             )
             .map_err(|_| corrupt("authentication failed"))?
             .len();
-        object.drain(..1 + NONCE_LEN);
-        object.truncate(plain_len);
-        Ok(object)
+        Ok(1 + NONCE_LEN..1 + NONCE_LEN + plain_len)
     }
 
     /// Every chunk file on disk with its size. Files whose names are not chunk ids
@@ -669,6 +723,58 @@ mod tests {
         assert_eq!(s.get(&id).unwrap(), data);
         assert_eq!(s.list().unwrap(), vec![(id, first.stored_size)]);
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    /// One scratch buffer carried from chunk to chunk, as an import worker does: a
+    /// longer object left in it, or a chunk found stored (read into it), never
+    /// leaks into the next object. Each file is exactly its plaintext's object,
+    /// reads back through the plain path, and a put of a damaged file rewrites it.
+    #[test]
+    fn put_reusing_one_scratch_writes_each_chunk_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let mut scratch = b"left over from elsewhere".repeat(50_000);
+        let chunks: Vec<Vec<u8>> = vec![
+            b"long chunk ".repeat(90_000),
+            b"short".to_vec(),
+            b"middle sized chunk ".repeat(20_000),
+            Vec::new(),
+        ];
+        for data in &chunks {
+            let id = s.id_for(data);
+            let put = s.put_reusing(&id, data, &mut scratch).unwrap();
+            assert!(put.written);
+            assert_eq!(put.stored_size, data.len() as u64 + OBJECT_OVERHEAD);
+            assert_eq!(fs::metadata(s.path_of(&id)).unwrap().len(), put.stored_size);
+        }
+        // Found stored: read into the scratch, authenticated there, not written.
+        for data in &chunks {
+            let id = s.id_for(data);
+            let put = s.put_reusing(&id, data, &mut scratch).unwrap();
+            assert!(!put.written && !put.replaced_damaged);
+            assert_eq!(s.get(&id).unwrap(), *data);
+        }
+        // A truncated file is found damaged through the scratch and rewritten.
+        let id = s.id_for(&chunks[0]);
+        let object = fs::read(s.path_of(&id)).unwrap();
+        fs::write(s.path_of(&id), &object[..object.len() / 2]).unwrap();
+        let put = s.put_reusing(&id, &chunks[0], &mut scratch).unwrap();
+        assert!(put.written && put.replaced_damaged);
+        assert_eq!(s.get(&id).unwrap(), chunks[0]);
+        // The plain and the reusing paths make objects of one format: each opens
+        // the other's.
+        let sealed = s.seal(&id, &chunks[2]).unwrap();
+        s.seal_into(&id, &chunks[2], &mut scratch).unwrap();
+        assert_eq!(sealed.len(), scratch.len());
+        assert_eq!(sealed[0], scratch[0]);
+        assert_ne!(
+            sealed[1..13],
+            scratch[1..13],
+            "each object has its own nonce"
+        );
+        assert_eq!(s.open(&id, scratch.clone()).unwrap(), chunks[2]);
+        let range = s.open_in_place(&id, &mut sealed.clone()).unwrap();
+        assert_eq!(range, 1 + NONCE_LEN..1 + NONCE_LEN + chunks[2].len());
     }
 
     #[test]
