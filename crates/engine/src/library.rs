@@ -186,7 +186,7 @@ impl Vault {
 
     /// One page of a search, each track with where it lives.
     pub fn search(&self, query: &SearchQuery) -> Result<SearchPage> {
-        self.read(|catalog| {
+        self.search_read(|catalog| {
             let mut page = catalog.search(query)?;
             remote::fill_locations(catalog, &mut page.tracks)?;
             Ok(page)
@@ -196,7 +196,7 @@ impl Vault {
     /// A search's first page (each track with where it lives) and its footer, on one
     /// read connection and in one call: what a keystroke in the search box asks for.
     pub fn search_first_page(&self, query: &SearchQuery) -> Result<FirstPage> {
-        self.read(|catalog| {
+        self.search_read(|catalog| {
             let mut page = catalog.search(query)?;
             remote::fill_locations(catalog, &mut page.tracks)?;
             let summary = catalog.search_summary(query)?;
@@ -206,7 +206,7 @@ impl Vault {
 
     /// How many tracks a search matches, their duration and size.
     pub fn search_summary(&self, query: &SearchQuery) -> Result<SearchSummary> {
-        self.read(|catalog| Ok(catalog.search_summary(query)?))
+        self.search_read(|catalog| Ok(catalog.search_summary(query)?))
     }
 
     /// Tracks by state (active, trashed or all), oldest import first, each with

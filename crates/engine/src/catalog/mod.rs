@@ -22,7 +22,7 @@ pub(crate) mod records;
 pub mod remote;
 pub(crate) mod rows;
 mod search;
-#[cfg(any(feature = "bench", feature = "testing"))]
+#[cfg(any(test, feature = "bench", feature = "testing"))]
 pub mod synthetic;
 mod tracks;
 pub(crate) mod watch;
@@ -148,6 +148,7 @@ const MIGRATIONS: &[(&str, &str)] = migrations![
     "0016_cloud_only",
     "0017_remote_gone",
     "0018_sync_totals",
+    "0019_footer_index",
 ];
 
 /// The schema version of a catalog with every migration before `name` and not
@@ -170,6 +171,15 @@ pub struct Catalog {
     /// Where write transactions seal the records of what they change (see
     /// `records`); none on catalogs that are not a vault's (tests, snapshots).
     records: Option<Arc<crate::records::RecordStore>>,
+}
+
+impl Catalog {
+    /// Text searches this connection has run through FTS5 (tests check which
+    /// connection a search used by what it had cached).
+    #[cfg(test)]
+    pub(crate) fn search_evaluations(&self) -> u64 {
+        self.matches.evaluations()
+    }
 }
 
 pub(crate) fn now_unix() -> i64 {

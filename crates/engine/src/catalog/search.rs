@@ -170,8 +170,8 @@ enum Text {
     Any,
     /// Text that no row matches.
     Nothing,
-    /// The FTS5 query, joined.
-    Fts(String),
+    /// The FTS5 query, joined; with its evaluated set, for the footer.
+    Fts(String, Matches),
     /// The cached set, which `av_match` finds by its id.
     Set(Matches),
 }
@@ -193,7 +193,7 @@ fn build(q: &SearchQuery, text: &Text) -> Built {
     let mut from = "tracks t".to_string();
     match text {
         Text::Any | Text::Nothing => {}
-        Text::Fts(m) => {
+        Text::Fts(m, _) => {
             from.push_str(" JOIN (SELECT rowid AS fts_rowid FROM tracks_fts WHERE tracks_fts MATCH ?) f ON f.fts_rowid = t.rowid");
             params.insert(0, Value::Text(m.clone()));
         }
@@ -314,7 +314,7 @@ impl Catalog {
         }
         Ok(
             match plan.unwrap_or_else(|| TextPlan::choose(m.set.len(), m.max_rowid, rows)) {
-                TextPlan::Fts => Text::Fts(fts),
+                TextPlan::Fts => Text::Fts(fts, m),
                 TextPlan::Walk => Text::Set(m),
             },
         )
@@ -419,10 +419,14 @@ impl Catalog {
         q: &SearchQuery,
         plan: Option<TextPlan>,
     ) -> Result<SearchSummary, CatalogError> {
-        // Every match is counted, so the set plan passes over the whole catalog
-        // instead of a page of it: it wins only for a broad match. Then, with
-        // no other filter, the totals come from the cached per-track facts
-        // (one read of the catalog serves every text typed until it changes).
+        // With no filter but the text (and the state), the totals come from the
+        // cached per-track facts, added up over the text's evaluated set (or over
+        // every track, for no text): one read of the catalog serves the footer of
+        // every text typed until it changes, whatever the plan, so the footer of a
+        // keystroke costs the set's size in memory, not a read of each matching row.
+        // Otherwise every match is counted in SQL, where the set plan passes over
+        // the whole catalog instead of a page of it: it wins only for a broad match.
+        // A forced FTS plan (the tests that compare plans) always takes SQL.
         let text = self.text(q, None, plan)?;
         if let Text::Nothing = text {
             return Ok(SearchSummary {
@@ -431,17 +435,23 @@ impl Catalog {
                 bytes: 0,
             });
         }
-        if let Text::Set(set) = &text
-            && only_text(q)
-            && let Some(facts) = self.matches.facts(&self.conn).map_err(|e| self.err(e))?
-        {
-            let active = q.state.unwrap_or(TrackState::Active) == TrackState::Active;
-            let (tracks, duration_seconds, bytes) = facts.totals(&set.set, active);
-            return Ok(SearchSummary {
-                tracks,
-                duration_seconds,
-                bytes,
-            });
+        if only_text(q) && plan != Some(TextPlan::Fts) {
+            let set = match &text {
+                Text::Set(m) | Text::Fts(_, m) => Some(&m.set),
+                Text::Any | Text::Nothing => None,
+            };
+            if let Some(facts) = self.matches.facts(&self.conn).map_err(|e| self.err(e))? {
+                let active = q.state.unwrap_or(TrackState::Active) == TrackState::Active;
+                let (tracks, duration_seconds, bytes) = match set {
+                    Some(set) => facts.totals(set, active),
+                    None => facts.totals_all(active),
+                };
+                return Ok(SearchSummary {
+                    tracks,
+                    duration_seconds,
+                    bytes,
+                });
+            }
         }
         let built = build(q, &text);
         let sql = format!(
@@ -963,7 +973,7 @@ mod tests {
 
     fn plan_chosen(c: &Catalog, q: &SearchQuery) -> Option<TextPlan> {
         match c.text(q, Some(101), None).unwrap() {
-            Text::Fts(_) => Some(TextPlan::Fts),
+            Text::Fts(..) => Some(TextPlan::Fts),
             Text::Set(_) => Some(TextPlan::Walk),
             Text::Any | Text::Nothing => None,
         }
@@ -1095,6 +1105,103 @@ mod tests {
                     assert!(
                         fts.iter().any(|s| s.contains("VIRTUAL TABLE INDEX")),
                         "{fts:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// With no filter but the text, a footer is the cached facts added up over the
+    /// text's set, whichever plan its page takes (or over every track, for no
+    /// text): each agrees with counting in SQL, and one read of the facts serves
+    /// every footer until the catalog changes.
+    #[test]
+    fn footers_add_up_one_read_of_the_facts_whatever_the_plan() {
+        let f = library(400);
+        let c = &f.catalog;
+        let q = |text: &str, state| SearchQuery {
+            text: (!text.is_empty()).then(|| text.to_string()),
+            state: Some(state),
+            ..SearchQuery::default()
+        };
+        let selective = q("storm velvet", TrackState::Active);
+        assert_eq!(plan_chosen(c, &selective), Some(TextPlan::Fts));
+        assert!(
+            matches!(c.text(&selective, None, None).unwrap(), Text::Fts(..)),
+            "a selective text's footer would count through FTS5 in SQL"
+        );
+        let mut seen = 0;
+        let texts = ["love", "lo", "storm velvet", "bjork", "e", ""];
+        for text in texts {
+            for state in [TrackState::Active, TrackState::Trashed] {
+                let query = q(text, state);
+                let sql = summary(c, &query, Some(TextPlan::Fts));
+                assert_eq!(summary(c, &query, None), sql, "{query:?}");
+                seen += sql.0;
+            }
+        }
+        assert!(seen > 400, "the footers counted {seen} tracks");
+        assert_eq!(
+            c.matches.facts_uses(),
+            2 * texts.len() as u64,
+            "every footer (but 'nothing matches') came from the facts"
+        );
+        assert_eq!(c.matches.facts_reads(), 1, "one read serves every footer");
+
+        // A change is caught up in the facts (not read again), and the footers follow it.
+        let love = q("love", TrackState::Active);
+        let before = summary(c, &love, None);
+        let gone = TrackId(paged(c, &love, None)[0].clone());
+        c.set_trashed(std::slice::from_ref(&gone), true).unwrap();
+        let after = summary(c, &love, None);
+        assert_eq!(after, summary(c, &love, Some(TextPlan::Fts)));
+        assert_eq!(after.0 + 1, before.0);
+        assert_eq!(
+            summary(c, &q("", TrackState::Trashed), None),
+            summary(c, &q("", TrackState::Trashed), Some(TextPlan::Fts))
+        );
+        assert_eq!(c.matches.facts_reads(), 1);
+    }
+
+    /// The footer's facts are read from their own index, and that index offers no
+    /// way into a search by state: every first page still walks its sort index
+    /// (an index led by `state` once made SQLite sort every track for the first
+    /// page instead).
+    #[test]
+    fn facts_read_their_index_and_pages_keep_their_sort_indexes() {
+        let f = library(300);
+        let c = &f.catalog;
+        let plan: Vec<String> = c
+            .conn()
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT rowid, state = 'active', ifnull(duration_seconds, 0),
+                 size_bytes FROM tracks INDEXED BY tracks_size_footer",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|s| s.contains("COVERING INDEX tracks_size_footer")),
+            "{plan:?}"
+        );
+        for sort in SortKey::NAMES.iter().filter_map(|n| SortKey::parse(n)) {
+            for descending in [false, true] {
+                for text in [None, Some("love")] {
+                    let q = SearchQuery {
+                        text: text.map(str::to_string),
+                        sort,
+                        descending,
+                        ..SearchQuery::default()
+                    };
+                    let steps = query_plan(c, &q, TextPlan::Walk);
+                    assert!(
+                        steps.iter().all(
+                            |s| !s.contains("TEMP B-TREE") && !s.contains("tracks_size_footer")
+                        ),
+                        "{q:?}: {steps:?}"
                     );
                 }
             }
