@@ -575,11 +575,23 @@ pub fn known_packs(catalog: &Catalog) -> Result<Vec<([u8; 32], Option<String>)>>
 /// Forgets packs that are gone from the remote (or doomed by remote GC): their
 /// chunks count as not uploaded again, so the next push re-sends them.
 pub fn forget_packs(catalog: &Catalog, packs: &[[u8; 32]]) -> Result<()> {
+    forget(catalog, packs, false)
+}
+
+/// [`forget_packs`], and with `gone` each recorded as deleted, in one transaction.
+fn forget(catalog: &Catalog, packs: &[[u8; 32]], gone: bool) -> Result<()> {
     let tx = catalog
         .conn()
         .unchecked_transaction()
         .map_err(sql(catalog))?;
     for p in packs {
+        if gone {
+            tx.execute(
+                "INSERT OR IGNORE INTO remote_gone_packs (id) VALUES (?1)",
+                [&p[..]],
+            )
+            .map_err(sql(catalog))?;
+        }
         tx.execute("DELETE FROM remote_chunks WHERE pack_id = ?1", [&p[..]])
             .map_err(sql(catalog))?;
         tx.execute("DELETE FROM remote_packs WHERE id = ?1", [&p[..]])
@@ -592,23 +604,7 @@ pub fn forget_packs(catalog: &Catalog, packs: &[[u8; 32]]) -> Result<()> {
 /// Packs remote GC deleted (read from its `gone/` records, or written by this
 /// device's GC): forgotten now and never recorded again.
 pub fn record_gone(catalog: &Catalog, packs: &[[u8; 32]]) -> Result<()> {
-    let tx = catalog
-        .conn()
-        .unchecked_transaction()
-        .map_err(sql(catalog))?;
-    for p in packs {
-        tx.execute(
-            "INSERT OR IGNORE INTO remote_gone_packs (id) VALUES (?1)",
-            [&p[..]],
-        )
-        .map_err(sql(catalog))?;
-        tx.execute("DELETE FROM remote_chunks WHERE pack_id = ?1", [&p[..]])
-            .map_err(sql(catalog))?;
-        tx.execute("DELETE FROM remote_packs WHERE id = ?1", [&p[..]])
-            .map_err(sql(catalog))?;
-    }
-    tx.commit().map_err(sql(catalog))?;
-    Ok(())
+    forget(catalog, packs, true)
 }
 
 /// Indexes read or written whose packs are all gone.

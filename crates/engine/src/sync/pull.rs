@@ -332,33 +332,11 @@ pub(crate) fn fetch_plain(
     let todo: Vec<Location> = wanted.iter().map(|&i| locations[i]).collect();
     let runs = contiguous_runs(&todo);
     let parts: Vec<Mutex<Option<Vec<Vec<u8>>>>> = runs.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..parallelism.clamp(1, runs.len().max(1)) {
-            scope.spawn(|| {
-                while !stop.load(Ordering::Relaxed) && !cancel.is_cancelled() {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(run) = runs.get(i) else { return };
-                    match fetch_run(vault, remote, rt, &todo[run.clone()], cache) {
-                        Ok(chunks) => *crate::mutex::lock(&parts[i]) = Some(chunks),
-                        Err(e) => {
-                            stop.store(true, Ordering::Relaxed);
-                            crate::mutex::lock(&first_error).get_or_insert(e);
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = crate::mutex::lock(&first_error).take() {
-        return Err(e);
-    }
-    if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
+    in_parallel(runs.len(), parallelism, cancel, |i| {
+        let chunks = fetch_run(vault, remote, rt, &todo[runs[i].clone()], cache)?;
+        *crate::mutex::lock(&parts[i]) = Some(chunks);
+        Ok(())
+    })?;
     let mut fetched = Vec::with_capacity(todo.len());
     for part in parts {
         let chunks = part
@@ -437,16 +415,31 @@ pub(crate) fn fetch_to_cache(
         .copied()
         .collect();
     let runs = contiguous_runs(&todo);
+    in_parallel(runs.len(), parallelism, cancel, |i| {
+        fetch_run(vault, remote, rt, &todo[runs[i].clone()], Some(cache)).map(drop)
+    })
+}
+
+/// Runs `work(0..n)` on up to `parallelism` threads, each taking the next index;
+/// the first error stops the others from taking more, and is returned.
+pub(crate) fn in_parallel(
+    n: usize,
+    parallelism: usize,
+    cancel: &CancelToken,
+    work: impl Fn(usize) -> Result<()> + Sync,
+) -> Result<()> {
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let first_error: Mutex<Option<Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
-        for _ in 0..parallelism.clamp(1, runs.len().max(1)) {
+        for _ in 0..parallelism.clamp(1, n.max(1)) {
             scope.spawn(|| {
                 while !stop.load(Ordering::Relaxed) && !cancel.is_cancelled() {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(run) = runs.get(i) else { return };
-                    if let Err(e) = fetch_run(vault, remote, rt, &todo[run.clone()], Some(cache)) {
+                    if i >= n {
+                        return;
+                    }
+                    if let Err(e) = work(i) {
                         stop.store(true, Ordering::Relaxed);
                         crate::mutex::lock(&first_error).get_or_insert(e);
                         return;

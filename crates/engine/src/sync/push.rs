@@ -11,7 +11,7 @@
 //! are recorded in the catalog as they land.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -22,6 +22,7 @@ use super::lease::Lease;
 use super::lines::Lines;
 use super::merge::{self, MergeReport};
 use super::objects::{self, INDEXES, Location, Manifest, ManifestChunk, Sealer};
+use super::pull::in_parallel;
 use super::refresh::{self as view, Depth, refresh};
 use super::s3::S3Remote;
 use super::{RemoteCredentials, Session, SyncError, SyncOptions, keyfile, state};
@@ -521,55 +522,28 @@ fn upload_packs(
     progress: &dyn Progress,
 ) -> Result<(u64, u64, u64)> {
     let (remote, rt, parallelism, cancel) = (&s.remote, &s.rt, s.parallelism, s.cancel);
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let first_error: Mutex<Option<Error>> = Mutex::new(None);
     let totals = Mutex::new((0u64, 0u64, 0u64));
     let plans: Vec<Mutex<Option<Vec<Source>>>> =
         plans.into_iter().map(|p| Mutex::new(Some(p))).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..parallelism.min(plans.len()) {
-            scope.spawn(|| {
-                loop {
-                    if failed.load(Ordering::Relaxed) || cancel.is_cancelled() {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(slot) = plans.get(i) else { return };
-                    let Some(plan) = crate::mutex::lock(slot).take() else {
-                        continue;
-                    };
-                    match upload_one(vault, remote, rt, plan) {
-                        Ok((chunks, bytes)) => {
-                            // Best effort: a lease that goes stale only makes GC stop
-                            // waiting, and the check before the manifest still holds.
-                            if let Some(lease) = lease {
-                                let _ = rt.block_on(lease.keep_alive(remote));
-                            }
-                            let mut t = crate::mutex::lock(&totals);
-                            t.0 += 1;
-                            t.1 += chunks;
-                            t.2 += bytes;
-                            drop(t);
-                            progress.advance(bytes);
-                            progress.item_finished(std::path::Path::new("pack"), true);
-                        }
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            crate::mutex::lock(&first_error).get_or_insert(e);
-                            return;
-                        }
-                    }
-                }
-            });
+    in_parallel(plans.len(), parallelism, cancel, |i| {
+        let Some(plan) = crate::mutex::lock(&plans[i]).take() else {
+            return Ok(());
+        };
+        let (chunks, bytes) = upload_one(vault, remote, rt, plan)?;
+        // Best effort: a lease that goes stale only makes GC stop waiting, and the
+        // check before the manifest still holds.
+        if let Some(lease) = lease {
+            let _ = rt.block_on(lease.keep_alive(remote));
         }
-    });
-    if let Some(e) = crate::mutex::lock(&first_error).take() {
-        return Err(e);
-    }
-    if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
+        let mut t = crate::mutex::lock(&totals);
+        t.0 += 1;
+        t.1 += chunks;
+        t.2 += bytes;
+        drop(t);
+        progress.advance(bytes);
+        progress.item_finished(std::path::Path::new("pack"), true);
+        Ok(())
+    })?;
     let t = *crate::mutex::lock(&totals);
     Ok(t)
 }
