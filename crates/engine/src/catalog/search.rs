@@ -1363,8 +1363,10 @@ mod tests {
             // Schema 7 had no records (0011) and no sync totals (0018): their triggers
             // go first.
             let triggers: Vec<String> = conn
-                .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'
-                          AND (name LIKE 'record_dirty_%' OR name LIKE 'sync_totals_%')")
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'
+                          AND (name LIKE 'record_dirty_%' OR name LIKE 'sync_totals_%')",
+                )
                 .unwrap()
                 .query_map([], |r| r.get(0))
                 .unwrap()
