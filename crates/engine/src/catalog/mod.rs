@@ -652,29 +652,41 @@ pub(crate) fn three_tracks_over_four_chunks(dir: &Path) -> Catalog {
                 NewChunk::plain(crate::store::ChunkId([*c; 32]), n as u64 * 100, 100, 129)
             })
             .collect();
-        catalog
-            .commit_track(
-                &NewTrack {
-                    id: &id,
-                    sha256: &sha,
-                    size_bytes: 100 * chunks.len() as u64,
-                    file_name: "t.flac",
-                    file_name_raw: None,
-                    source_path: "t.flac",
-                    source_mtime: None,
-                    format: "flac",
-                    import_job_id: None,
-                    chunks: &chunks,
-                    meta: &TrackMetadata::default(),
-                    other_tags: &[],
-                    artwork: None,
-                    metadata_version: 1,
-                },
-                None,
-            )
-            .unwrap();
+        commit_test_track(&mut catalog, &id, &sha, &chunks, None);
     }
     catalog
+}
+
+/// Commits a bare track (a FLAC of 100 bytes a chunk, no tags) for a test.
+#[cfg(test)]
+pub(crate) fn commit_test_track(
+    catalog: &mut Catalog,
+    id: &TrackId,
+    sha: &[u8; 32],
+    chunks: &[NewChunk],
+    artwork: Option<&NewArtwork>,
+) {
+    catalog
+        .commit_track(
+            &NewTrack {
+                id,
+                sha256: sha,
+                size_bytes: 100 * chunks.len() as u64,
+                file_name: "t.flac",
+                file_name_raw: None,
+                source_path: "t.flac",
+                source_mtime: None,
+                format: "flac",
+                import_job_id: None,
+                chunks,
+                meta: &TrackMetadata::default(),
+                other_tags: &[],
+                artwork,
+                metadata_version: 1,
+            },
+            None,
+        )
+        .unwrap();
 }
 
 /// A bare connection to a test catalog, keyed (for a test that writes behind

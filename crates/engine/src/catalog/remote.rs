@@ -899,7 +899,7 @@ mod tests {
     /// of it — the totals equal the rows after every step.
     #[test]
     fn sync_totals_match_the_rows_through_every_change_that_moves_them() {
-        use crate::catalog::{NewArtwork, NewChunk, NewTrack, TrackId, TrackMetadata};
+        use crate::catalog::{NewArtwork, NewChunk, TrackId, TrackMetadata};
         let dir = tempfile::tempdir().unwrap();
         let mut c =
             Catalog::open(&dir.path().join("catalog.db"), &crate::catalog::test_key()).unwrap();
@@ -946,26 +946,7 @@ mod tests {
                         mime_type: "image/png".into(),
                         thumbnail: None,
                     });
-                    c.commit_track(
-                        &NewTrack {
-                            id: &id,
-                            sha256: &sha,
-                            size_bytes: 100 * chunks.len() as u64,
-                            file_name: "t.flac",
-                            file_name_raw: None,
-                            source_path: "t.flac",
-                            source_mtime: None,
-                            format: "flac",
-                            import_job_id: None,
-                            chunks: &chunks,
-                            meta: &TrackMetadata::default(),
-                            other_tags: &[],
-                            artwork: art.as_ref(),
-                            metadata_version: 1,
-                        },
-                        None,
-                    )
-                    .unwrap();
+                    crate::catalog::commit_test_track(&mut c, &id, &sha, &chunks, art.as_ref());
                     tracks.push(id);
                     shas.push(sha);
                 }

@@ -467,13 +467,7 @@ fn remote_view(vault: &Vault, s: &Session) -> Result<RemoteView> {
         let Some(sealed) = s.block_on(s.remote.get(&mark.name))? else {
             continue;
         };
-        let content: GcMark =
-            serde_json::from_slice(&s.sealer.open(&mark.name, sealed)?).map_err(|e| {
-                SyncError::CorruptObject {
-                    name: mark.name.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let content: GcMark = s.sealer.open_json(&mark.name, sealed)?;
         marked.extend(
             content
                 .packs

@@ -467,8 +467,9 @@ impl Vault {
             .collect();
 
         // Other devices' gone records and this device's own (a catalog restored from
-        // an older copy), so the next gone record is numbered past them.
-        refresh(self, remote, rt, sealer, Depth::Full)?;
+        // an older copy), so the next gone record is numbered past them. Not a full
+        // refresh: GC lists every pack itself below.
+        refresh(self, remote, rt, sealer, Depth::Changes)?;
         let lines = rt.block_on(Lines::list(remote))?;
         let (keep, drop_names) = retention(&lines, gc.keep_last, gc.keep_daily, server_now);
         report.manifests_kept = keep.len() as u64;
@@ -504,11 +505,7 @@ impl Vault {
             let Some(sealed) = rt.block_on(remote.get(&mark.name))? else {
                 continue;
             };
-            let content: GcMark = serde_json::from_slice(&sealer.open(&mark.name, sealed)?)
-                .map_err(|e| SyncError::CorruptObject {
-                    name: mark.name.clone(),
-                    reason: e.to_string(),
-                })?;
+            let content: GcMark = sealer.open_json(&mark.name, sealed)?;
             let due = server_now - mark.modified >= grace;
             if !due || !survey.live_others.is_empty() {
                 if due {

@@ -181,6 +181,13 @@ impl SnapshotFile {
             .map(|c| manifest_location(&entry.name, c))
             .collect::<Result<Vec<_>>>()?;
         let cache = snapshot_cache(s.vault, &entry.device);
+        let wrong_size = || -> Error {
+            SyncError::CorruptObject {
+                name: entry.name.clone(),
+                reason: "the catalog snapshot has the wrong size".into(),
+            }
+            .into()
+        };
         if manifest.format >= 3 {
             // A row stream: fetched into the cache, then read chunk by chunk into an
             // encrypted database file, so neither the stream nor the catalog is ever
@@ -203,11 +210,7 @@ impl SnapshotFile {
             }
             decoded?;
             if stream.total != manifest.snapshot_size {
-                return Err(SyncError::CorruptObject {
-                    name: entry.name.clone(),
-                    reason: "the catalog snapshot has the wrong size".into(),
-                }
-                .into());
+                return Err(wrong_size());
             }
             // The cache keeps this snapshot's chunks only: one snapshot per line.
             prune_snapshot_cache(&cache, &locations.iter().map(|l| l.chunk).collect());
@@ -223,11 +226,7 @@ impl SnapshotFile {
                 Some(&cache),
             )?;
             if plain.len() as u64 != manifest.snapshot_size {
-                return Err(SyncError::CorruptObject {
-                    name: entry.name.clone(),
-                    reason: "the catalog snapshot has the wrong size".into(),
-                }
-                .into());
+                return Err(wrong_size());
             }
             prune_snapshot_cache(&cache, &locations.iter().map(|l| l.chunk).collect());
             if crate::catalog::rows::is_rows(&plain) {

@@ -157,6 +157,19 @@ impl Sealer {
         Ok(out)
     }
 
+    /// Opens a sealed JSON object (a manifest, a GC mark, a gone record) and decodes
+    /// it; a body that does not decode is a corrupt object named by `name`.
+    pub fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        sealed: Vec<u8>,
+    ) -> Result<T, SyncError> {
+        serde_json::from_slice(&self.open(name, sealed)?).map_err(|e| SyncError::CorruptObject {
+            name: name.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
     pub fn open(&self, name: &str, mut sealed: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         let corrupt = |reason: &str| SyncError::CorruptObject {
             name: name.to_string(),

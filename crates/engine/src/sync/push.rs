@@ -479,11 +479,7 @@ fn new_marks(s: &Session, seen: &mut HashSet<String>) -> Result<HashSet<[u8; 32]
         let Some(sealed) = s.block_on(s.remote.get(&mark.name))? else {
             continue;
         };
-        let content: objects::GcMark = serde_json::from_slice(&s.sealer.open(&mark.name, sealed)?)
-            .map_err(|e| SyncError::CorruptObject {
-                name: mark.name.clone(),
-                reason: e.to_string(),
-            })?;
+        let content: objects::GcMark = s.sealer.open_json(&mark.name, sealed)?;
         doomed.extend(
             content
                 .packs

@@ -14,13 +14,13 @@
 //! by hand, by a bucket lifecycle rule, or by a GC of a version that wrote no gone
 //! records. It runs on a device's first look, at least once a week
 //! ([`FULL_LISTING_EVERY`], by this device's clock; a clock set back counts as
-//! due), and always for remote GC, repair and remote verify.
+//! due), and always for repair and remote verify (remote GC lists every pack itself).
 
 use std::collections::HashSet;
 
 use super::objects::{self, GC_MARKS, GONE, INDEXES, PACKS, Sealer};
 use super::s3::{Listed, S3Remote};
-use super::{SyncError, state};
+use super::state;
 use crate::catalog::now_unix;
 use crate::error::Result;
 use crate::vault::Vault;
@@ -42,7 +42,7 @@ pub(crate) struct RemoteView {
 pub(crate) enum Depth {
     /// What changed, and every pack when the last full listing is due.
     Changes,
-    /// Every pack too (remote GC, repair, remote verify).
+    /// Every pack too (repair, remote verify).
     Full,
 }
 
@@ -69,13 +69,7 @@ pub(crate) fn refresh(
         let Some(sealed) = rt.block_on(remote.get(&record.name))? else {
             continue;
         };
-        let content: objects::GoneRecord =
-            serde_json::from_slice(&sealer.open(&record.name, sealed)?).map_err(|e| {
-                SyncError::CorruptObject {
-                    name: record.name.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let content: objects::GoneRecord = sealer.open_json(&record.name, sealed)?;
         let packs: Vec<[u8; 32]> = content
             .packs
             .iter()
@@ -92,11 +86,7 @@ pub(crate) fn refresh(
         let Some(sealed) = rt.block_on(remote.get(&mark.name))? else {
             continue;
         };
-        let mark: objects::GcMark = serde_json::from_slice(&sealer.open(&mark.name, sealed)?)
-            .map_err(|e| SyncError::CorruptObject {
-                name: mark.name.clone(),
-                reason: e.to_string(),
-            })?;
+        let mark: objects::GcMark = sealer.open_json(&mark.name, sealed)?;
         doomed.extend(mark.packs.iter().filter_map(|p| objects::id32_from_hex(p)));
     }
 
